@@ -1,0 +1,114 @@
+# moat - eBPF container security monitor. `make help` lists the targets.
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+BUILD := build
+LIBS_PC := libbpf libelf zlib json-c libcurl
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I$(BUILD) -Isrc \
+	$(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl)
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-Ivmlinux/$(ARCH) -Iinclude -Ibpf
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+SRCS := $(wildcard src/*.c)
+OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+BPFT_SRCS := $(wildcard tests/bpf/*.c)
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
+
+.PHONY: all deps test demo bench lint format install uninstall clean vmlinux help testenv-up testenv-down
+
+HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/helpers/*.c))
+
+all: $(BUILD)/moat $(UNIT_BINS) $(BPFT_BINS) $(HELPERS)
+
+help:
+	@echo "make            build build/moat and the tests"
+	@echo "make deps       install the Debian packages moat needs (apt-get, idempotent)"
+	@echo "sudo make test  deps + test environment + build + every test; ends 'N passed, N failed'"
+	@echo "sudo make demo  deps + test environment + build, then moat catching a container live"
+	@echo "sudo make bench benchmarks (tools/bench), figures for docs/performance.md"
+	@echo "make lint       clang-format check and banned-function check"
+	@echo "make install    binary, man page, systemd unit under PREFIX=$(PREFIX)"
+	@echo "make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel's BTF"
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.bpf.h include/moat/*.h | $(BUILD)/bpf
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+
+$(BUILD)/obj/%.o: src/%.c include/moat/*.h src/*.h $(SKELS) | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/moat: $(OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJS) $(SKELS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# Static helpers copied into test containers (the busybox image has no libc).
+$(BUILD)/helpers/%: tests/helpers/%.c | $(BUILD)/helpers
+	$(CC) -O2 -Wall -Werror -static $< -o $@
+
+$(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers:
+	mkdir -p $@
+
+deps:
+	tools/deps.sh
+
+test: deps
+	tools/testenv.sh up
+	$(MAKE) all
+	tests/run.sh
+
+demo: deps
+	tools/testenv.sh up
+	$(MAKE) all
+	tools/demo.sh
+
+bench: all
+	tools/testenv.sh up
+	tools/bench/run.sh
+
+lint:
+	tools/lint.sh
+
+format:
+	clang-format -i src/*.c src/*.h include/moat/*.h bpf/*.c bpf/*.h tests/*/*.c
+
+install: $(BUILD)/moat
+	install -D -m 0755 $(BUILD)/moat $(DESTDIR)$(PREFIX)/sbin/moat
+	install -D -m 0644 docs/moat.8 $(DESTDIR)$(PREFIX)/share/man/man8/moat.8
+	install -D -m 0644 tools/moat.service $(DESTDIR)/etc/systemd/system/moat.service
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/moat $(DESTDIR)$(PREFIX)/share/man/man8/moat.8 \
+		$(DESTDIR)/etc/systemd/system/moat.service
+
+vmlinux:
+	mkdir -p vmlinux/$(ARCH)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+clean:
+	rm -rf $(BUILD)
+
+.SECONDARY: $(BPF_OBJS) $(SKELS)

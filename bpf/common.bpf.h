@@ -1,0 +1,69 @@
+/* common.bpf.h - helpers every moat program uses: counters, the event
+ * header, and ring buffer reservation that never fails silently. */
+#ifndef MOAT_COMMON_BPF_H
+#define MOAT_COMMON_BPF_H
+
+#include "maps.bpf.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+#ifndef EPERM
+#define EPERM 1
+#endif
+
+/* Add one to counter `stat` of program `prog` on this CPU. */
+static __always_inline void stats__inc(__u32 prog, __u32 stat)
+{
+	__u32 key = prog * MOAT_STAT_NR + stat;
+	__u64 *val = bpf_map_lookup_elem(&stats, &key);
+
+	if (val)
+		(*val)++;
+}
+
+/* Reserve `size` bytes of the ring buffer for program `prog`. On a full
+ * buffer the drop is counted and NULL returned: the caller lets the traffic
+ * pass and returns. */
+static __always_inline void *events__reserve(__u32 prog, __u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e)
+		stats__inc(prog, MOAT_STAT_DROPS);
+	return e;
+}
+
+/* Submit a reserved event and count it. */
+static __always_inline void events__submit(__u32 prog, void *e)
+{
+	bpf_ringbuf_submit(e, 0);
+	stats__inc(prog, MOAT_STAT_EVENTS);
+}
+
+/* Fill the common header from the current task. Only valid in programs
+ * that run in process context (sock_addr hooks, tracepoints). */
+static __always_inline void hdr__fill_task(struct moat_event_hdr *h, __u16 type, __u16 size)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	h->type = type;
+	h->size = size;
+	h->cpu = bpf_get_smp_processor_id();
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->uid = (__u32)uid_gid;
+	h->gid = uid_gid >> 32;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+#endif /* MOAT_COMMON_BPF_H */

@@ -1,0 +1,93 @@
+/* maps.bpf.h - every BPF map moat uses, declared once.
+ *
+ * Each .bpf.c includes this file, so each skeleton declares the same maps.
+ * All are pinned by name (LIBBPF_PIN_BY_NAME): the first object loaded
+ * creates and pins them under the pin directory, every later object (and a
+ * restarted moat) reuses the pinned map. That is how the programs share one
+ * ring buffer and how enforcement survives a restart of the daemon.
+ * Key/value layouts are the ABI in include/moat/maps.h.
+ */
+#ifndef MOAT_MAPS_BPF_H
+#define MOAT_MAPS_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "moat/maps.h"
+#include "moat/events.h"
+
+/* All events, from every program, in kernel order. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MOAT_RINGBUF_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} events SEC(".maps");
+
+/* Per-CPU counters, see enum moat_stat_id / moat_prog_id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MOAT_STATS_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats SEC(".maps");
+
+/* Per-cgroup mode and default action, keyed by cgroup id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOAT_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct moat_cgroup_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgroup_cfg SEC(".maps");
+
+/* CIDR rules, global (cgroup id 0) and per cgroup, longest prefix wins. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MOAT_MAX_NET_RULES);
+	__type(key, struct moat_lpm_v4);
+	__type(value, struct moat_rule_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} net_rules_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MOAT_MAX_NET_RULES);
+	__type(key, struct moat_lpm_v6);
+	__type(value, struct moat_rule_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} net_rules_v6 SEC(".maps");
+
+/* Socket cookie -> the process that last connected/sent on it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MOAT_MAX_SOCKETS);
+	__type(key, __u64);
+	__type(value, struct moat_sock_owner);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sock_owner SEC(".maps");
+
+/* Cgroups moat watches (the attach points), keyed by cgroup id. The exec
+ * hook is host-wide, so it reports only tasks below one of these. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOAT_MAX_WATCHED);
+	__type(key, __u64);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} watch_cgroups SEC(".maps");
+
+/* Per-CPU scratch of the DNS parser (bpf/dns_parse.bpf.h, struct
+ * dns_scratch): the copied DNS payload and the parse cursors, too big for
+ * the 512-byte BPF stack. Not pinned: nothing outside the running program
+ * reads it, so every object may have its own. */
+#define MOAT_DNS_SCRATCH_BYTES 4096
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__uint(value_size, MOAT_DNS_SCRATCH_BYTES);
+} dns_scratch SEC(".maps");
+
+#endif /* MOAT_MAPS_BPF_H */

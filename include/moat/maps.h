@@ -1,0 +1,109 @@
+/* maps.h - the kernel/userspace ABI of moat's BPF maps: keys, values, enums.
+ *
+ * The map definitions themselves live in bpf/maps.bpf.h; userspace reaches
+ * them through the pinned paths under the pin directory (default
+ * /sys/fs/bpf/moat, see MOAT_PIN_DIR). Fixed-width types, explicit padding.
+ */
+#ifndef MOAT_MAPS_H
+#define MOAT_MAPS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define MOAT_PIN_DIR "/sys/fs/bpf/moat"
+
+#define MOAT_RINGBUF_BYTES (8u << 20) /* events ring buffer, 8 MiB */
+#define MOAT_MAX_CGROUPS 4096         /* cgroup_cfg entries */
+#define MOAT_MAX_NET_RULES 65536      /* entries per rules trie */
+#define MOAT_MAX_SOCKETS 65536        /* sock_owner entries (LRU) */
+#define MOAT_MAX_WATCHED 64           /* watch_cgroups entries */
+#define MOAT_MAX_CGROUP_DEPTH 16      /* ancestor levels the exec filter walks */
+
+/* Egress mode of a cgroup (cgroup_cfg.mode). A cgroup with no entry is in
+ * MOAT_MODE_MONITOR. */
+enum moat_mode {
+	MOAT_MODE_MONITOR = 0, /* report everything, never deny */
+	MOAT_MODE_ENFORCE = 1, /* deny what the rules deny */
+};
+
+/* Rule actions (net_rule_val.action and cgroup_cfg.default_action). */
+enum moat_action {
+	MOAT_ACT_ALLOW = 0,
+	MOAT_ACT_DENY = 1,
+};
+
+/* cgroup_cfg value: per-cgroup settings, keyed by cgroup id (__u64). */
+struct moat_cgroup_cfg {
+	__u8 mode;           /* enum moat_mode */
+	__u8 default_action; /* enum moat_action for destinations no rule matches */
+	__u8 kill_exec;      /* reserved for the kill-exec policy; 0 today */
+	__u8 pad0[5];
+};
+_Static_assert(sizeof(struct moat_cgroup_cfg) == 8, "moat_cgroup_cfg ABI");
+
+/* Keys of the LPM tries net_rules_v4 / net_rules_v6. An LPM key is
+ * {u32 prefixlen; u8 data[]} and the data is matched bit by bit, so the
+ * cgroup id comes first (64 bits, all zero = global rule) and the address
+ * after it: one trie holds global and per-cgroup rules, and
+ * prefixlen = 64 + CIDR bits. */
+struct moat_lpm_v4 {
+	__u32 prefixlen;  /* 64 + CIDR prefix length */
+	__u8 cgroup_id[8]; /* cgroup id, native byte order; all zero = global */
+	__u8 addr[4];     /* IPv4 address, network byte order */
+};
+_Static_assert(sizeof(struct moat_lpm_v4) == 16, "moat_lpm_v4 ABI");
+
+struct moat_lpm_v6 {
+	__u32 prefixlen;   /* 64 + CIDR prefix length */
+	__u8 cgroup_id[8]; /* cgroup id, native byte order; all zero = global */
+	__u8 addr[16];     /* IPv6 address, network byte order */
+};
+_Static_assert(sizeof(struct moat_lpm_v6) == 28, "moat_lpm_v6 ABI");
+
+/* Value of both rules tries. */
+struct moat_rule_val {
+	__u8 action;    /* enum moat_action */
+	__u8 prefixlen; /* CIDR bits of the rule (0..32 or 0..128), for precedence */
+	__u8 pad0[2];
+	__u32 rule_id; /* reported in events; chosen by whoever wrote the rule */
+};
+_Static_assert(sizeof(struct moat_rule_val) == 8, "moat_rule_val ABI");
+
+/* sock_owner value: who last used a socket, keyed by socket cookie (__u64).
+ * Filled by connect/sendmsg so packet-level (DNS) events name a process. */
+struct moat_sock_owner {
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u32 gid;
+	__u64 cgroup_id;
+	char comm[16];
+};
+_Static_assert(sizeof(struct moat_sock_owner) == 40, "moat_sock_owner ABI");
+
+/* Per-program counters: index into the per-CPU array `stats`,
+ * MOAT_STAT_* (what) + MOAT_PROG_* * MOAT_STAT_NR (which program). */
+enum moat_prog_id {
+	MOAT_PROG_CONNECT4 = 0,
+	MOAT_PROG_CONNECT6 = 1,
+	MOAT_PROG_SENDMSG4 = 2,
+	MOAT_PROG_SENDMSG6 = 3,
+	MOAT_PROG_EXEC = 4,
+	MOAT_PROG_EXIT = 5,
+	MOAT_PROG_DNS_EGRESS = 6,
+	MOAT_PROG_DNS_INGRESS = 7,
+	MOAT_PROG_NR,
+};
+
+enum moat_stat_id {
+	MOAT_STAT_EVENTS = 0,  /* events written to the ring buffer */
+	MOAT_STAT_DROPS = 1,   /* events lost: ring buffer full */
+	MOAT_STAT_DENIED = 2,  /* connects/sends refused */
+	MOAT_STAT_ERRORS = 3,  /* parse failures and failed lookups (traffic still passed) */
+	MOAT_STAT_NR,
+};
+
+#define MOAT_STATS_SLOTS (MOAT_PROG_NR * MOAT_STAT_NR)
+
+#endif /* MOAT_MAPS_H */

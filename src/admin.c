@@ -1,0 +1,370 @@
+/* admin.c - the administrative subcommands: attach, clear, status, probe,
+ * and the low-level rule and mode writers. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cgroup.h"
+#include "commands.h"
+#include "inventory.h"
+#include "loader.h"
+#include "log.h"
+#include "netrules.h"
+#include "preflight.h"
+
+int cmd_attach(int argc, char **argv, const char *pin_dir)
+{
+	static const struct option opts[] = {
+		{ "cgroup", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static char given[CGROUP_MAX_PARENTS][4096], cgroups[CGROUP_MAX_PARENTS][4096];
+	char cg_mount[4096];
+	struct loader l;
+	int n_given = 0, n, opt, err;
+
+	while ((opt = getopt_long(argc, argv, "g:h", opts, NULL)) != -1) {
+		if (opt == 'g' && n_given < CGROUP_MAX_PARENTS) {
+			snprintf(given[n_given++], 4096, "%s", optarg);
+		} else {
+			fprintf(stderr, "usage: moat attach [--cgroup PATH]...\n");
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (preflight(cg_mount, sizeof(cg_mount)))
+		return 1;
+	n = preflight_cgroups(cg_mount, given, n_given, cgroups, CGROUP_MAX_PARENTS);
+	if (n < 0)
+		return 1;
+	err = loader_load(&l, pin_dir);
+	if (err)
+		return 1;
+	err = loader_attach(&l, cgroups, n);
+	loader_close(&l);
+	if (err)
+		return 1;
+	log_info("programs attached and pinned under %s; they stay until 'moat clear'", pin_dir);
+	return 0;
+}
+
+int cmd_clear(int argc, char **argv, const char *pin_dir)
+{
+	char cg_mount[4096];
+	int err;
+
+	if (preflight(cg_mount, sizeof(cg_mount)))
+		return 1;
+	err = loader_clear(pin_dir);
+	if (err) {
+		log_error("clearing %s: %s; run again, or remove the pins by hand", pin_dir,
+			  strerror(-err));
+		return 1;
+	}
+	log_info("detached every moat program and removed %s", pin_dir);
+	return 0;
+}
+
+int cmd_probe(int argc, char **argv, const char *pin_dir)
+{
+	char cg_mount[4096];
+	static char none[1][4096], cgroups[CGROUP_MAX_PARENTS][4096];
+	int n;
+
+	loader_print_features();
+	if (cgroup_find_v2_mount(cg_mount, sizeof(cg_mount)) == 0) {
+		printf("%-22s %-9s %s\n", "cgroup v2", "yes", cg_mount);
+		n = cgroup_detect_parents(cg_mount, cgroups, CGROUP_MAX_PARENTS);
+		for (int i = 0; i < n; i++)
+			printf("%-22s %-9s %s\n", "runtime cgroup", "found", cgroups[i]);
+		(void)none;
+	} else {
+		printf("%-22s %-9s %s\n", "cgroup v2", "no", "moat needs cgroup v2");
+	}
+	return 0;
+}
+
+/* Name of a link's attach point for status. */
+static void link_target(const struct bpf_link_info *info, char *buf, size_t len)
+{
+	if (info->type == BPF_LINK_TYPE_CGROUP)
+		snprintf(buf, len, "cgroup %llu", (unsigned long long)info->cgroup.cgroup_id);
+	else if (info->type == BPF_LINK_TYPE_TRACING)
+		snprintf(buf, len, "tp_btf");
+	else
+		snprintf(buf, len, "link type %u", info->type);
+}
+
+static void status_links(const char *pin_dir)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256], target[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/links", pin_dir);
+	d = opendir(dir);
+	printf("%-40s %-8s %s\n", "LINK", "PROG", "ATTACHED TO");
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct bpf_link_info info = { 0 };
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			printf("%-40s %-8s %s\n", de->d_name, "?", strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		link_target(&info, target, sizeof(target));
+		printf("%-40s %-8u %s\n", de->d_name, info.prog_id, target);
+		close(fd);
+	}
+	closedir(d);
+}
+
+static void status_counters(const char *pin_dir)
+{
+	static const char *const names[MOAT_PROG_NR] = {
+		"connect4", "connect6", "sendmsg4",   "sendmsg6",
+		"exec",     "exit",     "dns_egress", "dns_ingress",
+	};
+	uint64_t v[MOAT_STATS_SLOTS];
+	int err = netrules_read_stats(pin_dir, v);
+
+	if (err) {
+		printf("counters: unavailable (%s)\n", strerror(-err));
+		return;
+	}
+	printf("\n%-12s %12s %10s %10s %10s\n", "PROGRAM", "EVENTS", "DROPS", "DENIED", "ERRORS");
+	for (int p = 0; p < MOAT_PROG_NR; p++) {
+		uint64_t *s = &v[p * MOAT_STAT_NR];
+
+		printf("%-12s %12llu %10llu %10llu %10llu\n", names[p],
+		       (unsigned long long)s[MOAT_STAT_EVENTS],
+		       (unsigned long long)s[MOAT_STAT_DROPS],
+		       (unsigned long long)s[MOAT_STAT_DENIED],
+		       (unsigned long long)s[MOAT_STAT_ERRORS]);
+	}
+}
+
+/* Print the cgroup modes and the CIDR rules held in the maps. */
+static void status_policy(const char *pin_dir)
+{
+	char path[PATH_MAX], a[64];
+	uint64_t key, next;
+	struct moat_cgroup_cfg cfg;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/cgroup_cfg", pin_dir);
+	fd = bpf_obj_get(path);
+	printf("\n%-20s %-8s %s\n", "CGROUP ID", "MODE", "DEFAULT");
+	if (fd >= 0) {
+		void *prev = NULL;
+
+		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+			if (bpf_map_lookup_elem(fd, &next, &cfg) == 0)
+				printf("%-20llu %-8s %s\n", (unsigned long long)next,
+				       cfg.mode == MOAT_MODE_ENFORCE ? "enforce" : "monitor",
+				       cfg.default_action == MOAT_ACT_DENY ? "deny" : "allow");
+			key = next;
+			prev = &key;
+		}
+		close(fd);
+	}
+	printf("\n%-20s %-44s %-6s %s\n", "SCOPE", "CIDR", "ACTION", "RULE");
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct moat_lpm_v6 k6, n6;
+		struct moat_rule_val val;
+		void *prev = NULL;
+
+		snprintf(path, sizeof(path), "%s/net_rules_v%d", pin_dir, v6 ? 6 : 4);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		while (bpf_map_get_next_key(fd, prev, &n6) == 0) {
+			uint64_t cg;
+			uint8_t *addr = v6 ? n6.addr : ((struct moat_lpm_v4 *)&n6)->addr;
+
+			memcpy(&cg, n6.cgroup_id, 8);
+			if (bpf_map_lookup_elem(fd, &n6, &val) == 0) {
+				char scope[32], cidr[80];
+
+				if (cg)
+					snprintf(scope, sizeof(scope), "%llu", (unsigned long long)cg);
+				else
+					snprintf(scope, sizeof(scope), "global");
+				inet_ntop(v6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
+				snprintf(cidr, sizeof(cidr), "%s/%u", a, n6.prefixlen - 64);
+				printf("%-20s %-44s %-6s %u\n", scope, cidr,
+				       val.action == MOAT_ACT_DENY ? "deny" : "allow", val.rule_id);
+			}
+			k6 = n6;
+			prev = &k6;
+		}
+		close(fd);
+	}
+}
+
+int cmd_status(int argc, char **argv, const char *pin_dir)
+{
+	struct stat st;
+
+	if (geteuid() != 0) {
+		log_error("moat status reads BPF maps: run it as root");
+		return 1;
+	}
+	if (stat(pin_dir, &st)) {
+		printf("moat is not attached (%s does not exist). Start it with 'moat attach' or "
+		       "'moat trace'.\n",
+		       pin_dir);
+		return 3;
+	}
+	printf("pin directory: %s\n\n", pin_dir);
+	status_links(pin_dir);
+	status_counters(pin_dir);
+	status_policy(pin_dir);
+	return 0;
+}
+
+/* Resolve a cgroup given as an id, a path (absolute, or below the cgroup
+ * v2 mount) or a container name/id. Returns the id or 0 after logging. */
+static uint64_t resolve_cgroup(const char *arg)
+{
+	char cg_mount[4096], path[8192];
+	struct inventory inv;
+	const struct container_info *c;
+	uint64_t id = 0;
+	char *end;
+
+	errno = 0;
+	id = strtoull(arg, &end, 10);
+	if (!errno && *arg && !*end)
+		return id;
+	if (cgroup_find_v2_mount(cg_mount, sizeof(cg_mount))) {
+		log_error("no cgroup v2 mount found");
+		return 0;
+	}
+	if (arg[0] == '/')
+		snprintf(path, sizeof(path), "%s", arg);
+	else
+		snprintf(path, sizeof(path), "%s/%s", cg_mount, arg);
+	id = cgroup_id_of(path);
+	if (id)
+		return id;
+	if (inventory_open(&inv, cg_mount) == 0 && (c = inventory_find(&inv, arg)))
+		id = c->cgroup_id;
+	inventory_close(&inv);
+	if (!id)
+		log_error("'%s' is neither a cgroup id, a cgroup path nor a running container",
+			  arg);
+	return id;
+}
+
+int cmd_rule(int argc, char **argv, const char *pin_dir)
+{
+	static const struct option opts[] = {
+		{ "cgroup", required_argument, NULL, 'g' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *usage = "usage: moat rule allow|deny|del CIDR [--cgroup ID|PATH|CONTAINER] "
+			    "[--id N]\n";
+	uint64_t cgid = 0;
+	uint32_t rule_id = 0;
+	struct cidr c;
+	const char *verb, *cidr;
+	int opt, err;
+
+	while ((opt = getopt_long(argc, argv, "+g:i:h", opts, NULL)) != -1) {
+		if (opt == 'g') {
+			cgid = resolve_cgroup(optarg);
+			if (!cgid)
+				return 1;
+		} else if (opt == 'i') {
+			rule_id = (uint32_t)strtoul(optarg, NULL, 10);
+		} else {
+			fputs(usage, stderr);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (argc - optind != 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	verb = argv[optind];
+	cidr = argv[optind + 1];
+	if (cidr_parse(cidr, &c)) {
+		log_error("'%s' is not an address or CIDR (e.g. 10.0.0.0/8, 2001:db8::/32)", cidr);
+		return 2;
+	}
+	if (strcmp(verb, "allow") == 0 || strcmp(verb, "deny") == 0)
+		err = netrules_put(pin_dir, cgid, &c,
+				   strcmp(verb, "deny") == 0 ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
+				   rule_id);
+	else if (strcmp(verb, "del") == 0)
+		err = netrules_del(pin_dir, cgid, &c);
+	else {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (err) {
+		log_error("rule %s %s: %s%s", verb, cidr, strerror(-err),
+			  err == -ENOENT ? " (is moat attached? see 'moat status')" : "");
+		return 1;
+	}
+	return 0;
+}
+
+int cmd_mode(int argc, char **argv, const char *pin_dir)
+{
+	const char *usage = "usage: moat mode ID|PATH|CONTAINER monitor|enforce [allow|deny]\n";
+	int mode, def = MOAT_ACT_ALLOW, err;
+	uint64_t cgid;
+
+	if (argc < 3 || argc > 4) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (strcmp(argv[2], "monitor") == 0)
+		mode = MOAT_MODE_MONITOR;
+	else if (strcmp(argv[2], "enforce") == 0)
+		mode = MOAT_MODE_ENFORCE;
+	else {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (argc == 4) {
+		if (strcmp(argv[3], "deny") == 0)
+			def = MOAT_ACT_DENY;
+		else if (strcmp(argv[3], "allow") != 0) {
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	cgid = resolve_cgroup(argv[1]);
+	if (!cgid)
+		return 1;
+	err = netrules_set_mode(pin_dir, cgid, mode, def);
+	if (err) {
+		log_error("mode %s: %s%s", argv[1], strerror(-err),
+			  err == -ENOENT ? " (is moat attached? see 'moat status')" : "");
+		return 1;
+	}
+	return 0;
+}

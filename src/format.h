@@ -1,0 +1,34 @@
+/* format.h - render a decoded event as a JSON object (the schema of
+ * docs/events.md) or as one human-readable line. */
+#ifndef MOAT_FORMAT_H
+#define MOAT_FORMAT_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <json-c/json.h>
+
+#include "docker.h"
+#include "moat/events.h"
+
+/* Offset to add to a boot-based event timestamp to get Unix time in ns.
+ * Computed once from CLOCK_REALTIME - CLOCK_BOOTTIME. */
+int64_t format_boot_to_unix_offset(void);
+
+/* Build the JSON object for event h (already checked by event_decode).
+ * c may be NULL when the container is unknown. Returns a new reference,
+ * or NULL with errno = ENOMEM. */
+json_object *format_event_json(const struct moat_event_hdr *h, const struct container_info *c,
+			       int64_t offset_ns);
+
+/* Write one line for event h to out: time, type, container, pid, comm and
+ * the type's details. */
+void format_event_text(FILE *out, const struct moat_event_hdr *h, const struct container_info *c,
+		       int64_t offset_ns);
+
+/* The header line matching format_event_text. */
+void format_text_header(FILE *out);
+
+/* Split the NUL-separated argv of an exec event into a JSON array. */
+json_object *format_argv(const struct moat_exec_event *e);
+
+#endif /* MOAT_FORMAT_H */

@@ -1,0 +1,315 @@
+/* loader.c - load, pin, attach and detach moat's BPF programs. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dns.skel.h"
+#include "exec.skel.h"
+#include "net.skel.h"
+
+#include "cgroup.h"
+#include "loader.h"
+#include "log.h"
+
+/* Advice for the common ways a load fails. */
+static const char *load_hint(int err)
+{
+	switch (-err) {
+	case EPERM:
+	case EACCES:
+		return "run moat as root (CAP_BPF, CAP_SYS_ADMIN, CAP_NET_ADMIN)";
+	case ENOENT:
+	case ESRCH:
+		return "the kernel lacks BTF (/sys/kernel/btf/vmlinux) or a hook; moat needs "
+		       "Linux >= 5.8 built with CONFIG_DEBUG_INFO_BTF=y";
+	case EINVAL:
+		return "maps pinned by another moat version may differ: run 'moat clear' and retry";
+	default:
+		return "run with -v for the verifier log";
+	}
+}
+
+static int ensure_dir(const char *path)
+{
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int loader_load(struct loader *l, const char *pin_dir)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	char links[PATH_MAX];
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", pin_dir);
+	snprintf(links, sizeof(links), "%s/links", pin_dir);
+	err = ensure_dir(pin_dir);
+	if (!err)
+		err = ensure_dir(links);
+	if (err) {
+		log_error("cannot create %s: %s (is bpffs mounted at /sys/fs/bpf? "
+			  "mount -t bpf bpf /sys/fs/bpf)",
+			  pin_dir, strerror(-err));
+		return err;
+	}
+
+	l->net = net_bpf__open_opts(&opts);
+	l->exec = exec_bpf__open_opts(&opts);
+	l->dns = dns_bpf__open_opts(&opts);
+	if (!l->net || !l->exec || !l->dns) {
+		err = -errno;
+		log_error("cannot open the BPF objects: %s", strerror(-err));
+		goto cleanup;
+	}
+	/* The first load creates and pins the shared maps; the others reuse them. */
+	err = net_bpf__load(l->net);
+	if (err) {
+		log_error("cannot load the connect/sendmsg programs: %s (%s)", strerror(-err),
+			  load_hint(err));
+		goto cleanup;
+	}
+	err = exec_bpf__load(l->exec);
+	if (err) {
+		log_error("cannot load the exec programs (tp_btf/sched_process_exec): %s (%s)",
+			  strerror(-err), load_hint(err));
+		goto cleanup;
+	}
+	err = dns_bpf__load(l->dns);
+	if (err) {
+		log_error("cannot load the DNS programs (cgroup_skb): %s (%s)", strerror(-err),
+			  load_hint(err));
+		goto cleanup;
+	}
+	return 0;
+cleanup:
+	loader_close(l);
+	return err;
+}
+
+/* Attach prog (to cgroup cg_fd when >= 0) and pin the link at path. If a
+ * link is pinned there already, switch it to prog in place; if the kernel
+ * refuses that, attach anew, then replace the pin (the old link goes when
+ * its last reference does). Returns 0 or -errno. */
+static int attach_pinned(struct bpf_program *prog, int cg_fd, const char *path)
+{
+	struct bpf_link *old = bpf_link__open(path), *link;
+	int err;
+
+	if (old) {
+		err = bpf_link__update_program(old, prog);
+		if (!err) {
+			bpf_link__disconnect(old);
+			bpf_link__destroy(old);
+			log_debug("%s: switched to the new program in place", path);
+			return 0;
+		}
+		log_debug("%s: in-place update refused (%s), re-attaching", path, strerror(-err));
+	}
+	link = cg_fd >= 0 ? bpf_program__attach_cgroup(prog, cg_fd) : bpf_program__attach(prog);
+	if (!link) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (old) {
+		unlink(path);
+		/* Drop the old attachment now that the new one runs. */
+		bpf_link__destroy(old);
+		old = NULL;
+	}
+	err = bpf_link__pin(link, path);
+	bpf_link__disconnect(link);
+	bpf_link__destroy(link);
+cleanup:
+	if (old) {
+		bpf_link__disconnect(old);
+		bpf_link__destroy(old);
+	}
+	return err;
+}
+
+int loader_attach(struct loader *l, char cgroups[][4096], int n)
+{
+	struct bpf_program *cg_progs[] = {
+		l->net->progs.handle_connect4, l->net->progs.handle_connect6,
+		l->net->progs.handle_sendmsg4, l->net->progs.handle_sendmsg6,
+		l->dns->progs.handle_dns_egress, l->dns->progs.handle_dns_ingress,
+	};
+	struct bpf_program *tp_progs[] = { l->exec->progs.handle_exec, l->exec->progs.handle_exit };
+	int watch_fd = bpf_map__fd(l->net->maps.watch_cgroups);
+	char path[PATH_MAX];
+	int err = 0;
+
+	for (int i = 0; i < n; i++) {
+		uint64_t cgid = cgroup_id_of(cgroups[i]);
+		int fd = open(cgroups[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		__u32 one = 1;
+
+		if (fd < 0 || !cgid) {
+			err = -errno;
+			log_error("cannot open cgroup %s: %s (is it a cgroup v2 directory?)",
+				  cgroups[i], strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return err;
+		}
+		for (size_t p = 0; p < sizeof(cg_progs) / sizeof(cg_progs[0]); p++) {
+			snprintf(path, sizeof(path), "%s/links/%s-%llu", l->pin_dir,
+				 bpf_program__name(cg_progs[p]), (unsigned long long)cgid);
+			err = attach_pinned(cg_progs[p], fd, path);
+			if (err) {
+				log_error("failed to attach %s to %s: %s (is cgroup v2 mounted "
+					  "there, and are you root?)",
+					  bpf_program__name(cg_progs[p]), cgroups[i],
+					  strerror(-err));
+				close(fd);
+				return err;
+			}
+		}
+		close(fd);
+		if (bpf_map_update_elem(watch_fd, &cgid, &one, BPF_ANY)) {
+			err = -errno;
+			log_error("cannot watch cgroup %s: %s", cgroups[i], strerror(errno));
+			return err;
+		}
+		log_info("attached to %s (cgroup id %llu)", cgroups[i], (unsigned long long)cgid);
+	}
+	for (size_t p = 0; p < sizeof(tp_progs) / sizeof(tp_progs[0]); p++) {
+		snprintf(path, sizeof(path), "%s/links/%s", l->pin_dir,
+			 bpf_program__name(tp_progs[p]));
+		err = attach_pinned(tp_progs[p], -1, path);
+		if (err) {
+			log_error("failed to attach %s: %s (tp_btf needs kernel BTF)",
+				  bpf_program__name(tp_progs[p]), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+int loader_events_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->net->maps.events);
+}
+
+void loader_close(struct loader *l)
+{
+	dns_bpf__destroy(l->dns);
+	exec_bpf__destroy(l->exec);
+	net_bpf__destroy(l->net);
+	l->dns = NULL;
+	l->exec = NULL;
+	l->net = NULL;
+}
+
+/* Unlink every file in dir; for links, detach first. Returns the first
+ * error, continuing past it. */
+static int clear_dir(const char *dir, int detach)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[PATH_MAX];
+	int err = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (detach) {
+			int fd = bpf_obj_get(path);
+
+			if (fd >= 0) {
+				if (bpf_link_detach(fd) && errno != EINVAL && !err)
+					err = -errno;
+				close(fd);
+			}
+		}
+		if (unlink(path) && !err) {
+			err = -errno;
+			log_error("cannot remove %s: %s", path, strerror(errno));
+		}
+	}
+	closedir(d);
+	return err;
+}
+
+int loader_clear(const char *pin_dir)
+{
+	char links[PATH_MAX];
+	int err, err2;
+
+	snprintf(links, sizeof(links), "%s/links", pin_dir);
+	err = clear_dir(links, 1);
+	if (rmdir(links) && errno != ENOENT && !err)
+		err = -errno;
+	err2 = clear_dir(pin_dir, 0);
+	if (!err)
+		err = err2;
+	if (rmdir(pin_dir) && errno != ENOENT && !err)
+		err = -errno;
+	return err;
+}
+
+int loader_attached(const char *pin_dir)
+{
+	char links[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(links, sizeof(links), "%s/links", pin_dir);
+	d = opendir(links);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+void loader_print_features(void)
+{
+	static const struct {
+		enum bpf_prog_type type;
+		const char *name, *use;
+	} types[] = {
+		{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "cgroup sock_addr",
+		  "connect4/6 and sendmsg4/6: connections and UDP sends, deny at connect()" },
+		{ BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb", "DNS queries and answers from packets" },
+		{ BPF_PROG_TYPE_TRACING, "tracing (tp_btf)", "process exec and exit" },
+		{ BPF_PROG_TYPE_KPROBE, "kprobe", "not used: DNS is parsed from packets instead" },
+		{ BPF_PROG_TYPE_LSM, "lsm", "not used" },
+	};
+	struct stat st;
+
+	printf("%-22s %-9s %s\n", "FEATURE", "KERNEL", "MOAT USES IT FOR");
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		int ok = libbpf_probe_bpf_prog_type(types[i].type, NULL);
+		const char *s = ok == 1 ? "yes" : ok == 0 ? "no" : "unknown";
+
+		/* Tracing programs cannot be probed without an attach target. */
+		if (types[i].type == BPF_PROG_TYPE_TRACING || types[i].type == BPF_PROG_TYPE_LSM)
+			s = stat("/sys/kernel/btf/vmlinux", &st) == 0 ? "btf" : "no btf";
+		printf("%-22s %-9s %s\n", types[i].name, s, types[i].use);
+	}
+	printf("%-22s %-9s %s\n", "ring buffer",
+	       libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) == 1 ? "yes" : "no",
+	       "one ordered event stream for every program");
+	printf("%-22s %-9s %s\n", "bpf_loop",
+	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_loop, NULL) == 1 ? "yes"
+											 : "no",
+	       "bounded DNS name walks");
+	printf("%-22s %-9s %s\n", "kernel BTF",
+	       stat("/sys/kernel/btf/vmlinux", &st) == 0 ? "yes" : "no", "CO-RE relocations");
+}

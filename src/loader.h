@@ -1,0 +1,50 @@
+/* loader.h - load the BPF programs, share and pin their maps, attach them
+ * to cgroups, pin the links, and take it all down again. */
+#ifndef MOAT_LOADER_H
+#define MOAT_LOADER_H
+
+#include <stdint.h>
+
+struct net_bpf;
+struct exec_bpf;
+struct dns_bpf;
+
+struct loader {
+	char pin_dir[256];
+	struct net_bpf *net;
+	struct exec_bpf *exec;
+	struct dns_bpf *dns;
+};
+
+/* Open and load every program. Maps are pinned by name under pin_dir
+ * (created if needed) and reused when already pinned, so all programs
+ * share one ring buffer and a restart keeps the maps. Returns 0 or
+ * -errno after logging what failed and what to do. */
+int loader_load(struct loader *l, const char *pin_dir);
+
+/* Attach the cgroup programs to each of the n cgroup directories and the
+ * exec/exit programs once, and pin every link under <pin_dir>/links. An
+ * already pinned link is switched to the new program in place (no gap in
+ * enforcement); where the kernel cannot, the new link is attached first
+ * and the old one dropped after. Adds each cgroup to watch_cgroups.
+ * Returns 0 or -errno. */
+int loader_attach(struct loader *l, char cgroups[][4096], int n);
+
+/* The fd of the shared events ring buffer (owned by the loader). */
+int loader_events_fd(const struct loader *l);
+
+/* Free the userspace handles. Pinned maps and links stay in the kernel. */
+void loader_close(struct loader *l);
+
+/* Detach every link pinned under pin_dir and remove the pins and the
+ * directory. Returns 0, or -errno for the first failure (it goes on with
+ * the rest). */
+int loader_clear(const char *pin_dir);
+
+/* Is anything attached (a pinned link under pin_dir)? */
+int loader_attached(const char *pin_dir);
+
+/* Print the feature probe: what this kernel offers and what moat uses. */
+void loader_print_features(void);
+
+#endif /* MOAT_LOADER_H */

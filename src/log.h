@@ -1,0 +1,22 @@
+/* log.h - the daemon logger: leveled messages to stderr, libbpf routed in. */
+#ifndef MOAT_LOG_H
+#define MOAT_LOG_H
+
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+/* Messages above this level are dropped. Default LOG_INFO; -v sets DEBUG,
+ * -q sets WARN. */
+extern int log_level;
+
+void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Route libbpf's own messages through log_msg (warnings always, debug
+ * output only at LOG_DEBUG). */
+void log_setup_libbpf(void);
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif /* MOAT_LOG_H */

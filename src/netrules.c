@@ -1,0 +1,152 @@
+/* netrules.c - CIDR rules, cgroup modes and counters in the pinned maps. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "netrules.h"
+
+int cidr_parse(const char *s, struct cidr *out)
+{
+	char addr[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	int max;
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0 || n >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, s, n);
+	addr[n] = 0;
+	if (inet_pton(AF_INET, addr, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	out->prefixlen = max;
+	if (slash) {
+		char *end;
+		long p;
+
+		errno = 0;
+		p = strtol(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || p < 0 || p > max)
+			return -EINVAL;
+		out->prefixlen = (int)p;
+	}
+	for (int bit = out->prefixlen; bit < max; bit++)
+		out->addr[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+	return 0;
+}
+
+static int open_pinned(const char *pin_dir, const char *name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Build the trie key for c; returns the fd of the right trie or -errno. */
+static int rule_key(const char *pin_dir, uint64_t cgid, const struct cidr *c,
+		    struct moat_lpm_v6 *k6, struct moat_lpm_v4 *k4, void **key)
+{
+	if (c->family == AF_INET) {
+		k4->prefixlen = 64 + c->prefixlen;
+		memcpy(k4->cgroup_id, &cgid, 8);
+		memcpy(k4->addr, c->addr, 4);
+		*key = k4;
+		return open_pinned(pin_dir, "net_rules_v4");
+	}
+	k6->prefixlen = 64 + c->prefixlen;
+	memcpy(k6->cgroup_id, &cgid, 8);
+	memcpy(k6->addr, c->addr, 16);
+	*key = k6;
+	return open_pinned(pin_dir, "net_rules_v6");
+}
+
+int netrules_put(const char *pin_dir, uint64_t cgid, const struct cidr *c, int action,
+		 uint32_t rule_id)
+{
+	struct moat_lpm_v4 k4 = { 0 };
+	struct moat_lpm_v6 k6 = { 0 };
+	struct moat_rule_val v = { .action = action, .prefixlen = c->prefixlen, .rule_id = rule_id };
+	void *key;
+	int fd = rule_key(pin_dir, cgid, c, &k6, &k4, &key), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, key, &v, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int netrules_del(const char *pin_dir, uint64_t cgid, const struct cidr *c)
+{
+	struct moat_lpm_v4 k4 = { 0 };
+	struct moat_lpm_v6 k6 = { 0 };
+	void *key;
+	int fd = rule_key(pin_dir, cgid, c, &k6, &k4, &key), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_delete_elem(fd, key))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int netrules_set_mode(const char *pin_dir, uint64_t cgid, int mode, int default_action)
+{
+	struct moat_cgroup_cfg cfg = { .mode = mode, .default_action = default_action };
+	int fd = open_pinned(pin_dir, "cgroup_cfg"), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &cgid, &cfg, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int netrules_read_stats(const char *pin_dir, uint64_t vals[MOAT_STATS_SLOTS])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = open_pinned(pin_dir, "stats"), err = 0;
+	uint64_t *percpu;
+
+	if (fd < 0)
+		return fd;
+	if (ncpu < 1) {
+		close(fd);
+		return ncpu;
+	}
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (uint32_t k = 0; k < MOAT_STATS_SLOTS; k++) {
+		vals[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, percpu)) {
+			err = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++)
+			vals[k] += percpu[c];
+	}
+	free(percpu);
+	close(fd);
+	return err;
+}

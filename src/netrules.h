@@ -1,0 +1,35 @@
+/* netrules.h - CIDR rules and per-cgroup modes in the pinned BPF maps,
+ * and the per-program counters. The low-level write side of enforcement:
+ * policy modules decide, this module writes what they decided. */
+#ifndef MOAT_NETRULES_H
+#define MOAT_NETRULES_H
+
+#include <stdint.h>
+#include "moat/maps.h"
+
+struct cidr {
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order, host bits cleared */
+	int prefixlen;    /* 0..32 or 0..128 */
+};
+
+/* Parse "10.0.0.0/8", "2001:db8::/32" or a bare address (a /32 or /128).
+ * Host bits beyond the prefix are cleared. Returns 0 or -EINVAL. */
+int cidr_parse(const char *s, struct cidr *out);
+
+/* Add (or replace) a rule for cgroup cgid (0 = global). Returns 0 or
+ * -errno. */
+int netrules_put(const char *pin_dir, uint64_t cgid, const struct cidr *c, int action,
+		 uint32_t rule_id);
+
+/* Remove a rule. Returns 0, -ENOENT when there was none, or -errno. */
+int netrules_del(const char *pin_dir, uint64_t cgid, const struct cidr *c);
+
+/* Set the mode and default action of cgroup cgid. Returns 0 or -errno. */
+int netrules_set_mode(const char *pin_dir, uint64_t cgid, int mode, int default_action);
+
+/* Sum the per-CPU counter slot over all CPUs into vals[MOAT_STATS_SLOTS].
+ * Returns 0 or -errno. */
+int netrules_read_stats(const char *pin_dir, uint64_t vals[MOAT_STATS_SLOTS]);
+
+#endif /* MOAT_NETRULES_H */

@@ -1,0 +1,217 @@
+/* test_userspace.c - decoding, formatting and CIDR parsing, no kernel. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "test.h"
+#include "event.h"
+#include "format.h"
+#include "netrules.h"
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !v)
+		return "(missing)";
+	return json_object_get_string(v);
+}
+
+static void test_decode(void)
+{
+	struct moat_net_event n = { .hdr = { .type = MOAT_EV_CONNECT, .size = sizeof(n) } };
+	struct moat_exec_event x = { .hdr = { .type = MOAT_EV_EXEC, .size = sizeof(x) } };
+	char small[8] = { 0 };
+
+	CHECK(event_decode(&n, sizeof(n)) == (void *)&n, "decode accepts a connect event",
+	      "rejected");
+	CHECK(event_decode(small, sizeof(small)) == NULL && errno == EINVAL,
+	      "decode rejects a record shorter than the header", "accepted");
+	n.hdr.size = sizeof(n) - 4;
+	CHECK(event_decode(&n, sizeof(n)) == NULL && errno == EINVAL,
+	      "decode rejects a size that does not match the type", "accepted");
+	n.hdr.size = sizeof(n) + 4;
+	CHECK(event_decode(&n, sizeof(n)) == NULL, "decode rejects a size beyond the record",
+	      "accepted");
+	n.hdr.type = 99;
+	n.hdr.size = sizeof(n);
+	CHECK(event_decode(&n, sizeof(n)) == NULL && errno == ENOTSUP,
+	      "decode rejects an unknown type", "accepted");
+	CHECK(event_decode(&x, sizeof(x)) != NULL, "decode accepts an exec event", "rejected");
+}
+
+static void test_type_mask(void)
+{
+	uint32_t m;
+	const char *bad = NULL;
+
+	CHECK(event_type_mask("exec,connect", &m, &bad) == 0 &&
+		      m == (1u << MOAT_EV_EXEC | 1u << MOAT_EV_CONNECT),
+	      "type list exec,connect", "mask %#x", m);
+	CHECK(event_type_mask("dns", &m, &bad) == 0 &&
+		      m == (1u << MOAT_EV_DNS_QUERY | 1u << MOAT_EV_DNS_ANSWER),
+	      "type 'dns' means queries and answers", "mask %#x", m);
+	CHECK(event_type_mask("exec,bogus", &m, &bad) == -EINVAL && bad && !strcmp(bad, "bogus"),
+	      "unknown type is named", "bad=%s", bad ? bad : "(null)");
+	CHECK(event_type_mask("exec,,connect", &m, &bad) == -EINVAL, "empty type rejected",
+	      "accepted");
+}
+
+static void test_json_connect(void)
+{
+	struct moat_net_event e = { 0 };
+	struct container_info c = { .id = "abcdef0123", .name = "web", .image = "busybox" };
+	json_object *o, *co;
+
+	e.hdr.type = MOAT_EV_CONNECT;
+	e.hdr.size = sizeof(e);
+	e.hdr.pid = 42;
+	e.hdr.cgroup_id = 777;
+	memcpy(e.hdr.comm, "wget", 5);
+	e.family = AF_INET;
+	e.protocol = 6;
+	e.dport = 8080;
+	e.verdict = MOAT_VERDICT_DENY;
+	e.scope = MOAT_SCOPE_GLOBAL;
+	e.mode = MOAT_MODE_ENFORCE;
+	e.rule_id = 7;
+	inet_pton(AF_INET, "172.29.0.1", e.daddr);
+	o = format_event_json(&e.hdr, &c, 0);
+	CHECK_EQ_STR(jstr(o, "type"), "connect", "json connect: type");
+	CHECK_EQ_STR(jstr(o, "daddr"), "172.29.0.1", "json connect: daddr");
+	CHECK_EQ_STR(jstr(o, "dport"), "8080", "json connect: dport");
+	CHECK_EQ_STR(jstr(o, "protocol"), "tcp", "json connect: protocol");
+	CHECK_EQ_STR(jstr(o, "verdict"), "deny", "json connect: verdict");
+	CHECK_EQ_STR(jstr(o, "scope"), "global", "json connect: scope");
+	CHECK_EQ_STR(jstr(o, "mode"), "enforce", "json connect: mode");
+	CHECK_EQ_STR(jstr(o, "comm"), "wget", "json connect: comm");
+	CHECK_EQ_STR(jstr(o, "pid"), "42", "json connect: pid");
+	CHECK_EQ_STR(jstr(o, "cgroup_id"), "777", "json connect: cgroup_id");
+	json_object_object_get_ex(o, "container", &co);
+	CHECK(co && !strcmp(jstr(co, "name"), "web") && !strcmp(jstr(co, "image"), "busybox"),
+	      "json connect: container name and image", "%s",
+	      json_object_to_json_string(co));
+	json_object_put(o);
+
+	o = format_event_json(&e.hdr, NULL, 0);
+	CHECK(json_object_object_get_ex(o, "container", &co) && co == NULL,
+	      "json: unknown container is null", "%s", json_object_to_json_string(o));
+	json_object_put(o);
+}
+
+static void test_json_exec(void)
+{
+	struct moat_exec_event e = { 0 };
+	json_object *o, *argv;
+	static const char args[] = "sh\0-c\0echo hi";
+
+	e.hdr.type = MOAT_EV_EXEC;
+	e.hdr.size = sizeof(e);
+	memcpy(e.filename, "/tmp/x.sh", 10);
+	memcpy(e.interp, "/bin/sh", 8);
+	memcpy(e.args, args, sizeof(args));
+	e.args_len = sizeof(args);
+	e.argc = 3;
+	o = format_event_json(&e.hdr, NULL, 0);
+	CHECK_EQ_STR(jstr(o, "filename"), "/tmp/x.sh", "json exec: filename");
+	CHECK_EQ_STR(jstr(o, "interp"), "/bin/sh", "json exec: interp");
+	json_object_object_get_ex(o, "argv", &argv);
+	CHECK(argv && json_object_array_length(argv) == 3 &&
+		      !strcmp(json_object_get_string(json_object_array_get_idx(argv, 2)),
+			      "echo hi"),
+	      "json exec: argv split on NUL", "%s", json_object_to_json_string(argv));
+	json_object_put(o);
+
+	/* An argv filling the whole buffer with no final NUL stays bounded. */
+	memset(e.args, 'a', sizeof(e.args));
+	e.args_len = MOAT_ARGS_LEN;
+	e.flags = MOAT_EXEC_F_ARGS_TRUNC;
+	o = format_event_json(&e.hdr, NULL, 0);
+	json_object_object_get_ex(o, "argv", &argv);
+	CHECK(argv && json_object_array_length(argv) == 1 &&
+		      strlen(json_object_get_string(json_object_array_get_idx(argv, 0))) ==
+			      MOAT_ARGS_LEN,
+	      "json exec: unterminated argv stays bounded", "%s",
+	      json_object_to_json_string(argv));
+	CHECK_EQ_STR(jstr(o, "argv_truncated"), "true", "json exec: argv_truncated");
+	json_object_put(o);
+}
+
+static void test_json_dns(void)
+{
+	struct moat_dns_event *e = calloc(1, sizeof(*e));
+	json_object *o, *ans, *cn;
+
+	e->hdr.type = MOAT_EV_DNS_ANSWER;
+	e->hdr.size = sizeof(*e);
+	e->family = AF_INET;
+	e->qtype = 1;
+	e->rcode = 3;
+	memcpy(e->qname, "alias.moat.test", 16);
+	memcpy(e->cnames[0], "web.moat.test", 14);
+	e->n_cnames = 1;
+	e->n_addrs = 1;
+	e->addrs[0].family = AF_INET;
+	e->addrs[0].ttl = 300;
+	inet_pton(AF_INET, "172.29.0.1", e->addrs[0].addr);
+	e->flags = MOAT_DNS_F_TRUNCATED;
+	o = format_event_json(&e->hdr, NULL, 0);
+	CHECK_EQ_STR(jstr(o, "type"), "dns_answer", "json dns: type");
+	CHECK_EQ_STR(jstr(o, "qname"), "alias.moat.test", "json dns: qname");
+	CHECK_EQ_STR(jstr(o, "qtype"), "A", "json dns: qtype name");
+	CHECK_EQ_STR(jstr(o, "rcode"), "NXDOMAIN", "json dns: rcode name");
+	json_object_object_get_ex(o, "answers", &ans);
+	json_object_object_get_ex(o, "cnames", &cn);
+	CHECK(ans && json_object_array_length(ans) == 1 &&
+		      !strcmp(jstr(json_object_array_get_idx(ans, 0), "addr"), "172.29.0.1") &&
+		      !strcmp(jstr(json_object_array_get_idx(ans, 0), "ttl"), "300"),
+	      "json dns: answers", "%s", json_object_to_json_string(ans));
+	CHECK(cn && json_object_array_length(cn) == 1, "json dns: cnames", "%s",
+	      json_object_to_json_string(cn));
+	CHECK(strstr(jstr(o, "flags"), "truncated") != NULL, "json dns: flags named", "%s",
+	      jstr(o, "flags"));
+	json_object_put(o);
+	/* n_addrs beyond the array never reads past it. */
+	e->n_addrs = 200;
+	e->n_cnames = 200;
+	o = format_event_json(&e->hdr, NULL, 0);
+	json_object_object_get_ex(o, "answers", &ans);
+	CHECK(json_object_array_length(ans) == MOAT_DNS_MAX_ADDRS,
+	      "json dns: hostile n_addrs is capped", "%zu", json_object_array_length(ans));
+	json_object_put(o);
+	free(e);
+}
+
+static void test_cidr(void)
+{
+	struct cidr c;
+	char buf[64];
+
+	CHECK(cidr_parse("10.1.2.3/8", &c) == 0 && c.family == AF_INET && c.prefixlen == 8 &&
+		      !strcmp(inet_ntop(AF_INET, c.addr, buf, sizeof(buf)), "10.0.0.0"),
+	      "cidr v4 host bits cleared", "%s/%d", buf, c.prefixlen);
+	CHECK(cidr_parse("172.29.0.9", &c) == 0 && c.prefixlen == 32, "bare v4 is /32",
+	      "prefix %d", c.prefixlen);
+	CHECK(cidr_parse("fd00:6d6f:6174::1/48", &c) == 0 && c.family == AF_INET6 &&
+		      c.prefixlen == 48 &&
+		      !strcmp(inet_ntop(AF_INET6, c.addr, buf, sizeof(buf)), "fd00:6d6f:6174::"),
+	      "cidr v6", "%s/%d", buf, c.prefixlen);
+	CHECK(cidr_parse("10.0.0.0/33", &c) == -EINVAL, "v4 prefix > 32 rejected", "accepted");
+	CHECK(cidr_parse("10.0.0.0/", &c) == -EINVAL, "empty prefix rejected", "accepted");
+	CHECK(cidr_parse("10.0.0.0/8x", &c) == -EINVAL, "junk after prefix rejected", "accepted");
+	CHECK(cidr_parse("example.com", &c) == -EINVAL, "name rejected", "accepted");
+	CHECK(cidr_parse("0.0.0.0/0", &c) == 0 && c.prefixlen == 0, "default route accepted",
+	      "rejected");
+}
+
+int main(void)
+{
+	test_decode();
+	test_type_mask();
+	test_json_connect();
+	test_json_exec();
+	test_json_dns();
+	test_cidr();
+	return TEST_EXIT();
+}
