@@ -127,37 +127,22 @@ static __always_inline void net__decide(const struct net__dst *dst, __u64 cgid,
 		d->verdict = MOAT_VERDICT_WOULD_DENY;
 }
 
-/* Shared body of the four hooks. Returns 1 (allow) or 0 (EPERM). */
-static __always_inline int net__handle(struct bpf_sock_addr *ctx, __u16 type, __u32 prog)
+/* Shared body of the four hooks, once the destination is read. Returns 1
+ * (allow) or 0 (EPERM). */
+static __always_inline int net__handle(struct bpf_sock_addr *ctx, struct net__dst *dst, __u16 type,
+				       __u32 prog)
 {
-	struct net__dst dst = {};
 	struct net__decision d = {};
 	struct moat_net_event *e;
 	__u64 cgid = bpf_get_current_cgroup_id();
 	__u64 cookie = bpf_get_socket_cookie(ctx);
+	__u32 proto = ctx->protocol;
 
-	dst.family = ctx->user_family;
-	dst.dport = bpf_ntohs((__u16)ctx->user_port);
-	if (ctx->protocol == IPPROTO_TCP || ctx->protocol == IPPROTO_UDP)
-		dst.protocol = ctx->protocol;
-	if (dst.family == AF_INET) {
-		__u32 a = ctx->user_ip4;
-
-		__builtin_memcpy(dst.addr, &a, 4);
-	} else if (dst.family == AF_INET6) {
-		__u32 a[4];
-
-		a[0] = ctx->user_ip6[0];
-		a[1] = ctx->user_ip6[1];
-		a[2] = ctx->user_ip6[2];
-		a[3] = ctx->user_ip6[3];
-		__builtin_memcpy(dst.addr, a, 16);
-	} else {
-		return 1;
-	}
-
+	dst->dport = bpf_ntohs((__u16)ctx->user_port);
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
+		dst->protocol = proto;
 	net__record_owner(cookie, prog);
-	net__decide(&dst, cgid, &d);
+	net__decide(dst, cgid, &d);
 	if (d.verdict == MOAT_VERDICT_DENY)
 		stats__inc(prog, MOAT_STAT_DENIED);
 
@@ -165,43 +150,68 @@ static __always_inline int net__handle(struct bpf_sock_addr *ctx, __u16 type, __
 	if (e) {
 		hdr__fill_task(&e->hdr, type, sizeof(*e));
 		e->sock_cookie = cookie;
-		e->family = dst.family;
-		e->protocol = dst.protocol;
-		e->dport = dst.dport;
+		e->family = dst->family;
+		e->protocol = dst->protocol;
+		e->dport = dst->dport;
 		e->verdict = d.verdict;
 		e->scope = d.scope;
 		e->mode = d.mode;
 		e->pad0 = 0;
 		e->rule_id = d.rule_id;
-		__builtin_memcpy(e->daddr, dst.addr, 16);
+		__builtin_memcpy(e->daddr, dst->addr, 16);
 		__builtin_memset(e->pad1, 0, sizeof(e->pad1));
 		events__submit(prog, e);
 	}
 	return d.verdict == MOAT_VERDICT_DENY ? 0 : 1;
 }
 
+/* The IPv4 hooks read only user_ip4, the IPv6 hooks only user_ip6: the
+ * verifier allows each context field only at its own offset, as a whole
+ * word, so each read stands alone. */
+static __always_inline int net__handle4(struct bpf_sock_addr *ctx, __u16 type, __u32 prog)
+{
+	struct net__dst dst = { .family = AF_INET };
+	__u32 a = ctx->user_ip4;
+
+	__builtin_memcpy(dst.addr, &a, 4);
+	return net__handle(ctx, &dst, type, prog);
+}
+
+static __always_inline int net__handle6(struct bpf_sock_addr *ctx, __u16 type, __u32 prog)
+{
+	struct net__dst dst = { .family = AF_INET6 };
+	__u32 a[4];
+
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	__builtin_memcpy(dst.addr, a, 16);
+	return net__handle(ctx, &dst, type, prog);
+}
+
 SEC("cgroup/connect4")
 int handle_connect4(struct bpf_sock_addr *ctx)
 {
-	return net__handle(ctx, MOAT_EV_CONNECT, MOAT_PROG_CONNECT4);
+	return net__handle4(ctx, MOAT_EV_CONNECT, MOAT_PROG_CONNECT4);
 }
 
 SEC("cgroup/connect6")
 int handle_connect6(struct bpf_sock_addr *ctx)
 {
-	return net__handle(ctx, MOAT_EV_CONNECT, MOAT_PROG_CONNECT6);
+	return net__handle6(ctx, MOAT_EV_CONNECT, MOAT_PROG_CONNECT6);
 }
 
 SEC("cgroup/sendmsg4")
 int handle_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return net__handle(ctx, MOAT_EV_SENDMSG, MOAT_PROG_SENDMSG4);
+	return net__handle4(ctx, MOAT_EV_SENDMSG, MOAT_PROG_SENDMSG4);
 }
 
 SEC("cgroup/sendmsg6")
 int handle_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return net__handle(ctx, MOAT_EV_SENDMSG, MOAT_PROG_SENDMSG6);
+	return net__handle6(ctx, MOAT_EV_SENDMSG, MOAT_PROG_SENDMSG6);
 }
 
 char LICENSE[] SEC("license") = "GPL";

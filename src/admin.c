@@ -291,7 +291,7 @@ int cmd_rule(int argc, char **argv, const char *pin_dir)
 	const char *verb, *cidr;
 	int opt, err;
 
-	while ((opt = getopt_long(argc, argv, "+g:i:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "g:i:h", opts, NULL)) != -1) {
 		if (opt == 'g') {
 			cgid = resolve_cgroup(optarg);
 			if (!cgid)

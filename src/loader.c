@@ -23,8 +23,9 @@ static const char *load_hint(int err)
 {
 	switch (-err) {
 	case EPERM:
-	case EACCES:
 		return "run moat as root (CAP_BPF, CAP_SYS_ADMIN, CAP_NET_ADMIN)";
+	case EACCES:
+		return "the verifier rejected a program; run with -v for its log and report it";
 	case ENOENT:
 	case ESRCH:
 		return "the kernel lacks BTF (/sys/kernel/btf/vmlinux) or a hook; moat needs "
@@ -101,8 +102,11 @@ cleanup:
  * its last reference does). Returns 0 or -errno. */
 static int attach_pinned(struct bpf_program *prog, int cg_fd, const char *path)
 {
-	struct bpf_link *old = bpf_link__open(path), *link;
+	struct bpf_link *old = NULL, *link;
 	int err;
+
+	if (access(path, F_OK) == 0)
+		old = bpf_link__open(path);
 
 	if (old) {
 		err = bpf_link__update_program(old, prog);
@@ -229,7 +233,9 @@ static int clear_dir(const char *dir, int detach)
 			int fd = bpf_obj_get(path);
 
 			if (fd >= 0) {
-				if (bpf_link_detach(fd) && errno != EINVAL && !err)
+				/* Tracing links cannot be detached by command (EOPNOTSUPP):
+				 * removing the pin below releases them. */
+				if (bpf_link_detach(fd) && errno != EINVAL && errno != EOPNOTSUPP && !err)
 					err = -errno;
 				close(fd);
 			}
@@ -278,6 +284,24 @@ int loader_attached(const char *pin_dir)
 	return n;
 }
 
+/* Does the comma-separated list in file contain word? */
+static int file_has_word(const char *file, const char *word)
+{
+	char buf[512], *save = NULL;
+	FILE *f = fopen(file, "re");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = 0;
+		for (char *w = strtok_r(buf, ",", &save); w && !found; w = strtok_r(NULL, ",", &save))
+			found = strcmp(w, word) == 0;
+	}
+	fclose(f);
+	return found;
+}
+
 void loader_print_features(void)
 {
 	static const struct {
@@ -298,9 +322,16 @@ void loader_print_features(void)
 		int ok = libbpf_probe_bpf_prog_type(types[i].type, NULL);
 		const char *s = ok == 1 ? "yes" : ok == 0 ? "no" : "unknown";
 
-		/* Tracing programs cannot be probed without an attach target. */
-		if (types[i].type == BPF_PROG_TYPE_TRACING || types[i].type == BPF_PROG_TYPE_LSM)
-			s = stat("/sys/kernel/btf/vmlinux", &st) == 0 ? "btf" : "no btf";
+		/* Tracing programs cannot be probed without an attach target;
+		 * kprobes and LSM load anywhere but attach only where the kernel
+		 * has the kprobe PMU / the bpf LSM enabled. */
+		if (types[i].type == BPF_PROG_TYPE_TRACING)
+			s = stat("/sys/kernel/btf/vmlinux", &st) == 0 ? "yes" : "no btf";
+		else if (types[i].type == BPF_PROG_TYPE_KPROBE && ok == 1)
+			s = stat("/sys/bus/event_source/devices/kprobe", &st) == 0 ? "yes"
+											 : "no pmu";
+		else if (types[i].type == BPF_PROG_TYPE_LSM)
+			s = file_has_word("/sys/kernel/security/lsm", "bpf") ? "yes" : "off";
 		printf("%-22s %-9s %s\n", types[i].name, s, types[i].use);
 	}
 	printf("%-22s %-9s %s\n", "ring buffer",
