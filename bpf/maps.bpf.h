@@ -86,7 +86,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
-	__type(key, __u32);
+	__uint(key_size, sizeof(__u32));
 	__uint(value_size, MOAT_DNS_SCRATCH_BYTES);
 } dns_scratch SEC(".maps");
 
