@@ -12,7 +12,7 @@
 #include "common.bpf.h"
 
 #define SOCK_STREAM 1
-#define SOCK_DGRAM 2
+#define SOCK_DGRAM  2
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 
@@ -61,7 +61,7 @@ static __always_inline void net__record_owner(__u64 cookie, __u32 prog)
  * The longer prefix wins; at equal length the cgroup's own rule wins.
  * Returns the rule or NULL; *scope says which. */
 static __always_inline struct moat_rule_val *net__match(const struct net__dst *dst, __u64 cgid,
-							 __u8 *scope)
+							__u8 *scope)
 {
 	struct moat_rule_val *own, *glob;
 
@@ -73,7 +73,7 @@ static __always_inline struct moat_rule_val *net__match(const struct net__dst *d
 		     dst->addr[11] == 0xff;
 
 	if (dst->family == AF_INET || mapped) {
-		struct moat_lpm_v4 k = { .prefixlen = 64 + 32 };
+		struct moat_lpm_v4 k = {.prefixlen = 64 + 32};
 
 		__builtin_memcpy(k.addr, mapped ? &dst->addr[12] : dst->addr, 4);
 		__builtin_memcpy(k.cgroup_id, &cgid, 8);
@@ -81,7 +81,7 @@ static __always_inline struct moat_rule_val *net__match(const struct net__dst *d
 		__builtin_memset(k.cgroup_id, 0, 8);
 		glob = bpf_map_lookup_elem(&net_rules_v4, &k);
 	} else {
-		struct moat_lpm_v6 k = { .prefixlen = 64 + 128 };
+		struct moat_lpm_v6 k = {.prefixlen = 64 + 128};
 
 		__builtin_memcpy(k.addr, dst->addr, 16);
 		__builtin_memcpy(k.cgroup_id, &cgid, 8);
@@ -170,7 +170,7 @@ static __always_inline int net__handle(struct bpf_sock_addr *ctx, struct net__ds
  * word, so each read stands alone. */
 static __always_inline int net__handle4(struct bpf_sock_addr *ctx, __u16 type, __u32 prog)
 {
-	struct net__dst dst = { .family = AF_INET };
+	struct net__dst dst = {.family = AF_INET};
 	__u32 a = ctx->user_ip4;
 
 	__builtin_memcpy(dst.addr, &a, 4);
@@ -179,7 +179,7 @@ static __always_inline int net__handle4(struct bpf_sock_addr *ctx, __u16 type, _
 
 static __always_inline int net__handle6(struct bpf_sock_addr *ctx, __u16 type, __u32 prog)
 {
-	struct net__dst dst = { .family = AF_INET6 };
+	struct net__dst dst = {.family = AF_INET6};
 	__u32 a[4];
 
 	a[0] = ctx->user_ip6[0];

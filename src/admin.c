@@ -24,9 +24,9 @@
 int cmd_attach(int argc, char **argv, const char *pin_dir)
 {
 	static const struct option opts[] = {
-		{ "cgroup", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"cgroup", required_argument, NULL, 'g'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	static char given[CGROUP_MAX_PARENTS][4096], cgroups[CGROUP_MAX_PARENTS][4096];
 	char cg_mount[4096];
@@ -116,7 +116,7 @@ static void status_links(const char *pin_dir)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		struct bpf_link_info info = { 0 };
+		struct bpf_link_info info = {0};
 		__u32 len = sizeof(info);
 		int fd;
 
@@ -140,8 +140,8 @@ static void status_links(const char *pin_dir)
 static void status_counters(const char *pin_dir)
 {
 	static const char *const names[MOAT_PROG_NR] = {
-		"connect4", "connect6", "sendmsg4",   "sendmsg6",
-		"exec",     "exit",     "dns_egress", "dns_ingress",
+	    "connect4", "connect6", "sendmsg4",	  "sendmsg6",
+	    "exec",	"exit",	    "dns_egress", "dns_ingress",
 	};
 	uint64_t v[MOAT_STATS_SLOTS];
 	int err = netrules_read_stats(pin_dir, v);
@@ -205,7 +205,8 @@ static void status_policy(const char *pin_dir)
 				char scope[32], cidr[80];
 
 				if (cg)
-					snprintf(scope, sizeof(scope), "%llu", (unsigned long long)cg);
+					snprintf(scope, sizeof(scope), "%llu",
+						 (unsigned long long)cg);
 				else
 					snprintf(scope, sizeof(scope), "global");
 				inet_ntop(v6 ? AF_INET6 : AF_INET, addr, a, sizeof(a));
@@ -278,10 +279,10 @@ static uint64_t resolve_cgroup(const char *arg)
 int cmd_rule(int argc, char **argv, const char *pin_dir)
 {
 	static const struct option opts[] = {
-		{ "cgroup", required_argument, NULL, 'g' },
-		{ "id", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"cgroup", required_argument, NULL, 'g'},
+	    {"id", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *usage = "usage: moat rule allow|deny|del CIDR [--cgroup ID|PATH|CONTAINER] "
 			    "[--id N]\n";

@@ -11,7 +11,7 @@
 int cgroup_find_v2_mount(char *buf, size_t len)
 {
 	/* The usual places first: a statfs is cheaper than mountinfo. */
-	static const char *const guesses[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	static const char *const guesses[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
 	char line[4096];
 	struct statfs st;
 	FILE *f;
@@ -44,7 +44,7 @@ int cgroup_find_v2_mount(char *buf, size_t len)
 
 int cgroup_detect_parents(const char *mount, char paths[][4096], int max)
 {
-	static const char *const subdirs[] = { "docker", "system.slice" };
+	static const char *const subdirs[] = {"docker", "system.slice"};
 	struct stat st;
 	int n = 0;
 

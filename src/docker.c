@@ -11,7 +11,7 @@
 #include "log.h"
 
 #define DOCKER_DEFAULT_SOCK "/var/run/docker.sock"
-#define DOCKER_MAX_ANSWER (16u << 20)
+#define DOCKER_MAX_ANSWER   (16u << 20)
 
 struct docker {
 	CURL *curl;
@@ -92,7 +92,7 @@ void docker_close(struct docker *d)
 int docker_get(struct docker *d, const char *path, json_object **out)
 {
 	char url[1024];
-	struct buf b = { 0 };
+	struct buf b = {0};
 	long status = 0;
 	CURLcode rc;
 	enum json_tokener_error jerr;

@@ -10,10 +10,10 @@ struct docker;
 
 /* What moat knows of one container. */
 struct container_info {
-	char id[65];     /* full container id */
-	char name[128];  /* name without the leading '/' */
-	char image[256]; /* image reference as given to docker run */
-	int pid;         /* init process on the host, 0 when not running */
+	char id[65];	    /* full container id */
+	char name[128];	    /* name without the leading '/' */
+	char image[256];    /* image reference as given to docker run */
+	int pid;	    /* init process on the host, 0 when not running */
 	uint64_t cgroup_id; /* cgroup v2 id, 0 when unknown */
 };
 

@@ -8,18 +8,18 @@
 #include "event.h"
 
 static const char *const type_names[MOAT_EV_MAX] = {
-	[MOAT_EV_CONNECT] = "connect",       [MOAT_EV_SENDMSG] = "sendmsg",
-	[MOAT_EV_EXEC] = "exec",             [MOAT_EV_EXIT] = "exit",
-	[MOAT_EV_DNS_QUERY] = "dns_query",   [MOAT_EV_DNS_ANSWER] = "dns_answer",
+    [MOAT_EV_CONNECT] = "connect",     [MOAT_EV_SENDMSG] = "sendmsg",
+    [MOAT_EV_EXEC] = "exec",	       [MOAT_EV_EXIT] = "exit",
+    [MOAT_EV_DNS_QUERY] = "dns_query", [MOAT_EV_DNS_ANSWER] = "dns_answer",
 };
 
 static const size_t type_sizes[MOAT_EV_MAX] = {
-	[MOAT_EV_CONNECT] = sizeof(struct moat_net_event),
-	[MOAT_EV_SENDMSG] = sizeof(struct moat_net_event),
-	[MOAT_EV_EXEC] = sizeof(struct moat_exec_event),
-	[MOAT_EV_EXIT] = sizeof(struct moat_exit_event),
-	[MOAT_EV_DNS_QUERY] = sizeof(struct moat_dns_event),
-	[MOAT_EV_DNS_ANSWER] = sizeof(struct moat_dns_event),
+    [MOAT_EV_CONNECT] = sizeof(struct moat_net_event),
+    [MOAT_EV_SENDMSG] = sizeof(struct moat_net_event),
+    [MOAT_EV_EXEC] = sizeof(struct moat_exec_event),
+    [MOAT_EV_EXIT] = sizeof(struct moat_exit_event),
+    [MOAT_EV_DNS_QUERY] = sizeof(struct moat_dns_event),
+    [MOAT_EV_DNS_ANSWER] = sizeof(struct moat_dns_event),
 };
 
 const struct moat_event_hdr *event_decode(const void *data, size_t len)
@@ -88,21 +88,21 @@ int event_type_mask(const char *list, uint32_t *mask, const char **bad)
 
 const char *event_verdict_name(unsigned v)
 {
-	static const char *const n[] = { "allow", "deny", "would_deny" };
+	static const char *const n[] = {"allow", "deny", "would_deny"};
 
 	return v < 3 ? n[v] : "unknown";
 }
 
 const char *event_scope_name(unsigned s)
 {
-	static const char *const n[] = { "none", "global", "cgroup" };
+	static const char *const n[] = {"none", "global", "cgroup"};
 
 	return s < 3 ? n[s] : "unknown";
 }
 
 const char *event_mode_name(unsigned m)
 {
-	static const char *const n[] = { "monitor", "enforce" };
+	static const char *const n[] = {"monitor", "enforce"};
 
 	return m < 2 ? n[m] : "unknown";
 }
@@ -133,8 +133,8 @@ const char *event_qtype_name(unsigned q)
 
 const char *event_rcode_name(unsigned r)
 {
-	static const char *const n[] = { "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-					 "NOTIMP",  "REFUSED" };
+	static const char *const n[] = {"NOERROR",  "FORMERR", "SERVFAIL",
+					"NXDOMAIN", "NOTIMP",  "REFUSED"};
 
 	return r < 6 ? n[r] : NULL;
 }

@@ -104,17 +104,17 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } dns_flag_names[] = {
-	{ MOAT_DNS_F_TCP, "tcp" },
-	{ MOAT_DNS_F_IPV6, "ipv6" },
-	{ MOAT_DNS_F_TRUNCATED, "truncated" },
-	{ MOAT_DNS_F_MALFORMED, "malformed" },
-	{ MOAT_DNS_F_PTR_LOOP, "pointer_loop" },
-	{ MOAT_DNS_F_NAME_LONG, "name_too_long" },
-	{ MOAT_DNS_F_MORE_ADDRS, "more_addrs" },
-	{ MOAT_DNS_F_MORE_CNAMES, "more_cnames" },
-	{ MOAT_DNS_F_NOT_DNS, "not_dns" },
-	{ MOAT_DNS_F_TC, "tc" },
-	{ MOAT_DNS_F_TCP_PARTIAL, "tcp_partial" },
+    {MOAT_DNS_F_TCP, "tcp"},
+    {MOAT_DNS_F_IPV6, "ipv6"},
+    {MOAT_DNS_F_TRUNCATED, "truncated"},
+    {MOAT_DNS_F_MALFORMED, "malformed"},
+    {MOAT_DNS_F_PTR_LOOP, "pointer_loop"},
+    {MOAT_DNS_F_NAME_LONG, "name_too_long"},
+    {MOAT_DNS_F_MORE_ADDRS, "more_addrs"},
+    {MOAT_DNS_F_MORE_CNAMES, "more_cnames"},
+    {MOAT_DNS_F_NOT_DNS, "not_dns"},
+    {MOAT_DNS_F_TC, "tc"},
+    {MOAT_DNS_F_TCP_PARTIAL, "tcp_partial"},
 };
 
 static void add_dns(json_object *o, const struct moat_dns_event *e)
@@ -136,7 +136,8 @@ static void add_dns(json_object *o, const struct moat_dns_event *e)
 	ADD(o, "dport", json_object_new_int(e->dport));
 	for (size_t i = 0; i < sizeof(dns_flag_names) / sizeof(dns_flag_names[0]); i++)
 		if (e->flags & dns_flag_names[i].bit)
-			json_object_array_add(flags, json_object_new_string(dns_flag_names[i].name));
+			json_object_array_add(flags,
+					      json_object_new_string(dns_flag_names[i].name));
 	ADD(o, "flags", flags);
 	if (e->hdr.type != MOAT_EV_DNS_ANSWER) {
 		json_object_put(cn);
@@ -153,8 +154,9 @@ static void add_dns(json_object *o, const struct moat_dns_event *e)
 	for (unsigned i = 0; i < e->n_addrs && i < MOAT_DNS_MAX_ADDRS; i++) {
 		json_object *x = json_object_new_object();
 
-		ADD(x, "addr", json_object_new_string(event_addr_str(
-				       e->addrs[i].family, e->addrs[i].addr, a, sizeof(a))));
+		ADD(x, "addr",
+		    json_object_new_string(
+			event_addr_str(e->addrs[i].family, e->addrs[i].addr, a, sizeof(a))));
 		ADD(x, "ttl", json_object_new_int64(e->addrs[i].ttl));
 		json_object_array_add(ans, x);
 	}
@@ -193,27 +195,19 @@ json_object *format_event_json(const struct moat_event_hdr *h, const struct cont
 	}
 	switch (h->type) {
 	case MOAT_EV_CONNECT:
-	case MOAT_EV_SENDMSG:
-		add_net(o, (const struct moat_net_event *)h);
-		break;
-	case MOAT_EV_EXEC:
-		add_exec(o, (const struct moat_exec_event *)h);
-		break;
-	case MOAT_EV_EXIT:
-		add_exit(o, (const struct moat_exit_event *)h);
-		break;
+	case MOAT_EV_SENDMSG: add_net(o, (const struct moat_net_event *)h); break;
+	case MOAT_EV_EXEC: add_exec(o, (const struct moat_exec_event *)h); break;
+	case MOAT_EV_EXIT: add_exit(o, (const struct moat_exit_event *)h); break;
 	case MOAT_EV_DNS_QUERY:
-	case MOAT_EV_DNS_ANSWER:
-		add_dns(o, (const struct moat_dns_event *)h);
-		break;
+	case MOAT_EV_DNS_ANSWER: add_dns(o, (const struct moat_dns_event *)h); break;
 	}
 	return o;
 }
 
 void format_text_header(FILE *out)
 {
-	fprintf(out, "%-15s %-10s %-16s %7s %-16s %s\n", "TIME", "TYPE", "CONTAINER", "PID",
-		"COMM", "DETAILS");
+	fprintf(out, "%-15s %-10s %-16s %7s %-16s %s\n", "TIME", "TYPE", "CONTAINER", "PID", "COMM",
+		"DETAILS");
 }
 
 /* The details column for each type. */

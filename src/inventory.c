@@ -19,8 +19,8 @@ static int refresh(struct inventory *inv, int force)
 		return -ENOTCONN;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!force && (now.tv_sec - inv->last_refresh.tv_sec) * 1000000000LL +
-				      (now.tv_nsec - inv->last_refresh.tv_nsec) <
-			      INVENTORY_MIN_REFRESH_NS)
+			      (now.tv_nsec - inv->last_refresh.tv_nsec) <
+			  INVENTORY_MIN_REFRESH_NS)
 		return -EAGAIN;
 	inv->last_refresh = now;
 	err = docker_list(inv->docker, inv->cg_mount, &cs, &n);

@@ -22,8 +22,7 @@
 static const char *load_hint(int err)
 {
 	switch (-err) {
-	case EPERM:
-		return "run moat as root (CAP_BPF, CAP_SYS_ADMIN, CAP_NET_ADMIN)";
+	case EPERM: return "run moat as root (CAP_BPF, CAP_SYS_ADMIN, CAP_NET_ADMIN)";
 	case EACCES:
 		return "the verifier rejected a program; run with -v for its log and report it";
 	case ENOENT:
@@ -32,8 +31,7 @@ static const char *load_hint(int err)
 		       "Linux >= 5.8 built with CONFIG_DEBUG_INFO_BTF=y";
 	case EINVAL:
 		return "maps pinned by another moat version may differ: run 'moat clear' and retry";
-	default:
-		return "run with -v for the verifier log";
+	default: return "run with -v for the verifier log";
 	}
 }
 
@@ -143,11 +141,11 @@ cleanup:
 int loader_attach(struct loader *l, char cgroups[][4096], int n)
 {
 	struct bpf_program *cg_progs[] = {
-		l->net->progs.handle_connect4, l->net->progs.handle_connect6,
-		l->net->progs.handle_sendmsg4, l->net->progs.handle_sendmsg6,
-		l->dns->progs.handle_dns_egress, l->dns->progs.handle_dns_ingress,
+	    l->net->progs.handle_connect4,   l->net->progs.handle_connect6,
+	    l->net->progs.handle_sendmsg4,   l->net->progs.handle_sendmsg6,
+	    l->dns->progs.handle_dns_egress, l->dns->progs.handle_dns_ingress,
 	};
-	struct bpf_program *tp_progs[] = { l->exec->progs.handle_exec, l->exec->progs.handle_exit };
+	struct bpf_program *tp_progs[] = {l->exec->progs.handle_exec, l->exec->progs.handle_exit};
 	int watch_fd = bpf_map__fd(l->net->maps.watch_cgroups);
 	char path[PATH_MAX];
 	int err = 0;
@@ -235,7 +233,8 @@ static int clear_dir(const char *dir, int detach)
 			if (fd >= 0) {
 				/* Tracing links cannot be detached by command (EOPNOTSUPP):
 				 * removing the pin below releases them. */
-				if (bpf_link_detach(fd) && errno != EINVAL && errno != EOPNOTSUPP && !err)
+				if (bpf_link_detach(fd) && errno != EINVAL && errno != EOPNOTSUPP &&
+				    !err)
 					err = -errno;
 				close(fd);
 			}
@@ -295,7 +294,8 @@ static int file_has_word(const char *file, const char *word)
 		return 0;
 	if (fgets(buf, sizeof(buf), f)) {
 		buf[strcspn(buf, "\n")] = 0;
-		for (char *w = strtok_r(buf, ",", &save); w && !found; w = strtok_r(NULL, ",", &save))
+		for (char *w = strtok_r(buf, ",", &save); w && !found;
+		     w = strtok_r(NULL, ",", &save))
 			found = strcmp(w, word) == 0;
 	}
 	fclose(f);
@@ -308,12 +308,12 @@ void loader_print_features(void)
 		enum bpf_prog_type type;
 		const char *name, *use;
 	} types[] = {
-		{ BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "cgroup sock_addr",
-		  "connect4/6 and sendmsg4/6: connections and UDP sends, deny at connect()" },
-		{ BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb", "DNS queries and answers from packets" },
-		{ BPF_PROG_TYPE_TRACING, "tracing (tp_btf)", "process exec and exit" },
-		{ BPF_PROG_TYPE_KPROBE, "kprobe", "not used: DNS is parsed from packets instead" },
-		{ BPF_PROG_TYPE_LSM, "lsm", "not used" },
+	    {BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "cgroup sock_addr",
+	     "connect4/6 and sendmsg4/6: connections and UDP sends, deny at connect()"},
+	    {BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb", "DNS queries and answers from packets"},
+	    {BPF_PROG_TYPE_TRACING, "tracing (tp_btf)", "process exec and exit"},
+	    {BPF_PROG_TYPE_KPROBE, "kprobe", "not used: DNS is parsed from packets instead"},
+	    {BPF_PROG_TYPE_LSM, "lsm", "not used"},
 	};
 	struct stat st;
 
@@ -329,7 +329,7 @@ void loader_print_features(void)
 			s = stat("/sys/kernel/btf/vmlinux", &st) == 0 ? "yes" : "no btf";
 		else if (types[i].type == BPF_PROG_TYPE_KPROBE && ok == 1)
 			s = stat("/sys/bus/event_source/devices/kprobe", &st) == 0 ? "yes"
-											 : "no pmu";
+										   : "no pmu";
 		else if (types[i].type == BPF_PROG_TYPE_LSM)
 			s = file_has_word("/sys/kernel/security/lsm", "bpf") ? "yes" : "off";
 		printf("%-22s %-9s %s\n", types[i].name, s, types[i].use);
@@ -339,7 +339,7 @@ void loader_print_features(void)
 	       "one ordered event stream for every program");
 	printf("%-22s %-9s %s\n", "bpf_loop",
 	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_loop, NULL) == 1 ? "yes"
-											 : "no",
+											   : "no",
 	       "bounded DNS name walks");
 	printf("%-22s %-9s %s\n", "kernel BTF",
 	       stat("/sys/kernel/btf/vmlinux", &st) == 0 ? "yes" : "no", "CO-RE relocations");

@@ -7,7 +7,7 @@
 
 int log_level = LOG_INFO;
 
-static const char *const level_names[] = { "error", "warning", "info", "debug" };
+static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
 void log_msg(int level, const char *fmt, ...)
 {

@@ -17,8 +17,10 @@ static void usage(FILE *out)
 		"usage: moat [-v|-q] [--pin-dir DIR] COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
-		"  trace [--json] [--container C] [--type T,..]  stream kernel events (docs/events.md)\n"
-		"  attach [--cgroup PATH]...   load, attach to the runtime cgroups, pin; stays after exit\n"
+		"  trace [--json] [--container C] [--type T,..]  stream kernel events "
+		"(docs/events.md)\n"
+		"  attach [--cgroup PATH]...   load, attach to the runtime cgroups, pin; stays "
+		"after exit\n"
 		"  status                      attached programs, counters, modes and rules\n"
 		"  clear                       detach everything and remove the pins\n"
 		"  probe                       what this kernel supports and what moat uses\n"
@@ -38,9 +40,9 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **, const char *);
 	} cmds[] = {
-		{ "trace", cmd_trace }, { "attach", cmd_attach }, { "status", cmd_status },
-		{ "clear", cmd_clear }, { "probe", cmd_probe },	  { "rule", cmd_rule },
-		{ "mode", cmd_mode },
+	    {"trace", cmd_trace}, {"attach", cmd_attach}, {"status", cmd_status},
+	    {"clear", cmd_clear}, {"probe", cmd_probe},	  {"rule", cmd_rule},
+	    {"mode", cmd_mode},
 	};
 	const char *pin_dir = getenv("MOAT_PIN_DIR");
 	int i = 1;

@@ -79,9 +79,9 @@ static int rule_key(const char *pin_dir, uint64_t cgid, const struct cidr *c,
 int netrules_put(const char *pin_dir, uint64_t cgid, const struct cidr *c, int action,
 		 uint32_t rule_id)
 {
-	struct moat_lpm_v4 k4 = { 0 };
-	struct moat_lpm_v6 k6 = { 0 };
-	struct moat_rule_val v = { .action = action, .prefixlen = c->prefixlen, .rule_id = rule_id };
+	struct moat_lpm_v4 k4 = {0};
+	struct moat_lpm_v6 k6 = {0};
+	struct moat_rule_val v = {.action = action, .prefixlen = c->prefixlen, .rule_id = rule_id};
 	void *key;
 	int fd = rule_key(pin_dir, cgid, c, &k6, &k4, &key), err = 0;
 
@@ -95,8 +95,8 @@ int netrules_put(const char *pin_dir, uint64_t cgid, const struct cidr *c, int a
 
 int netrules_del(const char *pin_dir, uint64_t cgid, const struct cidr *c)
 {
-	struct moat_lpm_v4 k4 = { 0 };
-	struct moat_lpm_v6 k6 = { 0 };
+	struct moat_lpm_v4 k4 = {0};
+	struct moat_lpm_v6 k6 = {0};
 	void *key;
 	int fd = rule_key(pin_dir, cgid, c, &k6, &k4, &key), err = 0;
 
@@ -110,7 +110,7 @@ int netrules_del(const char *pin_dir, uint64_t cgid, const struct cidr *c)
 
 int netrules_set_mode(const char *pin_dir, uint64_t cgid, int mode, int default_action)
 {
-	struct moat_cgroup_cfg cfg = { .mode = mode, .default_action = default_action };
+	struct moat_cgroup_cfg cfg = {.mode = mode, .default_action = default_action};
 	int fd = open_pinned(pin_dir, "cgroup_cfg"), err = 0;
 
 	if (fd < 0)

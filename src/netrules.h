@@ -8,9 +8,9 @@
 #include "moat/maps.h"
 
 struct cidr {
-	int family;       /* AF_INET or AF_INET6 */
+	int family;	  /* AF_INET or AF_INET6 */
 	uint8_t addr[16]; /* network byte order, host bits cleared */
-	int prefixlen;    /* 0..32 or 0..128 */
+	int prefixlen;	  /* 0..32 or 0..128 */
 };
 
 /* Parse "10.0.0.0/8", "2001:db8::/32" or a bare address (a /32 or /128).

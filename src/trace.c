@@ -32,10 +32,10 @@ static void on_signal(int sig)
 
 struct trace_ctx {
 	int json;
-	uint32_t type_mask;   /* 0 = every type */
+	uint32_t type_mask;    /* 0 = every type */
 	const char *container; /* filter: name or id prefix, NULL = all */
 	uint64_t container_cgid;
-	long max_events;      /* stop after this many printed, 0 = no limit */
+	long max_events; /* stop after this many printed, 0 = no limit */
 	long printed;
 	long malformed;
 	int64_t offset_ns;
@@ -64,7 +64,7 @@ static int on_event(void *ctx, void *data, size_t len)
 			return 0;
 		if (t->container_cgid ? h->cgroup_id != t->container_cgid
 				      : strcmp(c->name, t->container) &&
-						strncmp(c->id, t->container, strlen(t->container)))
+					    strncmp(c->id, t->container, strlen(t->container)))
 			return 0;
 	}
 	if (t->json) {
@@ -111,14 +111,14 @@ static void usage(void)
 int cmd_trace(int argc, char **argv, const char *pin_dir)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },	 { "container", required_argument, NULL, 'c' },
-		{ "type", required_argument, NULL, 't' }, { "cgroup", required_argument, NULL, 'g' },
-		{ "count", required_argument, NULL, 'n' }, { "duration", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },	 { 0 },
+	    {"json", no_argument, NULL, 'j'},	     {"container", required_argument, NULL, 'c'},
+	    {"type", required_argument, NULL, 't'},  {"cgroup", required_argument, NULL, 'g'},
+	    {"count", required_argument, NULL, 'n'}, {"duration", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},	     {0},
 	};
 	static char given[CGROUP_MAX_PARENTS][4096], cgroups[CGROUP_MAX_PARENTS][4096];
-	struct trace_ctx t = { 0 };
-	struct loader l = { 0 };
+	struct trace_ctx t = {0};
+	struct loader l = {0};
 	struct ring_buffer *rb = NULL;
 	char cg_mount[4096], own_pin[PATH_MAX], path[PATH_MAX + 16];
 	const char *use_pin = pin_dir, *bad;
@@ -129,12 +129,8 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 
 	while ((opt = getopt_long(argc, argv, "jc:t:g:n:d:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'j':
-			t.json = 1;
-			break;
-		case 'c':
-			t.container = optarg;
-			break;
+		case 'j': t.json = 1; break;
+		case 'c': t.container = optarg; break;
 		case 't':
 			if (event_type_mask(optarg, &t.type_mask, &bad)) {
 				log_error("--type: unknown event type '%s'", bad);
@@ -146,15 +142,9 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 			if (n_given < CGROUP_MAX_PARENTS)
 				snprintf(given[n_given++], 4096, "%s", optarg);
 			break;
-		case 'n':
-			t.max_events = strtol(optarg, NULL, 10);
-			break;
-		case 'd':
-			duration = strtol(optarg, NULL, 10);
-			break;
-		default:
-			usage();
-			return opt == 'h' ? 0 : 2;
+		case 'n': t.max_events = strtol(optarg, NULL, 10); break;
+		case 'd': duration = strtol(optarg, NULL, 10); break;
+		default: usage(); return opt == 'h' ? 0 : 2;
 		}
 	}
 	if (preflight(cg_mount, sizeof(cg_mount)))

@@ -13,12 +13,12 @@
 
 #define MOAT_PIN_DIR "/sys/fs/bpf/moat"
 
-#define MOAT_RINGBUF_BYTES (8u << 20) /* events ring buffer, 8 MiB */
-#define MOAT_MAX_CGROUPS 4096         /* cgroup_cfg entries */
-#define MOAT_MAX_NET_RULES 65536      /* entries per rules trie */
-#define MOAT_MAX_SOCKETS 65536        /* sock_owner entries (LRU) */
-#define MOAT_MAX_WATCHED 64           /* watch_cgroups entries */
-#define MOAT_MAX_CGROUP_DEPTH 16      /* ancestor levels the exec filter walks */
+#define MOAT_RINGBUF_BYTES    (8u << 20) /* events ring buffer, 8 MiB */
+#define MOAT_MAX_CGROUPS      4096	 /* cgroup_cfg entries */
+#define MOAT_MAX_NET_RULES    65536	 /* entries per rules trie */
+#define MOAT_MAX_SOCKETS      65536	 /* sock_owner entries (LRU) */
+#define MOAT_MAX_WATCHED      64	 /* watch_cgroups entries */
+#define MOAT_MAX_CGROUP_DEPTH 16	 /* ancestor levels the exec filter walks */
 
 /* Egress mode of a cgroup (cgroup_cfg.mode). A cgroup with no entry is in
  * MOAT_MODE_MONITOR. */
@@ -35,9 +35,9 @@ enum moat_action {
 
 /* cgroup_cfg value: per-cgroup settings, keyed by cgroup id (__u64). */
 struct moat_cgroup_cfg {
-	__u8 mode;           /* enum moat_mode */
+	__u8 mode;	     /* enum moat_mode */
 	__u8 default_action; /* enum moat_action for destinations no rule matches */
-	__u8 kill_exec;      /* reserved for the kill-exec policy; 0 today */
+	__u8 kill_exec;	     /* reserved for the kill-exec policy; 0 today */
 	__u8 pad0[5];
 };
 _Static_assert(sizeof(struct moat_cgroup_cfg) == 8, "moat_cgroup_cfg ABI");
@@ -48,22 +48,22 @@ _Static_assert(sizeof(struct moat_cgroup_cfg) == 8, "moat_cgroup_cfg ABI");
  * after it: one trie holds global and per-cgroup rules, and
  * prefixlen = 64 + CIDR bits. */
 struct moat_lpm_v4 {
-	__u32 prefixlen;  /* 64 + CIDR prefix length */
+	__u32 prefixlen;   /* 64 + CIDR prefix length */
 	__u8 cgroup_id[8]; /* cgroup id, native byte order; all zero = global */
-	__u8 addr[4];     /* IPv4 address, network byte order */
+	__u8 addr[4];	   /* IPv4 address, network byte order */
 };
 _Static_assert(sizeof(struct moat_lpm_v4) == 16, "moat_lpm_v4 ABI");
 
 struct moat_lpm_v6 {
 	__u32 prefixlen;   /* 64 + CIDR prefix length */
 	__u8 cgroup_id[8]; /* cgroup id, native byte order; all zero = global */
-	__u8 addr[16];     /* IPv6 address, network byte order */
+	__u8 addr[16];	   /* IPv6 address, network byte order */
 };
 _Static_assert(sizeof(struct moat_lpm_v6) == 28, "moat_lpm_v6 ABI");
 
 /* Value of both rules tries. */
 struct moat_rule_val {
-	__u8 action;    /* enum moat_action */
+	__u8 action;	/* enum moat_action */
 	__u8 prefixlen; /* CIDR bits of the rule (0..32 or 0..128), for precedence */
 	__u8 pad0[2];
 	__u32 rule_id; /* reported in events; chosen by whoever wrote the rule */
@@ -97,10 +97,10 @@ enum moat_prog_id {
 };
 
 enum moat_stat_id {
-	MOAT_STAT_EVENTS = 0,  /* events written to the ring buffer */
-	MOAT_STAT_DROPS = 1,   /* events lost: ring buffer full */
-	MOAT_STAT_DENIED = 2,  /* connects/sends refused */
-	MOAT_STAT_ERRORS = 3,  /* parse failures and failed lookups (traffic still passed) */
+	MOAT_STAT_EVENTS = 0, /* events written to the ring buffer */
+	MOAT_STAT_DROPS = 1,  /* events lost: ring buffer full */
+	MOAT_STAT_DENIED = 2, /* connects/sends refused */
+	MOAT_STAT_ERRORS = 3, /* parse failures and failed lookups (traffic still passed) */
 	MOAT_STAT_NR,
 };
 

@@ -20,9 +20,9 @@ static const char *jstr(json_object *o, const char *key)
 
 static void test_decode(void)
 {
-	struct moat_net_event n = { .hdr = { .type = MOAT_EV_CONNECT, .size = sizeof(n) } };
-	struct moat_exec_event x = { .hdr = { .type = MOAT_EV_EXEC, .size = sizeof(x) } };
-	char small[8] = { 0 };
+	struct moat_net_event n = {.hdr = {.type = MOAT_EV_CONNECT, .size = sizeof(n)}};
+	struct moat_exec_event x = {.hdr = {.type = MOAT_EV_EXEC, .size = sizeof(x)}};
+	char small[8] = {0};
 
 	CHECK(event_decode(&n, sizeof(n)) == (void *)&n, "decode accepts a connect event",
 	      "rejected");
@@ -47,10 +47,10 @@ static void test_type_mask(void)
 	const char *bad = NULL;
 
 	CHECK(event_type_mask("exec,connect", &m, &bad) == 0 &&
-		      m == (1u << MOAT_EV_EXEC | 1u << MOAT_EV_CONNECT),
+		  m == (1u << MOAT_EV_EXEC | 1u << MOAT_EV_CONNECT),
 	      "type list exec,connect", "mask %#x", m);
 	CHECK(event_type_mask("dns", &m, &bad) == 0 &&
-		      m == (1u << MOAT_EV_DNS_QUERY | 1u << MOAT_EV_DNS_ANSWER),
+		  m == (1u << MOAT_EV_DNS_QUERY | 1u << MOAT_EV_DNS_ANSWER),
 	      "type 'dns' means queries and answers", "mask %#x", m);
 	CHECK(event_type_mask("exec,bogus", &m, &bad) == -EINVAL && bad && !strcmp(bad, "bogus"),
 	      "unknown type is named", "bad=%s", bad ? bad : "(null)");
@@ -60,8 +60,8 @@ static void test_type_mask(void)
 
 static void test_json_connect(void)
 {
-	struct moat_net_event e = { 0 };
-	struct container_info c = { .id = "abcdef0123", .name = "web", .image = "busybox" };
+	struct moat_net_event e = {0};
+	struct container_info c = {.id = "abcdef0123", .name = "web", .image = "busybox"};
 	json_object *o, *co;
 
 	e.hdr.type = MOAT_EV_CONNECT;
@@ -90,8 +90,7 @@ static void test_json_connect(void)
 	CHECK_EQ_STR(jstr(o, "cgroup_id"), "777", "json connect: cgroup_id");
 	json_object_object_get_ex(o, "container", &co);
 	CHECK(co && !strcmp(jstr(co, "name"), "web") && !strcmp(jstr(co, "image"), "busybox"),
-	      "json connect: container name and image", "%s",
-	      json_object_to_json_string(co));
+	      "json connect: container name and image", "%s", json_object_to_json_string(co));
 	json_object_put(o);
 
 	o = format_event_json(&e.hdr, NULL, 0);
@@ -102,7 +101,7 @@ static void test_json_connect(void)
 
 static void test_json_exec(void)
 {
-	struct moat_exec_event e = { 0 };
+	struct moat_exec_event e = {0};
 	json_object *o, *argv;
 	static const char args[] = "sh\0-c\0echo hi";
 
@@ -118,8 +117,7 @@ static void test_json_exec(void)
 	CHECK_EQ_STR(jstr(o, "interp"), "/bin/sh", "json exec: interp");
 	json_object_object_get_ex(o, "argv", &argv);
 	CHECK(argv && json_object_array_length(argv) == 3 &&
-		      !strcmp(json_object_get_string(json_object_array_get_idx(argv, 2)),
-			      "echo hi"),
+		  !strcmp(json_object_get_string(json_object_array_get_idx(argv, 2)), "echo hi"),
 	      "json exec: argv split on NUL", "%s", json_object_to_json_string(argv));
 	json_object_put(o);
 
@@ -130,10 +128,9 @@ static void test_json_exec(void)
 	o = format_event_json(&e.hdr, NULL, 0);
 	json_object_object_get_ex(o, "argv", &argv);
 	CHECK(argv && json_object_array_length(argv) == 1 &&
-		      strlen(json_object_get_string(json_object_array_get_idx(argv, 0))) ==
-			      MOAT_ARGS_LEN,
-	      "json exec: unterminated argv stays bounded", "%s",
-	      json_object_to_json_string(argv));
+		  strlen(json_object_get_string(json_object_array_get_idx(argv, 0))) ==
+		      MOAT_ARGS_LEN,
+	      "json exec: unterminated argv stays bounded", "%s", json_object_to_json_string(argv));
 	CHECK_EQ_STR(jstr(o, "argv_truncated"), "true", "json exec: argv_truncated");
 	json_object_put(o);
 }
@@ -164,8 +161,8 @@ static void test_json_dns(void)
 	json_object_object_get_ex(o, "answers", &ans);
 	json_object_object_get_ex(o, "cnames", &cn);
 	CHECK(ans && json_object_array_length(ans) == 1 &&
-		      !strcmp(jstr(json_object_array_get_idx(ans, 0), "addr"), "172.29.0.1") &&
-		      !strcmp(jstr(json_object_array_get_idx(ans, 0), "ttl"), "300"),
+		  !strcmp(jstr(json_object_array_get_idx(ans, 0), "addr"), "172.29.0.1") &&
+		  !strcmp(jstr(json_object_array_get_idx(ans, 0), "ttl"), "300"),
 	      "json dns: answers", "%s", json_object_to_json_string(ans));
 	CHECK(cn && json_object_array_length(cn) == 1, "json dns: cnames", "%s",
 	      json_object_to_json_string(cn));
@@ -189,13 +186,13 @@ static void test_cidr(void)
 	char buf[64];
 
 	CHECK(cidr_parse("10.1.2.3/8", &c) == 0 && c.family == AF_INET && c.prefixlen == 8 &&
-		      !strcmp(inet_ntop(AF_INET, c.addr, buf, sizeof(buf)), "10.0.0.0"),
+		  !strcmp(inet_ntop(AF_INET, c.addr, buf, sizeof(buf)), "10.0.0.0"),
 	      "cidr v4 host bits cleared", "%s/%d", buf, c.prefixlen);
-	CHECK(cidr_parse("172.29.0.9", &c) == 0 && c.prefixlen == 32, "bare v4 is /32",
-	      "prefix %d", c.prefixlen);
+	CHECK(cidr_parse("172.29.0.9", &c) == 0 && c.prefixlen == 32, "bare v4 is /32", "prefix %d",
+	      c.prefixlen);
 	CHECK(cidr_parse("fd00:6d6f:6174::1/48", &c) == 0 && c.family == AF_INET6 &&
-		      c.prefixlen == 48 &&
-		      !strcmp(inet_ntop(AF_INET6, c.addr, buf, sizeof(buf)), "fd00:6d6f:6174::"),
+		  c.prefixlen == 48 &&
+		  !strcmp(inet_ntop(AF_INET6, c.addr, buf, sizeof(buf)), "fd00:6d6f:6174::"),
 	      "cidr v6", "%s/%d", buf, c.prefixlen);
 	CHECK(cidr_parse("10.0.0.0/33", &c) == -EINVAL, "v4 prefix > 32 rejected", "accepted");
 	CHECK(cidr_parse("10.0.0.0/", &c) == -EINVAL, "empty prefix rejected", "accepted");
