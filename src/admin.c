@@ -57,6 +57,39 @@ int cmd_attach(int argc, char **argv, const char *pin_dir)
 	return 0;
 }
 
+/* Remove what traces killed before their cleanup left behind: private pin
+ * directories <pin_dir>-trace-<pid> whose process is gone. */
+static void clear_stale_traces(const char *pin_dir)
+{
+	char parent[PATH_MAX], prefix[PATH_MAX], path[PATH_MAX * 2], proc[64];
+	const char *slash = strrchr(pin_dir, '/');
+	struct dirent *de;
+	DIR *d;
+
+	if (!slash)
+		return;
+	snprintf(parent, sizeof(parent), "%.*s", (int)(slash - pin_dir), pin_dir);
+	snprintf(prefix, sizeof(prefix), "%s-trace-", slash + 1);
+	d = opendir(parent[0] ? parent : "/");
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		long pid;
+		char *end;
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		pid = strtol(de->d_name + strlen(prefix), &end, 10);
+		snprintf(proc, sizeof(proc), "/proc/%ld", pid);
+		if (*end || pid <= 0 || access(proc, F_OK) == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", parent, de->d_name);
+		if (loader_clear(path) == 0)
+			log_info("removed %s, left by a trace that did not exit cleanly", path);
+	}
+	closedir(d);
+}
+
 int cmd_clear(int argc, char **argv, const char *pin_dir)
 {
 	char cg_mount[4096];
@@ -65,6 +98,7 @@ int cmd_clear(int argc, char **argv, const char *pin_dir)
 	if (preflight(cg_mount, sizeof(cg_mount)))
 		return 1;
 	err = loader_clear(pin_dir);
+	clear_stale_traces(pin_dir);
 	if (err) {
 		log_error("clearing %s: %s; run again, or remove the pins by hand", pin_dir,
 			  strerror(-err));

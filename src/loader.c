@@ -88,6 +88,9 @@ int loader_load(struct loader *l, const char *pin_dir)
 			  load_hint(err));
 		goto cleanup;
 	}
+	log_info("loaded: connect/sendmsg (cgroup sock_addr), exec/exit (tp_btf), DNS "
+		 "(cgroup_skb packet parser), one ring buffer; kprobes/fentry not needed "
+		 "('moat probe' for details)");
 	return 0;
 cleanup:
 	loader_close(l);
