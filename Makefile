@@ -13,7 +13,7 @@ LIBS_PC := libbpf libelf zlib json-c libcurl
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I$(BUILD) -Isrc \
 	$(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
-LDLIBS += $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl)
+LDLIBS += -pthread $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux/$(ARCH) -Iinclude -Ibpf
@@ -51,7 +51,7 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.bpf.h include/moat/*.h | $(BUILD)/bpf
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; false; }
 
 $(BUILD)/obj/%.o: src/%.c include/moat/*.h src/*.h $(SKELS) | $(BUILD)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -69,7 +69,17 @@ $(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJS) $(SKELS) | $(BUILD)/tests
 $(BUILD)/helpers/%: tests/helpers/%.c | $(BUILD)/helpers
 	$(CC) -O2 -Wall -Werror -static $< -o $@
 
-$(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers:
+# Benchmark tools: load generators run in busybox containers (static); the ring
+# buffer consumer runs on the host and links libbpf.
+BENCH_BINS := $(BUILD)/bench/loadgen $(BUILD)/bench/consume
+
+$(BUILD)/bench/loadgen: tools/bench/loadgen.c | $(BUILD)/bench
+	$(CC) -O2 -Wall -Werror -static $< -o $@
+
+$(BUILD)/bench/consume: tools/bench/consume.c include/moat/*.h | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+
+$(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers $(BUILD)/bench:
 	mkdir -p $@
 
 deps:
@@ -85,7 +95,7 @@ demo: deps
 	$(MAKE) all
 	tools/demo.sh
 
-bench: all
+bench: all $(BENCH_BINS)
 	tools/testenv.sh up
 	tools/bench/run.sh
 

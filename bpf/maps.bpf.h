@@ -90,4 +90,13 @@ struct {
 	__uint(value_size, MOAT_DNS_SCRATCH_BYTES);
 } dns_scratch SEC(".maps");
 
+/* Executable names the exec hook kills in cgroups with kill_exec set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOAT_MAX_EXEC_DENY);
+	__type(key, struct moat_exec_key);
+	__type(value, struct moat_exec_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} exec_deny SEC(".maps");
+
 #endif /* MOAT_MAPS_BPF_H */

@@ -368,11 +368,12 @@ int cmd_rule(int argc, char **argv, const char *pin_dir)
 
 int cmd_mode(int argc, char **argv, const char *pin_dir)
 {
-	const char *usage = "usage: moat mode ID|PATH|CONTAINER monitor|enforce [allow|deny]\n";
-	int mode, def = MOAT_ACT_ALLOW, err;
+	const char *usage =
+		"usage: moat mode ID|PATH|CONTAINER monitor|enforce [allow|deny] [kill-exec]\n";
+	int mode, def = MOAT_ACT_ALLOW, kill = 0, err;
 	uint64_t cgid;
 
-	if (argc < 3 || argc > 4) {
+	if (argc < 3 || argc > 5) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -384,10 +385,12 @@ int cmd_mode(int argc, char **argv, const char *pin_dir)
 		fputs(usage, stderr);
 		return 2;
 	}
-	if (argc == 4) {
-		if (strcmp(argv[3], "deny") == 0)
+	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "deny") == 0)
 			def = MOAT_ACT_DENY;
-		else if (strcmp(argv[3], "allow") != 0) {
+		else if (strcmp(argv[i], "kill-exec") == 0)
+			kill = 1;
+		else if (strcmp(argv[i], "allow") != 0) {
 			fputs(usage, stderr);
 			return 2;
 		}
@@ -395,10 +398,57 @@ int cmd_mode(int argc, char **argv, const char *pin_dir)
 	cgid = resolve_cgroup(argv[1]);
 	if (!cgid)
 		return 1;
-	err = netrules_set_mode(pin_dir, cgid, mode, def);
+	err = netrules_set_mode(pin_dir, cgid, mode, def, kill);
 	if (err) {
 		log_error("mode %s: %s%s", argv[1], strerror(-err),
 			  err == -ENOENT ? " (is moat attached? see 'moat status')" : "");
+		return 1;
+	}
+	return 0;
+}
+
+int cmd_kill(int argc, char **argv, const char *pin_dir)
+{
+	static const struct option opts[] = {
+		{ "cgroup", required_argument, NULL, 'g' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *usage = "usage: moat kill add|del NAME [--cgroup ID|PATH|CONTAINER] [--id N]\n";
+	uint64_t cgid = 0;
+	uint32_t rule_id = 0;
+	int opt, err;
+
+	while ((opt = getopt_long(argc, argv, "g:i:h", opts, NULL)) != -1) {
+		if (opt == 'g') {
+			cgid = resolve_cgroup(optarg);
+			if (!cgid)
+				return 1;
+		} else if (opt == 'i') {
+			rule_id = (uint32_t)strtoul(optarg, NULL, 10);
+		} else {
+			fputs(usage, stderr);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (argc - optind != 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (strcmp(argv[optind], "add") == 0)
+		err = netrules_exec_deny_put(pin_dir, cgid, argv[optind + 1], rule_id);
+	else if (strcmp(argv[optind], "del") == 0)
+		err = netrules_exec_deny_del(pin_dir, cgid, argv[optind + 1]);
+	else {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (err) {
+		log_error("kill %s %s: %s%s", argv[optind], argv[optind + 1], strerror(-err),
+			  err == -EINVAL ? " (give a base name like 'sh', no '/')"
+			  : err == -ENOENT ? " (is moat attached? see 'moat status')"
+					   : "");
 		return 1;
 	}
 	return 0;

@@ -10,5 +10,11 @@ int cmd_status(int argc, char **argv, const char *pin_dir);
 int cmd_probe(int argc, char **argv, const char *pin_dir);
 int cmd_rule(int argc, char **argv, const char *pin_dir);
 int cmd_mode(int argc, char **argv, const char *pin_dir);
+int cmd_kill(int argc, char **argv, const char *pin_dir);
+int cmd_run(int argc, char **argv, const char *pin_dir);
+int cmd_pause(int argc, char **argv, const char *pin_dir);
+int cmd_resume(int argc, char **argv, const char *pin_dir);
+int cmd_registry(int argc, char **argv, const char *pin_dir);
+int cmd_alerts_cli(int argc, char **argv, const char *pin_dir);
 
 #endif /* MOAT_COMMANDS_H */

@@ -86,10 +86,13 @@ static void add_exec(json_object *o, const struct moat_exec_event *e)
 	ADD(o, "filename", json_object_new_string(s));
 	kstr(s, sizeof(s), e->interp, sizeof(e->interp));
 	ADD(o, "interp", s[0] ? json_object_new_string(s) : NULL);
+	kstr(s, sizeof(s), e->exe, sizeof(e->exe));
+	ADD(o, "exe", s[0] ? json_object_new_string(s) : NULL);
 	ADD(o, "argc", json_object_new_int(e->argc));
 	ADD(o, "argv", format_argv(e));
 	ADD(o, "argv_truncated", json_object_new_boolean(e->flags & MOAT_EXEC_F_ARGS_TRUNC));
 	ADD(o, "killed", json_object_new_boolean(e->flags & MOAT_EXEC_F_KILLED));
+	ADD(o, "kill_rule", json_object_new_int64(e->kill_rule));
 }
 
 static void add_exit(json_object *o, const struct moat_exit_event *e)

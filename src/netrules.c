@@ -108,14 +108,63 @@ int netrules_del(const char *pin_dir, uint64_t cgid, const struct cidr *c)
 	return err;
 }
 
-int netrules_set_mode(const char *pin_dir, uint64_t cgid, int mode, int default_action)
+int netrules_set_mode(const char *pin_dir, uint64_t cgid, int mode, int default_action,
+		      int kill_exec)
 {
-	struct moat_cgroup_cfg cfg = {.mode = mode, .default_action = default_action};
+	struct moat_cgroup_cfg cfg = {
+		.mode = mode, .default_action = default_action, .kill_exec = !!kill_exec};
 	int fd = open_pinned(pin_dir, "cgroup_cfg"), err = 0;
 
 	if (fd < 0)
 		return fd;
 	if (bpf_map_update_elem(fd, &cgid, &cfg, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int exec_key(uint64_t cgid, const char *name, struct moat_exec_key *k)
+{
+	size_t len = strlen(name);
+
+	memset(k, 0, sizeof(*k));
+	if (len == 0 || strchr(name, '/'))
+		return -EINVAL;
+	if (len >= sizeof(k->name))
+		return -ENAMETOOLONG;
+	k->cgroup_id = cgid;
+	memcpy(k->name, name, len);
+	return 0;
+}
+
+int netrules_exec_deny_put(const char *pin_dir, uint64_t cgid, const char *name, uint32_t rule_id)
+{
+	struct moat_exec_rule r = { .rule_id = rule_id };
+	struct moat_exec_key k;
+	int fd, err = exec_key(cgid, name, &k);
+
+	if (err)
+		return err;
+	fd = open_pinned(pin_dir, "exec_deny");
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &k, &r, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int netrules_exec_deny_del(const char *pin_dir, uint64_t cgid, const char *name)
+{
+	struct moat_exec_key k;
+	int fd, err = exec_key(cgid, name, &k);
+
+	if (err)
+		return err;
+	fd = open_pinned(pin_dir, "exec_deny");
+	if (fd < 0)
+		return fd;
+	if (bpf_map_delete_elem(fd, &k))
 		err = -errno;
 	close(fd);
 	return err;

@@ -25,8 +25,16 @@ int netrules_put(const char *pin_dir, uint64_t cgid, const struct cidr *c, int a
 /* Remove a rule. Returns 0, -ENOENT when there was none, or -errno. */
 int netrules_del(const char *pin_dir, uint64_t cgid, const struct cidr *c);
 
-/* Set the mode and default action of cgroup cgid. Returns 0 or -errno. */
-int netrules_set_mode(const char *pin_dir, uint64_t cgid, int mode, int default_action);
+/* Set the mode, default action and kill-exec switch of cgroup cgid.
+ * Returns 0 or -errno. */
+int netrules_set_mode(const char *pin_dir, uint64_t cgid, int mode, int default_action,
+		      int kill_exec);
+
+/* Add (or replace) / remove an executable base name the exec hook kills in
+ * cgroups with kill-exec on; cgid 0 = for every such cgroup. Names longer
+ * than MOAT_EXEC_NAME_LEN - 1 are refused with -ENAMETOOLONG. */
+int netrules_exec_deny_put(const char *pin_dir, uint64_t cgid, const char *name, uint32_t rule_id);
+int netrules_exec_deny_del(const char *pin_dir, uint64_t cgid, const char *name);
 
 /* Sum the per-CPU counter slot over all CPUs into vals[MOAT_STATS_SLOTS].
  * Returns 0 or -errno. */

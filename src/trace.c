@@ -78,7 +78,6 @@ static int on_event(void *ctx, void *data, size_t len)
 	} else {
 		format_event_text(stdout, h, c, t->offset_ns);
 	}
-	fflush(stdout);
 	if (t->max_events && ++t->printed >= t->max_events)
 		exiting = 1;
 	return 0;
@@ -204,8 +203,13 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 	report_drops(use_pin, &drops, 1); /* report only what is dropped from now on */
 	err = 0;
 	while (!exiting) {
-		int rc = ring_buffer__poll(rb, 250);
+		/* Most events are submitted without a wakeup (see
+		 * events__submit), so drain on every timeout too. */
+		int rc = ring_buffer__poll(rb, MOAT_RB_POLL_MS);
 
+		if (rc >= 0)
+			rc = ring_buffer__consume(rb);
+		fflush(stdout);
 		if (rc < 0 && rc != -EINTR) {
 			log_error("reading events failed: %s", strerror(-rc));
 			err = 1;

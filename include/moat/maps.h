@@ -13,12 +13,16 @@
 
 #define MOAT_PIN_DIR "/sys/fs/bpf/moat"
 
-#define MOAT_RINGBUF_BYTES    (8u << 20) /* events ring buffer, 8 MiB */
+#define MOAT_RINGBUF_BYTES    (16u << 20) /* events ring buffer, 16 MiB */
+#define MOAT_RB_WAKEUP_BYTES  (256u << 10) /* wake the reader once this much waits */
+#define MOAT_RB_POLL_MS       20 /* readers drain at least this often */
 #define MOAT_MAX_CGROUPS      4096	 /* cgroup_cfg entries */
 #define MOAT_MAX_NET_RULES    65536	 /* entries per rules trie */
 #define MOAT_MAX_SOCKETS      65536	 /* sock_owner entries (LRU) */
 #define MOAT_MAX_WATCHED      64	 /* watch_cgroups entries */
 #define MOAT_MAX_CGROUP_DEPTH 16	 /* ancestor levels the exec filter walks */
+#define MOAT_MAX_EXEC_DENY    4096 /* exec_deny entries */
+#define MOAT_EXEC_NAME_LEN    32   /* executable base names in exec_deny, incl. NUL */
 
 /* Egress mode of a cgroup (cgroup_cfg.mode). A cgroup with no entry is in
  * MOAT_MODE_MONITOR. */
@@ -69,6 +73,22 @@ struct moat_rule_val {
 	__u32 rule_id; /* reported in events; chosen by whoever wrote the rule */
 };
 _Static_assert(sizeof(struct moat_rule_val) == 8, "moat_rule_val ABI");
+
+/* exec_deny key: an executable base name ("sh", "nc", "python3"), for one
+ * cgroup or for all (cgroup_id 0). Matched against the base names of the
+ * path passed to execve, the #! interpreter, argv[0] (busybox applets) and
+ * the file actually executed (after symlinks). Zero-padded. */
+struct moat_exec_key {
+	__u64 cgroup_id;
+	char name[MOAT_EXEC_NAME_LEN];
+};
+_Static_assert(sizeof(struct moat_exec_key) == 40, "moat_exec_key ABI");
+
+struct moat_exec_rule {
+	__u32 rule_id; /* reported by userspace; chosen by whoever wrote the entry */
+	__u32 pad0;
+};
+_Static_assert(sizeof(struct moat_exec_rule) == 8, "moat_exec_rule ABI");
 
 /* sock_owner value: who last used a socket, keyed by socket cookie (__u64).
  * Filled by connect/sendmsg so packet-level (DNS) events name a process. */

@@ -1,0 +1,217 @@
+/* actions.c - a worker thread that runs Docker actions with retries. */
+#define _GNU_SOURCE /* pipe2 */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "actions.h"
+#include "docker.h"
+#include "log.h"
+
+#define ACTIONS_QUEUE 256
+
+struct actions {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct action_req queue[ACTIONS_QUEUE];
+	int head, count, stopping;
+	int pipe_rd, pipe_wr; /* results, as whole struct action_result records */
+	char host[4096];
+	int attempts;
+	uint32_t backoff_ms;
+};
+
+const char *action_kind_name(int kind)
+{
+	switch (kind) {
+	case ACTION_PAUSE: return "pause";
+	case ACTION_UNPAUSE: return "unpause";
+	case ACTION_STOP: return "stop";
+	case ACTION_DISCONNECT: return "network_disconnect";
+	default: return "unknown";
+	}
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int run_once(struct docker *d, const struct action_req *r)
+{
+	switch (r->kind) {
+	case ACTION_PAUSE: return docker_pause(d, r->container);
+	case ACTION_UNPAUSE: return docker_unpause(d, r->container);
+	case ACTION_STOP: return docker_stop(d, r->container, 10);
+	case ACTION_DISCONNECT: return docker_network_disconnect(d, r->container, r->network, 1);
+	default: return -EINVAL;
+	}
+}
+
+/* Run one request with retries; the sleeps happen on this thread only. */
+static void run(struct actions *a, struct docker **d, const struct action_req *r,
+		struct action_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	res->req = *r;
+	for (int i = 0; i < a->attempts; i++) {
+		int err;
+
+		if (i > 0) {
+			uint64_t ms = (uint64_t)a->backoff_ms << (i - 1);
+			struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+		res->attempts = i + 1;
+		if (!*d)
+			*d = docker_open(a->host[0] ? a->host : NULL);
+		if (!*d) {
+			snprintf(res->error, sizeof(res->error), "Docker is not reachable");
+			continue;
+		}
+		err = run_once(*d, r);
+		if (!err) {
+			res->ok = 1;
+			res->error[0] = 0;
+			break;
+		}
+		snprintf(res->error, sizeof(res->error), "%s",
+			 docker_last_error(*d)[0] ? docker_last_error(*d) : strerror(-err));
+		/* Already in the wanted state: done. */
+		if (err == -EBUSY && ((r->kind == ACTION_PAUSE && strstr(res->error, "already paused")) ||
+				      (r->kind == ACTION_UNPAUSE && strstr(res->error, "not paused")))) {
+			res->ok = 1;
+			res->error[0] = 0;
+			break;
+		}
+		/* Not retryable: the container is gone or in no state for it. */
+		if (err == -ENOENT || err == -EBUSY)
+			break;
+		if (err == -EIO) { /* the daemon went away: reconnect next time */
+			docker_close(*d);
+			*d = NULL;
+		}
+	}
+	res->done_ns = mono_ns();
+}
+
+static void *worker(void *arg)
+{
+	struct actions *a = arg;
+	struct docker *d = NULL;
+
+	for (;;) {
+		struct action_req r;
+		struct action_result res;
+
+		pthread_mutex_lock(&a->lock);
+		while (!a->count && !a->stopping)
+			pthread_cond_wait(&a->cond, &a->lock);
+		if (a->stopping) {
+			pthread_mutex_unlock(&a->lock);
+			break;
+		}
+		r = a->queue[a->head];
+		a->head = (a->head + 1) % ACTIONS_QUEUE;
+		a->count--;
+		pthread_mutex_unlock(&a->lock);
+		run(a, &d, &r, &res);
+		/* A result is smaller than PIPE_BUF, so one write is atomic and
+		 * the reader never sees half a record. */
+		if (write(a->pipe_wr, &res, sizeof(res)) != (ssize_t)sizeof(res))
+			log_error("action %s %s: cannot report the result: %s",
+				  action_kind_name(r.kind), r.name, strerror(errno));
+	}
+	docker_close(d);
+	return NULL;
+}
+
+struct actions *actions_start(const char *docker_host, int attempts, uint32_t backoff_ms)
+{
+	struct actions *a = calloc(1, sizeof(*a));
+	int p[2];
+
+	_Static_assert(sizeof(struct action_result) < 4096, "atomic pipe writes");
+	if (!a)
+		return NULL;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) {
+		free(a);
+		return NULL;
+	}
+	/* The worker's writes may block when the loop is behind: that only
+	 * delays the worker. */
+	fcntl(p[1], F_SETFL, 0);
+	a->pipe_rd = p[0];
+	a->pipe_wr = p[1];
+	snprintf(a->host, sizeof(a->host), "%s", docker_host ? docker_host : "");
+	a->attempts = attempts > 0 ? attempts : 1;
+	a->backoff_ms = backoff_ms;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
+	if (pthread_create(&a->thread, NULL, worker, a)) {
+		close(p[0]);
+		close(p[1]);
+		free(a);
+		errno = EAGAIN;
+		return NULL;
+	}
+	return a;
+}
+
+int actions_submit(struct actions *a, const struct action_req *req)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&a->lock);
+	if (a->count == ACTIONS_QUEUE) {
+		err = -EAGAIN;
+	} else {
+		a->queue[(a->head + a->count) % ACTIONS_QUEUE] = *req;
+		a->count++;
+		pthread_cond_signal(&a->cond);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return err;
+}
+
+int actions_fd(const struct actions *a)
+{
+	return a->pipe_rd;
+}
+
+int actions_next(struct actions *a, struct action_result *out)
+{
+	ssize_t n = read(a->pipe_rd, out, sizeof(*out));
+
+	if (n == (ssize_t)sizeof(*out))
+		return 0;
+	if (n < 0 && errno != EAGAIN)
+		log_error("reading action results: %s", strerror(errno));
+	return -EAGAIN;
+}
+
+void actions_stop(struct actions *a)
+{
+	if (!a)
+		return;
+	pthread_mutex_lock(&a->lock);
+	a->stopping = 1;
+	pthread_cond_signal(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	pthread_join(a->thread, NULL);
+	close(a->pipe_rd);
+	close(a->pipe_wr);
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->cond);
+	free(a);
+}

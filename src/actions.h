@@ -1,0 +1,51 @@
+/* actions.h - the isolation executor: Docker actions (pause, unpause, stop,
+ * network disconnect) run by a worker thread with retry and exponential
+ * backoff, so the event loop never waits on Docker. Results come back
+ * through a pipe the event loop polls. */
+#ifndef MOAT_ACTIONS_H
+#define MOAT_ACTIONS_H
+
+#include <stdint.h>
+
+enum action_kind { ACTION_PAUSE = 1, ACTION_UNPAUSE, ACTION_STOP, ACTION_DISCONNECT };
+
+struct action_req {
+	int kind;		/* enum action_kind */
+	char container[65];	/* full id */
+	char name[128];		/* for messages */
+	char network[64];	/* ACTION_DISCONNECT only */
+	char trace_id[33];	/* the alert that caused it ("" for a user request) */
+	int64_t requested_ns;	/* CLOCK_MONOTONIC when asked, for latency */
+};
+
+struct action_result {
+	struct action_req req;
+	int ok;			/* 1 done, 0 failed after every attempt */
+	int attempts;
+	char error[256];	/* the last failure, "" when ok */
+	int64_t done_ns;	/* CLOCK_MONOTONIC when finished */
+};
+
+struct actions;
+
+/* Start the worker. docker_host as for docker_open (NULL: $DOCKER_HOST or
+ * the default socket). attempts >= 1; the n-th retry waits backoff_ms *
+ * 2^(n-1). Returns NULL with errno set. */
+struct actions *actions_start(const char *docker_host, int attempts, uint32_t backoff_ms);
+
+/* Queue a request (copied). Returns 0, or -EAGAIN when the queue is full
+ * (256 pending). */
+int actions_submit(struct actions *a, const struct action_req *req);
+
+/* The fd to poll for results (readable when one is ready). */
+int actions_fd(const struct actions *a);
+
+/* Take one finished result: 0 with *out filled, -EAGAIN when none. */
+int actions_next(struct actions *a, struct action_result *out);
+
+/* Stop the worker (pending requests are dropped) and free everything. */
+void actions_stop(struct actions *a);
+
+const char *action_kind_name(int kind);
+
+#endif /* MOAT_ACTIONS_H */

@@ -1,0 +1,880 @@
+/* alertlog.c - alert sinks (terminal line, JSON-lines file) and `moat alerts`, the query side. */
+#define _GNU_SOURCE /* memrchr */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include "alertlog.h"
+#include "log.h"
+
+struct alertlog {
+	char *path;  /* NULL: no file */
+	int fd;	     /* -1 while the file cannot be opened */
+	int term_fd; /* -1: no terminal */
+	int color;   /* resolved once at open */
+	int sync;    /* fdatasync after each alert */
+	int failing; /* a file error was reported; reset by the next success */
+	int torn;    /* the last write stopped mid-line: start the next with '\n' */
+};
+
+/* Write all of buf, retrying short writes and EINTR. Returns 0 or -errno. */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* mkdir -p of the directories above path, mode 0750. Returns 0 or -errno. */
+static int make_parents(const char *path)
+{
+	char dir[PATH_MAX];
+	int n = snprintf(dir, sizeof(dir), "%s", path);
+
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(dir, 0750) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+/* Open l->path for appending (creating it and its directories). Reports
+ * the first failure of a run of failures. Returns 0 or -errno. */
+static int open_file(struct alertlog *l)
+{
+	int err = make_parents(l->path);
+
+	if (!err) {
+		l->fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		err = l->fd < 0 ? -errno : 0;
+	}
+	if (err && !l->failing) {
+		log_error("cannot open the alert file %s: %s (alerts still go to the terminal; "
+			  "check the directory and permissions)",
+			  l->path, strerror(-err));
+		l->failing = 1;
+	}
+	return err;
+}
+
+struct alertlog *alertlog_open(const char *path, int terminal_fd, int color_mode)
+{
+	struct alertlog *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	l->fd = -1;
+	l->term_fd = terminal_fd;
+	l->color = alertlog_use_color(color_mode, terminal_fd);
+	if (path) {
+		l->path = strdup(path);
+		if (!l->path) {
+			free(l);
+			errno = ENOMEM;
+			return NULL;
+		}
+		open_file(l);
+	}
+	return l;
+}
+
+void alertlog_set_sync(struct alertlog *l, int on)
+{
+	l->sync = on;
+}
+
+int alertlog_reopen(struct alertlog *l)
+{
+	if (!l->path)
+		return 0;
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+	l->torn = 0;
+	return open_file(l);
+}
+
+void alertlog_close(struct alertlog *l)
+{
+	if (!l)
+		return;
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l->path);
+	free(l);
+}
+
+int alertlog_use_color(int color_mode, int fd)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	if (color_mode == ALERTLOG_COLOR_ALWAYS)
+		return 1;
+	if (color_mode == ALERTLOG_COLOR_NEVER || fd < 0)
+		return 0;
+	return isatty(fd) && !(nc && *nc);
+}
+
+/* snprintf into a buffer that may be too small, remembering the length
+ * that would have been needed. */
+struct sbuf {
+	char *buf;
+	size_t len;
+	size_t need;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	size_t room = b->need < b->len ? b->len - b->need : 0;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(room ? b->buf + b->need : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->need += (size_t)n;
+}
+
+/* Append s with C0/C1 control characters and DEL shown as '?': alert text
+ * comes from containers (argv, domains) and must not drive the terminal. */
+static void sb_safe(struct sbuf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p; p++) {
+		int c = *p;
+
+		if (c == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) /* UTF-8 C1 */
+			c = '?', p++;
+		else if (c < 0x20 || c == 0x7f)
+			c = '?';
+		if (b->need + 1 < b->len)
+			b->buf[b->need] = (char)c;
+		b->need++;
+	}
+	if (b->len)
+		b->buf[b->need < b->len ? b->need : b->len - 1] = 0;
+}
+
+static const char *const severity_color[] = {"\033[36m", "\033[33m", "\033[1;31m"};
+
+/* alertlog_format_line with the clock text given (NULL: from a->time_ns). */
+static int format_line(const struct alert *a, int color, const char *clock_text, char *buf,
+		       size_t len)
+{
+	struct sbuf b = {buf, len, 0};
+	char tag[16], clock[16];
+	int sev = a->severity >= ALERT_INFO && a->severity <= ALERT_CRITICAL ? a->severity : 0;
+
+	if (len)
+		buf[0] = 0;
+	snprintf(tag, sizeof(tag), "[%s]", alert_severity_name(a->severity));
+	if (clock_text)
+		snprintf(clock, sizeof(clock), "%s", clock_text);
+	else
+		alert_format_clock(a->time_ns, clock, sizeof(clock));
+	if (color)
+		sb_printf(&b, "%s%s\033[0m%*s ", severity_color[sev], tag, 10 - (int)strlen(tag),
+			  "");
+	else
+		sb_printf(&b, "%-10s ", tag);
+	sb_safe(&b, clock);
+	sb_printf(&b, " ");
+	sb_safe(&b, a->source[0] ? a->source : a->rule[0] ? a->rule : "moat");
+	sb_printf(&b, ": ");
+	sb_safe(&b, a->message);
+	if (a->container_name[0] || a->container_id[0]) {
+		char id[13];
+
+		snprintf(id, sizeof(id), "%.12s", a->container_id);
+		sb_printf(&b, " (container ");
+		sb_safe(&b, a->container_name[0] ? a->container_name : id);
+		sb_printf(&b, ")");
+	}
+	return (int)b.need;
+}
+
+int alertlog_format_line(const struct alert *a, int color, char *buf, size_t len)
+{
+	return format_line(a, color, NULL, buf, len);
+}
+
+/* The terminal line of a plus '\n' in a new buffer; NULL on ENOMEM. */
+static char *line_dup(const struct alert *a, int color, const char *clock_text, size_t *n)
+{
+	int need = format_line(a, color, clock_text, NULL, 0);
+	char *s = malloc((size_t)need + 2);
+
+	if (!s)
+		return NULL;
+	format_line(a, color, clock_text, s, (size_t)need + 1);
+	s[need] = '\n';
+	s[need + 1] = 0;
+	*n = (size_t)need + 1;
+	return s;
+}
+
+/* Durability: the line goes out in one write(2) on an O_APPEND fd, so once
+ * write returns it is in the page cache and survives a crash of moat (not
+ * of the machine); readers never see two alerts interleaved. Syncing every
+ * alert would cost a disk flush per alert in a burst, so it is opt-in
+ * (alertlog_set_sync). A short write (disk full) is retried for the rest;
+ * if that fails the line is torn, and the next write starts with '\n' so
+ * the torn fragment does not swallow the next alert. */
+int alertlog_write(struct alertlog *l, const struct alert *a)
+{
+	json_object *o;
+	const char *js;
+	char *buf = NULL, *term;
+	size_t jlen, n, tlen;
+	int err = 0;
+
+	if (l->term_fd >= 0) {
+		term = line_dup(a, l->color, NULL, &tlen);
+		if (term)
+			write_all(l->term_fd, term, tlen); /* a closed terminal is not an error */
+		free(term);
+	}
+	if (!l->path)
+		return 0;
+	if (l->fd < 0 && (err = open_file(l)))
+		return err;
+	o = alert_to_json(a);
+	if (!o)
+		return -ENOMEM;
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						   JSON_C_TO_STRING_NOSLASHESCAPE);
+	jlen = js ? strlen(js) : 0;
+	buf = js ? malloc(jlen + 2) : NULL;
+	if (!buf) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	n = 0;
+	if (l->torn)
+		buf[n++] = '\n';
+	memcpy(buf + n, js, jlen);
+	n += jlen;
+	buf[n++] = '\n';
+	json_object_put(o);
+
+	err = write_all(l->fd, buf, n);
+	free(buf);
+	if (!err && l->sync && fdatasync(l->fd))
+		err = -errno;
+	if (err) {
+		/* The write may have stopped after some bytes; assume it did. */
+		l->torn = 1;
+		if (!l->failing)
+			log_error("cannot write to the alert file %s: %s (alerts still go to the "
+				  "terminal)",
+				  l->path, strerror(-err));
+		l->failing = 1;
+		return err;
+	}
+	if (l->failing)
+		log_info("writing alerts to %s again", l->path);
+	l->failing = 0;
+	l->torn = 0;
+	return 0;
+}
+
+/* ---- the query side ---- */
+
+int alertlog_parse_since(const char *s, int64_t now_ns, int64_t *out_ns)
+{
+	char *end;
+	long long v;
+	int64_t unit = 1;
+
+	if (alert_parse_time(s, out_ns) == 0)
+		return 0;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case 0:
+	case 's': unit = 1; break;
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
+	default: return -EINVAL;
+	}
+	if (*end && end[1])
+		return -EINVAL;
+	if (v > INT64_MAX / 1000000000 / unit)
+		return -EINVAL;
+	*out_ns = now_ns - (int64_t)v * unit * 1000000000;
+	return 0;
+}
+
+/* Set by cmd_alerts' signal handler: --follow returns. */
+static volatile sig_atomic_t query_exiting;
+
+struct query {
+	const char *path;
+	const struct alert_filter *f;
+	FILE *out;
+	int color;
+	json_tokener *tok;
+	int fd;		 /* the file being read, for counting line numbers */
+	off_t cache_off; /* a line start whose number is known ... */
+	long cache_line; /* ... and that number */
+};
+
+/* Newlines in [from, to) of fd. */
+static long count_newlines(int fd, off_t from, off_t to)
+{
+	char buf[65536];
+	long n = 0;
+
+	while (from < to) {
+		size_t want = (size_t)(to - from) < sizeof(buf) ? (size_t)(to - from) : sizeof(buf);
+		ssize_t got = pread(fd, buf, want, from);
+
+		if (got <= 0)
+			break;
+		for (char *p = buf; (p = memchr(p, '\n', (size_t)(buf + got - p))); p++)
+			n++;
+		from += got;
+	}
+	return n;
+}
+
+/* The line number of the line starting at off, counted from the nearest
+ * known one, so warnings cost nothing until there is one to give. */
+static long line_number(struct query *q, off_t off)
+{
+	if (off >= q->cache_off)
+		q->cache_line += count_newlines(q->fd, q->cache_off, off);
+	else
+		q->cache_line -= count_newlines(q->fd, off, q->cache_off);
+	q->cache_off = off;
+	return q->cache_line;
+}
+
+/* Whether a passes the filter. */
+static int filter_match(const struct alert_filter *f, const struct alert *a)
+{
+	if (a->severity < f->min_severity)
+		return 0;
+	if (f->since_ns && a->time_ns < f->since_ns)
+		return 0;
+	if (f->container && *f->container) {
+		size_t n = strlen(f->container);
+
+		if (strcmp(a->container_name, f->container) != 0 &&
+		    !(a->container_id[0] && strncmp(a->container_id, f->container, n) == 0))
+			return 0;
+	}
+	return 1;
+}
+
+/* Parse one line (NUL-terminated, without its '\n') starting at file
+ * offset off. Returns 1 and the output text (with '\n', malloc'd) in *text
+ * when it passes the filter, 0 when it does not or is skipped, -ENOMEM. */
+static int query_line(struct query *q, char *line, size_t n, off_t off, char **text)
+{
+	struct alert a;
+	json_object *o, *ts;
+	enum json_tokener_error jerr;
+	const char *reason = NULL, *clock_text = NULL;
+	size_t out_len;
+	int ret = 0;
+
+	*text = NULL;
+	while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+		line[--n] = 0;
+	if (n == 0)
+		return 0;
+	json_tokener_reset(q->tok);
+	o = json_tokener_parse_ex(q->tok, line, (int)n);
+	jerr = json_tokener_get_error(q->tok);
+	if (!o) {
+		reason = jerr == json_tokener_continue ? "incomplete JSON (torn line)"
+						       : json_tokener_error_desc(jerr);
+	} else if (json_tokener_get_parse_end(q->tok) != n) {
+		reason = "text after the JSON object";
+	} else if (alert_from_json(o, &a)) {
+		reason = "not an alert (needs \"severity\" INFO/WARNING/CRITICAL and \"message\")";
+	}
+	if (reason) {
+		log_warn("%s:%ld: skipping malformed alert line: %s", q->path, line_number(q, off),
+			 reason);
+		json_object_put(o);
+		return 0;
+	}
+	if (filter_match(q->f, &a)) {
+		if (q->f->json) {
+			*text = malloc(n + 2);
+			if (*text) {
+				memcpy(*text, line, n);
+				memcpy(*text + n, "\n", 2);
+			}
+		} else {
+			/* crabpot lines have only "timestamp", no "time" */
+			if (!a.time_ns && json_object_object_get_ex(o, "timestamp", &ts) &&
+			    json_object_is_type(ts, json_type_string))
+				clock_text = json_object_get_string(ts);
+			*text = line_dup(&a, q->color, clock_text, &out_len);
+		}
+		ret = *text ? 1 : -ENOMEM;
+	}
+	alert_release(&a);
+	json_object_put(o);
+	return ret;
+}
+
+/* Reading a file backwards a line at a time. buf holds the bytes
+ * [base, base + len) not yet returned. */
+struct rev {
+	int fd;
+	off_t base;
+	char *buf;
+	size_t len, cap;
+};
+
+#define REV_CHUNK 65536
+
+/* The line before the ones returned so far: *line (NUL-terminated, valid
+ * until the next call), its length, file offset and whether it ended in
+ * '\n' (only the last line of a file may not). Returns 1, 0 at the start
+ * of the file, or -errno. */
+static int rev_prev(struct rev *r, char **line, size_t *n, off_t *off, int *nl)
+{
+	for (;;) {
+		size_t e = r->len, stop, chunk, got = 0;
+		int has_nl = e > 0 && r->buf[e - 1] == '\n';
+		char *p;
+
+		if (e == 0 && r->base == 0)
+			return 0;
+		stop = has_nl ? e - 1 : e;
+		p = stop ? memrchr(r->buf, '\n', stop) : NULL;
+		if (p || r->base == 0) {
+			size_t s = p ? (size_t)(p - r->buf) + 1 : 0;
+
+			r->buf[stop] = 0; /* the '\n', or the spare byte past the end */
+			*line = r->buf + s;
+			*n = stop - s;
+			*off = r->base + (off_t)s;
+			*nl = has_nl;
+			r->len = s;
+			return 1;
+		}
+		chunk = r->base < REV_CHUNK ? (size_t)r->base : REV_CHUNK;
+		if (r->len + chunk + 1 > r->cap) {
+			size_t cap = (r->len + chunk + 1) * 2;
+			char *nb = realloc(r->buf, cap);
+
+			if (!nb)
+				return -ENOMEM;
+			r->buf = nb;
+			r->cap = cap;
+		}
+		memmove(r->buf + chunk, r->buf, r->len);
+		while (got < chunk) {
+			ssize_t k = pread(r->fd, r->buf + got, chunk - got,
+					  r->base - (off_t)chunk + (off_t)got);
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				return k < 0 ? -errno : -EIO; /* truncated under us */
+			got += (size_t)k;
+		}
+		r->base -= (off_t)chunk;
+		r->len += chunk;
+	}
+}
+
+/* The last f->last matching lines, printed oldest first. *end is set to
+ * the offset following them: the start of an unterminated last line when
+ * following (it may be a write in progress), else the file size. */
+static int query_last(struct query *q, off_t size, off_t *end)
+{
+	struct rev r = {.fd = q->fd, .base = size};
+	char **found = NULL, *line = NULL, *text;
+	int nfound = 0, cap = 0, err = 0, nl = 0;
+	size_t n = 0;
+	off_t off = 0;
+
+	*end = size;
+	while (nfound < q->f->last && (err = rev_prev(&r, &line, &n, &off, &nl)) == 1) {
+		if (!nl && q->f->follow) {
+			*end = off;
+			continue;
+		}
+		err = query_line(q, line, n, off, &text);
+		if (err < 0)
+			break;
+		if (err == 0)
+			continue;
+		if (nfound == cap) {
+			char **nf =
+			    realloc(found, (size_t)(cap = cap ? cap * 2 : 64) * sizeof(*nf));
+
+			if (!nf) {
+				free(text);
+				err = -ENOMEM;
+				break;
+			}
+			found = nf;
+		}
+		found[nfound++] = text;
+	}
+	for (int i = nfound - 1; i >= 0; i--) {
+		fputs(found[i], q->out);
+		free(found[i]);
+	}
+	free(found);
+	free(r.buf);
+	return err < 0 ? err : 0;
+}
+
+/* Forward reading: the bytes after *pos are read, split into lines and
+ * printed when they match; an unterminated tail stays in *pend (when final,
+ * it is treated as a line: the file is not growing any more). */
+struct fwd {
+	char *pend;
+	size_t plen, pcap;
+	off_t pend_off; /* file offset of pend[0] */
+};
+
+static int forward_read(struct query *q, struct fwd *w, off_t *pos, int final)
+{
+	char buf[65536], *text;
+	int err;
+
+	for (;;) {
+		ssize_t got = pread(q->fd, buf, sizeof(buf), *pos);
+		size_t start = 0;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			break;
+		if (w->plen + (size_t)got + 1 > w->pcap) {
+			size_t cap = (w->plen + (size_t)got + 1) * 2;
+			char *nb = realloc(w->pend, cap);
+
+			if (!nb)
+				return -ENOMEM;
+			w->pend = nb;
+			w->pcap = cap;
+		}
+		memcpy(w->pend + w->plen, buf, (size_t)got);
+		w->plen += (size_t)got;
+		*pos += got;
+		for (char *p; (p = memchr(w->pend + start, '\n', w->plen - start));
+		     start = (size_t)(p - w->pend) + 1) {
+			*p = 0;
+			err = query_line(q, w->pend + start, (size_t)(p - w->pend) - start,
+					 w->pend_off + (off_t)start, &text);
+			if (err < 0)
+				return err;
+			if (err == 1) {
+				fputs(text, q->out);
+				free(text);
+			}
+		}
+		memmove(w->pend, w->pend + start, w->plen - start);
+		w->plen -= start;
+		w->pend_off += (off_t)start;
+	}
+	if (final && w->plen) {
+		w->pend[w->plen] = 0;
+		err = query_line(q, w->pend, w->plen, w->pend_off, &text);
+		if (err == 1) {
+			fputs(text, q->out);
+			free(text);
+		}
+		w->pend_off += (off_t)w->plen;
+		w->plen = 0;
+		if (err < 0)
+			return err;
+	}
+	fflush(q->out);
+	return 0;
+}
+
+/* Start reading a (new) file from offset 0 with nothing pending. */
+static void fwd_reset(struct query *q, struct fwd *w, off_t *pos, off_t at)
+{
+	w->plen = 0;
+	w->pend_off = at;
+	*pos = at;
+	q->cache_off = 0;
+	q->cache_line = 1;
+}
+
+/* Whether the file was truncated since we read up to pos: it is shorter,
+ * or (truncated and rewritten past pos before we looked) the byte before
+ * the next line is no longer the '\n' we read there. Like tail -F, a
+ * rewrite with a newline at exactly that spot cannot be told apart. */
+static int was_truncated(struct query *q, const struct fwd *w, off_t pos)
+{
+	struct stat st;
+	char c;
+
+	if (fstat(q->fd, &st) == 0 && st.st_size < pos)
+		return 1;
+	return w->pend_off > 0 && (pread(q->fd, &c, 1, w->pend_off - 1) != 1 || c != '\n');
+}
+
+/* --follow: print lines as they are appended. inotify on the directory
+ * wakes us for writes, renames (rotation) and truncation; a 1 s recheck
+ * covers filesystems without inotify. Returns 0 on a signal, or -errno. */
+static int query_follow(struct query *q, off_t start)
+{
+	char dir[PATH_MAX], evbuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const char *slash = strrchr(q->path, '/');
+	struct fwd w = {0};
+	struct stat st, cur;
+	off_t pos;
+	int ifd, err = 0;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == q->path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - q->path), q->path);
+	ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (ifd < 0 || inotify_add_watch(ifd, dir,
+					 IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM |
+					     IN_DELETE | IN_CLOSE_WRITE | IN_ATTRIB) < 0)
+		log_warn("cannot watch %s: %s; checking for new alerts every second", dir,
+			 strerror(errno));
+	fwd_reset(q, &w, &pos, start);
+	if (q->fd >= 0 && fstat(q->fd, &st))
+		st.st_ino = 0;
+	while (!query_exiting) {
+		struct pollfd pfd = {.fd = ifd, .events = POLLIN};
+
+		if (q->fd >= 0 && was_truncated(q, &w, pos)) {
+			log_info("%s was truncated; reading it from the start", q->path);
+			fwd_reset(q, &w, &pos, 0);
+		}
+		if (q->fd >= 0 && (err = forward_read(q, &w, &pos, 0)))
+			break;
+		if (stat(q->path, &cur) == 0) {
+			if (q->fd < 0 || cur.st_ino != st.st_ino || cur.st_dev != st.st_dev) {
+				/* Rotated: the old file was read to its end above. */
+				int fd = open(q->path, O_RDONLY | O_CLOEXEC);
+
+				if (fd >= 0) {
+					if (q->fd >= 0) {
+						log_info("%s was replaced; following the new file",
+							 q->path);
+						close(q->fd);
+					}
+					q->fd = fd;
+					fstat(fd, &st);
+					fwd_reset(q, &w, &pos, 0);
+					continue;
+				}
+			}
+		}
+		if (poll(&pfd, ifd >= 0 ? 1 : 0, 1000) < 0) {
+			if (errno == EINTR)
+				break;
+			err = -errno;
+			break;
+		}
+		if (ifd >= 0)
+			while (read(ifd, evbuf, sizeof(evbuf)) > 0)
+				; /* any event: recheck everything above */
+	}
+	if (ifd >= 0)
+		close(ifd);
+	free(w.pend);
+	return err;
+}
+
+int alertlog_query(const char *path, const struct alert_filter *f, FILE *out)
+{
+	struct query q = {.path = path, .f = f, .out = out, .cache_line = 1};
+	struct stat st;
+	off_t end = 0;
+	int err = 0;
+
+	q.color = f->json ? 0 : alertlog_use_color(f->color_mode, fileno(out));
+	q.tok = json_tokener_new();
+	if (!q.tok)
+		return -ENOMEM;
+	q.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (q.fd < 0) {
+		err = -errno;
+		if (!(f->follow && err == -ENOENT))
+			goto cleanup;
+		log_info("%s does not exist yet; waiting for alerts", path);
+		err = 0;
+	} else if (fstat(q.fd, &st)) {
+		err = -errno;
+		goto cleanup;
+	} else if (f->last > 0) {
+		err = query_last(&q, st.st_size, &end);
+	} else {
+		struct fwd w = {0};
+
+		err = forward_read(&q, &w, &end, !f->follow);
+		end = w.pend_off; /* the start of an unterminated tail */
+		free(w.pend);
+	}
+	fflush(out);
+	if (!err && f->follow)
+		err = query_follow(&q, end);
+cleanup:
+	if (q.fd >= 0)
+		close(q.fd);
+	json_tokener_free(q.tok);
+	return err;
+}
+
+static void on_signal(int sig)
+{
+	query_exiting = 1;
+}
+
+static void alerts_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: moat alerts [--last N] [--severity INFO|WARNING|CRITICAL] [--container C]\n"
+	    "                   [--since TIME] [--follow] [--json] [--color auto|always|never]\n"
+	    "                   [--file PATH]\n"
+	    "Shows the last N alerts (default %d; 0 = all) at or above a severity, of one\n"
+	    "container (name or id prefix), since an RFC 3339 time or a duration back from\n"
+	    "now (30s, 10m, 2h, 1d). --follow keeps printing new ones. The file defaults to\n"
+	    "%s. See docs/alerts.md.\n",
+	    ALERTLOG_DEFAULT_LAST, ALERTLOG_DEFAULT_PATH);
+}
+
+int cmd_alerts(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"last", required_argument, NULL, 'n'},
+	    {"severity", required_argument, NULL, 's'},
+	    {"container", required_argument, NULL, 'c'},
+	    {"since", required_argument, NULL, 'S'},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"color", required_argument, NULL, 'C'},
+	    {"file", required_argument, NULL, 'F'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct alert_filter f = {.last = ALERTLOG_DEFAULT_LAST};
+	const char *path = ALERTLOG_DEFAULT_PATH;
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct timespec now;
+	char *end;
+	long v;
+	int opt, err;
+
+	optind = 0; /* a full getopt reset (glibc), so the command can run twice */
+	while ((opt = getopt_long(argc, argv, "n:s:c:S:fjh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'n':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 0 || v > INT_MAX) {
+				log_error("--last: '%s' is not a count (0 shows all)", optarg);
+				return 2;
+			}
+			f.last = (int)v;
+			break;
+		case 's':
+			f.min_severity = alert_severity_parse(optarg);
+			if (f.min_severity < 0) {
+				log_error("--severity: '%s' is not INFO, WARNING or CRITICAL",
+					  optarg);
+				return 2;
+			}
+			break;
+		case 'c': f.container = optarg; break;
+		case 'S':
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (alertlog_parse_since(optarg,
+						 (int64_t)now.tv_sec * 1000000000 + now.tv_nsec,
+						 &f.since_ns)) {
+				log_error("--since: '%s' is neither an RFC 3339 time "
+					  "(2024-05-01T14:00:00Z) nor a duration (10m, 2h, 1d)",
+					  optarg);
+				return 2;
+			}
+			break;
+		case 'f': f.follow = 1; break;
+		case 'j': f.json = 1; break;
+		case 'C':
+			if (strcmp(optarg, "auto") == 0) {
+				f.color_mode = ALERTLOG_COLOR_AUTO;
+			} else if (strcmp(optarg, "always") == 0) {
+				f.color_mode = ALERTLOG_COLOR_ALWAYS;
+			} else if (strcmp(optarg, "never") == 0) {
+				f.color_mode = ALERTLOG_COLOR_NEVER;
+			} else {
+				log_error("--color: '%s' is not auto, always or never", optarg);
+				return 2;
+			}
+			break;
+		case 'F': path = optarg; break;
+		case 'h': alerts_usage(stdout); return 0;
+		default: alerts_usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		log_error("alerts: unexpected argument '%s'", argv[optind]);
+		alerts_usage(stderr);
+		return 2;
+	}
+	sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: poll returns EINTR */
+	sigaction(SIGTERM, &sa, NULL);
+	err = alertlog_query(path, &f, stdout);
+	if (err == -ENOENT) {
+		log_error("no alert file at %s (has the daemon run yet? --file PATH reads another)",
+			  path);
+		return 1;
+	}
+	if (err) {
+		log_error("reading alerts from %s: %s", path, strerror(-err));
+		return 1;
+	}
+	return 0;
+}

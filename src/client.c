@@ -1,0 +1,143 @@
+/* client.c - CLI commands that ask the running daemon (control socket) and
+ * work without it too: pause, resume, registry. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "config.h"
+#include "control.h"
+#include "docker.h"
+#include "inventory.h"
+#include "log.h"
+#include "registry.h"
+
+/* The control socket path: $MOAT_CONTROL_SOCKET, else the default. */
+static const char *socket_path(void)
+{
+	const char *s = getenv("MOAT_CONTROL_SOCKET");
+
+	return s && *s ? s : "/run/moat/moat.sock";
+}
+
+/* Ask the daemon; NULL when none answers (errno says why). */
+static json_object *ask(const char *cmd, const char *key, const char *val)
+{
+	json_object *req = json_object_new_object(), *ans;
+
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	if (key && val)
+		json_object_object_add(req, key, json_object_new_string(val));
+	ans = control_call(socket_path(), req, 30000);
+	json_object_put(req);
+	return ans;
+}
+
+static int print_answer(json_object *ans, const char *what)
+{
+	json_object *ok, *err;
+
+	if (json_object_object_get_ex(ans, "ok", &ok) && json_object_get_boolean(ok)) {
+		printf("%s\n", what);
+		json_object_put(ans);
+		return 0;
+	}
+	json_object_object_get_ex(ans, "error", &err);
+	log_error("%s", err ? json_object_get_string(err) : "the daemon refused");
+	json_object_put(ans);
+	return 1;
+}
+
+/* moat pause|resume CONTAINER */
+static int pause_resume(int argc, char **argv, int pause)
+{
+	const char *verb = pause ? "pause" : "resume";
+	struct docker *d;
+	json_object *ans;
+	char done[256];
+	int err;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: moat %s CONTAINER\n", verb);
+		return 2;
+	}
+	snprintf(done, sizeof(done), "%s %s", pause ? "paused" : "resumed", argv[1]);
+	ans = ask(verb, "container", argv[1]);
+	if (ans)
+		return print_answer(ans, done);
+	/* No daemon: talk to Docker directly. */
+	d = docker_open(NULL);
+	if (!d) {
+		log_error("neither moat run (%s) nor Docker answers", socket_path());
+		return 1;
+	}
+	err = pause ? docker_pause(d, argv[1]) : docker_unpause(d, argv[1]);
+	if (err)
+		log_error("%s %s: %s", verb, argv[1],
+			  docker_last_error(d)[0] ? docker_last_error(d) : strerror(-err));
+	else
+		printf("%s\n", done);
+	docker_close(d);
+	return err ? 1 : 0;
+}
+
+int cmd_pause(int argc, char **argv, const char *pin_dir)
+{
+	return pause_resume(argc, argv, 1);
+}
+
+int cmd_resume(int argc, char **argv, const char *pin_dir)
+{
+	return pause_resume(argc, argv, 0);
+}
+
+/* moat registry [--state-dir DIR] [NAME|IP|*.suffix] */
+int cmd_registry(int argc, char **argv, const char *pin_dir)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *q, *state_dir = "/var/lib/moat";
+	json_object *ans, *entries = NULL;
+	char path[PATH_MAX];
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+		if (opt == 'd') {
+			state_dir = optarg;
+		} else {
+			fprintf(stderr, "usage: moat registry [--state-dir DIR] [NAME|IP|*.SUFFIX]\n");
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	q = optind < argc ? argv[optind] : NULL;
+	ans = ask("registry", "q", q);
+	if (ans) {
+		json_object_object_get_ex(ans, "entries", &entries);
+		json_object_get(entries);
+		json_object_put(ans);
+	} else {
+		/* No daemon: read what it saved. */
+		struct registry *r = registry_new(1000000, 365u * 86400);
+
+		snprintf(path, sizeof(path), "%s/registry.json", state_dir);
+		if (!r || registry_load(r, path, (int64_t)time(NULL))) {
+			registry_free(r);
+			return 1;
+		}
+		entries = registry_query(r, q, 100000);
+		registry_free(r);
+	}
+	if (!entries)
+		return 1;
+	printf("%s\n", json_object_to_json_string_ext(entries, JSON_C_TO_STRING_PRETTY |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(entries);
+	return 0;
+}

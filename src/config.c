@@ -1,0 +1,410 @@
+/* config.c - defaults, the JSON configuration file, and its validation
+ * with errors that name file:line. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "config.h"
+#include "log.h"
+
+static const char *const default_shells[] = { "sh",  "bash", "dash", "zsh", "ash",
+					      "ksh", "mksh", "fish", "csh", "tcsh" };
+static const char *const default_runtimes[] = { "python", "python[0-9]*", "perl",  "perl[0-9]*",
+						"ruby",	  "ruby[0-9]*",	  "php",   "php[0-9]*",
+						"node",	  "nodejs",	  "deno",  "bun",
+						"lua",	  "lua[0-9]*",	  "tclsh", "tclsh[0-9]*" };
+static const char *const default_net_tools[] = { "nc",	"ncat",	 "netcat", "socat",
+						 "telnet", "nmap", "tcpdump" };
+
+static void set_names(struct name_list *l, const char *const *names, size_t n)
+{
+	l->n = 0;
+	for (size_t i = 0; i < n && l->n < CONFIG_MAX_NAMES; i++)
+		snprintf(l->names[l->n++], CONFIG_NAME_LEN, "%s", names[i]);
+}
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/moat");
+	snprintf(c->alerts_file, sizeof(c->alerts_file), "/var/log/moat/alerts.jsonl");
+	snprintf(c->control_socket, sizeof(c->control_socket), "/run/moat/moat.sock");
+	snprintf(c->pin_dir, sizeof(c->pin_dir), "/sys/fs/bpf/moat");
+	c->pause_on_critical = 1;
+	c->registry_max = 100000;
+	c->registry_retention_s = 86400;
+	c->dedup_s = 60;
+	c->action_attempts = 3;
+	c->action_backoff_ms = 100;
+	set_names(&c->shells, default_shells, sizeof(default_shells) / sizeof(default_shells[0]));
+	set_names(&c->runtimes, default_runtimes,
+		  sizeof(default_runtimes) / sizeof(default_runtimes[0]));
+	set_names(&c->net_tools, default_net_tools,
+		  sizeof(default_net_tools) / sizeof(default_net_tools[0]));
+}
+
+int name_list_has(const struct name_list *l, const char *name)
+{
+	if (!name || !name[0])
+		return 0;
+	for (int i = 0; i < l->n; i++)
+		if (fnmatch(l->names[i], name, 0) == 0)
+			return 1;
+	return 0;
+}
+
+const struct container_rule *config_container(const struct config *c, const char *name)
+{
+	for (int i = 0; i < c->n_containers; i++)
+		if (fnmatch(c->containers[i].match, name ? name : "", 0) == 0)
+			return &c->containers[i];
+	return NULL;
+}
+
+/* Parsing state: the file's text, to turn offsets and keys into lines. */
+struct cfg_parse {
+	const char *path;
+	const char *text;
+	int errors;
+};
+
+/* Line (1-based) of byte offset off in text. */
+static int line_of(const char *text, size_t off)
+{
+	int line = 1;
+
+	for (size_t i = 0; i < off && text[i]; i++)
+		if (text[i] == '\n')
+			line++;
+	return line;
+}
+
+/* Line of the first occurrence of "key" (quoted) in the text, 0 if none. */
+static int line_of_key(const char *text, const char *key)
+{
+	char quoted[160];
+	const char *p;
+
+	snprintf(quoted, sizeof(quoted), "\"%s\"", key);
+	p = strstr(text, quoted);
+	return p ? line_of(text, (size_t)(p - text)) : 0;
+}
+
+static void cfg_error(struct cfg_parse *p, const char *key, const char *fmt, const char *what)
+{
+	log_error("%s:%d: %s: %s%s", p->path, line_of_key(p->text, key), key, fmt, what ? what : "");
+	p->errors++;
+}
+
+static int get_bool(struct cfg_parse *p, json_object *v, const char *key, int *out)
+{
+	if (!json_object_is_type(v, json_type_boolean)) {
+		cfg_error(p, key, "must be true or false", NULL);
+		return -1;
+	}
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static int get_uint(struct cfg_parse *p, json_object *v, const char *key, uint32_t max,
+		    uint32_t *out)
+{
+	int64_t x;
+
+	if (!json_object_is_type(v, json_type_int)) {
+		cfg_error(p, key, "must be a whole number", NULL);
+		return -1;
+	}
+	x = json_object_get_int64(v);
+	if (x < 0 || (uint64_t)x > max) {
+		char range[48];
+
+		snprintf(range, sizeof(range), "%u", max);
+		cfg_error(p, key, "must be between 0 and ", range);
+		return -1;
+	}
+	*out = (uint32_t)x;
+	return 0;
+}
+
+static int get_str(struct cfg_parse *p, json_object *v, const char *key, char *out, size_t len)
+{
+	const char *s;
+
+	if (!json_object_is_type(v, json_type_string)) {
+		cfg_error(p, key, "must be a string", NULL);
+		return -1;
+	}
+	s = json_object_get_string(v);
+	if (strlen(s) >= len) {
+		cfg_error(p, key, "is too long", NULL);
+		return -1;
+	}
+	snprintf(out, len, "%s", s);
+	return 0;
+}
+
+static int get_names(struct cfg_parse *p, json_object *v, const char *key, struct name_list *l)
+{
+	size_t n;
+
+	if (!json_object_is_type(v, json_type_array)) {
+		cfg_error(p, key, "must be an array of executable names", NULL);
+		return -1;
+	}
+	n = json_object_array_length(v);
+	if (n > CONFIG_MAX_NAMES) {
+		cfg_error(p, key, "has too many names (at most 64)", NULL);
+		return -1;
+	}
+	l->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(v, i);
+		const char *s;
+
+		if (!json_object_is_type(e, json_type_string) ||
+		    strlen(s = json_object_get_string(e)) >= CONFIG_NAME_LEN || !*s ||
+		    strchr(s, '/')) {
+			cfg_error(p, key, "entries must be base names (no '/') of 1-31 characters",
+				  NULL);
+			return -1;
+		}
+		snprintf(l->names[l->n++], CONFIG_NAME_LEN, "%s", s);
+	}
+	return 0;
+}
+
+/* Report keys of obj not in known[] (a typo must not be silently ignored). */
+static void check_keys(struct cfg_parse *p, json_object *obj, const char *const *known, size_t n,
+		       const char *where)
+{
+	json_object_object_foreach(obj, key, val)
+	{
+		size_t i;
+
+		(void)val;
+		for (i = 0; i < n && strcmp(known[i], key); i++)
+			;
+		if (i == n) {
+			log_error("%s:%d: unknown key \"%s\" in %s (see docs/configuration.md)",
+				  p->path, line_of_key(p->text, key), key, where);
+			p->errors++;
+		}
+	}
+}
+
+static void parse_container(struct cfg_parse *p, json_object *o, struct container_rule *r)
+{
+	static const char *const known[] = { "match", "exec_allow", "kill_exec",
+					     "suspicious_exec", "pause" };
+	json_object *v;
+
+	memset(r, 0, sizeof(*r));
+	r->kill_exec = r->suspicious_exec = r->pause = -1;
+	if (!json_object_is_type(o, json_type_object)) {
+		cfg_error(p, "containers", "entries must be objects", NULL);
+		return;
+	}
+	check_keys(p, o, known, sizeof(known) / sizeof(known[0]), "a containers entry");
+	if (!json_object_object_get_ex(o, "match", &v)) {
+		cfg_error(p, "containers", "each entry needs \"match\" (a container name glob)",
+			  NULL);
+		return;
+	}
+	get_str(p, v, "match", r->match, sizeof(r->match));
+	if (json_object_object_get_ex(o, "exec_allow", &v))
+		get_names(p, v, "exec_allow", &r->exec_allow);
+	if (json_object_object_get_ex(o, "kill_exec", &v))
+		get_bool(p, v, "kill_exec", &r->kill_exec);
+	if (json_object_object_get_ex(o, "suspicious_exec", &v))
+		get_bool(p, v, "suspicious_exec", &r->suspicious_exec);
+	if (json_object_object_get_ex(o, "pause", &v))
+		get_bool(p, v, "pause", &r->pause);
+}
+
+/* Apply the parsed document root to c. Errors are counted in p. */
+static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
+{
+	static const char *const known[] = {
+		"state_dir",	     "alerts_file", "control_socket", "pin_dir",   "cgroups",
+		"report_only",	     "strict",	    "skip_sync",      "registry",  "lists",
+		"pause_on_critical", "kill_exec",   "exec",	      "actions",   "alert_dedup_seconds",
+		"containers",
+	};
+	static const char *const known_registry[] = { "max_entries", "retention_seconds" };
+	static const char *const known_lists[] = { "blacklist", "whitelist" };
+	static const char *const known_exec[] = { "shells", "runtimes", "network_tools" };
+	static const char *const known_actions[] = { "attempts", "backoff_ms" };
+	json_object *v, *sub;
+	uint32_t u;
+
+	if (!json_object_is_type(root, json_type_object)) {
+		log_error("%s:1: the configuration must be a JSON object", p->path);
+		p->errors++;
+		return;
+	}
+	check_keys(p, root, known, sizeof(known) / sizeof(known[0]), "the top level");
+	if (json_object_object_get_ex(root, "state_dir", &v))
+		get_str(p, v, "state_dir", c->state_dir, sizeof(c->state_dir));
+	if (json_object_object_get_ex(root, "alerts_file", &v))
+		get_str(p, v, "alerts_file", c->alerts_file, sizeof(c->alerts_file));
+	if (json_object_object_get_ex(root, "control_socket", &v))
+		get_str(p, v, "control_socket", c->control_socket, sizeof(c->control_socket));
+	if (json_object_object_get_ex(root, "pin_dir", &v))
+		get_str(p, v, "pin_dir", c->pin_dir, sizeof(c->pin_dir));
+	if (json_object_object_get_ex(root, "cgroups", &v)) {
+		if (!json_object_is_type(v, json_type_array) ||
+		    json_object_array_length(v) > CONFIG_MAX_CGROUPS) {
+			cfg_error(p, "cgroups", "must be an array of at most 16 cgroup paths", NULL);
+		} else {
+			c->n_cgroups = 0;
+			for (size_t i = 0; i < json_object_array_length(v); i++)
+				if (get_str(p, json_object_array_get_idx(v, i), "cgroups",
+					    c->cgroups[c->n_cgroups], sizeof(c->cgroups[0])) == 0)
+					c->n_cgroups++;
+		}
+	}
+	if (json_object_object_get_ex(root, "report_only", &v))
+		get_bool(p, v, "report_only", &c->report_only);
+	if (json_object_object_get_ex(root, "strict", &v))
+		get_bool(p, v, "strict", &c->strict);
+	if (json_object_object_get_ex(root, "skip_sync", &v))
+		get_bool(p, v, "skip_sync", &c->skip_sync);
+	if (json_object_object_get_ex(root, "pause_on_critical", &v))
+		get_bool(p, v, "pause_on_critical", &c->pause_on_critical);
+	if (json_object_object_get_ex(root, "kill_exec", &v))
+		get_bool(p, v, "kill_exec", &c->kill_exec);
+	if (json_object_object_get_ex(root, "alert_dedup_seconds", &v))
+		get_uint(p, v, "alert_dedup_seconds", 86400, &c->dedup_s);
+	if (json_object_object_get_ex(root, "registry", &sub)) {
+		check_keys(p, sub, known_registry, 2, "\"registry\"");
+		if (json_object_object_get_ex(sub, "max_entries", &v) &&
+		    get_uint(p, v, "max_entries", 10000000, &u) == 0)
+			c->registry_max = u;
+		if (json_object_object_get_ex(sub, "retention_seconds", &v))
+			get_uint(p, v, "retention_seconds", 365u * 86400, &c->registry_retention_s);
+	}
+	if (json_object_object_get_ex(root, "lists", &sub)) {
+		check_keys(p, sub, known_lists, 2, "\"lists\"");
+		if (json_object_object_get_ex(sub, "blacklist", &v))
+			get_str(p, v, "blacklist", c->blacklist, sizeof(c->blacklist));
+		if (json_object_object_get_ex(sub, "whitelist", &v))
+			get_str(p, v, "whitelist", c->whitelist, sizeof(c->whitelist));
+	}
+	if (json_object_object_get_ex(root, "exec", &sub)) {
+		check_keys(p, sub, known_exec, 3, "\"exec\"");
+		if (json_object_object_get_ex(sub, "shells", &v))
+			get_names(p, v, "shells", &c->shells);
+		if (json_object_object_get_ex(sub, "runtimes", &v))
+			get_names(p, v, "runtimes", &c->runtimes);
+		if (json_object_object_get_ex(sub, "network_tools", &v))
+			get_names(p, v, "network_tools", &c->net_tools);
+	}
+	if (json_object_object_get_ex(root, "actions", &sub)) {
+		check_keys(p, sub, known_actions, 2, "\"actions\"");
+		if (json_object_object_get_ex(sub, "attempts", &v) &&
+		    get_uint(p, v, "attempts", 10, &u) == 0) {
+			if (u == 0)
+				cfg_error(p, "attempts", "must be at least 1", NULL);
+			else
+				c->action_attempts = (int)u;
+		}
+		if (json_object_object_get_ex(sub, "backoff_ms", &v))
+			get_uint(p, v, "backoff_ms", 60000, &c->action_backoff_ms);
+	}
+	if (json_object_object_get_ex(root, "containers", &v)) {
+		if (!json_object_is_type(v, json_type_array) ||
+		    json_object_array_length(v) > CONFIG_MAX_CONTAINERS) {
+			cfg_error(p, "containers", "must be an array of at most 64 objects", NULL);
+		} else {
+			c->n_containers = 0;
+			for (size_t i = 0; i < json_object_array_length(v); i++)
+				parse_container(p, json_object_array_get_idx(v, i),
+						&c->containers[c->n_containers++]);
+		}
+	}
+}
+
+/* Read a whole file (at most 1 MiB) into a NUL-terminated buffer. */
+static char *read_file(const char *path, int *err)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (!f) {
+		*err = -errno;
+		return NULL;
+	}
+	do {
+		if (len + 4096 + 1 > cap) {
+			char *nb;
+
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (1u << 20) + 8192 || !(nb = realloc(buf, cap))) {
+				free(buf);
+				fclose(f);
+				*err = cap > (1u << 20) ? -EFBIG : -ENOMEM;
+				return NULL;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, 4096, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	buf[len] = 0;
+	return buf;
+}
+
+int config_load(struct config *c, const char *path)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct cfg_parse p = { .path = path };
+	struct config *next = NULL;
+	json_object *root = NULL;
+	enum json_tokener_error jerr;
+	char *text;
+	int err = 0;
+
+	text = read_file(path, &err);
+	if (!text) {
+		if (err != -ENOENT)
+			log_error("%s: cannot read: %s", path, strerror(-err));
+		json_tokener_free(tok);
+		return err;
+	}
+	p.text = text;
+	root = json_tokener_parse_ex(tok, text, (int)strlen(text) + 1);
+	jerr = json_tokener_get_error(tok);
+	if (!root || jerr != json_tokener_success) {
+		log_error("%s:%d: not valid JSON: %s", path, line_of(text, json_tokener_get_parse_end(tok)),
+			  json_tokener_error_desc(jerr));
+		err = -EINVAL;
+		goto cleanup;
+	}
+	/* Parse into a copy: a bad file leaves the running configuration as it was. */
+	next = malloc(sizeof(*next));
+	if (!next) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	memcpy(next, c, sizeof(*next));
+	parse_root(&p, root, next);
+	if (p.errors) {
+		log_error("%s: %d error(s); configuration not applied", path, p.errors);
+		err = -EINVAL;
+		goto cleanup;
+	}
+	snprintf(next->path, sizeof(next->path), "%s", path);
+	memcpy(c, next, sizeof(*c));
+cleanup:
+	free(next);
+	json_object_put(root);
+	json_tokener_free(tok);
+	free(text);
+	return err;
+}

@@ -1,0 +1,73 @@
+/* config.h - moat's configuration: defaults, the JSON file
+ * (/etc/moat/moat.json or --config), and command-line overrides. Every key
+ * is documented in docs/configuration.md. */
+#ifndef MOAT_CONFIG_H
+#define MOAT_CONFIG_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/moat/moat.json"
+#define CONFIG_MAX_NAMES 64
+#define CONFIG_NAME_LEN 32
+#define CONFIG_MAX_CONTAINERS 64
+#define CONFIG_MAX_CGROUPS 16
+
+/* A list of executable base names. */
+struct name_list {
+	char names[CONFIG_MAX_NAMES][CONFIG_NAME_LEN];
+	int n;
+};
+
+/* Per-container settings, for containers whose name matches `match` (a
+ * glob; the first matching entry wins). */
+struct container_rule {
+	char match[128];
+	struct name_list exec_allow; /* names never suspicious in these containers */
+	int kill_exec;		     /* -1 unset, 0/1: kill suspicious execs in the kernel */
+	int suspicious_exec;	     /* -1 unset, 0/1: the suspicious-exec detection */
+	int pause;		     /* -1 unset, 0/1: pause on CRITICAL */
+};
+
+struct config {
+	char path[4096];	   /* the file read, "" when defaults only */
+	char state_dir[4096];	   /* registry.json lives here */
+	char alerts_file[4096];	   /* JSON lines */
+	char control_socket[4096];
+	char pin_dir[4096];
+	char blacklist[4096];	   /* "" = none */
+	char whitelist[4096];	   /* "" = none */
+	char cgroups[CONFIG_MAX_CGROUPS][4096];
+	int n_cgroups;
+	int report_only;	   /* detect and alert, never act */
+	int strict;		   /* direct-connection is CRITICAL */
+	int skip_sync;		   /* registry in memory only */
+	int pause_on_critical;
+	int kill_exec;		   /* default for containers */
+	uint32_t registry_max;
+	uint32_t registry_retention_s;
+	uint32_t dedup_s;	   /* same alert for the same container and target: once per */
+	int action_attempts;
+	uint32_t action_backoff_ms;
+	struct name_list shells, runtimes, net_tools;
+	struct container_rule containers[CONFIG_MAX_CONTAINERS];
+	int n_containers;
+};
+
+/* Fill c with the built-in defaults. */
+void config_defaults(struct config *c);
+
+/* Read the JSON file at path over c (keys absent from the file keep their
+ * value). On error nothing in c is changed, the error is logged as
+ * "path:line: reason" and -EINVAL (bad content) or -errno (unreadable)
+ * returned. A missing file is -ENOENT (the caller decides whether that
+ * matters: the default path may be absent). */
+int config_load(struct config *c, const char *path);
+
+/* The rule for container name, or NULL. */
+const struct container_rule *config_container(const struct config *c, const char *name);
+
+/* Is name in list? */
+int name_list_has(const struct name_list *l, const char *name);
+
+#endif /* MOAT_CONFIG_H */

@@ -1,0 +1,859 @@
+/* daemon.c - `moat run`: the monitor. One epoll loop joins the kernel ring
+ * buffer, Docker's events, action results, list-file changes, the control
+ * socket, signals and a 1 s timer. Data flows one way: kernel event ->
+ * decode -> enrich (inventory, DNS registry) -> detect -> alert -> act. */
+#define _GNU_SOURCE /* accept4 */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "actions.h"
+#include "alertlog.h"
+#include "cgroup.h"
+#include "commands.h"
+#include "config.h"
+#include "control.h"
+#include "detect.h"
+#include "dockerwatch.h"
+#include "event.h"
+#include "format.h"
+#include "inventory.h"
+#include "lists.h"
+#include "loader.h"
+#include "log.h"
+#include "netrules.h"
+#include "preflight.h"
+#include "registry.h"
+
+#define RUN_MAX_ALERTS 4
+#define RUN_MAX_PENDING 64
+#define BLACKLIST_RULE_BASE 1000000u /* kernel rule id = base + list line */
+
+/* A control client waiting for an action's result. */
+struct pending_reply {
+	int fd;
+	char trace_id[33];
+};
+
+struct daemon {
+	struct config cfg;
+	char pin_dir[PATH_MAX];
+	char config_path[PATH_MAX]; /* the file to reload, "" for none */
+	char cg_mount[4096];
+	struct loader loader;
+	struct ring_buffer *rb;
+	struct inventory inv;
+	struct dockerwatch *watch;
+	struct actions *actions;
+	struct registry *registry;
+	struct iplist blacklist, whitelist;
+	struct lists_watch bl_watch, wl_watch;
+	struct alertlog *alerts;
+	struct dedup *dedup;
+	struct detect_ctx dx;
+	int epfd, sigfd, timerfd, ctlfd, inofd;
+	int registry_dirty;
+	int exiting;
+	int64_t started;
+	struct pending_reply pending[RUN_MAX_PENDING];
+	/* Counters for status. */
+	uint64_t n_events, n_bad_events, n_alerts[3], n_actions_ok, n_actions_failed;
+	/* Containers with a pause queued or done by moat: no second pause. */
+	char paused[256][65];
+	int n_paused;
+};
+
+static int64_t now_unix_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static int64_t boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- pause bookkeeping -------------------------------------------------- */
+
+static int paused_has(struct daemon *d, const char *id)
+{
+	for (int i = 0; i < d->n_paused; i++)
+		if (!strcmp(d->paused[i], id))
+			return 1;
+	return 0;
+}
+
+static void paused_set(struct daemon *d, const char *id, int on)
+{
+	for (int i = 0; i < d->n_paused; i++) {
+		if (!strcmp(d->paused[i], id)) {
+			if (!on)
+				memmove(d->paused[i], d->paused[--d->n_paused], sizeof(d->paused[0]));
+			return;
+		}
+	}
+	if (on && d->n_paused < 256)
+		snprintf(d->paused[d->n_paused++], sizeof(d->paused[0]), "%s", id);
+}
+
+/* ---- policy into the kernel --------------------------------------------- */
+
+/* Effective setting for container c: the first matching config rule, else
+ * the global one. */
+static int want_kill(const struct daemon *d, const struct container_info *c)
+{
+	const struct container_rule *r = config_container(&d->cfg, c->name);
+
+	return r && r->kill_exec >= 0 ? r->kill_exec : d->cfg.kill_exec;
+}
+
+static int want_pause(const struct daemon *d, const struct container_info *c)
+{
+	const struct container_rule *r = c ? config_container(&d->cfg, c->name) : NULL;
+
+	return r && r->pause >= 0 ? r->pause : d->cfg.pause_on_critical;
+}
+
+/* Write the kill-exec names of one list for cgroup cgid, less the
+ * container's allowed names. Globs cannot be matched in the kernel. */
+static void kill_names(struct daemon *d, uint64_t cgid, const struct name_list *l,
+		       const struct container_rule *r)
+{
+	for (int i = 0; i < l->n; i++) {
+		const char *n = l->names[i];
+
+		if (strpbrk(n, "*?[") || (r && name_list_has(&r->exec_allow, n)))
+			continue;
+		netrules_exec_deny_put(d->pin_dir, cgid, n, 1);
+	}
+}
+
+/* Give container c its kernel settings: enforce mode (deny what the rules
+ * deny; default allow) unless report-only, and kill-exec when configured. */
+static void apply_container(struct daemon *d, const struct container_info *c)
+{
+	int kill = want_kill(d, c) && !d->cfg.report_only;
+	int err;
+
+	if (!c->cgroup_id)
+		return;
+	err = netrules_set_mode(d->pin_dir, c->cgroup_id,
+				d->cfg.report_only ? MOAT_MODE_MONITOR : MOAT_MODE_ENFORCE,
+				MOAT_ACT_ALLOW, kill);
+	if (err)
+		log_warn("container %s: cannot set its kernel mode: %s", c->name, strerror(-err));
+	if (kill) {
+		const struct container_rule *r = config_container(&d->cfg, c->name);
+
+		kill_names(d, c->cgroup_id, &d->cfg.shells, r);
+		kill_names(d, c->cgroup_id, &d->cfg.runtimes, r);
+		kill_names(d, c->cgroup_id, &d->cfg.net_tools, r);
+	}
+}
+
+static void apply_all_containers(struct daemon *d)
+{
+	for (int i = 0; i < inventory_count(&d->inv); i++) {
+		const struct container_info *c = inventory_at(&d->inv, i);
+
+		if (c && !inventory_gone_since(c))
+			apply_container(d, c);
+	}
+}
+
+/* Replace the kernel's global blacklist rules with the loaded list. */
+static void apply_blacklist(struct daemon *d, const struct iplist *old)
+{
+	for (size_t i = 0; old && i < old->n; i++)
+		netrules_del(d->pin_dir, 0, &old->entries[i].cidr);
+	if (d->cfg.report_only)
+		return;
+	for (size_t i = 0; i < d->blacklist.n; i++) {
+		const struct iplist_entry *e = &d->blacklist.entries[i];
+		int err = netrules_put(d->pin_dir, 0, &e->cidr, MOAT_ACT_DENY,
+				       BLACKLIST_RULE_BASE + e->line);
+
+		if (err)
+			log_warn("%s:%u: cannot deny %s in the kernel: %s", d->cfg.blacklist,
+				 e->line, e->text, strerror(-err));
+	}
+}
+
+static void load_list(struct daemon *d, const char *path, struct iplist *l, int is_black)
+{
+	struct iplist old = *l, fresh = { 0 };
+	int bad = 0, err;
+
+	if (!path[0])
+		return;
+	err = lists_load(&fresh, path, &bad);
+	if (err) {
+		log_warn("%s: %s; keeping the previous list (%zu entries)", path, strerror(-err),
+			 l->n);
+		return;
+	}
+	*l = fresh;
+	log_info("%s: %zu entries loaded%s", path, l->n, bad ? " (bad lines skipped, see above)" : "");
+	if (is_black)
+		apply_blacklist(d, &old);
+	lists_free(&old);
+}
+
+/* ---- alerts and actions ------------------------------------------------- */
+
+static void emit(struct daemon *d, struct alert *a)
+{
+	if (a->severity >= 0 && a->severity <= 2)
+		d->n_alerts[a->severity]++;
+	alertlog_write(d->alerts, a);
+}
+
+static void request_action(struct daemon *d, int kind, const char *id, const char *name,
+			   const char *trace_id)
+{
+	struct action_req r = { .kind = kind, .requested_ns = boot_ns() };
+	int err;
+
+	snprintf(r.container, sizeof(r.container), "%s", id);
+	snprintf(r.name, sizeof(r.name), "%s", name);
+	snprintf(r.trace_id, sizeof(r.trace_id), "%s", trace_id);
+	err = actions_submit(d->actions, &r);
+	if (err)
+		log_error("action %s %s not queued: %s", action_kind_name(kind), name,
+			  strerror(-err));
+	else if (kind == ACTION_PAUSE)
+		paused_set(d, id, 1);
+}
+
+/* A CRITICAL alert pauses its container (the CrabPot auto-pause), unless
+ * report-only, disabled for it, or already paused by moat. */
+static void act_on(struct daemon *d, const struct alert *a)
+{
+	const struct container_info *c;
+
+	if (a->severity != ALERT_CRITICAL || !a->container_id[0] || d->cfg.report_only ||
+	    !strcmp(a->rule, "container-lifecycle") || !strcmp(a->rule, "action") ||
+	    paused_has(d, a->container_id))
+		return;
+	c = inventory_find(&d->inv, a->container_id);
+	if (!want_pause(d, c) || (c && strcmp(c->state, "running")))
+		return;
+	request_action(d, ACTION_PAUSE, a->container_id, a->container_name, a->trace_id);
+}
+
+static int on_kernel_event(void *ctx, void *data, size_t len)
+{
+	struct daemon *d = ctx;
+	const struct moat_event_hdr *h = event_decode(data, len);
+	struct alert alerts[RUN_MAX_ALERTS];
+	const struct container_info *c;
+	int n;
+
+	if (!h) {
+		if (d->n_bad_events++ % 1000 == 0)
+			log_warn("ring buffer record of %zu bytes is not a valid event; skipped", len);
+		return 0;
+	}
+	d->n_events++;
+	c = inventory_lookup(&d->inv, h->cgroup_id);
+	if (h->type == MOAT_EV_DNS_ANSWER && d->registry) {
+		registry_record_event(d->registry, (const struct moat_dns_event *)h,
+				      c ? c->id : "", now_unix_s());
+		d->registry_dirty = 1;
+		return 0;
+	}
+	n = detect_event(&d->dx, h, c, alerts, RUN_MAX_ALERTS);
+	for (int i = 0; i < n; i++) {
+		emit(d, &alerts[i]);
+		act_on(d, &alerts[i]);
+		alert_release(&alerts[i]);
+	}
+	return 0;
+}
+
+/* Answer a control client waiting for this result, if any. */
+static void reply_pending(struct daemon *d, const struct action_result *r)
+{
+	for (int i = 0; i < RUN_MAX_PENDING; i++) {
+		json_object *a;
+
+		if (d->pending[i].fd <= 0 || strcmp(d->pending[i].trace_id, r->req.trace_id))
+			continue;
+		a = json_object_new_object();
+		json_object_object_add(a, "ok", json_object_new_boolean(r->ok));
+		json_object_object_add(a, "action",
+				       json_object_new_string(action_kind_name(r->req.kind)));
+		json_object_object_add(a, "container", json_object_new_string(r->req.name));
+		json_object_object_add(a, "attempts", json_object_new_int(r->attempts));
+		if (!r->ok)
+			json_object_object_add(a, "error", json_object_new_string(r->error));
+		control_reply(d->pending[i].fd, a);
+		d->pending[i].fd = 0;
+	}
+}
+
+static void on_action_result(struct daemon *d, const struct action_result *r)
+{
+	struct alert a = { 0 };
+	const struct container_info *c;
+	json_object *act = json_object_new_object();
+	int64_t ms = (r->done_ns - r->req.requested_ns) / 1000000;
+
+	r->ok ? d->n_actions_ok++ : d->n_actions_failed++;
+	if (r->req.kind == ACTION_PAUSE && !r->ok)
+		paused_set(d, r->req.container, 0);
+	if (r->req.kind == ACTION_UNPAUSE && r->ok)
+		paused_set(d, r->req.container, 0);
+	reply_pending(d, r);
+	a.time_ns = format_boot_to_unix_offset() + r->done_ns;
+	a.severity = r->req.kind == ACTION_PAUSE || !r->ok ? ALERT_CRITICAL : ALERT_INFO;
+	snprintf(a.rule, sizeof(a.rule), "action");
+	snprintf(a.source, sizeof(a.source), "actions");
+	snprintf(a.trace_id, sizeof(a.trace_id), "%s", r->req.trace_id);
+	if (!a.trace_id[0])
+		alert_new_trace_id(&a);
+	snprintf(a.container_id, sizeof(a.container_id), "%s", r->req.container);
+	snprintf(a.container_name, sizeof(a.container_name), "%s", r->req.name);
+	c = inventory_find(&d->inv, r->req.container);
+	if (c)
+		snprintf(a.container_image, sizeof(a.container_image), "%s", c->image);
+	if (r->ok)
+		snprintf(a.message, sizeof(a.message), "Container %s %s%s", r->req.name,
+			 r->req.kind == ACTION_PAUSE	 ? "paused"
+			 : r->req.kind == ACTION_UNPAUSE ? "resumed"
+			 : r->req.kind == ACTION_STOP	 ? "stopped"
+							 : "disconnected",
+			 r->req.kind == ACTION_PAUSE ? " (auto-pause; 'moat resume' to continue)"
+						     : "");
+	else
+		snprintf(a.message, sizeof(a.message), "Could not %s container %s after %d attempts: %s",
+			 action_kind_name(r->req.kind), r->req.name, r->attempts, r->error);
+	json_object_object_add(act, "action", json_object_new_string(action_kind_name(r->req.kind)));
+	json_object_object_add(act, "result", json_object_new_string(r->ok ? "ok" : "failed"));
+	json_object_object_add(act, "attempts", json_object_new_int(r->attempts));
+	json_object_object_add(act, "duration_ms", json_object_new_int64(ms));
+	if (!r->ok)
+		json_object_object_add(act, "error", json_object_new_string(r->error));
+	a.action = act;
+	emit(d, &a);
+	alert_release(&a);
+}
+
+static void on_docker_event(struct daemon *d, const struct docker_event *ev)
+{
+	const struct container_info *c;
+	struct alert a;
+
+	inventory_apply(&d->inv, ev);
+	if (!strcmp(ev->type, "moat")) {
+		if (!strcmp(ev->action, "reconnected") || !strcmp(ev->action, "connected"))
+			apply_all_containers(d);
+		if (strcmp(ev->action, "connected"))
+			log_info("Docker events stream %s", ev->action);
+		return;
+	}
+	if (strcmp(ev->type, "container"))
+		return;
+	c = inventory_find(&d->inv, ev->id);
+	if (!strcmp(ev->action, "start") && c)
+		apply_container(d, c);
+	if (!strcmp(ev->action, "unpause") || !strcmp(ev->action, "die"))
+		paused_set(d, ev->id, 0);
+	if (detect_docker_event(&d->dx, ev->action, ev->exit_code, c, ev->time_ns, &a)) {
+		if (!c) {
+			snprintf(a.container_id, sizeof(a.container_id), "%s", ev->id);
+			snprintf(a.container_name, sizeof(a.container_name), "%s", ev->name);
+			snprintf(a.container_image, sizeof(a.container_image), "%s", ev->image);
+		}
+		emit(d, &a);
+		act_on(d, &a);
+		alert_release(&a);
+	}
+}
+
+/* ---- control socket ----------------------------------------------------- */
+
+static json_object *status_json(struct daemon *d)
+{
+	json_object *s = json_object_new_object(), *cs = json_object_new_array(),
+		    *al = json_object_new_object();
+	uint64_t v[MOAT_STATS_SLOTS], drops = 0;
+
+	for (int i = 0; i < inventory_count(&d->inv); i++) {
+		const struct container_info *c = inventory_at(&d->inv, i);
+		json_object *o;
+
+		if (!c || inventory_gone_since(c))
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "id", json_object_new_string(c->id));
+		json_object_object_add(o, "name", json_object_new_string(c->name));
+		json_object_object_add(o, "image", json_object_new_string(c->image));
+		json_object_object_add(o, "state", json_object_new_string(c->state));
+		json_object_object_add(o, "cgroup_id", json_object_new_uint64(c->cgroup_id));
+		json_object_object_add(o, "paused_by_moat", json_object_new_boolean(paused_has(d, c->id)));
+		json_object_object_add(o, "kill_exec", json_object_new_boolean(want_kill(d, c)));
+		json_object_array_add(cs, o);
+	}
+	if (netrules_read_stats(d->pin_dir, v) == 0)
+		for (int p = 0; p < MOAT_PROG_NR; p++)
+			drops += v[p * MOAT_STAT_NR + MOAT_STAT_DROPS];
+	json_object_object_add(s, "mode", json_object_new_string(d->cfg.report_only ? "report-only" : "enforce"));
+	json_object_object_add(s, "uptime_s", json_object_new_int64(now_unix_s() - d->started));
+	json_object_object_add(s, "containers", cs);
+	json_object_object_add(s, "events", json_object_new_uint64(d->n_events));
+	json_object_object_add(s, "bad_events", json_object_new_uint64(d->n_bad_events));
+	json_object_object_add(s, "kernel_drops", json_object_new_uint64(drops));
+	json_object_object_add(al, "INFO", json_object_new_uint64(d->n_alerts[0]));
+	json_object_object_add(al, "WARNING", json_object_new_uint64(d->n_alerts[1]));
+	json_object_object_add(al, "CRITICAL", json_object_new_uint64(d->n_alerts[2]));
+	json_object_object_add(s, "alerts", al);
+	json_object_object_add(s, "actions_ok", json_object_new_uint64(d->n_actions_ok));
+	json_object_object_add(s, "actions_failed", json_object_new_uint64(d->n_actions_failed));
+	json_object_object_add(s, "registry_names",
+			       json_object_new_uint64(d->registry ? registry_count(d->registry) : 0));
+	json_object_object_add(s, "blacklist_entries", json_object_new_uint64(d->blacklist.n));
+	json_object_object_add(s, "whitelist_entries", json_object_new_uint64(d->whitelist.n));
+	json_object_object_add(s, "config", json_object_new_string(d->cfg.path));
+	json_object_object_add(s, "alerts_file", json_object_new_string(d->cfg.alerts_file));
+	return s;
+}
+
+static json_object *answer(int ok, const char *error)
+{
+	json_object *a = json_object_new_object();
+
+	json_object_object_add(a, "ok", json_object_new_boolean(ok));
+	if (error)
+		json_object_object_add(a, "error", json_object_new_string(error));
+	return a;
+}
+
+static void reload(struct daemon *d);
+
+static void on_control(struct daemon *d)
+{
+	int fd = accept4(d->ctlfd, NULL, NULL, SOCK_CLOEXEC);
+	json_object *req, *v, *a;
+	const char *cmd;
+
+	if (fd < 0)
+		return;
+	req = control_read_request(fd);
+	if (!req)
+		return;
+	cmd = json_object_object_get_ex(req, "cmd", &v) ? json_object_get_string(v) : "";
+	if (!strcmp(cmd, "status")) {
+		a = answer(1, NULL);
+		json_object_object_add(a, "status", status_json(d));
+		control_reply(fd, a);
+	} else if (!strcmp(cmd, "reload")) {
+		reload(d);
+		control_reply(fd, answer(1, NULL));
+	} else if (!strcmp(cmd, "registry")) {
+		const char *q = json_object_object_get_ex(req, "q", &v) ? json_object_get_string(v) : NULL;
+
+		a = answer(1, NULL);
+		json_object_object_add(a, "entries", d->registry ? registry_query(d->registry, q, 1000)
+								 : json_object_new_array());
+		control_reply(fd, a);
+	} else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
+		const char *name = json_object_object_get_ex(req, "container", &v)
+					   ? json_object_get_string(v)
+					   : "";
+		const struct container_info *c = inventory_find(&d->inv, name);
+		struct alert tmp;
+		int slot = -1;
+
+		for (int i = 0; i < RUN_MAX_PENDING && slot < 0; i++)
+			if (d->pending[i].fd <= 0)
+				slot = i;
+		if (!c) {
+			control_reply(fd, answer(0, "no such container (give its name or id)"));
+		} else if (slot < 0) {
+			control_reply(fd, answer(0, "too many requests waiting; retry"));
+		} else {
+			alert_new_trace_id(&tmp);
+			d->pending[slot].fd = fd;
+			snprintf(d->pending[slot].trace_id, 33, "%s", tmp.trace_id);
+			request_action(d, !strcmp(cmd, "pause") ? ACTION_PAUSE : ACTION_UNPAUSE, c->id,
+				       c->name, tmp.trace_id);
+		}
+	} else {
+		control_reply(fd, answer(0, "unknown cmd; use status, pause, resume, reload or registry"));
+	}
+	json_object_put(req);
+}
+
+/* ---- reload, timer, setup ----------------------------------------------- */
+
+static void reload(struct daemon *d)
+{
+	if (d->config_path[0]) {
+		struct config next = d->cfg;
+
+		if (config_load(&next, d->config_path) == 0) {
+			/* Paths that are wired at start stay as they are. */
+			snprintf(next.pin_dir, sizeof(next.pin_dir), "%s", d->cfg.pin_dir);
+			snprintf(next.control_socket, sizeof(next.control_socket), "%s",
+				 d->cfg.control_socket);
+			d->cfg = next;
+			log_info("%s reloaded", d->config_path);
+		} else {
+			log_error("%s: not reloaded; the running configuration stays", d->config_path);
+		}
+	}
+	load_list(d, d->cfg.blacklist, &d->blacklist, 1);
+	load_list(d, d->cfg.whitelist, &d->whitelist, 0);
+	apply_all_containers(d);
+}
+
+static void registry_path(const struct daemon *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/registry.json", d->cfg.state_dir);
+}
+
+static void save_registry(struct daemon *d)
+{
+	char path[PATH_MAX + 32];
+	int err;
+
+	if (!d->registry || !d->registry_dirty || d->cfg.skip_sync)
+		return;
+	registry_path(d, path, sizeof(path));
+	mkdir(d->cfg.state_dir, 0750);
+	err = registry_save(d->registry, path);
+	if (err)
+		log_error("saving the DNS registry to %s: %s", path, strerror(-err));
+	else
+		d->registry_dirty = 0;
+}
+
+static void on_timer(struct daemon *d)
+{
+	static int ticks;
+	uint64_t exp;
+
+	if (read(d->timerfd, &exp, sizeof(exp)) < 0)
+		return;
+	if (d->registry && registry_prune(d->registry, now_unix_s()))
+		d->registry_dirty = 1;
+	if (++ticks % 5 == 0)
+		save_registry(d);
+}
+
+static int epoll_add(int epfd, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return fd < 0 ? 0 : epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+enum { TAG_RB = 1, TAG_DOCKER, TAG_ACTIONS, TAG_CONTROL, TAG_INOTIFY, TAG_SIGNAL, TAG_TIMER };
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: moat run [--config FILE] [--report-only] [--strict] [--skip-sync]\n"
+		"                [--no-pause] [--kill-exec] [--blacklist FILE] [--whitelist FILE]\n"
+		"                [--state-dir DIR] [--alerts-file FILE] [--control-socket PATH]\n"
+		"                [--cgroup PATH]...\n"
+		"With no options it protects every container with the defaults of\n"
+		"docs/configuration.md; /etc/moat/moat.json is read when it exists.\n");
+}
+
+/* Parse flags into d->cfg (after the file: flags win). Returns 0, or the
+ * exit code for a usage error. */
+static int parse_flags(struct daemon *d, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "report-only", no_argument, NULL, 'r' },
+		{ "strict", no_argument, NULL, 's' },
+		{ "skip-sync", no_argument, NULL, 'k' },
+		{ "no-pause", no_argument, NULL, 'P' },
+		{ "kill-exec", no_argument, NULL, 'K' },
+		{ "blacklist", required_argument, NULL, 'b' },
+		{ "whitelist", required_argument, NULL, 'w' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "alerts-file", required_argument, NULL, 'a' },
+		{ "control-socket", required_argument, NULL, 'S' },
+		{ "cgroup", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt, err;
+
+	/* First pass: the config file, so that flags override it. */
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1)
+		if (opt == 'c')
+			snprintf(d->config_path, sizeof(d->config_path), "%s", optarg);
+	opterr = 1;
+	if (d->config_path[0]) {
+		err = config_load(&d->cfg, d->config_path);
+		if (err) {
+			if (err == -ENOENT)
+				log_error("%s: no such file (--config)", d->config_path);
+			return 1;
+		}
+	} else {
+		err = config_load(&d->cfg, CONFIG_DEFAULT_PATH);
+		if (err && err != -ENOENT)
+			return 1;
+		if (!err)
+			snprintf(d->config_path, sizeof(d->config_path), "%s", CONFIG_DEFAULT_PATH);
+	}
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': break;
+		case 'r': d->cfg.report_only = 1; break;
+		case 's': d->cfg.strict = 1; break;
+		case 'k': d->cfg.skip_sync = 1; break;
+		case 'P': d->cfg.pause_on_critical = 0; break;
+		case 'K': d->cfg.kill_exec = 1; break;
+		case 'b': snprintf(d->cfg.blacklist, sizeof(d->cfg.blacklist), "%s", optarg); break;
+		case 'w': snprintf(d->cfg.whitelist, sizeof(d->cfg.whitelist), "%s", optarg); break;
+		case 'd': snprintf(d->cfg.state_dir, sizeof(d->cfg.state_dir), "%s", optarg); break;
+		case 'a': snprintf(d->cfg.alerts_file, sizeof(d->cfg.alerts_file), "%s", optarg); break;
+		case 'S':
+			snprintf(d->cfg.control_socket, sizeof(d->cfg.control_socket), "%s", optarg);
+			break;
+		case 'g':
+			if (d->cfg.n_cgroups < CONFIG_MAX_CGROUPS)
+				snprintf(d->cfg.cgroups[d->cfg.n_cgroups++], 4096, "%s", optarg);
+			break;
+		default:
+			usage();
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	return -1;
+}
+
+static int setup(struct daemon *d)
+{
+	static char cgroups[CGROUP_MAX_PARENTS][4096];
+	char rpath[PATH_MAX + 32];
+	sigset_t mask;
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	int n, err;
+
+	if (preflight(d->cg_mount, sizeof(d->cg_mount)))
+		return -1;
+	n = preflight_cgroups(d->cg_mount, d->cfg.cgroups, d->cfg.n_cgroups, cgroups,
+			      CGROUP_MAX_PARENTS);
+	if (n < 0)
+		return -1;
+	d->ctlfd = control_listen(d->cfg.control_socket);
+	if (d->ctlfd < 0) {
+		log_error("control socket %s: %s%s", d->cfg.control_socket, strerror(-d->ctlfd),
+			  d->ctlfd == -EADDRINUSE ? " (another moat run is active)" : "");
+		return -1;
+	}
+	if (loader_load(&d->loader, d->pin_dir) || loader_attach(&d->loader, cgroups, n))
+		return -1;
+	d->alerts = alertlog_open(d->cfg.alerts_file, STDERR_FILENO, ALERTLOG_COLOR_AUTO);
+	if (!d->alerts) {
+		log_error("cannot open the alert log %s: %s", d->cfg.alerts_file, strerror(errno));
+		return -1;
+	}
+	d->registry = registry_new(d->cfg.registry_max, d->cfg.registry_retention_s);
+	if (!d->registry)
+		return -1;
+	registry_path(d, rpath, sizeof(rpath));
+	if (!d->cfg.skip_sync && (err = registry_load(d->registry, rpath, now_unix_s())))
+		log_warn("DNS registry %s: %s; starting empty", rpath, strerror(-err));
+	else if (!d->cfg.skip_sync)
+		log_info("DNS registry: %zu names from %s", registry_count(d->registry), rpath);
+	d->dedup = dedup_new(d->cfg.dedup_s);
+	d->inofd = -1;
+	load_list(d, d->cfg.blacklist, &d->blacklist, 1);
+	load_list(d, d->cfg.whitelist, &d->whitelist, 0);
+	if (d->cfg.blacklist[0])
+		d->inofd = lists_watch_fd(d->inofd, d->cfg.blacklist, &d->bl_watch);
+	if (d->cfg.whitelist[0]) {
+		int fd = lists_watch_fd(d->inofd, d->cfg.whitelist, &d->wl_watch);
+
+		if (fd >= 0)
+			d->inofd = fd;
+	}
+	if (inventory_open(&d->inv, d->cg_mount))
+		log_warn("Docker is not reachable: containers will be picked up when it is");
+	inventory_set_refresh_on_miss(&d->inv, 0);
+	d->watch = dockerwatch_start(NULL);
+	d->actions = actions_start(NULL, d->cfg.action_attempts, d->cfg.action_backoff_ms);
+	if (!d->watch || !d->actions) {
+		log_error("cannot start the Docker threads: %s", strerror(errno));
+		return -1;
+	}
+	apply_all_containers(d);
+	d->rb = ring_buffer__new(loader_events_fd(&d->loader), on_kernel_event, d, NULL);
+	if (!d->rb) {
+		log_error("cannot read the event ring buffer: %s", strerror(errno));
+		return -1;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	timerfd_settime(d->timerfd, 0, &its, NULL);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0 || epoll_add(d->epfd, ring_buffer__epoll_fd(d->rb), TAG_RB) ||
+	    epoll_add(d->epfd, dockerwatch_fd(d->watch), TAG_DOCKER) ||
+	    epoll_add(d->epfd, actions_fd(d->actions), TAG_ACTIONS) ||
+	    epoll_add(d->epfd, d->ctlfd, TAG_CONTROL) || epoll_add(d->epfd, d->inofd, TAG_INOTIFY) ||
+	    epoll_add(d->epfd, d->sigfd, TAG_SIGNAL) || epoll_add(d->epfd, d->timerfd, TAG_TIMER)) {
+		log_error("epoll setup: %s", strerror(errno));
+		return -1;
+	}
+	d->dx.cfg = &d->cfg;
+	d->dx.registry = d->registry;
+	d->dx.blacklist = &d->blacklist;
+	d->dx.whitelist = &d->whitelist;
+	d->dx.dedup = d->dedup;
+	d->dx.offset_ns = format_boot_to_unix_offset();
+	d->started = now_unix_s();
+	log_info("moat run: watching %d container(s), %s, alerts to %s, control socket %s",
+		 inventory_count(&d->inv), d->cfg.report_only ? "report-only" : "enforcing",
+		 d->cfg.alerts_file, d->cfg.control_socket);
+	return 0;
+}
+
+static void on_inotify(struct daemon *d)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n;
+
+	while ((n = read(d->inofd, buf, sizeof(buf))) > 0) {
+		if (d->cfg.blacklist[0] && lists_watch_concerns(&d->bl_watch, buf, n))
+			load_list(d, d->cfg.blacklist, &d->blacklist, 1);
+		if (d->cfg.whitelist[0] && lists_watch_concerns(&d->wl_watch, buf, n))
+			load_list(d, d->cfg.whitelist, &d->whitelist, 0);
+	}
+}
+
+static void teardown(struct daemon *d)
+{
+	save_registry(d);
+	for (int i = 0; i < RUN_MAX_PENDING; i++)
+		if (d->pending[i].fd > 0)
+			control_reply(d->pending[i].fd, answer(0, "moat is shutting down"));
+	actions_stop(d->actions);
+	dockerwatch_stop(d->watch);
+	ring_buffer__free(d->rb);
+	inventory_close(&d->inv);
+	registry_free(d->registry);
+	lists_free(&d->blacklist);
+	lists_free(&d->whitelist);
+	dedup_free(d->dedup);
+	alertlog_close(d->alerts);
+	loader_close(&d->loader);
+	if (d->ctlfd >= 0) {
+		close(d->ctlfd);
+		unlink(d->cfg.control_socket);
+	}
+	if (d->inofd >= 0)
+		close(d->inofd);
+	if (d->sigfd >= 0)
+		close(d->sigfd);
+	if (d->timerfd >= 0)
+		close(d->timerfd);
+	if (d->epfd >= 0)
+		close(d->epfd);
+}
+
+int cmd_run(int argc, char **argv, const char *pin_dir)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	int rc = 1;
+
+	if (!d)
+		return 1;
+	d->ctlfd = d->inofd = d->sigfd = d->timerfd = d->epfd = -1;
+	config_defaults(&d->cfg);
+	rc = parse_flags(d, argc, argv);
+	if (rc >= 0)
+		goto out;
+	rc = 1;
+	/* --pin-dir / MOAT_PIN_DIR win over the file's pin_dir. */
+	snprintf(d->pin_dir, sizeof(d->pin_dir), "%s",
+		 strcmp(pin_dir, MOAT_PIN_DIR) ? pin_dir : d->cfg.pin_dir);
+	if (setup(d))
+		goto cleanup;
+	while (!d->exiting) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(d->epfd, evs, 16, MOAT_RB_POLL_MS);
+
+		if (n < 0 && errno != EINTR) {
+			log_error("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			switch (evs[i].data.u32) {
+			case TAG_DOCKER: {
+				struct docker_event ev;
+
+				while (dockerwatch_next(d->watch, &ev) == 0)
+					on_docker_event(d, &ev);
+				break;
+			}
+			case TAG_ACTIONS: {
+				struct action_result r;
+
+				while (actions_next(d->actions, &r) == 0)
+					on_action_result(d, &r);
+				break;
+			}
+			case TAG_CONTROL: on_control(d); break;
+			case TAG_INOTIFY: on_inotify(d); break;
+			case TAG_TIMER: on_timer(d); break;
+			case TAG_SIGNAL: {
+				struct signalfd_siginfo si;
+
+				while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP)
+						reload(d);
+					else
+						d->exiting = 1;
+				}
+				break;
+			}
+			default: break;
+			}
+		}
+		/* Most kernel events come without a wakeup: drain every round. */
+		if (ring_buffer__consume(d->rb) < 0 && errno != EINTR)
+			log_warn("reading kernel events: %s", strerror(errno));
+	}
+	log_info("moat run: exiting; kernel enforcement stays in place ('moat clear' removes it)");
+	rc = 0;
+cleanup:
+	teardown(d);
+out:
+	free(d);
+	return rc;
+}

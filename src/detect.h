@@ -1,0 +1,58 @@
+/* detect.h - the detections: kernel events and Docker events in, alerts
+ * out. Pure decisions: no I/O except reading a container's files through
+ * /proc/<pid>/root to identify a copied shell; no actions. */
+#ifndef MOAT_DETECT_H
+#define MOAT_DETECT_H
+
+#include <stdint.h>
+
+#include "alert.h"
+#include "config.h"
+#include "docker.h"
+#include "lists.h"
+#include "moat/events.h"
+
+struct registry;
+struct dedup;
+
+/* What the detections read. Pointers are borrowed and may be NULL (no
+ * list, no registry). */
+struct detect_ctx {
+	const struct config *cfg;
+	struct registry *registry;
+	const struct iplist *blacklist;
+	const struct iplist *whitelist;
+	struct dedup *dedup; /* suppresses repeats; NULL = report everything */
+	int64_t offset_ns;   /* boot time -> Unix time */
+};
+
+/* Which class an executable name belongs to. */
+enum exec_class { EXEC_NONE = 0, EXEC_SHELL, EXEC_RUNTIME, EXEC_NETTOOL };
+
+/* The class of an exec event, from the base names of its filename, #!
+ * interpreter, argv[0] (busybox applets), the busybox applet argument and
+ * the executed file's name. *matched gets the name that matched. */
+int detect_exec_class(const struct config *cfg, const struct moat_exec_event *e,
+		      const char **matched);
+
+/* Run the detections for one kernel event of container c (NULL when the
+ * cgroup is no known container: only the blacklist applies then). Fills
+ * up to max alerts; returns how many. */
+int detect_event(const struct detect_ctx *x, const struct moat_event_hdr *h,
+		 const struct container_info *c, struct alert *out, int max);
+
+/* The container-lifecycle detection for a Docker event of container c.
+ * Returns 1 with *out filled, or 0. */
+int detect_docker_event(const struct detect_ctx *x, const char *action, int exit_code,
+			const struct container_info *c, int64_t time_ns, struct alert *out);
+
+/* Repeat suppression: the same rule for the same container and key (an
+ * address, a name) is reported once per window_s seconds. */
+struct dedup *dedup_new(uint32_t window_s);
+void dedup_free(struct dedup *d);
+/* Returns 1 when (rule, container, key) was seen within the window (and
+ * should be suppressed), else records it and returns 0. */
+int dedup_seen(struct dedup *d, const char *rule, const char *container, const char *key,
+	       int64_t now_s);
+
+#endif /* MOAT_DETECT_H */
