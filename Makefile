@@ -79,6 +79,12 @@ $(BUILD)/bench/loadgen: tools/bench/loadgen.c | $(BUILD)/bench
 $(BUILD)/bench/consume: tools/bench/consume.c include/moat/*.h | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 
+# DNS registry memory/speed, no kernel needed: build/bench/registry_mem [DIR].
+BENCH_BINS += $(BUILD)/bench/registry_mem
+
+$(BUILD)/bench/registry_mem: tools/bench/registry_mem.c $(LIB_OBJS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers $(BUILD)/bench:
 	mkdir -p $@
 

@@ -15,6 +15,7 @@
 
 #include "cgroup.h"
 #include "commands.h"
+#include "control.h"
 #include "inventory.h"
 #include "loader.h"
 #include "log.h"
@@ -255,6 +256,46 @@ static void status_policy(const char *pin_dir)
 	}
 }
 
+/* When moat run answers on its control socket, print its view first. */
+static void status_daemon(void)
+{
+	const char *path = getenv("MOAT_CONTROL_SOCKET");
+	json_object *req = json_object_new_object(), *ans, *st, *cs, *v;
+
+	json_object_object_add(req, "cmd", json_object_new_string("status"));
+	ans = control_call(path && *path ? path : "/run/moat/moat.sock", req, 5000);
+	json_object_put(req);
+	if (!ans || !json_object_object_get_ex(ans, "status", &st)) {
+		printf("moat run: not running\n\n");
+		json_object_put(ans);
+		return;
+	}
+	printf("moat run: %s, up %llds, %llu events, %llu kernel drops, alerts %s, "
+	       "registry %llu names\n",
+	       json_object_object_get_ex(st, "mode", &v) ? json_object_get_string(v) : "?",
+	       json_object_object_get_ex(st, "uptime_s", &v) ? (long long)json_object_get_int64(v) : 0LL,
+	       json_object_object_get_ex(st, "events", &v) ? (unsigned long long)json_object_get_uint64(v) : 0ULL,
+	       json_object_object_get_ex(st, "kernel_drops", &v) ? (unsigned long long)json_object_get_uint64(v) : 0ULL,
+	       json_object_object_get_ex(st, "alerts", &v) ? json_object_to_json_string(v) : "{}",
+	       json_object_object_get_ex(st, "registry_names", &v) ? (unsigned long long)json_object_get_uint64(v) : 0ULL);
+	printf("%-24s %-12s %-9s %-6s %s\n", "CONTAINER", "STATE", "KILLEXEC", "PAUSED", "IMAGE");
+	if (json_object_object_get_ex(st, "containers", &cs))
+		for (size_t i = 0; i < json_object_array_length(cs); i++) {
+			json_object *c = json_object_array_get_idx(cs, i), *n, *s, *k, *p, *im;
+
+			json_object_object_get_ex(c, "name", &n);
+			json_object_object_get_ex(c, "state", &s);
+			json_object_object_get_ex(c, "kill_exec", &k);
+			json_object_object_get_ex(c, "paused_by_moat", &p);
+			json_object_object_get_ex(c, "image", &im);
+			printf("%-24s %-12s %-9s %-6s %s\n", json_object_get_string(n),
+			       json_object_get_string(s), json_object_get_boolean(k) ? "yes" : "no",
+			       json_object_get_boolean(p) ? "moat" : "-", json_object_get_string(im));
+		}
+	printf("\n");
+	json_object_put(ans);
+}
+
 int cmd_status(int argc, char **argv, const char *pin_dir)
 {
 	struct stat st;
@@ -269,6 +310,7 @@ int cmd_status(int argc, char **argv, const char *pin_dir)
 		       pin_dir);
 		return 3;
 	}
+	status_daemon();
 	printf("pin directory: %s\n\n", pin_dir);
 	status_links(pin_dir);
 	status_counters(pin_dir);

@@ -254,10 +254,16 @@ void alert_release(struct alert *a)
 static void get_str(json_object *o, const char *key, char *dst, size_t len)
 {
 	json_object *v;
+	size_t n = 0;
 
-	dst[0] = 0;
-	if (o && json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
-		snprintf(dst, len, "%s", json_object_get_string(v));
+	if (o && json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_string)) {
+		n = (size_t)json_object_get_string_len(v);
+		if (n >= len)
+			n = len - 1;
+		memcpy(dst, json_object_get_string(v), n);
+	}
+	dst[n] = 0;
 }
 
 /* A new reference to member key of o when it is an object, else NULL. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -70,6 +72,17 @@ struct daemon {
 	int exiting;
 	int64_t started;
 	struct pending_reply pending[RUN_MAX_PENDING];
+	/* Queries seen, by (socket cookie, DNS id): an answer fills the
+	 * registry only when its own socket asked that question, so a
+	 * container cannot explain its direct connections with a forged
+	 * "answer" from a port-53 server of its own. */
+	struct {
+		uint64_t cookie;
+		uint16_t id;
+		int64_t until;
+	} queries[4096];
+	uint64_t n_unsolicited;
+	pid_t saver; /* child writing the registry, 0 when none */
 	/* Counters for status. */
 	uint64_t n_events, n_bad_events, n_alerts[3], n_actions_ok, n_actions_failed;
 	/* Containers with a pause queued or done by moat: no second pause. */
@@ -272,13 +285,33 @@ static int on_kernel_event(void *ctx, void *data, size_t len)
 		return 0;
 	}
 	d->n_events++;
-	c = inventory_lookup(&d->inv, h->cgroup_id);
-	if (h->type == MOAT_EV_DNS_ANSWER && d->registry) {
-		registry_record_event(d->registry, (const struct moat_dns_event *)h,
-				      c ? c->id : "", now_unix_s());
-		d->registry_dirty = 1;
+	if (h->type == MOAT_EV_DNS_QUERY || h->type == MOAT_EV_DNS_ANSWER) {
+		const struct moat_dns_event *q = (const struct moat_dns_event *)h;
+		size_t slot = (q->sock_cookie * 31 + q->id) % (sizeof(d->queries) / sizeof(d->queries[0]));
+		int64_t now = now_unix_s();
+
+		if (h->type == MOAT_EV_DNS_QUERY) {
+			d->queries[slot].cookie = q->sock_cookie;
+			d->queries[slot].id = q->id;
+			d->queries[slot].until = now + 30;
+			return 0;
+		}
+		if (d->queries[slot].cookie != q->sock_cookie || d->queries[slot].id != q->id ||
+		    d->queries[slot].until < now || !q->sock_cookie) {
+			d->n_unsolicited++;
+			log_debug("DNS answer for %.255s (id %u) matches no query of its socket; "
+				  "not recorded",
+				  q->qname, q->id);
+			return 0;
+		}
+		c = inventory_lookup(&d->inv, h->cgroup_id);
+		if (d->registry) {
+			registry_record_event(d->registry, q, c ? c->id : "", now);
+			d->registry_dirty = 1;
+		}
 		return 0;
 	}
+	c = inventory_lookup(&d->inv, h->cgroup_id);
 	n = detect_event(&d->dx, h, c, alerts, RUN_MAX_ALERTS);
 	for (int i = 0; i < n; i++) {
 		emit(d, &alerts[i]);
@@ -420,6 +453,7 @@ static json_object *status_json(struct daemon *d)
 	json_object_object_add(s, "containers", cs);
 	json_object_object_add(s, "events", json_object_new_uint64(d->n_events));
 	json_object_object_add(s, "bad_events", json_object_new_uint64(d->n_bad_events));
+	json_object_object_add(s, "unsolicited_dns_answers", json_object_new_uint64(d->n_unsolicited));
 	json_object_object_add(s, "kernel_drops", json_object_new_uint64(drops));
 	json_object_object_add(al, "INFO", json_object_new_uint64(d->n_alerts[0]));
 	json_object_object_add(al, "WARNING", json_object_new_uint64(d->n_alerts[1]));
@@ -546,6 +580,37 @@ static void save_registry(struct daemon *d)
 		d->registry_dirty = 0;
 }
 
+/* Save in a child process: writing 100,000 names takes over a second, and
+ * the event loop must not stall. The child works on a copy-on-write
+ * snapshot; the final save at exit is done in place. */
+static void save_registry_async(struct daemon *d)
+{
+	pid_t pid;
+
+	if (d->saver) {
+		if (waitpid(d->saver, NULL, WNOHANG) == 0)
+			return; /* still writing */
+		d->saver = 0;
+	}
+	if (!d->registry || !d->registry_dirty || d->cfg.skip_sync)
+		return;
+	pid = fork();
+	if (pid < 0) {
+		log_warn("cannot fork to save the DNS registry: %s; saving in place", strerror(errno));
+		save_registry(d);
+		return;
+	}
+	if (pid == 0) {
+		char path[PATH_MAX + 32];
+
+		registry_path(d, path, sizeof(path));
+		mkdir(d->cfg.state_dir, 0750);
+		_exit(registry_save(d->registry, path) ? 1 : 0);
+	}
+	d->saver = pid;
+	d->registry_dirty = 0;
+}
+
 static void on_timer(struct daemon *d)
 {
 	static int ticks;
@@ -555,8 +620,8 @@ static void on_timer(struct daemon *d)
 		return;
 	if (d->registry && registry_prune(d->registry, now_unix_s()))
 		d->registry_dirty = 1;
-	if (++ticks % 5 == 0)
-		save_registry(d);
+	if (++ticks % 10 == 0)
+		save_registry_async(d);
 }
 
 static int epoll_add(int epfd, int fd, uint32_t tag)
@@ -658,6 +723,14 @@ static int setup(struct daemon *d)
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
 	int n, err;
 
+	/* Block the signals before any thread starts, so that they all
+	 * inherit the mask and the signals arrive only through signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	if (preflight(d->cg_mount, sizeof(d->cg_mount)))
 		return -1;
 	n = preflight_cgroups(d->cg_mount, d->cfg.cgroups, d->cfg.n_cgroups, cgroups,
@@ -687,6 +760,8 @@ static int setup(struct daemon *d)
 		log_info("DNS registry: %zu names from %s", registry_count(d->registry), rpath);
 	d->dedup = dedup_new(d->cfg.dedup_s);
 	d->inofd = -1;
+	/* Rules a previous run wrote from its blacklist: the list may have changed. */
+	netrules_clear_ids(d->pin_dir, 0, BLACKLIST_RULE_BASE);
 	load_list(d, d->cfg.blacklist, &d->blacklist, 1);
 	load_list(d, d->cfg.whitelist, &d->whitelist, 0);
 	if (d->cfg.blacklist[0])
@@ -712,12 +787,6 @@ static int setup(struct daemon *d)
 		log_error("cannot read the event ring buffer: %s", strerror(errno));
 		return -1;
 	}
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	timerfd_settime(d->timerfd, 0, &its, NULL);
@@ -758,6 +827,9 @@ static void on_inotify(struct daemon *d)
 
 static void teardown(struct daemon *d)
 {
+	if (d->saver)
+		waitpid(d->saver, NULL, 0);
+	d->registry_dirty = 1;
 	save_registry(d);
 	for (int i = 0; i < RUN_MAX_PENDING; i++)
 		if (d->pending[i].fd > 0)
@@ -835,8 +907,10 @@ int cmd_run(int argc, char **argv, const char *pin_dir)
 				struct signalfd_siginfo si;
 
 				while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
-					if (si.ssi_signo == SIGHUP)
+					if (si.ssi_signo == SIGHUP) {
+						alertlog_reopen(d->alerts);
 						reload(d);
+					}
 					else
 						d->exiting = 1;
 				}

@@ -160,25 +160,52 @@ int detect_exec_class(const struct config *cfg, const struct moat_exec_event *e,
 /* Is word (a base name) one of the words of the container's own
  * entrypoint + command (split on spaces, so "sh -c 'python app.py'" names
  * both sh and python)? */
+/* Is word the base name of one of the shell-like words of line? */
+static int in_words(const char *line, const char *word)
+{
+	const char *p = line;
+
+	while (p && *p) {
+		size_t n;
+		char tok[MOAT_PATH_LEN];
+
+		p += strspn(p, " \t'\";&|()");
+		n = strcspn(p, " \t'\";&|()");
+		if (!n)
+			break;
+		snprintf(tok, sizeof(tok), "%.*s", (int)n, p);
+		if (strcmp(base_name(tok), word) == 0)
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+/* Does the exec's argv (argv[0] by base name, words joined by spaces) equal
+ * the healthcheck command, or the part after "sh -c " of a CMD-SHELL one? */
+static int is_healthcheck(const struct moat_exec_event *e, const char *health)
+{
+	size_t len = e->args_len < MOAT_ARGS_LEN ? e->args_len : MOAT_ARGS_LEN, off = 0;
+	char line[MOAT_ARGS_LEN + 8];
+
+	for (size_t i = 0; i < len && off < sizeof(line) - 1;) {
+		size_t n = strnlen(e->args + i, len - i);
+		const char *w = i == 0 ? base_name(e->args) : e->args + i;
+
+		off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%.*s", i ? " " : "",
+					(int)(i == 0 ? strlen(w) : n), w);
+		i += n + 1;
+	}
+	line[off < sizeof(line) ? off : sizeof(line) - 1] = 0;
+	return !strcmp(line, health) ||
+	       (!strncmp(health, "sh -c ", 6) && !strcmp(line, health + 6));
+}
+
 static int in_container_argv(const struct container_info *c, const char *word)
 {
-	for (int i = 0; i < c->argc && c->argv && c->argv[i]; i++) {
-		const char *p = c->argv[i];
-
-		while (*p) {
-			size_t n;
-			char tok[MOAT_PATH_LEN];
-
-			p += strspn(p, " \t'\";&|()");
-			n = strcspn(p, " \t'\";&|()");
-			if (!n)
-				break;
-			snprintf(tok, sizeof(tok), "%.*s", (int)n, p);
-			if (strcmp(base_name(tok), word) == 0)
-				return 1;
-			p += n;
-		}
-	}
+	for (int i = 0; i < c->argc && c->argv && c->argv[i]; i++)
+		if (in_words(c->argv[i], word))
+			return 1;
 	return 0;
 }
 
@@ -206,7 +233,8 @@ static int label_allows(const struct container_info *c, const char *name)
  *  2. its parent is the init process and its name is a word of the
  *     container's entrypoint + command (sh -c "python app.py"), or
  *  3. the name is allowed for the container (config exec_allow, or the
- *     label moat.exec.allow).
+ *     label moat.exec.allow), or
+ *  4. it is a word of the container's healthcheck command.
  * Anything else of a listed class is suspicious: a shell from docker exec
  * (its parent is outside the container), or one spawned by the app. */
 static int exec_expected(const struct detect_ctx *x, const struct moat_exec_event *e,
@@ -217,6 +245,11 @@ static int exec_expected(const struct detect_ctx *x, const struct moat_exec_even
 	if (c->pid && (int)e->hdr.pid == c->pid)
 		return 1;
 	if (c->pid && (int)e->ppid == c->pid && in_container_argv(c, name))
+		return 1;
+	/* 4. the container's own healthcheck (Docker runs it like docker
+	 *    exec): the exact argv of the test, or for a CMD-SHELL test the
+	 *    command that sh -c exec()s in place. */
+	if (c->health_cmd[0] && is_healthcheck(e, c->health_cmd))
 		return 1;
 	if (r && name_list_has(&r->exec_allow, name))
 		return 1;

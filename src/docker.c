@@ -364,6 +364,28 @@ static void push_strings(json_object *arr, const char *name, const char *ctx, co
 
 #define DOCKER_MAX_ARGV 256
 
+/* Config.Healthcheck.Test: ["CMD", args...], ["CMD-SHELL", "command"] or
+ * ["NONE"] -> c->health_cmd (words joined by spaces). */
+static void parse_healthcheck(json_object *hc, struct container_info *c, const char *ctx)
+{
+	const char *words[DOCKER_MAX_ARGV];
+	size_t off = 0;
+	int n = 0;
+
+	c->health_cmd[0] = 0;
+	if (!hc)
+		return;
+	push_strings(field(hc, "Test", json_type_array, "Config.Healthcheck.Test", ctx, 1),
+		     "Config.Healthcheck.Test", ctx, words, &n, DOCKER_MAX_ARGV);
+	if (n < 2 || strcmp(words[0], "NONE") == 0)
+		return;
+	if (strcmp(words[0], "CMD-SHELL") == 0)
+		off = (size_t)snprintf(c->health_cmd, sizeof(c->health_cmd), "sh -c ");
+	for (int i = 1; i < n && off < sizeof(c->health_cmd); i++)
+		off += (size_t)snprintf(c->health_cmd + off, sizeof(c->health_cmd) - off, "%s%s",
+					i > 1 ? " " : "", words[i]);
+}
+
 static void parse_config(json_object *cfg, struct container_info *c, const char *ctx)
 {
 	const char *args[DOCKER_MAX_ARGV];
@@ -377,6 +399,8 @@ static void parse_config(json_object *cfg, struct container_info *c, const char 
 		     args, &n, DOCKER_MAX_ARGV);
 	c->argv = argv_dup(args, n);
 	c->argc = c->argv ? n : 0;
+	parse_healthcheck(field(cfg, "Healthcheck", json_type_object, "Config.Healthcheck", ctx, 1),
+			  c, ctx);
 	c->labels = json_object_new_object();
 	labels = field(cfg, "Labels", json_type_object, "Config.Labels", ctx, 1);
 	if (!labels || !c->labels)

@@ -49,6 +49,12 @@ struct container_info {
 	 * own init runs, NULL-terminated, argc entries. Never NULL once parsed. */
 	char **argv;
 	int argc;
+	/* Config.Healthcheck.Test as the argv Docker runs, words joined by
+	 * spaces: ["CMD","wget","-q","x"] -> "wget -q x", ["CMD-SHELL","cmd"]
+	 * -> "sh -c cmd"; "" when the container has none. Healthchecks are execs from outside the
+	 * container, like docker exec: the daemon must not take them for an
+	 * intruder's shell. */
+	char health_cmd[512];
 	struct container_net nets[DOCKER_MAX_NETWORKS];
 	int n_nets;
 };

@@ -170,6 +170,55 @@ int netrules_exec_deny_del(const char *pin_dir, uint64_t cgid, const char *name)
 	return err;
 }
 
+/* Delete the keys of one trie (key size ksize) for cgid with id >= min_id. */
+static int clear_trie(const char *pin_dir, const char *name, size_t ksize, uint64_t cgid,
+		      uint32_t min_id)
+{
+	uint8_t key[sizeof(struct moat_lpm_v6)], next[sizeof(struct moat_lpm_v6)];
+	uint8_t(*doomed)[sizeof(struct moat_lpm_v6)] = NULL;
+	size_t n = 0, cap = 0;
+	struct moat_rule_val v;
+	void *prev = NULL;
+	int fd = open_pinned(pin_dir, name), count = 0;
+
+	if (fd < 0)
+		return fd;
+	/* Collect first: deleting while walking would skip keys. */
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		uint64_t cg;
+
+		memcpy(&cg, next + 4, 8);
+		if (cg == cgid && bpf_map_lookup_elem(fd, next, &v) == 0 && v.rule_id >= min_id) {
+			if (n == cap) {
+				void *nd = realloc(doomed, (cap = cap ? cap * 2 : 64) * sizeof(*doomed));
+
+				if (!nd)
+					break;
+				doomed = nd;
+			}
+			memcpy(doomed[n++], next, ksize);
+		}
+		memcpy(key, next, ksize);
+		prev = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, doomed[i]) == 0)
+			count++;
+	free(doomed);
+	close(fd);
+	return count;
+}
+
+int netrules_clear_ids(const char *pin_dir, uint64_t cgid, uint32_t min_id)
+{
+	int a = clear_trie(pin_dir, "net_rules_v4", sizeof(struct moat_lpm_v4), cgid, min_id);
+	int b = clear_trie(pin_dir, "net_rules_v6", sizeof(struct moat_lpm_v6), cgid, min_id);
+
+	if (a < 0)
+		return a;
+	return b < 0 ? b : a + b;
+}
+
 int netrules_read_stats(const char *pin_dir, uint64_t vals[MOAT_STATS_SLOTS])
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = open_pinned(pin_dir, "stats"), err = 0;

@@ -36,6 +36,10 @@ int netrules_set_mode(const char *pin_dir, uint64_t cgid, int mode, int default_
 int netrules_exec_deny_put(const char *pin_dir, uint64_t cgid, const char *name, uint32_t rule_id);
 int netrules_exec_deny_del(const char *pin_dir, uint64_t cgid, const char *name);
 
+/* Remove every rule of cgroup cgid whose rule id is >= min_id (rules a
+ * previous run wrote from a list file). Returns how many, or -errno. */
+int netrules_clear_ids(const char *pin_dir, uint64_t cgid, uint32_t min_id);
+
 /* Sum the per-CPU counter slot over all CPUs into vals[MOAT_STATS_SLOTS].
  * Returns 0 or -errno. */
 int netrules_read_stats(const char *pin_dir, uint64_t vals[MOAT_STATS_SLOTS]);

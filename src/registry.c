@@ -38,11 +38,17 @@
 #define NODE_CHUNK     (1u << NODE_SHIFT)
 #define LINE_MAX_BYTES (256 * 1024) /* a longer line in a registry file is a bad entry */
 
-/* One address of a name. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d). */
-struct raddr {
+/* The addresses of a name. IPv4 and IPv6 are kept apart so an IPv4 address takes 8 bytes;
+ * a slot number is the index into raddr4[], or SLOT_V6 | the index into raddr6[]. Slots never
+ * move: a new address appends, one past the bound replaces the least recently seen. */
+#define SLOT_V6 0x80
+struct raddr4 {
+	uint8_t addr[4];
+	uint32_t ttl; /* from the latest answer carrying it */
+};
+struct raddr6 {
 	uint8_t addr[16];
-	uint32_t ttl;	    /* from the latest answer carrying it */
-	uint32_t last_seen; /* Unix seconds, any container */
+	uint32_t ttl;
 };
 
 /* One container that resolved a name. */
@@ -54,15 +60,15 @@ struct rcont {
 };
 
 struct entry {
-	char *blob;	/* raddr[n_addrs], rcont[n_conts], name\0, cname\0 x n_cnames */
+	char *blob;	/* raddr4[n4], raddr6[n6], rcont[n_conts], name\0, n_cnames x cname\0 */
 	uint32_t hnext; /* name hash chain; free list link when unused */
 	uint32_t prev;	/* LRU: towards the head (more recent) */
 	uint32_t next;	/* LRU: towards the tail (older) */
-	uint32_t hash;	/* low 32 bits of the name hash */
 	uint32_t first_seen, last_seen, count;
 	uint16_t strs_len; /* bytes of the strings, NULs included */
-	uint8_t n_addrs, n_conts, n_cnames;
+	uint8_t n4, n6, n_conts, n_cnames;
 };
+_Static_assert(sizeof(struct entry) == 40, "entry stays 40 bytes");
 
 /* (address, container) -> entry index node. */
 struct node {
@@ -221,19 +227,74 @@ static inline struct entry *E(const struct registry *r, uint32_t i)
 	return &r->echunks[i >> ENTRY_SHIFT][i & (ENTRY_CHUNK - 1)];
 }
 
-static inline struct raddr *e_addrs(const struct entry *e)
+static inline struct raddr4 *e_v4(const struct entry *e)
 {
-	return (struct raddr *)e->blob;
+	return (struct raddr4 *)e->blob;
+}
+
+static inline struct raddr6 *e_v6(const struct entry *e)
+{
+	return (struct raddr6 *)(e->blob + e->n4 * sizeof(struct raddr4));
 }
 
 static inline struct rcont *e_conts(const struct entry *e)
 {
-	return (struct rcont *)(e->blob + e->n_addrs * sizeof(struct raddr));
+	return (struct rcont *)(e->blob + e->n4 * sizeof(struct raddr4) +
+				e->n6 * sizeof(struct raddr6));
 }
 
 static inline char *e_name(const struct entry *e)
 {
-	return e->blob + e->n_addrs * sizeof(struct raddr) + e->n_conts * sizeof(struct rcont);
+	return (char *)(e_conts(e) + e->n_conts);
+}
+
+static inline unsigned e_naddrs(const struct entry *e)
+{
+	return e->n4 + (unsigned)e->n6;
+}
+
+/* The slot of the k-th address, IPv4 first. */
+static inline uint8_t e_slot(const struct entry *e, unsigned k)
+{
+	return k < e->n4 ? (uint8_t)k : (uint8_t)(SLOT_V6 | (k - e->n4));
+}
+
+/* The canonical address in slot. */
+static inline void slot_addr(const struct entry *e, uint8_t slot, uint8_t out[16])
+{
+	if (slot & SLOT_V6) {
+		memcpy(out, e_v6(e)[slot & ~SLOT_V6].addr, 16);
+	} else {
+		memcpy(out, v4_prefix, 12);
+		memcpy(out + 12, e_v4(e)[slot].addr, 4);
+	}
+}
+
+static inline uint32_t *slot_ttl(const struct entry *e, uint8_t slot)
+{
+	return (slot & SLOT_V6) ? &e_v6(e)[slot & ~SLOT_V6].ttl : &e_v4(e)[slot].ttl;
+}
+
+/* Whether slot holds canonical address a. */
+static inline int slot_is(const struct entry *e, uint8_t slot, const uint8_t a[16])
+{
+	if (slot & SLOT_V6)
+		return memcmp(e_v6(e)[slot & ~SLOT_V6].addr, a, 16) == 0;
+	return memcmp(a, v4_prefix, 12) == 0 && memcmp(e_v4(e)[slot].addr, a + 12, 4) == 0;
+}
+
+static uint64_t hash_slot(const struct registry *r, const struct entry *e, uint8_t slot,
+			  uint16_t cidx)
+{
+	uint8_t a[16];
+
+	slot_addr(e, slot, a);
+	return hash_addr(r->seed, a, cidx);
+}
+
+static uint32_t hash_name(const struct registry *r, const char *name, size_t len)
+{
+	return (uint32_t)hash_bytes(r->seed, name, len);
 }
 
 static inline struct node *N(const struct registry *r, uint32_t i)
@@ -358,8 +419,7 @@ static int node_buckets_grow(struct registry *r)
 
 		for (; i != NIL; i = next) {
 			struct node *n = N(r, i);
-			const struct entry *e = E(r, n->entry);
-			uint64_t h = hash_addr(r->seed, e_addrs(e)[n->slot].addr, n->cidx);
+			uint64_t h = hash_slot(r, E(r, n->entry), n->slot, n->cidx);
 
 			next = n->next;
 			n->next = bs[h & (nb - 1)];
@@ -402,8 +462,7 @@ static uint32_t node_alloc(struct registry *r)
  * its index (still allocated) or NIL. */
 static uint32_t node_take(struct registry *r, uint32_t ei, uint8_t slot, uint16_t cidx)
 {
-	const struct entry *e = E(r, ei);
-	uint64_t h = hash_addr(r->seed, e_addrs(e)[slot].addr, cidx);
+	uint64_t h = hash_slot(r, E(r, ei), slot, cidx);
 	uint32_t *link = &r->nbuckets[h & r->nbmask];
 
 	for (; *link != NIL; link = &N(r, *link)->next) {
@@ -434,8 +493,7 @@ static void node_remove(struct registry *r, uint32_t ei, uint8_t slot, uint16_t 
  * the head of its chain, so the name seen last wins in registry_explains. 0 or -ENOMEM. */
 static int node_touch(struct registry *r, uint32_t ei, uint8_t slot, uint16_t cidx, uint32_t seen)
 {
-	const struct entry *e = E(r, ei);
-	uint64_t h = hash_addr(r->seed, e_addrs(e)[slot].addr, cidx);
+	uint64_t h = hash_slot(r, E(r, ei), slot, cidx);
 	uint32_t i = node_take(r, ei, slot, cidx);
 	struct node *n;
 
@@ -465,8 +523,7 @@ static int node_touch(struct registry *r, uint32_t ei, uint8_t slot, uint16_t ci
 static const struct node *node_get(const struct registry *r, uint32_t ei, uint8_t slot,
 				   uint16_t cidx)
 {
-	const struct entry *e = E(r, ei);
-	uint64_t h = hash_addr(r->seed, e_addrs(e)[slot].addr, cidx);
+	uint64_t h = hash_slot(r, E(r, ei), slot, cidx);
 
 	for (uint32_t i = r->nbuckets[h & r->nbmask]; i != NIL; i = N(r, i)->next) {
 		const struct node *n = N(r, i);
@@ -519,7 +576,7 @@ static uint32_t entry_find(const struct registry *r, const char *name, size_t le
 	for (uint32_t i = r->ebuckets[h & r->ebmask]; i != NIL; i = E(r, i)->hnext) {
 		const struct entry *e = E(r, i);
 
-		if (e->hash == h && strncmp(e_name(e), name, len + 1) == 0)
+		if (strncmp(e_name(e), name, len + 1) == 0)
 			return i;
 	}
 	return NIL;
@@ -529,16 +586,17 @@ static uint32_t entry_find(const struct registry *r, const char *name, size_t le
 static void entry_remove(struct registry *r, uint32_t i)
 {
 	struct entry *e = E(r, i);
-	uint32_t *link;
+	uint32_t *link, h;
 
 	for (unsigned c = 0; c < e->n_conts; c++) {
 		uint16_t cidx = e_conts(e)[c].cidx;
 
-		for (unsigned a = 0; a < e->n_addrs; a++)
-			node_remove(r, i, (uint8_t)a, cidx);
+		for (unsigned k = 0; k < e_naddrs(e); k++)
+			node_remove(r, i, e_slot(e, k), cidx);
 		cid_unref(r, cidx);
 	}
-	for (link = &r->ebuckets[e->hash & r->ebmask]; *link != i; link = &E(r, *link)->hnext)
+	h = hash_name(r, e_name(e), strlen(e_name(e)));
+	for (link = &r->ebuckets[h & r->ebmask]; *link != i; link = &E(r, *link)->hnext)
 		;
 	*link = e->hnext;
 	lru_unlink(r, i);
@@ -560,9 +618,10 @@ static int entry_buckets_grow(struct registry *r)
 		bs[i] = NIL;
 	for (uint32_t i = r->lru_head; i != NIL; i = E(r, i)->next) {
 		struct entry *e = E(r, i);
+		uint32_t h = hash_name(r, e_name(e), strlen(e_name(e)));
 
-		e->hnext = bs[e->hash & (nb - 1)];
-		bs[e->hash & (nb - 1)] = i;
+		e->hnext = bs[h & (nb - 1)];
+		bs[h & (nb - 1)] = i;
 	}
 	free(r->ebuckets);
 	r->ebuckets = bs;
@@ -574,7 +633,7 @@ static int entry_buckets_grow(struct registry *r)
  * max_entries) when missing. NIL + errno on failure. */
 static uint32_t entry_get(struct registry *r, const char *name, size_t len, int64_t now)
 {
-	uint32_t h = (uint32_t)hash_bytes(r->seed, name, len), i;
+	uint32_t h = hash_name(r, name, len), i;
 	struct entry *e;
 
 	i = entry_find(r, name, len, h);
@@ -609,8 +668,7 @@ static uint32_t entry_get(struct registry *r, const char *name, size_t len, int6
 	r->efree = e->hnext;
 	memcpy(e->blob, name, len + 1);
 	e->strs_len = (uint16_t)(len + 1);
-	e->n_addrs = e->n_conts = e->n_cnames = 0;
-	e->hash = h;
+	e->n4 = e->n6 = e->n_conts = e->n_cnames = 0;
 	e->first_seen = e->last_seen = clamp_time(now);
 	e->count = 0;
 	e->hnext = r->ebuckets[h & r->ebmask];
@@ -623,14 +681,15 @@ nomem:
 	return NIL;
 }
 
-/* Rebuild entry i's blob for na address slots and nc container slots (at least the current
- * counts; new slots are zeroed), with new strings `strs` (name + n_cnames CNAMEs) or the old
- * ones when strs is NULL. 0 or -ENOMEM (entry unchanged). */
-static int entry_reshape(struct registry *r, uint32_t i, unsigned na, unsigned nc, const char *strs,
-			 size_t strs_len, unsigned n_cnames)
+/* Rebuild entry i's blob for n4 + n6 address slots and nc container slots (at least the
+ * current counts; new slots are zeroed), with new strings `strs` (name + n_cnames CNAMEs) or
+ * the old ones when strs is NULL. 0 or -ENOMEM (entry unchanged). */
+static int entry_reshape(struct registry *r, uint32_t i, unsigned n4, unsigned n6, unsigned nc,
+			 const char *strs, size_t strs_len, unsigned n_cnames)
 {
 	struct entry *e = E(r, i);
-	size_t asz = na * sizeof(struct raddr), csz = nc * sizeof(struct rcont);
+	size_t sz4 = n4 * sizeof(struct raddr4), sz6 = n6 * sizeof(struct raddr6),
+	       szc = nc * sizeof(struct rcont);
 	char *b;
 
 	if (!strs) {
@@ -638,16 +697,18 @@ static int entry_reshape(struct registry *r, uint32_t i, unsigned na, unsigned n
 		strs_len = e->strs_len;
 		n_cnames = e->n_cnames;
 	}
-	b = malloc(asz + csz + strs_len);
+	b = malloc(sz4 + sz6 + szc + strs_len);
 	if (!b)
 		return -ENOMEM;
-	memset(b, 0, asz + csz);
-	memcpy(b, e_addrs(e), e->n_addrs * sizeof(struct raddr));
-	memcpy(b + asz, e_conts(e), e->n_conts * sizeof(struct rcont));
-	memcpy(b + asz + csz, strs, strs_len);
+	memset(b, 0, sz4 + sz6 + szc);
+	memcpy(b, e_v4(e), e->n4 * sizeof(struct raddr4));
+	memcpy(b + sz4, e_v6(e), e->n6 * sizeof(struct raddr6));
+	memcpy(b + sz4 + sz6, e_conts(e), e->n_conts * sizeof(struct rcont));
+	memcpy(b + sz4 + sz6 + szc, strs, strs_len);
 	free(e->blob);
 	e->blob = b;
-	e->n_addrs = (uint8_t)na;
+	e->n4 = (uint8_t)n4;
+	e->n6 = (uint8_t)n6;
 	e->n_conts = (uint8_t)nc;
 	e->strs_len = (uint16_t)strs_len;
 	e->n_cnames = (uint8_t)n_cnames;
@@ -663,37 +724,63 @@ static int entry_set_strs(struct registry *r, uint32_t i, const char *strs, size
 	if (e->strs_len == strs_len && e->n_cnames == n_cnames &&
 	    memcmp(e_name(e), strs, strs_len) == 0)
 		return 0;
-	return entry_reshape(r, i, e->n_addrs, e->n_conts, strs, strs_len, n_cnames);
+	return entry_reshape(r, i, e->n4, e->n6, e->n_conts, strs, strs_len, n_cnames);
 }
 
-/* The slot of canonical address a in entry i, added when missing (replacing the least
- * recently seen address, and its index nodes, at REGISTRY_MAX_ADDRS). A new slot gets
- * last_seen = seen. Slot number or -ENOMEM. */
-static int entry_addr_slot(struct registry *r, uint32_t i, const uint8_t a[16], uint32_t seen)
+/* When any container last saw the address in slot of entry i (0 if none did). */
+static uint32_t slot_last_seen(const struct registry *r, uint32_t i, uint8_t slot)
+{
+	const struct entry *e = E(r, i);
+	uint32_t t = 0;
+
+	for (unsigned c = 0; c < e->n_conts; c++) {
+		const struct node *n = node_get(r, i, slot, e_conts(e)[c].cidx);
+
+		if (n && n->last_seen > t)
+			t = n->last_seen;
+	}
+	return t;
+}
+
+/* The slot of canonical address a in entry i, added when missing with TTL 0 (replacing the
+ * least recently seen address of its family, and its index nodes, at REGISTRY_MAX_ADDRS).
+ * Slot number or -ENOMEM. */
+static int entry_addr_slot(struct registry *r, uint32_t i, const uint8_t a[16])
 {
 	struct entry *e = E(r, i);
-	struct raddr *as = e_addrs(e);
-	unsigned s, oldest = 0;
+	int v6 = memcmp(a, v4_prefix, 12) != 0;
+	unsigned n = v6 ? e->n6 : e->n4, k, oldest = 0;
+	uint32_t oldest_t = UINT32_MAX;
+	uint8_t slot;
 
-	for (s = 0; s < e->n_addrs; s++) {
-		if (memcmp(as[s].addr, a, 16) == 0)
-			return (int)s;
-		if (as[s].last_seen < as[oldest].last_seen)
-			oldest = s;
+	for (k = 0; k < n; k++) {
+		slot = (uint8_t)(v6 ? (SLOT_V6 | k) : k);
+		if (slot_is(e, slot, a))
+			return slot;
 	}
-	if (e->n_addrs < REGISTRY_MAX_ADDRS) {
-		if (entry_reshape(r, i, e->n_addrs + 1u, e->n_conts, NULL, 0, 0))
+	if (n < REGISTRY_MAX_ADDRS) {
+		if (entry_reshape(r, i, e->n4 + !v6, e->n6 + v6, e->n_conts, NULL, 0, 0))
 			return -ENOMEM;
+		slot = (uint8_t)(v6 ? (SLOT_V6 | n) : n);
 	} else {
-		s = oldest;
+		for (k = 0; k < n; k++) {
+			uint32_t t = slot_last_seen(r, i, (uint8_t)(v6 ? (SLOT_V6 | k) : k));
+
+			if (t < oldest_t) {
+				oldest_t = t;
+				oldest = k;
+			}
+		}
+		slot = (uint8_t)(v6 ? (SLOT_V6 | oldest) : oldest);
 		for (unsigned c = 0; c < e->n_conts; c++)
-			node_remove(r, i, (uint8_t)s, e_conts(e)[c].cidx);
+			node_remove(r, i, slot, e_conts(e)[c].cidx);
 	}
-	as = e_addrs(e);
-	memcpy(as[s].addr, a, 16);
-	as[s].ttl = 0;
-	as[s].last_seen = seen;
-	return (int)s;
+	if (v6)
+		memcpy(e_v6(e)[slot & ~SLOT_V6].addr, a, 16);
+	else
+		memcpy(e_v4(e)[slot].addr, a + 12, 4);
+	*slot_ttl(e, slot) = 0;
+	return slot;
 }
 
 /* The slot of container cidx in entry i, added when missing (replacing the least recently
@@ -711,12 +798,12 @@ static int entry_cont_slot(struct registry *r, uint32_t i, uint16_t cidx, uint32
 			oldest = s;
 	}
 	if (e->n_conts < REGISTRY_MAX_CONTAINERS) {
-		if (entry_reshape(r, i, e->n_addrs, e->n_conts + 1u, NULL, 0, 0))
+		if (entry_reshape(r, i, e->n4, e->n6, e->n_conts + 1u, NULL, 0, 0))
 			return -ENOMEM;
 	} else {
 		s = oldest;
-		for (unsigned a = 0; a < e->n_addrs; a++)
-			node_remove(r, i, (uint8_t)a, cs[s].cidx);
+		for (unsigned k = 0; k < e_naddrs(e); k++)
+			node_remove(r, i, e_slot(e, k), cs[s].cidx);
 		cid_unref(r, cs[s].cidx);
 	}
 	cs = e_conts(e);
@@ -745,15 +832,11 @@ static int observe(struct registry *r, const char *name, size_t len, const char 
 	if (cs < 0)
 		return cs;
 	for (int k = 0; k < n; k++) {
-		int s = entry_addr_slot(r, i, as[k], t);
-		struct raddr *ra;
+		int s = entry_addr_slot(r, i, as[k]);
 
 		if (s < 0)
 			return s;
-		ra = &e_addrs(E(r, i))[s];
-		ra->ttl = ttls[k];
-		if (t > ra->last_seen)
-			ra->last_seen = t;
+		*slot_ttl(E(r, i), (uint8_t)s) = ttls[k];
 		if ((err = node_touch(r, i, (uint8_t)s, cidx, t)))
 			return err;
 	}
@@ -938,9 +1021,9 @@ const char *registry_explains(struct registry *r, const char *container, int fam
 
 		if (n->tag == tag && n->cidx == c) {
 			const struct entry *e = E(r, n->entry);
-			const struct raddr *ra = &e_addrs(e)[n->slot];
 
-			if (memcmp(ra->addr, a, 16) == 0 && alive(r, n->last_seen, ra->ttl, now))
+			if (slot_is(e, n->slot, a) &&
+			    alive(r, n->last_seen, *slot_ttl(e, n->slot), now))
 				return e_name(e);
 		}
 		i = n->next;
@@ -974,9 +1057,9 @@ size_t registry_prune(struct registry *r, int64_t now)
 		prev = e->prev;
 		if (alive(r, e->last_seen, 0, now))
 			break;
-		for (unsigned a = 0; a < e->n_addrs; a++)
-			if (e_addrs(e)[a].ttl > ttl)
-				ttl = e_addrs(e)[a].ttl;
+		for (unsigned k = 0; k < e_naddrs(e); k++)
+			if (*slot_ttl(e, e_slot(e, k)) > ttl)
+				ttl = *slot_ttl(e, e_slot(e, k));
 		if (alive(r, e->last_seen, ttl, now))
 			continue;
 		entry_remove(r, i);
@@ -1023,15 +1106,17 @@ static json_object *entry_json(const struct registry *r, uint32_t i)
 	err = err ?: jadd(o, "last_seen", json_object_new_int64(e->last_seen));
 	err = err ?: jadd(o, "count", json_object_new_int64(e->count));
 	err = err ?: jadd(o, "containers", conts = json_object_new_array());
-	for (unsigned a = 0; a < e->n_addrs && !err; a++) {
-		const struct raddr *ra = &e_addrs(e)[a];
+	for (unsigned k = 0; k < e_naddrs(e) && !err; k++) {
+		uint8_t slot = e_slot(e, k), a[16];
 		json_object *ao = json_object_new_object();
 
+		slot_addr(e, slot, a);
+		addr_str(a, buf, sizeof(buf));
 		err = jpush(addrs, ao);
-		addr_str(ra->addr, buf, sizeof(buf));
 		err = err ?: jadd(ao, "addr", json_object_new_string(buf));
-		err = err ?: jadd(ao, "ttl", json_object_new_int64(ra->ttl));
-		err = err ?: jadd(ao, "last_seen", json_object_new_int64(ra->last_seen));
+		err = err ?: jadd(ao, "ttl", json_object_new_int64(*slot_ttl(e, slot)));
+		err =
+		    err ?: jadd(ao, "last_seen", json_object_new_int64(slot_last_seen(r, i, slot)));
 	}
 	for (unsigned k = 0; k < e->n_cnames && !err; k++) {
 		s += strlen(s) + 1;
@@ -1046,12 +1131,14 @@ static json_object *entry_json(const struct registry *r, uint32_t i)
 		err = err ?: jadd(co, "count", json_object_new_int64(rc->count));
 		err = err ?: jadd(co, "last_seen", json_object_new_int64(rc->last_seen));
 		err = err ?: jadd(co, "seen", seen = json_object_new_object());
-		for (unsigned a = 0; a < e->n_addrs && !err; a++) {
-			const struct node *n = node_get(r, i, (uint8_t)a, rc->cidx);
+		for (unsigned k = 0; k < e_naddrs(e) && !err; k++) {
+			const struct node *n = node_get(r, i, e_slot(e, k), rc->cidx);
+			uint8_t a[16];
 
 			if (!n)
 				continue;
-			addr_str(e_addrs(e)[a].addr, buf, sizeof(buf));
+			slot_addr(e, e_slot(e, k), a);
+			addr_str(a, buf, sizeof(buf));
 			err = jadd(seen, buf, json_object_new_int64(n->last_seen));
 		}
 	}
@@ -1114,8 +1201,8 @@ json_object *registry_query(struct registry *r, const char *q, size_t limit)
 
 			match = el > (size_t)len && memcmp(en + el - len, name, (size_t)len) == 0;
 		}
-		for (unsigned k = 0; mode == Q_ADDR && !match && k < e->n_addrs; k++)
-			match = memcmp(e_addrs(e)[k].addr, a, 16) == 0;
+		for (unsigned k = 0; mode == Q_ADDR && !match && k < e_naddrs(e); k++)
+			match = slot_is(e, e_slot(e, k), a);
 		if (!match)
 			continue;
 		if (jpush(arr, entry_json(r, i)))
@@ -1417,15 +1504,10 @@ static int entry_merge(struct registry *r, const struct lentry *l, int64_t now)
 	if ((err = entry_set_strs(r, i, l->strs, l->strs_len, l->n_cnames)))
 		return err;
 	for (unsigned a = 0; a < l->n_addrs; a++) {
-		struct raddr *ra;
-
-		slots[a] = entry_addr_slot(r, i, l->addrs[a], l->addr_seen[a]);
+		slots[a] = entry_addr_slot(r, i, l->addrs[a]);
 		if (slots[a] < 0)
 			return slots[a];
-		ra = &e_addrs(E(r, i))[slots[a]];
-		ra->ttl = l->ttl[a];
-		if (l->addr_seen[a] > ra->last_seen)
-			ra->last_seen = l->addr_seen[a];
+		*slot_ttl(E(r, i), (uint8_t)slots[a]) = l->ttl[a];
 	}
 	for (unsigned c = 0; c < l->n_conts; c++) {
 		json_object *co = l->conts[c], *v, *seen = NULL;
@@ -1462,7 +1544,10 @@ static int entry_merge(struct registry *r, const struct lentry *l, int64_t now)
 					continue;
 				t = (uint32_t)json_object_get_int64(v);
 			}
-			if (!alive(r, t, l->ttl[a], now))
+			/* A later address of this entry may have taken the slot (over the bound).
+			 */
+			if (!alive(r, t, l->ttl[a], now) ||
+			    !slot_is(E(r, i), (uint8_t)slots[a], l->addrs[a]))
 				continue;
 			if ((err = node_touch(r, i, (uint8_t)slots[a], (uint16_t)cid, t)))
 				return err;

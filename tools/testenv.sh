@@ -310,6 +310,7 @@ dns_up() {
 		return 0
 	fi
 	[ -z "$pid" ] || stop_pid "$pid" dnsmasq 5
+	: >"$RUN/hosts"
 	mv "$new" "$RUN/dnsmasq.conf"
 	rm -f "$RUN/dnsmasq.pid"
 	dnsmasq --conf-file="$RUN/dnsmasq.conf" 2>>"$RUN/dnsmasq.log" 9>&- ||

@@ -185,3 +185,24 @@ start_listener() {
 _t_bound() {
 	[ -n "$(ss -Hln "$1" src "$2:$3")" ]
 }
+
+# dns_add NAME ADDR: make the test DNS answer NAME with ADDR (until the next
+# `testenv.sh up` restarts dnsmasq), e.g. for a container's own address.
+dns_add() {
+	local pid
+	echo "$2 $1" >>/run/moat-testenv/hosts
+	pid=$(cat /run/moat-testenv/dnsmasq.pid 2>/dev/null) || return 1
+	kill -HUP "$pid" || return 1
+	wait_for -t 5 sh -c "busybox nslookup '$1' '$(gw_addr)' 2>/dev/null | grep -q '$2'"
+}
+
+# container_ip NAME: the container's IPv4 address on the default bridge.
+container_ip() {
+	docker inspect -f '{{.NetworkSettings.IPAddress}}' "$(_t_name "$1")"
+}
+
+# none FILTER FILE: true when no JSON line of FILE matches the jq FILTER
+# (jq 1.6 -e exits 0 on empty input, so never use `! jq -e`).
+none() {
+	[ "$(jq -c "select($1)" "$2" | wc -l)" -eq 0 ]
+}

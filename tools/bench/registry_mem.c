@@ -1,7 +1,7 @@
 /* registry_mem.c - DNS registry memory and speed: 100,000 names x 2 addresses x 1-2 of 200
  * containers, then heap (mallinfo2) and RSS, ns per registry_explains over 1M lookups, and
- * save/load time. Standalone, no kernel needed: make build/bench/registry_mem && build/bench/registry_mem [DIR]
- * (DIR for the saved file, default /tmp).
+ * save/load time. Standalone, no kernel needed: make build/bench/registry_mem &&
+ * build/bench/registry_mem [DIR] (DIR for the saved file, default /tmp).
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -71,8 +71,8 @@ static int fill(struct registry *r, char ids[][65])
 		snprintf(name, sizeof(name), "api-%d.svc%d.example-cloud.com", i, i % 97);
 		err = registry_record(r, name, NULL, 0, as, 2, ids[i % N_CONTAINERS], NOW);
 		if (!err && (i & 1))
-			err = registry_record(r, name, NULL, 0, as, 2,
-					      ids[(i + 1) % N_CONTAINERS], NOW);
+			err = registry_record(r, name, NULL, 0, as, 2, ids[(i + 1) % N_CONTAINERS],
+					      NOW);
 		if (err) {
 			fprintf(stderr, "registry_record: %s\n", strerror(-err));
 			return err;
