@@ -15,7 +15,8 @@ struct action_req {
 	char name[128];		/* for messages */
 	char network[64];	/* ACTION_DISCONNECT only */
 	char trace_id[33];	/* the alert that caused it ("" for a user request) */
-	int64_t requested_ns;	/* CLOCK_MONOTONIC when asked, for latency */
+	int64_t requested_ns;	/* CLOCK_BOOTTIME when asked */
+	int64_t event_ns;	/* CLOCK_BOOTTIME of the kernel event behind it, 0 if none */
 };
 
 struct action_result {
@@ -23,7 +24,7 @@ struct action_result {
 	int ok;			/* 1 done, 0 failed after every attempt */
 	int attempts;
 	char error[256];	/* the last failure, "" when ok */
-	int64_t done_ns;	/* CLOCK_MONOTONIC when finished */
+	int64_t done_ns;	/* CLOCK_BOOTTIME when finished */
 };
 
 struct actions;

@@ -232,6 +232,9 @@ json_object *alert_to_json(const struct alert *a)
 	err |= add_ref(o, "process", a->process);
 	err |= add_ref(o, "network", a->network);
 	err |= add_ref(o, "action", a->action);
+	if (a->latency_ns > 0)
+		err |= json_object_object_add(o, "latency_us",
+					      json_object_new_int64(a->latency_ns / 1000)) != 0;
 	if (err)
 		goto nomem;
 	return o;

@@ -239,9 +239,9 @@ static void emit(struct daemon *d, struct alert *a)
 }
 
 static void request_action(struct daemon *d, int kind, const char *id, const char *name,
-			   const char *trace_id)
+			   const char *trace_id, int64_t event_ns)
 {
-	struct action_req r = { .kind = kind, .requested_ns = boot_ns() };
+	struct action_req r = { .kind = kind, .requested_ns = boot_ns(), .event_ns = event_ns };
 	int err;
 
 	snprintf(r.container, sizeof(r.container), "%s", id);
@@ -268,7 +268,8 @@ static void act_on(struct daemon *d, const struct alert *a)
 	c = inventory_find(&d->inv, a->container_id);
 	if (!want_pause(d, c) || (c && strcmp(c->state, "running")))
 		return;
-	request_action(d, ACTION_PAUSE, a->container_id, a->container_name, a->trace_id);
+	request_action(d, ACTION_PAUSE, a->container_id, a->container_name, a->trace_id,
+		       a->time_ns - d->dx.offset_ns);
 }
 
 static int on_kernel_event(void *ctx, void *data, size_t len)
@@ -314,6 +315,7 @@ static int on_kernel_event(void *ctx, void *data, size_t len)
 	c = inventory_lookup(&d->inv, h->cgroup_id);
 	n = detect_event(&d->dx, h, c, alerts, RUN_MAX_ALERTS);
 	for (int i = 0; i < n; i++) {
+		alerts[i].latency_ns = boot_ns() - (int64_t)h->ts_ns;
 		emit(d, &alerts[i]);
 		act_on(d, &alerts[i]);
 		alert_release(&alerts[i]);
@@ -385,6 +387,8 @@ static void on_action_result(struct daemon *d, const struct action_result *r)
 	if (!r->ok)
 		json_object_object_add(act, "error", json_object_new_string(r->error));
 	a.action = act;
+	if (r->req.event_ns > 0)
+		a.latency_ns = r->done_ns - r->req.event_ns;
 	emit(d, &a);
 	alert_release(&a);
 }
@@ -416,7 +420,11 @@ static void on_docker_event(struct daemon *d, const struct docker_event *ev)
 			snprintf(a.container_image, sizeof(a.container_image), "%s", ev->image);
 		}
 		emit(d, &a);
-		act_on(d, &a);
+		/* An unhealthy container is paused like any CRITICAL finding (the
+		 * seed's health channel); die/oom/kill leave nothing to pause. */
+		if (!strcmp(ev->action, "health_status: unhealthy") && c && !d->cfg.report_only &&
+		    want_pause(d, c) && !paused_has(d, c->id))
+			request_action(d, ACTION_PAUSE, c->id, c->name, a.trace_id, 0);
 		alert_release(&a);
 	}
 }
@@ -528,7 +536,7 @@ static void on_control(struct daemon *d)
 			d->pending[slot].fd = fd;
 			snprintf(d->pending[slot].trace_id, 33, "%s", tmp.trace_id);
 			request_action(d, !strcmp(cmd, "pause") ? ACTION_PAUSE : ACTION_UNPAUSE, c->id,
-				       c->name, tmp.trace_id);
+				       c->name, tmp.trace_id, 0);
 		}
 	} else {
 		control_reply(fd, answer(0, "unknown cmd; use status, pause, resume, reload or registry"));
