@@ -85,6 +85,12 @@ BENCH_BINS += $(BUILD)/bench/registry_mem
 $(BUILD)/bench/registry_mem: tools/bench/registry_mem.c $(LIB_OBJS) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
+# A registry.json of N names for `moat run` to load (tools/bench/daemon.sh rss).
+BENCH_BINS += $(BUILD)/bench/registry_gen
+
+$(BUILD)/bench/registry_gen: tools/bench/registry_gen.c $(LIB_OBJS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers $(BUILD)/bench:
 	mkdir -p $@
 

@@ -47,8 +47,8 @@ static __always_inline void *events__reserve(__u32 prog, __u64 size)
 static __always_inline void events__submit(__u32 prog, void *e)
 {
 	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= MOAT_RB_WAKEUP_BYTES
-			      ? BPF_RB_FORCE_WAKEUP
-			      : BPF_RB_NO_WAKEUP;
+			  ? BPF_RB_FORCE_WAKEUP
+			  : BPF_RB_NO_WAKEUP;
 
 	bpf_ringbuf_submit(e, flags);
 	stats__inc(prog, MOAT_STAT_EVENTS);

@@ -90,7 +90,7 @@ static long exec__scan(__u32 i, void *data)
  * verifier's work constant whatever the path length. */
 static __always_inline void exec__basename(struct exec__scratch *s)
 {
-	struct exec__scan_ctx c = { .s = s };
+	struct exec__scan_ctx c = {.s = s};
 
 	bpf_loop(MOAT_PATH_LEN, exec__scan, &c, 0);
 	__builtin_memset(s->key.name, 0, sizeof(s->key.name));
@@ -140,7 +140,8 @@ static __always_inline __u32 exec__kill(struct task_struct *task, struct linux_b
 	s = bpf_map_lookup_elem(&exec_scratch, &zero);
 	if (!s)
 		return 0;
-	if (bpf_probe_read_kernel_str(s->path, sizeof(s->path), BPF_CORE_READ(bprm, filename)) > 0) {
+	if (bpf_probe_read_kernel_str(s->path, sizeof(s->path), BPF_CORE_READ(bprm, filename)) >
+	    0) {
 		exec__basename(s);
 		r = exec__denied(s, cgid);
 	}
@@ -161,8 +162,9 @@ static __always_inline __u32 exec__kill(struct task_struct *task, struct linux_b
 			r = exec__denied(s, cgid);
 		}
 	}
-	if (!r && bpf_probe_read_kernel_str(s->path, MOAT_EXEC_NAME_LEN,
-					    BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name)) > 0) {
+	if (!r &&
+	    bpf_probe_read_kernel_str(s->path, MOAT_EXEC_NAME_LEN,
+				      BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name)) > 0) {
 		exec__basename(s);
 		r = exec__denied(s, cgid);
 	}

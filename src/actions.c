@@ -69,7 +69,7 @@ static void run(struct actions *a, struct docker **d, const struct action_req *r
 
 		if (i > 0) {
 			uint64_t ms = (uint64_t)a->backoff_ms << (i - 1);
-			struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+			struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
 
 			nanosleep(&ts, NULL);
 		}
@@ -89,8 +89,9 @@ static void run(struct actions *a, struct docker **d, const struct action_req *r
 		snprintf(res->error, sizeof(res->error), "%s",
 			 docker_last_error(*d)[0] ? docker_last_error(*d) : strerror(-err));
 		/* Already in the wanted state: done. */
-		if (err == -EBUSY && ((r->kind == ACTION_PAUSE && strstr(res->error, "already paused")) ||
-				      (r->kind == ACTION_UNPAUSE && strstr(res->error, "not paused")))) {
+		if (err == -EBUSY &&
+		    ((r->kind == ACTION_PAUSE && strstr(res->error, "already paused")) ||
+		     (r->kind == ACTION_UNPAUSE && strstr(res->error, "not paused")))) {
 			res->ok = 1;
 			res->error[0] = 0;
 			break;

@@ -10,21 +10,21 @@
 enum action_kind { ACTION_PAUSE = 1, ACTION_UNPAUSE, ACTION_STOP, ACTION_DISCONNECT };
 
 struct action_req {
-	int kind;		/* enum action_kind */
-	char container[65];	/* full id */
-	char name[128];		/* for messages */
-	char network[64];	/* ACTION_DISCONNECT only */
-	char trace_id[33];	/* the alert that caused it ("" for a user request) */
-	int64_t requested_ns;	/* CLOCK_BOOTTIME when asked */
-	int64_t event_ns;	/* CLOCK_BOOTTIME of the kernel event behind it, 0 if none */
+	int kind;	      /* enum action_kind */
+	char container[65];   /* full id */
+	char name[128];	      /* for messages */
+	char network[64];     /* ACTION_DISCONNECT only */
+	char trace_id[33];    /* the alert that caused it ("" for a user request) */
+	int64_t requested_ns; /* CLOCK_BOOTTIME when asked */
+	int64_t event_ns;     /* CLOCK_BOOTTIME of the kernel event behind it, 0 if none */
 };
 
 struct action_result {
 	struct action_req req;
-	int ok;			/* 1 done, 0 failed after every attempt */
+	int ok; /* 1 done, 0 failed after every attempt */
 	int attempts;
-	char error[256];	/* the last failure, "" when ok */
-	int64_t done_ns;	/* CLOCK_BOOTTIME when finished */
+	char error[256]; /* the last failure, "" when ok */
+	int64_t done_ns; /* CLOCK_BOOTTIME when finished */
 };
 
 struct actions;

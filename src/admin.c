@@ -273,11 +273,18 @@ static void status_daemon(void)
 	printf("moat run: %s, up %llds, %llu events, %llu kernel drops, alerts %s, "
 	       "registry %llu names\n",
 	       json_object_object_get_ex(st, "mode", &v) ? json_object_get_string(v) : "?",
-	       json_object_object_get_ex(st, "uptime_s", &v) ? (long long)json_object_get_int64(v) : 0LL,
-	       json_object_object_get_ex(st, "events", &v) ? (unsigned long long)json_object_get_uint64(v) : 0ULL,
-	       json_object_object_get_ex(st, "kernel_drops", &v) ? (unsigned long long)json_object_get_uint64(v) : 0ULL,
+	       json_object_object_get_ex(st, "uptime_s", &v) ? (long long)json_object_get_int64(v)
+							     : 0LL,
+	       json_object_object_get_ex(st, "events", &v)
+		   ? (unsigned long long)json_object_get_uint64(v)
+		   : 0ULL,
+	       json_object_object_get_ex(st, "kernel_drops", &v)
+		   ? (unsigned long long)json_object_get_uint64(v)
+		   : 0ULL,
 	       json_object_object_get_ex(st, "alerts", &v) ? json_object_to_json_string(v) : "{}",
-	       json_object_object_get_ex(st, "registry_names", &v) ? (unsigned long long)json_object_get_uint64(v) : 0ULL);
+	       json_object_object_get_ex(st, "registry_names", &v)
+		   ? (unsigned long long)json_object_get_uint64(v)
+		   : 0ULL);
 	printf("%-24s %-12s %-9s %-6s %s\n", "CONTAINER", "STATE", "KILLEXEC", "PAUSED", "IMAGE");
 	if (json_object_object_get_ex(st, "containers", &cs))
 		for (size_t i = 0; i < json_object_array_length(cs); i++) {
@@ -290,7 +297,8 @@ static void status_daemon(void)
 			json_object_object_get_ex(c, "image", &im);
 			printf("%-24s %-12s %-9s %-6s %s\n", json_object_get_string(n),
 			       json_object_get_string(s), json_object_get_boolean(k) ? "yes" : "no",
-			       json_object_get_boolean(p) ? "moat" : "-", json_object_get_string(im));
+			       json_object_get_boolean(p) ? "moat" : "-",
+			       json_object_get_string(im));
 		}
 	printf("\n");
 	json_object_put(ans);
@@ -352,7 +360,9 @@ static uint64_t resolve_cgroup(const char *arg)
 	return id;
 }
 
-int cmd_rule(int argc, char **argv, const char *pin_dir)
+/* Parse [--cgroup C] [--id N] for rule and kill, leaving two positional
+ * arguments. Returns -1 to go on, or the exit code (usage, bad cgroup). */
+static int parse_scope(int argc, char **argv, const char *usage, uint64_t *cgid, uint32_t *rule_id)
 {
 	static const struct option opts[] = {
 	    {"cgroup", required_argument, NULL, 'g'},
@@ -360,21 +370,17 @@ int cmd_rule(int argc, char **argv, const char *pin_dir)
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	const char *usage = "usage: moat rule allow|deny|del CIDR [--cgroup ID|PATH|CONTAINER] "
-			    "[--id N]\n";
-	uint64_t cgid = 0;
-	uint32_t rule_id = 0;
-	struct cidr c;
-	const char *verb, *cidr;
-	int opt, err;
+	int opt;
 
+	*cgid = 0;
+	*rule_id = 0;
 	while ((opt = getopt_long(argc, argv, "g:i:h", opts, NULL)) != -1) {
 		if (opt == 'g') {
-			cgid = resolve_cgroup(optarg);
-			if (!cgid)
+			*cgid = resolve_cgroup(optarg);
+			if (!*cgid)
 				return 1;
 		} else if (opt == 'i') {
-			rule_id = (uint32_t)strtoul(optarg, NULL, 10);
+			*rule_id = (uint32_t)strtoul(optarg, NULL, 10);
 		} else {
 			fputs(usage, stderr);
 			return opt == 'h' ? 0 : 2;
@@ -384,6 +390,21 @@ int cmd_rule(int argc, char **argv, const char *pin_dir)
 		fputs(usage, stderr);
 		return 2;
 	}
+	return -1;
+}
+
+int cmd_rule(int argc, char **argv, const char *pin_dir)
+{
+	const char *usage = "usage: moat rule allow|deny|del CIDR [--cgroup ID|PATH|CONTAINER] "
+			    "[--id N]\n";
+	uint64_t cgid;
+	uint32_t rule_id;
+	struct cidr c;
+	const char *verb, *cidr;
+	int err = parse_scope(argc, argv, usage, &cgid, &rule_id);
+
+	if (err >= 0)
+		return err;
 	verb = argv[optind];
 	cidr = argv[optind + 1];
 	if (cidr_parse(cidr, &c)) {
@@ -411,7 +432,7 @@ int cmd_rule(int argc, char **argv, const char *pin_dir)
 int cmd_mode(int argc, char **argv, const char *pin_dir)
 {
 	const char *usage =
-		"usage: moat mode ID|PATH|CONTAINER monitor|enforce [allow|deny] [kill-exec]\n";
+	    "usage: moat mode ID|PATH|CONTAINER monitor|enforce [allow|deny] [kill-exec]\n";
 	int mode, def = MOAT_ACT_ALLOW, kill = 0, err;
 	uint64_t cgid;
 
@@ -451,33 +472,13 @@ int cmd_mode(int argc, char **argv, const char *pin_dir)
 
 int cmd_kill(int argc, char **argv, const char *pin_dir)
 {
-	static const struct option opts[] = {
-		{ "cgroup", required_argument, NULL, 'g' },
-		{ "id", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	const char *usage = "usage: moat kill add|del NAME [--cgroup ID|PATH|CONTAINER] [--id N]\n";
-	uint64_t cgid = 0;
-	uint32_t rule_id = 0;
-	int opt, err;
+	uint64_t cgid;
+	uint32_t rule_id;
+	int err = parse_scope(argc, argv, usage, &cgid, &rule_id);
 
-	while ((opt = getopt_long(argc, argv, "g:i:h", opts, NULL)) != -1) {
-		if (opt == 'g') {
-			cgid = resolve_cgroup(optarg);
-			if (!cgid)
-				return 1;
-		} else if (opt == 'i') {
-			rule_id = (uint32_t)strtoul(optarg, NULL, 10);
-		} else {
-			fputs(usage, stderr);
-			return opt == 'h' ? 0 : 2;
-		}
-	}
-	if (argc - optind != 2) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (err >= 0)
+		return err;
 	if (strcmp(argv[optind], "add") == 0)
 		err = netrules_exec_deny_put(pin_dir, cgid, argv[optind + 1], rule_id);
 	else if (strcmp(argv[optind], "del") == 0)
@@ -488,7 +489,7 @@ int cmd_kill(int argc, char **argv, const char *pin_dir)
 	}
 	if (err) {
 		log_error("kill %s %s: %s%s", argv[optind], argv[optind + 1], strerror(-err),
-			  err == -EINVAL ? " (give a base name like 'sh', no '/')"
+			  err == -EINVAL   ? " (give a base name like 'sh', no '/')"
 			  : err == -ENOENT ? " (is moat attached? see 'moat status')"
 					   : "");
 		return 1;

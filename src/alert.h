@@ -30,8 +30,8 @@ struct alert {
 	json_object *process; /* owned: {"pid","ppid","comm","filename","argv",...} or NULL */
 	json_object *network; /* owned: {"daddr","dport","protocol","domain",...} or NULL */
 	json_object *action;  /* owned: {"action","result","attempts","error"} or NULL */
-	int64_t latency_ns; /* from the kernel event to this alert being raised (for an
-			       action: to the action being done); 0 when unknown */
+	int64_t latency_ns;   /* from the kernel event to this alert being raised (for an
+				 action: to the action being done); 0 when unknown */
 };
 
 /* Parse "INFO", "WARNING", "CRITICAL" (any case). Returns the severity or -1. */

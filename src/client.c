@@ -99,9 +99,9 @@ int cmd_resume(int argc, char **argv, const char *pin_dir)
 int cmd_registry(int argc, char **argv, const char *pin_dir)
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"state-dir", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *q, *state_dir = "/var/lib/moat";
 	json_object *ans, *entries = NULL;
@@ -112,7 +112,8 @@ int cmd_registry(int argc, char **argv, const char *pin_dir)
 		if (opt == 'd') {
 			state_dir = optarg;
 		} else {
-			fprintf(stderr, "usage: moat registry [--state-dir DIR] [NAME|IP|*.SUFFIX]\n");
+			fprintf(stderr,
+				"usage: moat registry [--state-dir DIR] [NAME|IP|*.SUFFIX]\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -137,7 +138,7 @@ int cmd_registry(int argc, char **argv, const char *pin_dir)
 	if (!entries)
 		return 1;
 	printf("%s\n", json_object_to_json_string_ext(entries, JSON_C_TO_STRING_PRETTY |
-								 JSON_C_TO_STRING_NOSLASHESCAPE));
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(entries);
 	return 0;
 }

@@ -10,14 +10,13 @@
 #include "config.h"
 #include "log.h"
 
-static const char *const default_shells[] = { "sh",  "bash", "dash", "zsh", "ash",
-					      "ksh", "mksh", "fish", "csh", "tcsh" };
-static const char *const default_runtimes[] = { "python", "python[0-9]*", "perl",  "perl[0-9]*",
-						"ruby",	  "ruby[0-9]*",	  "php",   "php[0-9]*",
-						"node",	  "nodejs",	  "deno",  "bun",
-						"lua",	  "lua[0-9]*",	  "tclsh", "tclsh[0-9]*" };
-static const char *const default_net_tools[] = { "nc",	"ncat",	 "netcat", "socat",
-						 "telnet", "nmap", "tcpdump" };
+static const char *const default_shells[] = {"sh",  "bash", "dash", "zsh", "ash",
+					     "ksh", "mksh", "fish", "csh", "tcsh"};
+static const char *const default_runtimes[] = {
+    "python", "python[0-9]*", "perl", "perl[0-9]*", "ruby", "ruby[0-9]*", "php",   "php[0-9]*",
+    "node",   "nodejs",	      "deno", "bun",	    "lua",  "lua[0-9]*",  "tclsh", "tclsh[0-9]*"};
+static const char *const default_net_tools[] = {"nc",	  "ncat", "netcat", "socat",
+						"telnet", "nmap", "tcpdump"};
 
 static void set_names(struct name_list *l, const char *const *names, size_t n)
 {
@@ -95,7 +94,8 @@ static int line_of_key(const char *text, const char *key)
 
 static void cfg_error(struct cfg_parse *p, const char *key, const char *fmt, const char *what)
 {
-	log_error("%s:%d: %s: %s%s", p->path, line_of_key(p->text, key), key, fmt, what ? what : "");
+	log_error("%s:%d: %s: %s%s", p->path, line_of_key(p->text, key), key, fmt,
+		  what ? what : "");
 	p->errors++;
 }
 
@@ -198,8 +198,8 @@ static void check_keys(struct cfg_parse *p, json_object *obj, const char *const 
 
 static void parse_container(struct cfg_parse *p, json_object *o, struct container_rule *r)
 {
-	static const char *const known[] = { "match", "exec_allow", "kill_exec",
-					     "suspicious_exec", "pause" };
+	static const char *const known[] = {"match", "exec_allow", "kill_exec", "suspicious_exec",
+					    "pause"};
 	json_object *v;
 
 	memset(r, 0, sizeof(*r));
@@ -229,15 +229,15 @@ static void parse_container(struct cfg_parse *p, json_object *o, struct containe
 static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 {
 	static const char *const known[] = {
-		"state_dir",	     "alerts_file", "control_socket", "pin_dir",   "cgroups",
-		"report_only",	     "strict",	    "skip_sync",      "registry",  "lists",
-		"pause_on_critical", "kill_exec",   "exec",	      "actions",   "alert_dedup_seconds",
-		"containers",
+	    "state_dir",	 "alerts_file", "control_socket", "pin_dir",  "cgroups",
+	    "report_only",	 "strict",	"skip_sync",	  "registry", "lists",
+	    "pause_on_critical", "kill_exec",	"exec",		  "actions",  "alert_dedup_seconds",
+	    "containers",
 	};
-	static const char *const known_registry[] = { "max_entries", "retention_seconds" };
-	static const char *const known_lists[] = { "blacklist", "whitelist" };
-	static const char *const known_exec[] = { "shells", "runtimes", "network_tools" };
-	static const char *const known_actions[] = { "attempts", "backoff_ms" };
+	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
+	static const char *const known_lists[] = {"blacklist", "whitelist"};
+	static const char *const known_exec[] = {"shells", "runtimes", "network_tools"};
+	static const char *const known_actions[] = {"attempts", "backoff_ms"};
 	json_object *v, *sub;
 	uint32_t u;
 
@@ -258,7 +258,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	if (json_object_object_get_ex(root, "cgroups", &v)) {
 		if (!json_object_is_type(v, json_type_array) ||
 		    json_object_array_length(v) > CONFIG_MAX_CGROUPS) {
-			cfg_error(p, "cgroups", "must be an array of at most 16 cgroup paths", NULL);
+			cfg_error(p, "cgroups", "must be an array of at most 16 cgroup paths",
+				  NULL);
 		} else {
 			c->n_cgroups = 0;
 			for (size_t i = 0; i < json_object_array_length(v); i++)
@@ -363,7 +364,7 @@ static char *read_file(const char *path, int *err)
 int config_load(struct config *c, const char *path)
 {
 	struct json_tokener *tok = json_tokener_new();
-	struct cfg_parse p = { .path = path };
+	struct cfg_parse p = {.path = path};
 	struct config *next = NULL;
 	json_object *root = NULL;
 	enum json_tokener_error jerr;
@@ -381,7 +382,8 @@ int config_load(struct config *c, const char *path)
 	root = json_tokener_parse_ex(tok, text, (int)strlen(text) + 1);
 	jerr = json_tokener_get_error(tok);
 	if (!root || jerr != json_tokener_success) {
-		log_error("%s:%d: not valid JSON: %s", path, line_of(text, json_tokener_get_parse_end(tok)),
+		log_error("%s:%d: not valid JSON: %s", path,
+			  line_of(text, json_tokener_get_parse_end(tok)),
 			  json_tokener_error_desc(jerr));
 		err = -EINVAL;
 		goto cleanup;

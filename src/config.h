@@ -7,11 +7,11 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define CONFIG_DEFAULT_PATH "/etc/moat/moat.json"
-#define CONFIG_MAX_NAMES 64
-#define CONFIG_NAME_LEN 32
+#define CONFIG_DEFAULT_PATH   "/etc/moat/moat.json"
+#define CONFIG_MAX_NAMES      64
+#define CONFIG_NAME_LEN	      32
 #define CONFIG_MAX_CONTAINERS 64
-#define CONFIG_MAX_CGROUPS 16
+#define CONFIG_MAX_CGROUPS    16
 
 /* A list of executable base names. */
 struct name_list {
@@ -30,23 +30,23 @@ struct container_rule {
 };
 
 struct config {
-	char path[4096];	   /* the file read, "" when defaults only */
-	char state_dir[4096];	   /* registry.json lives here */
-	char alerts_file[4096];	   /* JSON lines */
+	char path[4096];	/* the file read, "" when defaults only */
+	char state_dir[4096];	/* registry.json lives here */
+	char alerts_file[4096]; /* JSON lines */
 	char control_socket[4096];
 	char pin_dir[4096];
-	char blacklist[4096];	   /* "" = none */
-	char whitelist[4096];	   /* "" = none */
+	char blacklist[4096]; /* "" = none */
+	char whitelist[4096]; /* "" = none */
 	char cgroups[CONFIG_MAX_CGROUPS][4096];
 	int n_cgroups;
-	int report_only;	   /* detect and alert, never act */
-	int strict;		   /* direct-connection is CRITICAL */
-	int skip_sync;		   /* registry in memory only */
+	int report_only; /* detect and alert, never act */
+	int strict;	 /* direct-connection is CRITICAL */
+	int skip_sync;	 /* registry in memory only */
 	int pause_on_critical;
-	int kill_exec;		   /* default for containers */
+	int kill_exec; /* default for containers */
 	uint32_t registry_max;
 	uint32_t registry_retention_s;
-	uint32_t dedup_s;	   /* same alert for the same container and target: once per */
+	uint32_t dedup_s; /* same alert for the same container and target: once per */
 	int action_attempts;
 	uint32_t action_backoff_ms;
 	struct name_list shells, runtimes, net_tools;

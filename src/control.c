@@ -65,7 +65,7 @@ static ssize_t read_line(int fd, char *buf, size_t cap, int timeout_ms)
 	size_t len = 0;
 
 	while (len + 1 < cap) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 		int rc = poll(&p, 1, timeout_ms);
 
@@ -138,7 +138,7 @@ void control_reply(int fd, json_object *answer)
 		ssize_t n = write(fd, s + off, len - off);
 
 		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			struct pollfd p = {.fd = fd, .events = POLLOUT};
 
 			if (poll(&p, 1, 2000) <= 0)
 				break;

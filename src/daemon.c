@@ -41,8 +41,8 @@
 #include "preflight.h"
 #include "registry.h"
 
-#define RUN_MAX_ALERTS 4
-#define RUN_MAX_PENDING 64
+#define RUN_MAX_ALERTS	    4
+#define RUN_MAX_PENDING	    64
 #define BLACKLIST_RULE_BASE 1000000u /* kernel rule id = base + list line */
 
 /* A control client waiting for an action's result. */
@@ -118,7 +118,8 @@ static void paused_set(struct daemon *d, const char *id, int on)
 	for (int i = 0; i < d->n_paused; i++) {
 		if (!strcmp(d->paused[i], id)) {
 			if (!on)
-				memmove(d->paused[i], d->paused[--d->n_paused], sizeof(d->paused[0]));
+				memmove(d->paused[i], d->paused[--d->n_paused],
+					sizeof(d->paused[0]));
 			return;
 		}
 	}
@@ -211,7 +212,7 @@ static void apply_blacklist(struct daemon *d, const struct iplist *old)
 
 static void load_list(struct daemon *d, const char *path, struct iplist *l, int is_black)
 {
-	struct iplist old = *l, fresh = { 0 };
+	struct iplist old = *l, fresh = {0};
 	int bad = 0, err;
 
 	if (!path[0])
@@ -223,7 +224,8 @@ static void load_list(struct daemon *d, const char *path, struct iplist *l, int 
 		return;
 	}
 	*l = fresh;
-	log_info("%s: %zu entries loaded%s", path, l->n, bad ? " (bad lines skipped, see above)" : "");
+	log_info("%s: %zu entries loaded%s", path, l->n,
+		 bad ? " (bad lines skipped, see above)" : "");
 	if (is_black)
 		apply_blacklist(d, &old);
 	lists_free(&old);
@@ -241,7 +243,7 @@ static void emit(struct daemon *d, struct alert *a)
 static void request_action(struct daemon *d, int kind, const char *id, const char *name,
 			   const char *trace_id, int64_t event_ns)
 {
-	struct action_req r = { .kind = kind, .requested_ns = boot_ns(), .event_ns = event_ns };
+	struct action_req r = {.kind = kind, .requested_ns = boot_ns(), .event_ns = event_ns};
 	int err;
 
 	snprintf(r.container, sizeof(r.container), "%s", id);
@@ -282,13 +284,15 @@ static int on_kernel_event(void *ctx, void *data, size_t len)
 
 	if (!h) {
 		if (d->n_bad_events++ % 1000 == 0)
-			log_warn("ring buffer record of %zu bytes is not a valid event; skipped", len);
+			log_warn("ring buffer record of %zu bytes is not a valid event; skipped",
+				 len);
 		return 0;
 	}
 	d->n_events++;
 	if (h->type == MOAT_EV_DNS_QUERY || h->type == MOAT_EV_DNS_ANSWER) {
 		const struct moat_dns_event *q = (const struct moat_dns_event *)h;
-		size_t slot = (q->sock_cookie * 31 + q->id) % (sizeof(d->queries) / sizeof(d->queries[0]));
+		size_t slot =
+		    (q->sock_cookie * 31 + q->id) % (sizeof(d->queries) / sizeof(d->queries[0]));
 		int64_t now = now_unix_s();
 
 		if (h->type == MOAT_EV_DNS_QUERY) {
@@ -346,7 +350,7 @@ static void reply_pending(struct daemon *d, const struct action_result *r)
 
 static void on_action_result(struct daemon *d, const struct action_result *r)
 {
-	struct alert a = { 0 };
+	struct alert a = {0};
 	const struct container_info *c;
 	json_object *act = json_object_new_object();
 	int64_t ms = (r->done_ns - r->req.requested_ns) / 1000000;
@@ -378,9 +382,11 @@ static void on_action_result(struct daemon *d, const struct action_result *r)
 			 r->req.kind == ACTION_PAUSE ? " (auto-pause; 'moat resume' to continue)"
 						     : "");
 	else
-		snprintf(a.message, sizeof(a.message), "Could not %s container %s after %d attempts: %s",
+		snprintf(a.message, sizeof(a.message),
+			 "Could not %s container %s after %d attempts: %s",
 			 action_kind_name(r->req.kind), r->req.name, r->attempts, r->error);
-	json_object_object_add(act, "action", json_object_new_string(action_kind_name(r->req.kind)));
+	json_object_object_add(act, "action",
+			       json_object_new_string(action_kind_name(r->req.kind)));
 	json_object_object_add(act, "result", json_object_new_string(r->ok ? "ok" : "failed"));
 	json_object_object_add(act, "attempts", json_object_new_int(r->attempts));
 	json_object_object_add(act, "duration_ms", json_object_new_int64(ms));
@@ -449,19 +455,22 @@ static json_object *status_json(struct daemon *d)
 		json_object_object_add(o, "image", json_object_new_string(c->image));
 		json_object_object_add(o, "state", json_object_new_string(c->state));
 		json_object_object_add(o, "cgroup_id", json_object_new_uint64(c->cgroup_id));
-		json_object_object_add(o, "paused_by_moat", json_object_new_boolean(paused_has(d, c->id)));
+		json_object_object_add(o, "paused_by_moat",
+				       json_object_new_boolean(paused_has(d, c->id)));
 		json_object_object_add(o, "kill_exec", json_object_new_boolean(want_kill(d, c)));
 		json_object_array_add(cs, o);
 	}
 	if (netrules_read_stats(d->pin_dir, v) == 0)
 		for (int p = 0; p < MOAT_PROG_NR; p++)
 			drops += v[p * MOAT_STAT_NR + MOAT_STAT_DROPS];
-	json_object_object_add(s, "mode", json_object_new_string(d->cfg.report_only ? "report-only" : "enforce"));
+	json_object_object_add(
+	    s, "mode", json_object_new_string(d->cfg.report_only ? "report-only" : "enforce"));
 	json_object_object_add(s, "uptime_s", json_object_new_int64(now_unix_s() - d->started));
 	json_object_object_add(s, "containers", cs);
 	json_object_object_add(s, "events", json_object_new_uint64(d->n_events));
 	json_object_object_add(s, "bad_events", json_object_new_uint64(d->n_bad_events));
-	json_object_object_add(s, "unsolicited_dns_answers", json_object_new_uint64(d->n_unsolicited));
+	json_object_object_add(s, "unsolicited_dns_answers",
+			       json_object_new_uint64(d->n_unsolicited));
 	json_object_object_add(s, "kernel_drops", json_object_new_uint64(drops));
 	json_object_object_add(al, "INFO", json_object_new_uint64(d->n_alerts[0]));
 	json_object_object_add(al, "WARNING", json_object_new_uint64(d->n_alerts[1]));
@@ -469,8 +478,9 @@ static json_object *status_json(struct daemon *d)
 	json_object_object_add(s, "alerts", al);
 	json_object_object_add(s, "actions_ok", json_object_new_uint64(d->n_actions_ok));
 	json_object_object_add(s, "actions_failed", json_object_new_uint64(d->n_actions_failed));
-	json_object_object_add(s, "registry_names",
-			       json_object_new_uint64(d->registry ? registry_count(d->registry) : 0));
+	json_object_object_add(
+	    s, "registry_names",
+	    json_object_new_uint64(d->registry ? registry_count(d->registry) : 0));
 	json_object_object_add(s, "blacklist_entries", json_object_new_uint64(d->blacklist.n));
 	json_object_object_add(s, "whitelist_entries", json_object_new_uint64(d->whitelist.n));
 	json_object_object_add(s, "config", json_object_new_string(d->cfg.path));
@@ -510,16 +520,18 @@ static void on_control(struct daemon *d)
 		reload(d);
 		control_reply(fd, answer(1, NULL));
 	} else if (!strcmp(cmd, "registry")) {
-		const char *q = json_object_object_get_ex(req, "q", &v) ? json_object_get_string(v) : NULL;
+		const char *q =
+		    json_object_object_get_ex(req, "q", &v) ? json_object_get_string(v) : NULL;
 
 		a = answer(1, NULL);
-		json_object_object_add(a, "entries", d->registry ? registry_query(d->registry, q, 1000)
-								 : json_object_new_array());
+		json_object_object_add(a, "entries",
+				       d->registry ? registry_query(d->registry, q, 1000)
+						   : json_object_new_array());
 		control_reply(fd, a);
 	} else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
 		const char *name = json_object_object_get_ex(req, "container", &v)
-					   ? json_object_get_string(v)
-					   : "";
+				       ? json_object_get_string(v)
+				       : "";
 		const struct container_info *c = inventory_find(&d->inv, name);
 		struct alert tmp;
 		int slot = -1;
@@ -535,11 +547,12 @@ static void on_control(struct daemon *d)
 			alert_new_trace_id(&tmp);
 			d->pending[slot].fd = fd;
 			snprintf(d->pending[slot].trace_id, 33, "%s", tmp.trace_id);
-			request_action(d, !strcmp(cmd, "pause") ? ACTION_PAUSE : ACTION_UNPAUSE, c->id,
-				       c->name, tmp.trace_id, 0);
+			request_action(d, !strcmp(cmd, "pause") ? ACTION_PAUSE : ACTION_UNPAUSE,
+				       c->id, c->name, tmp.trace_id, 0);
 		}
 	} else {
-		control_reply(fd, answer(0, "unknown cmd; use status, pause, resume, reload or registry"));
+		control_reply(
+		    fd, answer(0, "unknown cmd; use status, pause, resume, reload or registry"));
 	}
 	json_object_put(req);
 }
@@ -559,7 +572,8 @@ static void reload(struct daemon *d)
 			d->cfg = next;
 			log_info("%s reloaded", d->config_path);
 		} else {
-			log_error("%s: not reloaded; the running configuration stays", d->config_path);
+			log_error("%s: not reloaded; the running configuration stays",
+				  d->config_path);
 		}
 	}
 	load_list(d, d->cfg.blacklist, &d->blacklist, 1);
@@ -604,7 +618,8 @@ static void save_registry_async(struct daemon *d)
 		return;
 	pid = fork();
 	if (pid < 0) {
-		log_warn("cannot fork to save the DNS registry: %s; saving in place", strerror(errno));
+		log_warn("cannot fork to save the DNS registry: %s; saving in place",
+			 strerror(errno));
 		save_registry(d);
 		return;
 	}
@@ -634,7 +649,7 @@ static void on_timer(struct daemon *d)
 
 static int epoll_add(int epfd, int fd, uint32_t tag)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
 
 	return fd < 0 ? 0 : epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
@@ -657,20 +672,20 @@ static void usage(void)
 static int parse_flags(struct daemon *d, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "report-only", no_argument, NULL, 'r' },
-		{ "strict", no_argument, NULL, 's' },
-		{ "skip-sync", no_argument, NULL, 'k' },
-		{ "no-pause", no_argument, NULL, 'P' },
-		{ "kill-exec", no_argument, NULL, 'K' },
-		{ "blacklist", required_argument, NULL, 'b' },
-		{ "whitelist", required_argument, NULL, 'w' },
-		{ "state-dir", required_argument, NULL, 'd' },
-		{ "alerts-file", required_argument, NULL, 'a' },
-		{ "control-socket", required_argument, NULL, 'S' },
-		{ "cgroup", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	    {"config", required_argument, NULL, 'c'},
+	    {"report-only", no_argument, NULL, 'r'},
+	    {"strict", no_argument, NULL, 's'},
+	    {"skip-sync", no_argument, NULL, 'k'},
+	    {"no-pause", no_argument, NULL, 'P'},
+	    {"kill-exec", no_argument, NULL, 'K'},
+	    {"blacklist", required_argument, NULL, 'b'},
+	    {"whitelist", required_argument, NULL, 'w'},
+	    {"state-dir", required_argument, NULL, 'd'},
+	    {"alerts-file", required_argument, NULL, 'a'},
+	    {"control-socket", required_argument, NULL, 'S'},
+	    {"cgroup", required_argument, NULL, 'g'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	int opt, err;
 
@@ -707,17 +722,18 @@ static int parse_flags(struct daemon *d, int argc, char **argv)
 		case 'b': snprintf(d->cfg.blacklist, sizeof(d->cfg.blacklist), "%s", optarg); break;
 		case 'w': snprintf(d->cfg.whitelist, sizeof(d->cfg.whitelist), "%s", optarg); break;
 		case 'd': snprintf(d->cfg.state_dir, sizeof(d->cfg.state_dir), "%s", optarg); break;
-		case 'a': snprintf(d->cfg.alerts_file, sizeof(d->cfg.alerts_file), "%s", optarg); break;
+		case 'a':
+			snprintf(d->cfg.alerts_file, sizeof(d->cfg.alerts_file), "%s", optarg);
+			break;
 		case 'S':
-			snprintf(d->cfg.control_socket, sizeof(d->cfg.control_socket), "%s", optarg);
+			snprintf(d->cfg.control_socket, sizeof(d->cfg.control_socket), "%s",
+				 optarg);
 			break;
 		case 'g':
 			if (d->cfg.n_cgroups < CONFIG_MAX_CGROUPS)
 				snprintf(d->cfg.cgroups[d->cfg.n_cgroups++], 4096, "%s", optarg);
 			break;
-		default:
-			usage();
-			return opt == 'h' ? 0 : 2;
+		default: usage(); return opt == 'h' ? 0 : 2;
 		}
 	}
 	return -1;
@@ -728,7 +744,7 @@ static int setup(struct daemon *d)
 	static char cgroups[CGROUP_MAX_PARENTS][4096];
 	char rpath[PATH_MAX + 32];
 	sigset_t mask;
-	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
 	int n, err;
 
 	/* Block the signals before any thread starts, so that they all
@@ -802,8 +818,9 @@ static int setup(struct daemon *d)
 	if (d->epfd < 0 || epoll_add(d->epfd, ring_buffer__epoll_fd(d->rb), TAG_RB) ||
 	    epoll_add(d->epfd, dockerwatch_fd(d->watch), TAG_DOCKER) ||
 	    epoll_add(d->epfd, actions_fd(d->actions), TAG_ACTIONS) ||
-	    epoll_add(d->epfd, d->ctlfd, TAG_CONTROL) || epoll_add(d->epfd, d->inofd, TAG_INOTIFY) ||
-	    epoll_add(d->epfd, d->sigfd, TAG_SIGNAL) || epoll_add(d->epfd, d->timerfd, TAG_TIMER)) {
+	    epoll_add(d->epfd, d->ctlfd, TAG_CONTROL) ||
+	    epoll_add(d->epfd, d->inofd, TAG_INOTIFY) || epoll_add(d->epfd, d->sigfd, TAG_SIGNAL) ||
+	    epoll_add(d->epfd, d->timerfd, TAG_TIMER)) {
 		log_error("epoll setup: %s", strerror(errno));
 		return -1;
 	}
@@ -918,8 +935,7 @@ int cmd_run(int argc, char **argv, const char *pin_dir)
 					if (si.ssi_signo == SIGHUP) {
 						alertlog_reopen(d->alerts);
 						reload(d);
-					}
-					else
+					} else
 						d->exiting = 1;
 				}
 				break;

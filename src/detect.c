@@ -137,12 +137,14 @@ int detect_exec_class(const struct config *cfg, const struct moat_exec_event *e,
 	if (e->interp[0])
 		snprintf(names[n++], MOAT_PATH_LEN, "%s", base_name(e->interp));
 	if (len) {
-		snprintf(names[n], MOAT_PATH_LEN, "%.*s", (int)a0, e->args);
-		snprintf(names[n], MOAT_PATH_LEN, "%s", base_name(names[n]));
+		char arg0[MOAT_PATH_LEN];
+
+		snprintf(arg0, sizeof(arg0), "%.*s", (int)a0, e->args);
+		snprintf(names[n], MOAT_PATH_LEN, "%s", base_name(arg0));
 		/* "busybox sh": the applet is the next argument. */
 		if (strcmp(names[n++], "busybox") == 0 && a0 + 1 < len)
-			snprintf(names[n++], MOAT_PATH_LEN, "%.*s", (int)strnlen(e->args + a0 + 1, len - a0 - 1),
-				 e->args + a0 + 1);
+			snprintf(names[n++], MOAT_PATH_LEN, "%.*s",
+				 (int)strnlen(e->args + a0 + 1, len - a0 - 1), e->args + a0 + 1);
 	}
 	snprintf(names[n++], MOAT_PATH_LEN, "%.*s", MOAT_NAME_LEN, e->exe);
 	for (int i = 0; i < n; i++) {
@@ -287,10 +289,9 @@ static int file_ident(const char *path, off_t *size, uint32_t *crc)
 static int exec_copied_class(const struct detect_ctx *x, const struct moat_exec_event *e,
 			     const struct container_info *c, char *orig, size_t olen)
 {
-	static const char *const dirs[] = { "/bin", "/usr/bin", "/usr/local/bin", "/sbin",
-					    "/usr/sbin" };
-	const struct name_list *lists[] = { &x->cfg->shells, &x->cfg->runtimes,
-					    &x->cfg->net_tools };
+	static const char *const dirs[] = {"/bin", "/usr/bin", "/usr/local/bin", "/sbin",
+					   "/usr/sbin"};
+	const struct name_list *lists[] = {&x->cfg->shells, &x->cfg->runtimes, &x->cfg->net_tools};
 	char path[MOAT_PATH_LEN + 64];
 	struct stat st, cand;
 	off_t size = 0;
@@ -335,7 +336,7 @@ static int exec_copied_class(const struct detect_ctx *x, const struct moat_exec_
 static int detect_exec(const struct detect_ctx *x, const struct moat_exec_event *e,
 		       const struct container_info *c, struct alert *out)
 {
-	static const char *const what[] = { "", "Shell", "Scripting runtime", "Network tool" };
+	static const char *const what[] = {"", "Shell", "Scripting runtime", "Network tool"};
 	const struct container_rule *r;
 	const char *name = NULL;
 	char orig[300] = "";
@@ -364,8 +365,7 @@ static int detect_exec(const struct detect_ctx *x, const struct moat_exec_event 
 		json_object_object_add(p, "interp", json_object_new_string(e->interp));
 	json_object_object_add(p, "argv", format_argv(e));
 	json_object_object_add(p, "matched", json_object_new_string(orig[0] ? orig : name));
-	json_object_object_add(p, "killed",
-			       json_object_new_boolean(e->flags & MOAT_EXEC_F_KILLED));
+	json_object_object_add(p, "killed", json_object_new_boolean(e->flags & MOAT_EXEC_F_KILLED));
 	out->process = p;
 	return 1;
 }
@@ -374,7 +374,7 @@ static int detect_exec(const struct detect_ctx *x, const struct moat_exec_event 
 
 static int is_local_or_unspec(int family, const uint8_t *a)
 {
-	static const uint8_t zero[16], loop6[16] = { [15] = 1 };
+	static const uint8_t zero[16], loop6[16] = {[15] = 1};
 
 	if (family == AF_INET)
 		return a[0] == 127 || (a[0] | a[1] | a[2] | a[3]) == 0;
@@ -404,8 +404,10 @@ static json_object *network_json(const struct moat_net_event *e, const char *add
 
 	json_object_object_add(n, "daddr", json_object_new_string(addr));
 	json_object_object_add(n, "dport", json_object_new_int(e->dport));
-	json_object_object_add(n, "protocol", json_object_new_string(event_proto_name(e->protocol)));
-	json_object_object_add(n, "verdict", json_object_new_string(event_verdict_name(e->verdict)));
+	json_object_object_add(n, "protocol",
+			       json_object_new_string(event_proto_name(e->protocol)));
+	json_object_object_add(n, "verdict",
+			       json_object_new_string(event_verdict_name(e->verdict)));
 	if (domain)
 		json_object_object_add(n, "domain", json_object_new_string(domain));
 	return n;
@@ -462,13 +464,10 @@ int detect_event(const struct detect_ctx *x, const struct moat_event_hdr *h,
 	if (max <= 0)
 		return 0;
 	switch (h->type) {
-	case MOAT_EV_EXEC:
-		return detect_exec(x, (const struct moat_exec_event *)h, c, out);
+	case MOAT_EV_EXEC: return detect_exec(x, (const struct moat_exec_event *)h, c, out);
 	case MOAT_EV_CONNECT:
-	case MOAT_EV_SENDMSG:
-		return detect_net(x, (const struct moat_net_event *)h, c, out, max);
-	default:
-		return 0;
+	case MOAT_EV_SENDMSG: return detect_net(x, (const struct moat_net_event *)h, c, out, max);
+	default: return 0;
 	}
 }
 

@@ -12,32 +12,35 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"moat %s - eBPF container security monitor\n"
-		"\n"
-		"usage: moat [-v|-q] [--pin-dir DIR] COMMAND [ARGS]\n"
-		"\n"
-		"commands:\n"
-		"  run [--config F] [--report-only] ...  the monitor: detect, alert, pause (docs/configuration.md)\n"
-		"  alerts [--last N] [--severity S] [--container C] [--since T] [--follow] [--json]\n"
-		"  pause C | resume C          pause or resume a container (through moat run if it runs)\n"
-		"  registry [NAME|IP|*.SUFFIX] the DNS registry: names, addresses, who resolved them\n"
-		"  trace [--json] [--container C] [--type T,..]  stream kernel events "
-		"(docs/events.md)\n"
-		"  attach [--cgroup PATH]...   load, attach to the runtime cgroups, pin; stays "
-		"after exit\n"
-		"  status                      attached programs, counters, modes and rules\n"
-		"  clear                       detach everything and remove the pins\n"
-		"  probe                       what this kernel supports and what moat uses\n"
-		"  rule allow|deny|del CIDR [--cgroup C] [--id N]   low-level CIDR rule\n"
-		"  mode C monitor|enforce [allow|deny] [kill-exec]  a cgroup's mode and default\n"
-		"  kill add|del NAME [--cgroup C] [--id N]          executable the exec hook kills\n"
-		"\n"
-		"C is a cgroup id, a cgroup path, or a container name or id.\n"
-		"Global options: -v debug output (libbpf and verifier logs), -q warnings only,\n"
-		"--pin-dir DIR (default %s, or $MOAT_PIN_DIR).\n"
-		"See README.md and docs/ for more.\n",
-		MOAT_VERSION, MOAT_PIN_DIR);
+	fprintf(
+	    out,
+	    "moat %s - eBPF container security monitor\n"
+	    "\n"
+	    "usage: moat [-v|-q] [--pin-dir DIR] COMMAND [ARGS]\n"
+	    "\n"
+	    "commands:\n"
+	    "  run [--config F] [--report-only] ...  the monitor: detect, alert, pause "
+	    "(docs/configuration.md)\n"
+	    "  alerts [--last N] [--severity S] [--container C] [--since T] [--follow] [--json]\n"
+	    "  pause C | resume C          pause or resume a container (through moat run if it "
+	    "runs)\n"
+	    "  registry [NAME|IP|*.SUFFIX] the DNS registry: names, addresses, who resolved them\n"
+	    "  trace [--json] [--container C] [--type T,..]  stream kernel events "
+	    "(docs/events.md)\n"
+	    "  attach [--cgroup PATH]...   load, attach to the runtime cgroups, pin; stays "
+	    "after exit\n"
+	    "  status                      attached programs, counters, modes and rules\n"
+	    "  clear                       detach everything and remove the pins\n"
+	    "  probe                       what this kernel supports and what moat uses\n"
+	    "  rule allow|deny|del CIDR [--cgroup C] [--id N]   low-level CIDR rule\n"
+	    "  mode C monitor|enforce [allow|deny] [kill-exec]  a cgroup's mode and default\n"
+	    "  kill add|del NAME [--cgroup C] [--id N]          executable the exec hook kills\n"
+	    "\n"
+	    "C is a cgroup id, a cgroup path, or a container name or id.\n"
+	    "Global options: -v debug output (libbpf and verifier logs), -q warnings only,\n"
+	    "--pin-dir DIR (default %s, or $MOAT_PIN_DIR).\n"
+	    "See README.md and docs/ for more.\n",
+	    MOAT_VERSION, MOAT_PIN_DIR);
 }
 
 int cmd_alerts_cli(int argc, char **argv, const char *pin_dir)
@@ -52,14 +55,10 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **, const char *);
 	} cmds[] = {
-	    {"trace", cmd_trace}, {"attach", cmd_attach}, {"status", cmd_status},
-	    {"clear", cmd_clear}, {"probe", cmd_probe},	  {"rule", cmd_rule},
-	    {"mode", cmd_mode},
-	    {"kill", cmd_kill},
-	    {"run", cmd_run},
-	    {"pause", cmd_pause},
-	    {"resume", cmd_resume},
-	    {"registry", cmd_registry},
+	    {"trace", cmd_trace},	{"attach", cmd_attach}, {"status", cmd_status},
+	    {"clear", cmd_clear},	{"probe", cmd_probe},	{"rule", cmd_rule},
+	    {"mode", cmd_mode},		{"kill", cmd_kill},	{"run", cmd_run},
+	    {"pause", cmd_pause},	{"resume", cmd_resume}, {"registry", cmd_registry},
 	    {"alerts", cmd_alerts_cli},
 	};
 	const char *pin_dir = getenv("MOAT_PIN_DIR");

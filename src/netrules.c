@@ -112,7 +112,7 @@ int netrules_set_mode(const char *pin_dir, uint64_t cgid, int mode, int default_
 		      int kill_exec)
 {
 	struct moat_cgroup_cfg cfg = {
-		.mode = mode, .default_action = default_action, .kill_exec = !!kill_exec};
+	    .mode = mode, .default_action = default_action, .kill_exec = !!kill_exec};
 	int fd = open_pinned(pin_dir, "cgroup_cfg"), err = 0;
 
 	if (fd < 0)
@@ -137,9 +137,10 @@ static int exec_key(uint64_t cgid, const char *name, struct moat_exec_key *k)
 	return 0;
 }
 
-int netrules_exec_deny_put(const char *pin_dir, uint64_t cgid, const char *name, uint32_t rule_id)
+/* Update (val != NULL) or delete (val == NULL) name in exec_deny. */
+static int exec_deny_write(const char *pin_dir, uint64_t cgid, const char *name,
+			   const struct moat_exec_rule *val)
 {
-	struct moat_exec_rule r = { .rule_id = rule_id };
 	struct moat_exec_key k;
 	int fd, err = exec_key(cgid, name, &k);
 
@@ -148,26 +149,22 @@ int netrules_exec_deny_put(const char *pin_dir, uint64_t cgid, const char *name,
 	fd = open_pinned(pin_dir, "exec_deny");
 	if (fd < 0)
 		return fd;
-	if (bpf_map_update_elem(fd, &k, &r, BPF_ANY))
+	if (val ? bpf_map_update_elem(fd, &k, val, BPF_ANY) : bpf_map_delete_elem(fd, &k))
 		err = -errno;
 	close(fd);
 	return err;
 }
 
+int netrules_exec_deny_put(const char *pin_dir, uint64_t cgid, const char *name, uint32_t rule_id)
+{
+	struct moat_exec_rule r = {.rule_id = rule_id};
+
+	return exec_deny_write(pin_dir, cgid, name, &r);
+}
+
 int netrules_exec_deny_del(const char *pin_dir, uint64_t cgid, const char *name)
 {
-	struct moat_exec_key k;
-	int fd, err = exec_key(cgid, name, &k);
-
-	if (err)
-		return err;
-	fd = open_pinned(pin_dir, "exec_deny");
-	if (fd < 0)
-		return fd;
-	if (bpf_map_delete_elem(fd, &k))
-		err = -errno;
-	close(fd);
-	return err;
+	return exec_deny_write(pin_dir, cgid, name, NULL);
 }
 
 /* Delete the keys of one trie (key size ksize) for cgid with id >= min_id. */
@@ -190,7 +187,8 @@ static int clear_trie(const char *pin_dir, const char *name, size_t ksize, uint6
 		memcpy(&cg, next + 4, 8);
 		if (cg == cgid && bpf_map_lookup_elem(fd, next, &v) == 0 && v.rule_id >= min_id) {
 			if (n == cap) {
-				void *nd = realloc(doomed, (cap = cap ? cap * 2 : 64) * sizeof(*doomed));
+				void *nd =
+				    realloc(doomed, (cap = cap ? cap * 2 : 64) * sizeof(*doomed));
 
 				if (!nd)
 					break;

@@ -16,7 +16,7 @@
 #define MOAT_COMM_LEN	    16
 #define MOAT_PATH_LEN	    256 /* exec filename / interpreter, bytes incl. NUL */
 #define MOAT_ARGS_LEN	    512 /* argv, NUL-separated, capped at this many bytes */
-#define MOAT_NAME_LEN 32 /* a file's base name, incl. NUL */
+#define MOAT_NAME_LEN	    32	/* a file's base name, incl. NUL */
 #define MOAT_DNS_NAME_LEN   256 /* a DNS name in dotted form, incl. NUL (max 255) */
 #define MOAT_DNS_MAX_ADDRS  16	/* A/AAAA answers carried per DNS event */
 #define MOAT_DNS_MAX_CNAMES 4	/* CNAME targets carried per DNS event */
@@ -86,14 +86,14 @@ struct moat_exec_event {
 	__u16 argc;	/* argument count as the kernel saw it */
 	__u8 flags;	/* MOAT_EXEC_F_* */
 	__u8 pad0;
-	__u32 kill_rule; /* exec_deny rule id when MOAT_EXEC_F_KILLED */
+	__u32 kill_rule;	      /* exec_deny rule id when MOAT_EXEC_F_KILLED */
 	char filename[MOAT_PATH_LEN]; /* path passed to execve (bprm->filename) */
 	char interp[MOAT_PATH_LEN];   /* interpreter actually run when it differs (#! scripts,
 					 binfmt_misc); empty otherwise */
 	char args[MOAT_ARGS_LEN]; /* argv strings, each NUL-terminated, at most MOAT_ARGS_LEN bytes
 				     in all */
-	char exe[MOAT_NAME_LEN]; /* base name of the file actually executed, after symlinks
-				    ("busybox" for /bin/sh -> busybox); the interpreter for #! */
+	char exe[MOAT_NAME_LEN];  /* base name of the file actually executed, after symlinks
+				     ("busybox" for /bin/sh -> busybox); the interpreter for #! */
 };
 #define MOAT_EXEC_F_ARGS_TRUNC 0x01 /* argv was longer than MOAT_ARGS_LEN */
 #define MOAT_EXEC_F_KILLED     0x02 /* SIGKILL sent by the exec hook (kill-exec policy) */

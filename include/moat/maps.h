@@ -13,16 +13,16 @@
 
 #define MOAT_PIN_DIR "/sys/fs/bpf/moat"
 
-#define MOAT_RINGBUF_BYTES    (16u << 20) /* events ring buffer, 16 MiB */
+#define MOAT_RINGBUF_BYTES    (16u << 20)  /* events ring buffer, 16 MiB */
 #define MOAT_RB_WAKEUP_BYTES  (256u << 10) /* wake the reader once this much waits */
-#define MOAT_RB_POLL_MS       20 /* readers drain at least this often */
-#define MOAT_MAX_CGROUPS      4096	 /* cgroup_cfg entries */
-#define MOAT_MAX_NET_RULES    65536	 /* entries per rules trie */
-#define MOAT_MAX_SOCKETS      65536	 /* sock_owner entries (LRU) */
-#define MOAT_MAX_WATCHED      64	 /* watch_cgroups entries */
-#define MOAT_MAX_CGROUP_DEPTH 16	 /* ancestor levels the exec filter walks */
-#define MOAT_MAX_EXEC_DENY    4096 /* exec_deny entries */
-#define MOAT_EXEC_NAME_LEN    32   /* executable base names in exec_deny, incl. NUL */
+#define MOAT_RB_POLL_MS	      20	   /* readers drain at least this often */
+#define MOAT_MAX_CGROUPS      4096	   /* cgroup_cfg entries */
+#define MOAT_MAX_NET_RULES    65536	   /* entries per rules trie */
+#define MOAT_MAX_SOCKETS      65536	   /* sock_owner entries (LRU) */
+#define MOAT_MAX_WATCHED      64	   /* watch_cgroups entries */
+#define MOAT_MAX_CGROUP_DEPTH 16	   /* ancestor levels the exec filter walks */
+#define MOAT_MAX_EXEC_DENY    4096	   /* exec_deny entries */
+#define MOAT_EXEC_NAME_LEN    32	   /* executable base names in exec_deny, incl. NUL */
 
 /* Egress mode of a cgroup (cgroup_cfg.mode). A cgroup with no entry is in
  * MOAT_MODE_MONITOR. */

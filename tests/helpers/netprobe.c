@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc >= 4 && strcmp(argv[1], "dns") == 0) {
-		struct timeval tv = { .tv_sec = 1 };
+		struct timeval tv = {.tv_sec = 1};
 		unsigned char q[512], a[1500];
 		long answered = 0;
 

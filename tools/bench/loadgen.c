@@ -6,6 +6,11 @@
  *   loadgen connect ADDR PORT COUNT SECS   TCP connect() + close (RST, no TIME_WAIT)
  *   loadgen exec COUNT SECS                fork + execve(self, "noop") + wait
  *   loadgen dns ADDR NAME COUNT SECS       UDP A queries to ADDR:53, WINDOW in flight
+ *   loadgen resolve ADDR NAME PORT COUNT SECS
+ *                                          A query for NAME to ADDR:53 from a fresh UDP
+ *                                          socket, then TCP connect() + close to the first
+ *                                          A record of the answer, PORT (a stub resolver
+ *                                          and its client; moat must explain every connect)
  *   loadgen noop                           exit 0 at once (the exec target)
  *
  * COUNT 0 means no count limit; SECS 0 means no time limit (not both). */
@@ -204,10 +209,117 @@ static long gen_dns(const struct sockaddr_in *sin, const char *name, long count,
 	return done;
 }
 
+/* Skip a (possibly compressed) DNS name at a[pos]; returns the offset after it, or -1. */
+static int dns_skip_name(const uint8_t *a, int len, int pos)
+{
+	while (pos < len) {
+		if ((a[pos] & 0xc0) == 0xc0)
+			return pos + 2 <= len ? pos + 2 : -1;
+		if (a[pos] == 0)
+			return pos + 1;
+		pos += a[pos] + 1;
+	}
+	return -1;
+}
+
+/* The first A record of the answer a (len bytes) to query id, into *out.
+ * Returns 0, or -ENOENT (no A record), -EPROTO (not the answer, rcode set,
+ * truncated). */
+static int dns_first_a(const uint8_t *a, int len, uint16_t id, struct in_addr *out)
+{
+	int pos, an;
+
+	if (len < 12 || ((a[0] << 8) | a[1]) != id || !(a[2] & 0x80) || (a[3] & 0x0f))
+		return -EPROTO;
+	an = (a[6] << 8) | a[7];
+	pos = dns_skip_name(a, len, 12); /* the question */
+	if (pos < 0 || pos + 4 > len)
+		return -EPROTO;
+	pos += 4;
+	while (an-- > 0) {
+		int type, class, rdlen;
+
+		pos = dns_skip_name(a, len, pos);
+		if (pos < 0 || pos + 10 > len)
+			return -EPROTO;
+		type = (a[pos] << 8) | a[pos + 1];
+		class = (a[pos + 2] << 8) | a[pos + 3];
+		rdlen = (a[pos + 8] << 8) | a[pos + 9];
+		pos += 10;
+		if (pos + rdlen > len)
+			return -EPROTO;
+		if (type == 1 && class == 1 && rdlen == 4) {
+			memcpy(out, a + pos, 4);
+			return 0;
+		}
+		pos += rdlen; /* a CNAME: the A records follow */
+	}
+	return -ENOENT;
+}
+
+/* One lookup + connect per operation: a fresh UDP socket (as a stub resolver
+ * opens per lookup) sends an A query for name to the resolver, the first A
+ * record of the answer is connected to on port (TCP, RST close). A lookup
+ * with no usable answer within DNS_TIMEOUT_MS, or a failed connect, counts as
+ * an error; the operation still counts as done. */
+static long gen_resolve(const struct sockaddr_in *resolver, const char *name, int port,
+			long count, double deadline, long *errors)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	uint8_t q[512], a[1500];
+	uint16_t id = (uint16_t)getpid();
+	long done = 0;
+
+	while (more(done, count, deadline)) {
+		struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+		int len, n, fd, ok = 0;
+
+		done++;
+		len = dns_query(q, sizeof(q), ++id, name);
+		if (len < 0) {
+			fprintf(stderr, "loadgen: bad DNS name '%s'\n", name);
+			return done;
+		}
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0) {
+			(*errors)++;
+			continue;
+		}
+		if (sendto(fd, q, (size_t)len, 0, (const struct sockaddr *)resolver,
+			   sizeof(*resolver)) == len) {
+			struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+			while (poll(&pfd, 1, DNS_TIMEOUT_MS) > 0) {
+				n = (int)recv(fd, a, sizeof(a), 0);
+				if (n >= 12 && ((a[0] << 8) | a[1]) == id) {
+					ok = dns_first_a(a, n, id, &dst.sin_addr) == 0;
+					break;
+				}
+			}
+		}
+		close(fd);
+		if (!ok) {
+			(*errors)++;
+			continue;
+		}
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0) {
+			(*errors)++;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		if (connect(fd, (const struct sockaddr *)&dst, sizeof(dst)))
+			(*errors)++;
+		close(fd);
+	}
+	return done;
+}
+
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sin;
 	long count, secs, done, errors = 0;
+	int port = 0;
 	double start, deadline, took;
 	const char *kind = argc > 1 ? argv[1] : "";
 
@@ -222,6 +334,12 @@ int main(int argc, char **argv)
 	} else if (strcmp(kind, "exec") == 0 && argc == 4) {
 		count = arg_num(argv[2], "COUNT");
 		secs = arg_num(argv[3], "SECS");
+	} else if (strcmp(kind, "resolve") == 0 && argc == 7) {
+		if (parse_v4(argv[2], 53, &sin))
+			return 2;
+		port = (int)arg_num(argv[4], "PORT");
+		count = arg_num(argv[5], "COUNT");
+		secs = arg_num(argv[6], "SECS");
 	} else if (strcmp(kind, "dns") == 0 && argc == 6) {
 		if (parse_v4(argv[2], 53, &sin))
 			return 2;
@@ -229,7 +347,8 @@ int main(int argc, char **argv)
 		secs = arg_num(argv[5], "SECS");
 	} else {
 		fprintf(stderr, "usage: loadgen connect ADDR PORT COUNT SECS | exec COUNT SECS |\n"
-				"               dns ADDR NAME COUNT SECS | noop\n");
+				"               dns ADDR NAME COUNT SECS |\n"
+				"               resolve ADDR NAME PORT COUNT SECS | noop\n");
 		return 2;
 	}
 	if (!count && !secs) {
@@ -240,6 +359,8 @@ int main(int argc, char **argv)
 	deadline = secs ? start + secs : 0;
 	if (kind[0] == 'c')
 		done = gen_connect(&sin, count, deadline, &errors);
+	else if (kind[0] == 'r')
+		done = gen_resolve(&sin, argv[3], port, count, deadline, &errors);
 	else if (kind[0] == 'e')
 		done = gen_exec(count, deadline, &errors);
 	else
