@@ -9,6 +9,7 @@
 #                  MOAT_TEST_CGROUP_PARENT as shell assignments
 #   gw             print the docker0 gateway address (also where dnsmasq listens)
 #   cgroup-parent  print the host path of Docker's parent cgroup v2 directory
+#   restart-dockerd  stop and start dockerd alone; containers keep running (live-restore)
 #
 # What `up` builds, and why:
 #  - bpffs at /sys/fs/bpf and tracefs at /sys/kernel/tracing, when not mounted.
@@ -249,6 +250,27 @@ start_docker() {
 	log "started containerd (pid $(cat "$RUN/containerd.pid")) and dockerd (pid $(cat "$RUN/docker.pid")), cgroup v2, API $SOCK"
 }
 
+# Restart our dockerd alone, in containerd's mount namespace, leaving
+# containerd and the containers running (live-restore in daemon.json): what a
+# Docker upgrade or crash looks like to moat.
+cmd_restart_dockerd() {
+	local pid cpid ver
+	pid=$(docker_ours_pid) || die "no dockerd started by testenv runs; '$0 up' first"
+	cpid=$(pidfile_pid "$RUN/containerd.pid" containerd) || die "our containerd is not running"
+	stop_pid "$pid" dockerd 20
+	log "stopped dockerd (pid $pid); containers keep running under containerd (pid $cpid)"
+	setsid nsenter -t "$cpid" -m -- dockerd --config-file "$CONF/daemon.json" \
+		--data-root "$DATA/docker" --exec-root "$RUN/docker" --pidfile "$RUN/docker.pid" \
+		--host "unix://$SOCK" --containerd "$RUN/containerd/containerd.sock" \
+		</dev/null >>"$RUN/dockerd.log" 2>&1 9>&- &
+	for _ in $(seq 120); do
+		ver=$(docker_cgroup_version) && break
+		sleep 0.5
+	done
+	[ "${ver:-}" = 2 ] || die "dockerd did not come back; see $RUN/dockerd.log"
+	log "started dockerd again (pid $(cat "$RUN/docker.pid"))"
+}
+
 docker_up() {
 	local pid ver
 	pid=$(docker_ours_pid) || pid=
@@ -429,9 +451,10 @@ status) cmd_status ;;
 env) cmd_env ;;
 gw) gateway || die "no docker0 gateway; run '$0 up'" ;;
 cgroup-parent) cmd_cgroup_parent ;;
+restart-dockerd) need_root restart-dockerd && lock && cmd_restart_dockerd ;;
 __ns-init) ns_init ;;
 *)
-	sed -n '2,12s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 	;;
 esac
