@@ -12,9 +12,11 @@ NAME=moat-demo
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 trace_pid=
 listen_pid=
+run_pid=
 
 cleanup() {
 	[ -n "$trace_pid" ] && kill "$trace_pid" 2>/dev/null && wait "$trace_pid" 2>/dev/null
+	[ -n "$run_pid" ] && kill "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
 	[ -n "$listen_pid" ] && kill "$listen_pid" 2>/dev/null
 	docker rm -f "$NAME" >/dev/null 2>&1
 	"$MOAT" -q clear >/dev/null 2>&1
@@ -60,6 +62,30 @@ say "Enforcement in the kernel: deny the gateway for this container, enforce mod
 echo "\$ docker exec $NAME netprobe connect $GW 18080"
 docker exec "$NAME" netprobe connect "$GW" 18080 && echo "connected (unexpected!)" || echo "-> refused at connect() by moat"
 
+"$MOAT" -q clear
+
+say "moat run: the monitor. A shell appears in the container -> CRITICAL alert -> paused"
+RUNDIR=$(mktemp -d)
+"$MOAT" -q run --state-dir "$RUNDIR" --alerts-file "$RUNDIR/alerts.jsonl" \
+	--control-socket "$RUNDIR/moat.sock" &
+run_pid=$!
+for _ in $(seq 100); do [ -S "$RUNDIR/moat.sock" ] && break; sleep 0.1; done
+sleep 0.5
+echo "\$ docker exec $NAME sh -c id"
+docker exec "$NAME" sh -c id
+sleep 1
+echo "\$ docker inspect -f '{{.State.Status}}' $NAME"
+docker inspect -f '{{.State.Status}}' "$NAME"
+echo "\$ moat resume $NAME"
+MOAT_CONTROL_SOCKET="$RUNDIR/moat.sock" "$MOAT" resume "$NAME"
+echo "\$ moat status"
+MOAT_CONTROL_SOCKET="$RUNDIR/moat.sock" "$MOAT" status | head -n 8
+echo "\$ moat alerts --file $RUNDIR/alerts.jsonl --severity CRITICAL"
+"$MOAT" alerts --file "$RUNDIR/alerts.jsonl" --severity CRITICAL
+kill "$run_pid"
+wait "$run_pid" 2>/dev/null
+run_pid=
+rm -rf "$RUNDIR"
 say "moat status"
 "$MOAT" status | head -n 30
 

@@ -262,8 +262,8 @@ static int dns_first_a(const uint8_t *a, int len, uint16_t id, struct in_addr *o
  * record of the answer is connected to on port (TCP, RST close). A lookup
  * with no usable answer within DNS_TIMEOUT_MS, or a failed connect, counts as
  * an error; the operation still counts as done. */
-static long gen_resolve(const struct sockaddr_in *resolver, const char *name, int port,
-			long count, double deadline, long *errors)
+static long gen_resolve(const struct sockaddr_in *resolver, const char *name, int port, long count,
+			double deadline, long *errors)
 {
 	struct linger lg = {.l_onoff = 1, .l_linger = 0};
 	uint8_t q[512], a[1500];

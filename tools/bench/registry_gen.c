@@ -30,7 +30,8 @@ static int read_ids(const char *path)
 	if (!path) {
 		for (n = 0; n < 200; n++)
 			for (int k = 0; k < 64; k++)
-				ids[n][k] = "0123456789abcdef"[(n * 7 + k * 13 + (n >> 3) * k) & 15];
+				ids[n][k] =
+				    "0123456789abcdef"[(n * 7 + k * 13 + (n >> 3) * k) & 15];
 		return n;
 	}
 	f = fopen(path, "r");

@@ -9,7 +9,10 @@
 #                 attached + consumer, alternating for BENCH_ROUNDS rounds; medians, ratio
 #   prog-cost     ns per invocation of each moat program (kernel.bpf_stats_enabled),
 #                 under each load alone
-#   all           the three above (default)
+#   daemon        `moat run`: exec->alert/paused latency, false alerts over resolve->connect
+#                 loops, RSS with 200 containers and a 100,000-name registry
+#                 (tools/bench/daemon.sh all; its own knobs are in its header)
+#   all           the four above (default)
 #   --markdown    also print the table rows for docs/performance.md
 #
 # Knobs (environment): BENCH_SECS (10, seconds per throughput run), BENCH_ROUNDS (7),
@@ -368,23 +371,27 @@ names=()
 for arg in "$@"; do
 	case $arg in
 	--markdown) MARKDOWN=1 ;;
-	throughput | connect-cost | prog-cost) names+=("$arg") ;;
-	all) names+=(throughput connect-cost prog-cost) ;;
+	throughput | connect-cost | prog-cost | daemon) names+=("$arg") ;;
+	all) names+=(throughput connect-cost prog-cost daemon) ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0
 		;;
-	*) die "unknown benchmark '$arg' (throughput, connect-cost, prog-cost, all)" ;;
+	*) die "unknown benchmark '$arg' (throughput, connect-cost, prog-cost, daemon, all)" ;;
 	esac
 done
-[ "${#names[@]}" -gt 0 ] || names=(throughput connect-cost prog-cost)
+[ "${#names[@]}" -gt 0 ] || names=(throughput connect-cost prog-cost daemon)
 
-setup
+[ "${names[*]}" = daemon ] || setup
 for n in "${names[@]}"; do
 	case $n in
 	throughput) bench_throughput ;;
 	connect-cost) bench_connect_cost ;;
 	prog-cost) bench_prog_cost ;;
+	daemon)
+		# Its own script, pin dir and cleanup; it prints its own summary.
+		"$ROOT/tools/bench/daemon.sh" all || summary+=("daemon: tools/bench/daemon.sh failed")
+		;;
 	esac
 done
 

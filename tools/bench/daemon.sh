@@ -1,0 +1,387 @@
+#!/bin/bash
+# daemon.sh - benchmarks of `moat run` (the monitor daemon): prints their figures.
+#
+# Usage (as root, test environment up): tools/bench/daemon.sh [NAME...]
+#   latency       BENCH_TRIALS (100) `docker exec C sh -c true` with auto-pause on: the
+#                 alerts' latency_us (kernel event -> alert raised; kernel event -> Docker
+#                 pause done), p50/p90/p99/max, and the pause API call alone (duration_ms)
+#   false-alerts  BENCH_LOOPS (100000) DNS lookup -> connect() to the answer, from one
+#                 container, with alert_dedup_seconds 0: direct-connection alerts (should
+#                 be 0); then a connect with no lookup from a fresh container (must alert)
+#   rss           BENCH_CONTAINERS (200) containers and a BENCH_NAMES (100000)-name DNS
+#                 registry: VmRSS/VmHWM of moat run, registry load and startup time,
+#                 against the same start with an empty registry
+#   all           the three (default)
+#
+# BENCH_KEEP=1 keeps the alert file, logs and raw latencies in the temp dir.
+#
+# Everything runs under its own pin directory (MOAT_BENCH_RUN_PIN_DIR,
+# /sys/fs/bpf/moat-bench-run), control socket, state dir and alert file in a temp dir,
+# with a copy of build/moat taken at start (a rebuild during the run does not change it).
+# `moat run` watches EVERY container of this Docker and, in `latency`, pauses on CRITICAL
+# alerts: run it when nothing else runs. On exit (also Ctrl-C) it stops its moat run (by
+# pid), runs `moat clear` on its pin dir, removes its moat-bench-* containers and its name
+# from the test DNS. No figure is asserted: benchmarks print, tests assert.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LOADGEN=$ROOT/build/bench/loadgen
+REGGEN=$ROOT/build/bench/registry_gen
+NETPROBE=$ROOT/build/helpers/netprobe
+IMAGE=moat-test/busybox
+PIN=${MOAT_BENCH_RUN_PIN_DIR:-/sys/fs/bpf/moat-bench-run}
+TRIALS=${BENCH_TRIALS:-100}
+LOOPS=${BENCH_LOOPS:-100000}
+NCONT=${BENCH_CONTAINERS:-200}
+NNAMES=${BENCH_NAMES:-100000}
+SVC_NAME=bench-svc.moat.test
+SVC_PORT=8080
+HOSTS=/run/moat-testenv/hosts
+DNSMASQ_PID=/run/moat-testenv/dnsmasq.pid
+export DOCKER_HOST=unix:///var/run/docker.sock
+
+TMP=$(mktemp -d /tmp/moat-bench-daemon.XXXXXX)
+MOAT=$TMP/moat
+SOCK=$TMP/moat.sock
+export MOAT_CONTROL_SOCKET=$SOCK
+containers=()
+run_pid=
+dns_added=0
+summary=()
+
+log() { echo "bench: $*" >&2; }
+die() {
+	echo "bench: error: $*" >&2
+	exit 1
+}
+moat() { "$MOAT" --pin-dir "$PIN" "$@"; }
+
+# rm_batches NAME...: docker rm -f, 20 names per call, 4 calls at once.
+rm_batches() {
+	[ $# -gt 0 ] || return 0
+	printf '%s\n' "$@" | xargs -r -n 20 -P 4 docker rm -f -v >/dev/null 2>&1 || true
+}
+
+dns_del() {
+	[ "$dns_added" -eq 1 ] || return 0
+	sed -i "/ $SVC_NAME\$/d" "$HOSTS"
+	kill -HUP "$(cat "$DNSMASQ_PID")" 2>/dev/null || true
+	dns_added=0
+}
+
+cleanup() {
+	set +e
+	stop_moat
+	[ -d "$PIN" ] && moat -q clear >/dev/null 2>&1
+	rm_batches "${containers[@]}"
+	dns_del
+	if [ -n "${BENCH_KEEP:-}" ]; then
+		rm -f "$MOAT"
+		log "raw files kept in $TMP (BENCH_KEEP)"
+	else
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_for SECS CMD...: poll CMD every 0.05 s until it exits 0 (0) or SECS pass (1).
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# pct FILE: "n p50 p90 p99 max" of the numbers in FILE (nearest rank).
+pct() {
+	sort -g "$1" | awk '{ v[NR] = $1 }
+		function r(q,  k) { k = int(q * NR + 0.999999); if (k < 1) k = 1; return v[k] }
+		END { if (NR) printf "%d %s %s %s %s\n", NR, r(0.5), r(0.9), r(0.99), v[NR];
+		      else print "0 - - - -" }'
+}
+
+# start_moat LOGNAME ARGS...: moat run in the background with our socket and files, every
+# stderr line stamped with $EPOCHREALTIME into $TMP/LOGNAME.log; waits until it watches.
+start_moat() {
+	local name=$1
+	shift
+	: >"$TMP/$name.log"
+	T_START=$EPOCHREALTIME
+	"$MOAT" --pin-dir "$PIN" run --control-socket "$SOCK" --alerts-file "$TMP/alerts.jsonl" \
+		"$@" 2> >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done \
+			>>"$TMP/$name.log") >/dev/null &
+	run_pid=$!
+	if ! wait_for 60 grep -q "moat run: watching" "$TMP/$name.log"; then
+		tail -n 5 "$TMP/$name.log" >&2
+		die "moat run did not start (log above)"
+	fi
+	T_UP=$(awk '/moat run: watching/ { print $1; exit }' "$TMP/$name.log")
+}
+
+# stop_moat: SIGTERM moat run, then detach: the pinned programs would otherwise keep
+# queueing events that the next moat run reads (and alerts on) as if they were new.
+stop_moat() {
+	[ -n "$run_pid" ] || return 0
+	kill -TERM "$run_pid" 2>/dev/null
+	wait "$run_pid" || log "warning: moat run exited non-zero"
+	run_pid=
+	moat -q clear >/dev/null 2>&1 || log "warning: moat clear failed"
+}
+
+# run_container NAME [ARGS...]: moat-bench-NAME running sleep 3600, our DNS.
+run_container() {
+	local name=moat-bench-$1 err
+	shift
+	docker rm -f -v "$name" >/dev/null 2>&1 || true
+	containers+=("$name")
+	err=$(docker run -d --name "$name" --dns "$GW" "$@" "$IMAGE" sleep 3600 2>&1 >/dev/null) ||
+		die "docker run $name: $err"
+}
+
+state_of() { docker inspect -f '{{.State.Status}}' "$1"; }
+# is_state NAME STATE: true when container NAME is in STATE (for wait_for).
+is_state() { [ "$(state_of "$1")" = "$2" ]; }
+
+# daemon_status: the one-line daemon summary of `moat status`.
+daemon_status() { moat status 2>/dev/null | sed -n 's/^moat run: //p' | head -n 1; }
+
+setup() {
+	[ "$(id -u)" -eq 0 ] || die "must run as root (sudo make bench)"
+	for f in "$ROOT/build/moat" "$LOADGEN" "$REGGEN" "$NETPROBE"; do
+		[ -x "$f" ] || die "$f missing: run 'make all build/bench/loadgen build/bench/registry_gen'"
+	done
+	command -v jq >/dev/null || die "jq missing (apt-get install jq)"
+	GW=$("$ROOT/tools/testenv.sh" gw) || die "no test environment: sudo tools/testenv.sh up"
+	"$ROOT/tools/testenv.sh" status >/dev/null || die "test environment not up: sudo tools/testenv.sh up"
+	cp "$ROOT/build/moat" "$MOAT"
+	[ ! -d "$PIN" ] || moat -q clear >/dev/null # a previous run killed hard
+	local others
+	others=$(docker ps -q | wc -l)
+	[ "$others" -eq 0 ] || log "warning: $others containers already run; moat run watches them too"
+	log "machine: $(nproc) CPUs, kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")," \
+		"moat $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
+}
+
+# ---- latency ----------------------------------------------------------------------------
+
+bench_latency() {
+	local i n0 ex fails=0 a p d
+	echo "== latency: $TRIALS x 'docker exec moat-bench-lat sh -c true', moat run with auto-pause"
+	run_container lat
+	: >"$TMP/alerts.jsonl"
+	start_moat latency --state-dir "$TMP/state-lat" --skip-sync
+	for ((i = 1; i <= TRIALS; i++)); do
+		n0=$(wc -l <"$TMP/alerts.jsonl")
+		# In the background: the pause may freeze the exec'd shell before it exits.
+		docker exec moat-bench-lat sh -c true &
+		ex=$!
+		if ! wait_for 10 bash -c "tail -n +$((n0 + 1)) '$TMP/alerts.jsonl' |
+			jq -e 'select(.rule == \"action\" and .container.name == \"moat-bench-lat\")'"; then
+			fails=$((fails + 1))
+			log "warning: trial $i: no pause announced within 10 s"
+		fi
+		wait_for 10 is_state moat-bench-lat paused || log "warning: trial $i: not paused"
+		moat resume moat-bench-lat >/dev/null || docker unpause moat-bench-lat >/dev/null 2>&1 || true
+		wait_for 10 is_state moat-bench-lat running ||
+			die "trial $i: moat-bench-lat not running again after resume"
+		wait "$ex" || true
+	done
+	stop_moat
+	# Alert latency of each suspicious-exec; the pause (action) alert of the same trace id.
+	jq -r 'select(.rule == "suspicious-exec" and .container.name == "moat-bench-lat")
+		| "\(.trace_id) \(.latency_us // -1)"' "$TMP/alerts.jsonl" | sort >"$TMP/lat-alert"
+	jq -r 'select(.rule == "action" and .action.action == "pause"
+		and .container.name == "moat-bench-lat")
+		| "\(.trace_id) \(.latency_us // -1) \(.action.duration_ms) \(.action.result) \(.action.attempts)"' \
+		"$TMP/alerts.jsonl" | sort >"$TMP/lat-action"
+	awk '{ print $2 / 1000 }' "$TMP/lat-alert" >"$TMP/lat-a"
+	cp "$TMP/alerts.jsonl" "$TMP/alerts-latency.jsonl"
+	join "$TMP/lat-alert" "$TMP/lat-action" | awk '{ print $3 / 1000 }' >"$TMP/lat-p"
+	join "$TMP/lat-alert" "$TMP/lat-action" | awk '{ print $4 }' >"$TMP/lat-d"
+	read -r -a a <<<"$(pct "$TMP/lat-a")"
+	read -r -a p <<<"$(pct "$TMP/lat-p")"
+	read -r -a d <<<"$(pct "$TMP/lat-d")"
+	printf '  %-36s %6s %9s %9s %9s %9s\n' "" n p50 p90 p99 max
+	printf '  %-36s %6s %9s %9s %9s %9s  ms\n' "exec -> alert raised" "${a[@]}"
+	printf '  %-36s %6s %9s %9s %9s %9s  ms\n' "exec -> container paused" "${p[@]}"
+	printf '  %-36s %6s %9s %9s %9s %9s  ms\n' "pause API call (duration_ms)" "${d[@]}"
+	echo "  trials $TRIALS, suspicious-exec alerts ${a[0]}, pause alerts ${p[0]}," \
+		"failed/not-ok pauses $(awk '$4 != "ok"' "$TMP/lat-action" | wc -l)," \
+		"retried $(awk '$5 > 1' "$TMP/lat-action" | wc -l), trials without a pause $fails"
+	summary+=("latency: exec->alert p50 ${a[1]} p99 ${a[3]} ms (target p99 <= 1 ms: $(
+		awk -v x="${a[3]}" 'BEGIN { print (x != "-" && x <= 1) ? "held" : "MISSED" }'));" \
+		"exec->paused p50 ${p[1]} p99 ${p[3]} ms (target <= 50 ms: $(
+			awk -v x="${p[3]}" 'BEGIN { print (x != "-" && x <= 50) ? "held" : "MISSED" }'))")
+}
+
+# ---- false alerts ----------------------------------------------------------------------
+
+bench_false_alerts() {
+	local svc line loops secs rate errs fa before after ctl
+	echo "== false-alerts: $LOOPS x (A query for $SVC_NAME -> connect to the answer), dedup off"
+	run_container svc
+	docker cp "$NETPROBE" moat-bench-svc:/netprobe >/dev/null
+	docker exec -d moat-bench-svc /netprobe listen 0.0.0.0 "$SVC_PORT"
+	svc=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' moat-bench-svc)
+	# Our name, and only ours, answers with the svc container's address.
+	sed -i "/ $SVC_NAME\$/d" "$HOSTS"
+	echo "$svc $SVC_NAME" >>"$HOSTS"
+	dns_added=1
+	kill -HUP "$(cat "$DNSMASQ_PID")"
+	wait_for 5 sh -c "busybox nslookup $SVC_NAME $GW 2>/dev/null | grep -q '$svc'" ||
+		die "test DNS does not answer $SVC_NAME with $svc"
+	run_container client
+	docker cp "$LOADGEN" moat-bench-client:/loadgen >/dev/null
+	wait_for 5 docker exec moat-bench-client /loadgen connect "$svc" "$SVC_PORT" 1 0 ||
+		die "listener in moat-bench-svc does not answer"
+	echo '{"alert_dedup_seconds": 0}' >"$TMP/nodedup.json"
+	: >"$TMP/alerts.jsonl"
+	start_moat false-alerts --no-pause --config "$TMP/nodedup.json" --state-dir "$TMP/state-fa" \
+		--skip-sync
+	before=$(daemon_status)
+	line=$(docker exec moat-bench-client /loadgen resolve "$GW" "$SVC_NAME" "$SVC_PORT" "$LOOPS" 0)
+	sleep 0.5 # the daemon drains every 20 ms
+	after=$(daemon_status)
+	echo "  $line"
+	loops=$(sed -n 's/.* ops=\([0-9]*\).*/\1/p' <<<"$line")
+	secs=$(sed -n 's/.* secs=\([0-9.]*\).*/\1/p' <<<"$line")
+	rate=$(sed -n 's/.* rate=\([0-9]*\).*/\1/p' <<<"$line")
+	errs=$(sed -n 's/.* errors=\([0-9]*\).*/\1/p' <<<"$line")
+	fa=$(jq -c 'select(.rule == "direct-connection" and .container.name == "moat-bench-client")' \
+		"$TMP/alerts.jsonl" | wc -l)
+	echo "  daemon before: $before"
+	echo "  daemon after:  $after"
+	echo "  loops $loops in ${secs}s ($rate/s), loop errors $errs," \
+		"direct-connection alerts for moat-bench-client: $fa"
+	[ "$fa" -eq 0 ] || jq -c 'select(.rule == "direct-connection")' "$TMP/alerts.jsonl" | head -n 3 |
+		sed 's/^/  false alert: /'
+	# Positive control: the same address from a container that never resolved it.
+	run_container fresh
+	docker cp "$LOADGEN" moat-bench-fresh:/loadgen >/dev/null
+	docker exec moat-bench-fresh /loadgen connect "$svc" "$SVC_PORT" 1 0 >/dev/null
+	if wait_for 5 bash -c "jq -e 'select(.rule == \"direct-connection\" and
+		.container.name == \"moat-bench-fresh\" and .network.daddr == \"$svc\")' '$TMP/alerts.jsonl'"; then
+		ctl="alerted"
+		jq -c 'select(.rule == "direct-connection" and .container.name == "moat-bench-fresh")
+			| {severity, message, latency_us}' "$TMP/alerts.jsonl" | head -n 1 | sed 's/^/  control: /'
+	else
+		ctl="NOT alerted"
+	fi
+	echo "  control (connect to $svc:$SVC_PORT without a lookup, fresh container): $ctl"
+	stop_moat
+	dns_del
+	summary+=("false-alerts: $loops resolve->connect loops ($rate/s, $errs errors):" \
+		"$fa direct-connection alerts (target 0: $([ "$fa" -eq 0 ] && echo held || echo MISSED));" \
+		"control without lookup: $ctl")
+}
+
+# ---- memory -------------------------------------------------------------------------
+
+# rss_read: "VmRSS VmHWM RssAnon RssFile RING" of moat run, in KiB; RING is the resident
+# part of the bpf-map mappings (the ring buffer: its data pages are mapped twice, and
+# all of them are resident from mmap on, counted in RssFile).
+rss_read() {
+	local ring
+	ring=$(awk '/^[0-9a-f]+-/ { m = ($6 == "anon_inode:bpf-map") } m && /^Rss:/ { k += $2 }
+		END { print k + 0 }' "/proc/$run_pid/smaps")
+	awk -v ring="$ring" '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } /^RssAnon:/ { a = $2 }
+		/^RssFile:/ { f = $2 } END { print r, h, a, f, ring }' "/proc/$run_pid/status"
+}
+
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+bench_rss() {
+	local t0 t1 n st label t_reg t_prev line r1 r2 names
+	echo "== rss: $NCONT containers, DNS registry of $NNAMES names, moat run --no-pause"
+	t0=$EPOCHREALTIME
+	names=()
+	for ((n = 1; n <= NCONT; n++)); do names+=("moat-bench-rss-$n"); done
+	containers+=("${names[@]}")
+	printf '%s\n' "${names[@]}" | xargs -P 8 -I{} sh -c \
+		'docker rm -f -v {} >/dev/null 2>&1; docker run -d --name {} '"$IMAGE"' sleep 3600 2>&1 >/dev/null |
+		grep -v "IPv4 forwarding is disabled" >&2; true' ||
+		log "warning: some containers did not start"
+	t1=$EPOCHREALTIME
+	n=$(docker ps -q --filter name=moat-bench-rss- | wc -l)
+	printf '  started %d containers in %.1f s (docker run, 8 at once)\n' "$n" \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+	docker ps -q --no-trunc --filter name=moat-bench-rss- >"$TMP/ids"
+	mkdir -p "$TMP/state-rss" "$TMP/state-empty"
+	line=$("$REGGEN" "$TMP/state-rss/registry.json" "$NNAMES" "$TMP/ids")
+	echo "  $line"
+	printf '  %-13s %8s %8s %8s %8s %8s %8s %8s %8s %8s\n' registry "to-load" "load" "up" \
+		"RSS+2s" "RSS+12s" "HWM" "anon" "file" "ring"
+	echo "  (ms from start; MiB)"
+	for label in empty full; do
+		st=$TMP/state-$label
+		[ "$label" = full ] && st=$TMP/state-rss
+		: >"$TMP/alerts.jsonl"
+		start_moat "rss-$label" --no-pause --state-dir "$st"
+		wait_for 30 bash -c "[ \$(moat_status_count) -ge $n ]" 2>/dev/null || true
+		sleep 2
+		read -r -a r1 <<<"$(rss_read)"
+		sleep 10
+		read -r -a r2 <<<"$(rss_read)"
+		# Registry load: from the previous log line (the BPF programs attached, the
+		# alert file open) to "DNS registry: N names".
+		t_reg=$(awk '/DNS registry:/ { print $1; exit }' "$TMP/rss-$label.log")
+		t_prev=$(awk '/DNS registry:/ { print p; exit } { p = $1 }' "$TMP/rss-$label.log")
+		[ -n "$t_prev" ] || t_prev=$T_START
+		printf '  %-13s %8.0f %8.0f %8.0f %8s %8s %8s %8s %8s %8s\n' \
+			"$(sed -n 's/.*DNS registry: \([0-9]*\) names.*/\1 names/p' "$TMP/rss-$label.log" | head -n 1)" \
+			"$(awk -v a="$T_START" -v b="$t_prev" 'BEGIN { print (b - a) * 1000 }')" \
+			"$(awk -v a="$t_prev" -v b="$t_reg" 'BEGIN { print (b - a) * 1000 }')" \
+			"$(awk -v a="$T_START" -v b="$T_UP" 'BEGIN { print (b - a) * 1000 }')" \
+			"$(mib "${r1[0]}")" "$(mib "${r2[0]}")" "$(mib "${r2[1]}")" "$(mib "${r2[2]}")" \
+			"$(mib "${r2[3]}")" "$(mib "${r2[4]}")"
+		echo "  daemon: $(daemon_status)"
+		eval "RSS_$label=${r2[0]} HWM_$label=${r2[1]} ANON_$label=${r2[2]} RING_$label=${r2[4]}"
+		stop_moat
+	done
+	rm_batches "${names[@]}"
+	containers=("${containers[@]:0:${#containers[@]}-NCONT}")
+	summary+=("rss: $n containers + $NNAMES names: VmRSS $(mib "$RSS_full") MiB," \
+		"VmHWM $(mib "$HWM_full") MiB, of which ring buffer mapping $(mib "$RING_full") MiB," \
+		"anon $(mib "$ANON_full") MiB (empty registry: VmRSS $(mib "$RSS_empty")," \
+		"anon $(mib "$ANON_empty") MiB); target <= 32 MiB: $(
+			[ "$HWM_full" -le 32768 ] && echo held || echo MISSED)")
+}
+
+# moat_status_count: containers the daemon lists.
+moat_status_count() {
+	moat status 2>/dev/null | awk '/^CONTAINER/ { on = 1; next } on && NF == 0 { exit } on { n++ }
+		END { print n + 0 }'
+}
+export -f moat_status_count moat
+export MOAT PIN
+
+# ---- main ---------------------------------------------------------------------------
+
+names=()
+for arg in "$@"; do
+	case $arg in
+	latency | false-alerts | rss) names+=("$arg") ;;
+	all) names+=(latency false-alerts rss) ;;
+	-h | --help)
+		sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*) die "unknown benchmark '$arg' (latency, false-alerts, rss, all)" ;;
+	esac
+done
+[ "${#names[@]}" -gt 0 ] || names=(latency false-alerts rss)
+
+setup
+for n in "${names[@]}"; do
+	case $n in
+	latency) bench_latency ;;
+	false-alerts) bench_false_alerts ;;
+	rss) bench_rss ;;
+	esac
+done
+
+echo "== summary, moat run ($(date -u +%Y-%m-%d), $(nproc) CPUs, kernel $(uname -r))"
+for s in "${summary[@]}"; do echo "  $s"; done
