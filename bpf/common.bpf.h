@@ -54,6 +54,21 @@ static __always_inline void events__submit(__u32 prog, void *e)
 	stats__inc(prog, MOAT_STAT_EVENTS);
 }
 
+/* Copy a finished event (built in scratch memory) into the ring buffer,
+ * with the same wakeup policy as events__submit. A full buffer is counted
+ * as a drop. */
+static __always_inline void events__output(__u32 prog, void *e, __u64 size)
+{
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= MOAT_RB_WAKEUP_BYTES
+			      ? BPF_RB_FORCE_WAKEUP
+			      : BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_output(&events, e, size, flags))
+		stats__inc(prog, MOAT_STAT_DROPS);
+	else
+		stats__inc(prog, MOAT_STAT_EVENTS);
+}
+
 /* Submit an event someone may act on at once (an exec, a refused connect):
  * always wake the reader. */
 static __always_inline void events__submit_urgent(__u32 prog, void *e)

@@ -192,13 +192,197 @@ static __always_inline void dns__fill(struct __sk_buff *skb, struct moat_dns_eve
 	__builtin_memcpy(e->daddr, p->daddr, 16);
 }
 
+/* ---- Domain rules: decided here, at answer time (issue #4) ----------- */
+
+#define DNS_MAX_SUFFIXES 16 /* labels of a name tried as wildcard suffixes */
+
+/* The event being built, per CPU: parsing and learning never depend on the
+ * ring buffer having room (a full buffer loses the event, not the rule). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct moat_dns_event);
+} dns_event_scratch SEC(".maps");
+
+struct dns_match {
+	struct moat_domain_key key;
+	__u32 dots[DNS_MAX_SUFFIXES]; /* qname offsets just after each '.' */
+	__u32 n_dots;
+	__u32 action, rule_id, found;
+	__u64 until;
+	__u64 cgroup_id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dns_match);
+} dns_match_scratch SEC(".maps");
+
+struct dns_match_ctx {
+	struct dns_match *m;
+	struct moat_dns_event *e;
+};
+
+/* bpf_loop: record where each label after the first starts. A '.' the
+ * parser escaped ("\.", a dot inside a label) is not a separator. */
+static long dns__dot_cb(__u32 i, void *data)
+{
+	struct dns_match_ctx *c = data;
+	char ch, prev;
+
+	if (i == 0 || i >= MOAT_DNS_NAME_LEN - 1)
+		return i ? 1 : 0;
+	ch = c->e->qname[i & (MOAT_DNS_NAME_LEN - 1)];
+	prev = c->e->qname[(i - 1) & (MOAT_DNS_NAME_LEN - 1)];
+	if (!ch)
+		return 1;
+	if (ch == '.' && prev != '\\' && c->m->n_dots < DNS_MAX_SUFFIXES) {
+		c->m->dots[c->m->n_dots & (DNS_MAX_SUFFIXES - 1)] = i + 1;
+		c->m->n_dots++;
+	}
+	return 0;
+}
+
+/* Look up the rule for the name at qname[off] (wildcard or exact). */
+static __always_inline struct moat_domain_rule *dns__rule_at(struct dns_match *m,
+							      const struct moat_dns_event *e,
+							      __u32 off, __u8 wildcard)
+{
+	__builtin_memset(m->key.name, 0, sizeof(m->key.name));
+	m->key.wildcard = wildcard;
+	if (off < MOAT_DNS_NAME_LEN)
+		bpf_probe_read_kernel_str(m->key.name, sizeof(m->key.name),
+					  &e->qname[off & (MOAT_DNS_NAME_LEN - 1)]);
+	return bpf_map_lookup_elem(&domain_rules, &m->key);
+}
+
+/* bpf_loop: try the wildcard rule for suffix i (longest first). */
+static long dns__suffix_cb(__u32 i, void *data)
+{
+	struct dns_match_ctx *c = data;
+	struct moat_domain_rule *r;
+
+	if (i >= c->m->n_dots || i >= DNS_MAX_SUFFIXES)
+		return 1;
+	r = dns__rule_at(c->m, c->e, c->m->dots[i & (DNS_MAX_SUFFIXES - 1)], 1);
+	if (!r)
+		return 0;
+	c->m->action = r->action;
+	c->m->rule_id = r->rule_id;
+	c->m->found = 1;
+	return 1;
+}
+
+/* bpf_loop: learn answer address i under the decision in m. */
+static long dns__learn_cb(__u32 i, void *data)
+{
+	struct dns_match_ctx *c = data;
+	struct moat_dns_addr *a;
+	struct moat_learned v = {}, *old;
+	__u64 until;
+
+	if (i >= c->e->n_addrs || i >= MOAT_DNS_MAX_ADDRS)
+		return 1;
+	a = &c->e->addrs[i & (MOAT_DNS_MAX_ADDRS - 1)];
+	until = c->m->until + (__u64)a->ttl * 1000000000ULL;
+	if (a->family == AF_INET) {
+		struct moat_learn_key_v4 k = {.cgroup_id = c->m->cgroup_id};
+
+		__builtin_memcpy(k.addr, a->addr, 4);
+		old = bpf_map_lookup_elem(&learned_v4, &k);
+		if (old)
+			v = *old;
+		if (c->m->action == MOAT_ACT_ALLOW && until > v.allow_until_ns) {
+			v.allow_until_ns = until;
+			v.rule_id = c->m->rule_id;
+		} else if (c->m->action == MOAT_ACT_DENY && until > v.deny_until_ns) {
+			v.deny_until_ns = until;
+			if (!v.allow_until_ns)
+				v.rule_id = c->m->rule_id;
+		}
+		bpf_map_update_elem(&learned_v4, &k, &v, BPF_ANY);
+	} else {
+		struct moat_learn_key_v6 k = {.cgroup_id = c->m->cgroup_id};
+
+		__builtin_memcpy(k.addr, a->addr, 16);
+		old = bpf_map_lookup_elem(&learned_v6, &k);
+		if (old)
+			v = *old;
+		if (c->m->action == MOAT_ACT_ALLOW && until > v.allow_until_ns) {
+			v.allow_until_ns = until;
+			v.rule_id = c->m->rule_id;
+		} else if (c->m->action == MOAT_ACT_DENY && until > v.deny_until_ns) {
+			v.deny_until_ns = until;
+			if (!v.allow_until_ns)
+				v.rule_id = c->m->rule_id;
+		}
+		bpf_map_update_elem(&learned_v6, &k, &v, BPF_ANY);
+	}
+	return 0;
+}
+
+/* For a cgroup in domain mode: decide the asked name by the rule set
+ * (exact name, then the longest wildcard suffix, then the "*" default;
+ * userspace resolves deny-over-allow for one key) and write each answer
+ * address into learned_v4/v6 with its TTL (at least MOAT_LEARN_MIN_NS),
+ * before the answer reaches the socket: the first connect after a lookup
+ * is never refused for want of time. No rule: nothing is learned, and the
+ * cgroup's default (deny) applies. Names reached through a CNAME are
+ * decided by the name asked. */
+static __always_inline void dns__learn(struct moat_dns_event *e)
+{
+	struct moat_cgroup_cfg *cfg;
+	struct moat_domain_rule *r;
+	struct dns_match_ctx c = {.e = e};
+	struct dns_match *m;
+	__u32 zero = 0;
+
+	if (e->hdr.type != MOAT_EV_DNS_ANSWER || e->rcode || !e->n_addrs)
+		return;
+	cfg = bpf_map_lookup_elem(&cgroup_cfg, &e->hdr.cgroup_id);
+	if (!cfg || !cfg->domains)
+		return;
+	m = bpf_map_lookup_elem(&dns_match_scratch, &zero);
+	if (!m)
+		return;
+	c.m = m;
+	m->key.policy = cfg->policy;
+	m->found = 0;
+	m->n_dots = 0;
+	m->cgroup_id = e->hdr.cgroup_id;
+	r = dns__rule_at(m, e, 0, 0);
+	if (r) {
+		m->action = r->action;
+		m->rule_id = r->rule_id;
+		m->found = 1;
+	}
+	if (!m->found) {
+		bpf_loop(MOAT_DNS_NAME_LEN, dns__dot_cb, &c, 0);
+		bpf_loop(DNS_MAX_SUFFIXES, dns__suffix_cb, &c, 0);
+	}
+	if (!m->found) {
+		r = dns__rule_at(m, e, MOAT_DNS_NAME_LEN, 1); /* "" = the "*" default */
+		if (!r)
+			return;
+		m->action = r->action;
+		m->rule_id = r->rule_id;
+	}
+	m->until = bpf_ktime_get_boot_ns();
+	/* A TTL of 0 still opens the address long enough to connect. */
+	m->until += MOAT_LEARN_MIN_NS;
+	bpf_loop(MOAT_DNS_MAX_ADDRS, dns__learn_cb, &c, 0);
+}
+
 /* Report the DNS message in skb, if any, for program `prog`. */
 static __always_inline void dns__handle(struct __sk_buff *skb, __u32 prog)
 {
 	struct dns_pkt p = {};
 	struct moat_dns_event *e;
 	struct dns_scratch *s;
-	__u32 n;
+	__u32 n, zero = 0;
 
 	if (!dns__l4(skb, &p))
 		return;
@@ -207,9 +391,11 @@ static __always_inline void dns__handle(struct __sk_buff *skb, __u32 prog)
 		stats__inc(prog, MOAT_STAT_ERRORS);
 		return;
 	}
-	e = events__reserve(prog, sizeof(*e));
-	if (!e)
+	e = bpf_map_lookup_elem(&dns_event_scratch, &zero);
+	if (!e) {
+		stats__inc(prog, MOAT_STAT_ERRORS);
 		return;
+	}
 	dns__fill(skb, e, &p);
 
 	s->flags = 0;
@@ -231,7 +417,9 @@ static __always_inline void dns__handle(struct __sk_buff *skb, __u32 prog)
 	e->flags |= s->flags;
 	if (e->flags & DNS_F_ERRORS)
 		stats__inc(prog, MOAT_STAT_ERRORS);
-	events__submit(prog, e);
+	else if (prog == MOAT_PROG_DNS_INGRESS)
+		dns__learn(e);
+	events__output(prog, e, sizeof(*e));
 }
 
 /* Why this hook: cgroup_skb/egress runs for every packet a socket in the

@@ -99,4 +99,31 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } exec_deny SEC(".maps");
 
+/* Domain rules, per rule set (policy). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOAT_MAX_DOMAIN_RULES);
+	__type(key, struct moat_domain_key);
+	__type(value, struct moat_domain_rule);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} domain_rules SEC(".maps");
+
+/* Destinations learned from DNS answers, per cgroup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MOAT_MAX_LEARNED);
+	__type(key, struct moat_learn_key_v4);
+	__type(value, struct moat_learned);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} learned_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MOAT_MAX_LEARNED);
+	__type(key, struct moat_learn_key_v6);
+	__type(value, struct moat_learned);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} learned_v6 SEC(".maps");
+
 #endif /* MOAT_MAPS_BPF_H */

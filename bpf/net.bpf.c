@@ -57,6 +57,14 @@ static __always_inline void net__record_owner(__u64 cookie, __u32 prog)
 		stats__inc(prog, MOAT_STAT_ERRORS);
 }
 
+/* Is dst an IPv4-mapped IPv6 address (::ffff:a.b.c.d)? */
+static __always_inline int net__is_mapped(const struct net__dst *dst)
+{
+	return dst->family == AF_INET6 && !dst->addr[0] && !dst->addr[1] && !dst->addr[2] &&
+	       !dst->addr[3] && !dst->addr[4] && !dst->addr[5] && !dst->addr[6] && !dst->addr[7] &&
+	       !dst->addr[8] && !dst->addr[9] && dst->addr[10] == 0xff && dst->addr[11] == 0xff;
+}
+
 /* Look up the most specific CIDR rule for dst, per cgroup and global.
  * The longer prefix wins; at equal length the cgroup's own rule wins.
  * Returns the rule or NULL; *scope says which. */
@@ -67,10 +75,7 @@ static __always_inline struct moat_rule_val *net__match(const struct net__dst *d
 
 	/* An IPv4-mapped IPv6 destination (::ffff:a.b.c.d, a dual-stack
 	 * socket) is judged by the IPv4 rules. */
-	int mapped = dst->family == AF_INET6 && !dst->addr[0] && !dst->addr[1] && !dst->addr[2] &&
-		     !dst->addr[3] && !dst->addr[4] && !dst->addr[5] && !dst->addr[6] &&
-		     !dst->addr[7] && !dst->addr[8] && !dst->addr[9] && dst->addr[10] == 0xff &&
-		     dst->addr[11] == 0xff;
+	int mapped = net__is_mapped(dst);
 
 	if (dst->family == AF_INET || mapped) {
 		struct moat_lpm_v4 k = {.prefixlen = 64 + 32};
@@ -101,6 +106,44 @@ static __always_inline struct moat_rule_val *net__match(const struct net__dst *d
 	return NULL;
 }
 
+/* Domain mode: was dst learned from a DNS answer of this cgroup? An
+ * allowed name's answer opens the address until its TTL (at least
+ * MOAT_LEARN_MIN_NS) runs out; an address only denied names answered with
+ * is refused. Returns 1 with d filled when that decides, 0 to go on to the
+ * CIDR rules and the default (deny, for domain mode). */
+static __always_inline int net__learned(const struct net__dst *dst, __u64 cgid,
+					struct net__decision *d)
+{
+	struct moat_learned *l;
+	__u64 now = bpf_ktime_get_boot_ns();
+	int mapped = net__is_mapped(dst);
+
+	if (dst->family == AF_INET || mapped) {
+		struct moat_learn_key_v4 k = {.cgroup_id = cgid};
+
+		__builtin_memcpy(k.addr, mapped ? &dst->addr[12] : dst->addr, 4);
+		l = bpf_map_lookup_elem(&learned_v4, &k);
+	} else {
+		struct moat_learn_key_v6 k = {.cgroup_id = cgid};
+
+		__builtin_memcpy(k.addr, dst->addr, 16);
+		l = bpf_map_lookup_elem(&learned_v6, &k);
+	}
+	if (!l)
+		return 0;
+	d->scope = MOAT_SCOPE_DOMAIN;
+	d->rule_id = l->rule_id;
+	if (l->allow_until_ns > now) {
+		d->verdict = MOAT_VERDICT_ALLOW;
+		return 1;
+	}
+	if (l->deny_until_ns > now) {
+		d->verdict = d->mode == MOAT_MODE_ENFORCE ? MOAT_VERDICT_DENY : MOAT_VERDICT_WOULD_DENY;
+		return 1;
+	}
+	return 0;
+}
+
 /* Decide: a rule's action, else the cgroup's default action. Monitor mode
  * (the default for a cgroup without an entry) turns deny into would-deny. */
 static __always_inline void net__decide(const struct net__dst *dst, __u64 cgid,
@@ -111,6 +154,8 @@ static __always_inline void net__decide(const struct net__dst *dst, __u64 cgid,
 	__u8 action;
 
 	d->mode = cfg ? cfg->mode : MOAT_MODE_MONITOR;
+	if (cfg && cfg->domains && net__learned(dst, cgid, d))
+		return;
 	rule = net__match(dst, cgid, &d->scope);
 	if (rule) {
 		action = rule->action;

@@ -207,15 +207,16 @@ static void status_policy(const char *pin_dir)
 
 	snprintf(path, sizeof(path), "%s/cgroup_cfg", pin_dir);
 	fd = bpf_obj_get(path);
-	printf("\n%-20s %-8s %s\n", "CGROUP ID", "MODE", "DEFAULT");
+	printf("\n%-20s %-8s %-8s %-9s %s\n", "CGROUP ID", "MODE", "DEFAULT", "KILLEXEC", "DOMAINS");
 	if (fd >= 0) {
 		void *prev = NULL;
 
 		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 			if (bpf_map_lookup_elem(fd, &next, &cfg) == 0)
-				printf("%-20llu %-8s %s\n", (unsigned long long)next,
+				printf("%-20llu %-8s %-8s %-9s %s\n", (unsigned long long)next,
 				       cfg.mode == MOAT_MODE_ENFORCE ? "enforce" : "monitor",
-				       cfg.default_action == MOAT_ACT_DENY ? "deny" : "allow");
+				       cfg.default_action == MOAT_ACT_DENY ? "deny" : "allow",
+				       cfg.kill_exec ? "yes" : "no", cfg.domains ? "yes" : "no");
 			key = next;
 			prev = &key;
 		}
@@ -304,6 +305,32 @@ static void status_daemon(void)
 	json_object_put(ans);
 }
 
+/* Print the domain rules held in the kernel. */
+static void status_domains(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct moat_domain_key k, next;
+	struct moat_domain_rule r;
+	void *prev = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/domain_rules", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	printf("\n%-8s %-48s %-6s %s\n", "POLICY", "DOMAIN", "ACTION", "RULE");
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (bpf_map_lookup_elem(fd, &next, &r) == 0)
+			printf("%-8u %s%-*s %-6s %u\n", next.policy,
+			       next.wildcard ? (next.name[0] ? "*." : "*") : "",
+			       next.wildcard ? (next.name[0] ? 46 : 47) : 48, next.name,
+			       r.action == MOAT_ACT_DENY ? "deny" : "allow", r.rule_id);
+		k = next;
+		prev = &k;
+	}
+	close(fd);
+}
+
 int cmd_status(int argc, char **argv, const char *pin_dir)
 {
 	struct stat st;
@@ -323,6 +350,7 @@ int cmd_status(int argc, char **argv, const char *pin_dir)
 	status_links(pin_dir);
 	status_counters(pin_dir);
 	status_policy(pin_dir);
+	status_domains(pin_dir);
 	return 0;
 }
 
@@ -431,29 +459,35 @@ int cmd_rule(int argc, char **argv, const char *pin_dir)
 
 int cmd_mode(int argc, char **argv, const char *pin_dir)
 {
-	const char *usage =
-	    "usage: moat mode ID|PATH|CONTAINER monitor|enforce [allow|deny] [kill-exec]\n";
-	int mode, def = MOAT_ACT_ALLOW, kill = 0, err;
+	const char *usage = "usage: moat mode ID|PATH|CONTAINER monitor|enforce [allow|deny] "
+			    "[kill-exec] [domains[=POLICY]]\n";
+	struct moat_cgroup_cfg cfg = {.default_action = MOAT_ACT_ALLOW};
 	uint64_t cgid;
+	int err;
 
-	if (argc < 3 || argc > 5) {
+	if (argc < 3 || argc > 6) {
 		fputs(usage, stderr);
 		return 2;
 	}
 	if (strcmp(argv[2], "monitor") == 0)
-		mode = MOAT_MODE_MONITOR;
+		cfg.mode = MOAT_MODE_MONITOR;
 	else if (strcmp(argv[2], "enforce") == 0)
-		mode = MOAT_MODE_ENFORCE;
+		cfg.mode = MOAT_MODE_ENFORCE;
 	else {
 		fputs(usage, stderr);
 		return 2;
 	}
 	for (int i = 3; i < argc; i++) {
 		if (strcmp(argv[i], "deny") == 0)
-			def = MOAT_ACT_DENY;
+			cfg.default_action = MOAT_ACT_DENY;
 		else if (strcmp(argv[i], "kill-exec") == 0)
-			kill = 1;
-		else if (strcmp(argv[i], "allow") != 0) {
+			cfg.kill_exec = 1;
+		else if (strcmp(argv[i], "domains") == 0)
+			cfg.domains = 1;
+		else if (strncmp(argv[i], "domains=", 8) == 0) {
+			cfg.domains = 1;
+			cfg.policy = (uint32_t)strtoul(argv[i] + 8, NULL, 10);
+		} else if (strcmp(argv[i], "allow") != 0) {
 			fputs(usage, stderr);
 			return 2;
 		}
@@ -461,10 +495,58 @@ int cmd_mode(int argc, char **argv, const char *pin_dir)
 	cgid = resolve_cgroup(argv[1]);
 	if (!cgid)
 		return 1;
-	err = netrules_set_mode(pin_dir, cgid, mode, def, kill);
+	err = netrules_set_cfg(pin_dir, cgid, &cfg);
 	if (err) {
 		log_error("mode %s: %s%s", argv[1], strerror(-err),
 			  err == -ENOENT ? " (is moat attached? see 'moat status')" : "");
+		return 1;
+	}
+	return 0;
+}
+
+int cmd_domain(int argc, char **argv, const char *pin_dir)
+{
+	static const struct option opts[] = {
+		{"policy", required_argument, NULL, 'p'},
+		{"id", required_argument, NULL, 'i'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *usage = "usage: moat domain allow|deny|del NAME|*.SUFFIX|* [--policy N] "
+			    "[--id N]\n";
+	uint32_t policy = 0, rule_id = 0;
+	int opt, err;
+
+	while ((opt = getopt_long(argc, argv, "p:i:h", opts, NULL)) != -1) {
+		if (opt == 'p')
+			policy = (uint32_t)strtoul(optarg, NULL, 10);
+		else if (opt == 'i')
+			rule_id = (uint32_t)strtoul(optarg, NULL, 10);
+		else {
+			fputs(usage, stderr);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (argc - optind != 2) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!strcmp(argv[optind], "allow") || !strcmp(argv[optind], "deny"))
+		err = netrules_domain_put(pin_dir, policy, argv[optind + 1],
+					  strcmp(argv[optind], "deny") ? MOAT_ACT_ALLOW
+								       : MOAT_ACT_DENY,
+					  rule_id);
+	else if (!strcmp(argv[optind], "del"))
+		err = netrules_domain_del(pin_dir, policy, argv[optind + 1]);
+	else {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (err) {
+		log_error("domain %s %s: %s%s", argv[optind], argv[optind + 1], strerror(-err),
+			  err == -EINVAL ? " (a name like example.com, *.example.com or *)"
+			  : err == -ENOENT ? " (is moat attached? see 'moat status')"
+					   : "");
 		return 1;
 	}
 	return 0;

@@ -95,9 +95,9 @@ const char *event_verdict_name(unsigned v)
 
 const char *event_scope_name(unsigned s)
 {
-	static const char *const n[] = {"none", "global", "cgroup"};
+	static const char *const n[] = {"none", "global", "cgroup", "domain"};
 
-	return s < 3 ? n[s] : "unknown";
+	return s < 4 ? n[s] : "unknown";
 }
 
 const char *event_mode_name(unsigned m)

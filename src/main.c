@@ -57,7 +57,8 @@ int main(int argc, char **argv)
 	} cmds[] = {
 	    {"trace", cmd_trace},	{"attach", cmd_attach}, {"status", cmd_status},
 	    {"clear", cmd_clear},	{"probe", cmd_probe},	{"rule", cmd_rule},
-	    {"mode", cmd_mode},		{"kill", cmd_kill},	{"run", cmd_run},
+	    {"mode", cmd_mode},		{"kill", cmd_kill},
+	    {"domain", cmd_domain},	{"run", cmd_run},
 	    {"pause", cmd_pause},	{"resume", cmd_resume}, {"registry", cmd_registry},
 	    {"alerts", cmd_alerts_cli},
 	};

@@ -217,6 +217,85 @@ int netrules_clear_ids(const char *pin_dir, uint64_t cgid, uint32_t min_id)
 	return b < 0 ? b : a + b;
 }
 
+int netrules_set_cfg(const char *pin_dir, uint64_t cgid, const struct moat_cgroup_cfg *cfg)
+{
+	int fd = open_pinned(pin_dir, "cgroup_cfg"), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &cgid, cfg, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int domain_normalize(const char *pattern, char out[MOAT_DNS_NAME_LEN], int *wildcard)
+{
+	const char *p = pattern;
+	size_t n = 0;
+
+	*wildcard = 0;
+	if (!strcmp(p, "*")) {
+		*wildcard = 1;
+		out[0] = 0;
+		return 0;
+	}
+	if (!strncmp(p, "*.", 2)) {
+		*wildcard = 1;
+		p += 2;
+	}
+	for (; *p && n < MOAT_DNS_NAME_LEN - 1; p++) {
+		char c = *p;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return -EINVAL;
+		if (c == '.' && (n == 0 || out[n - 1] == '.'))
+			return -EINVAL; /* empty label */
+		out[n++] = c;
+	}
+	if (*p)
+		return -EINVAL; /* too long */
+	if (n && out[n - 1] == '.')
+		n--; /* the root's trailing dot */
+	out[n] = 0;
+	return n ? 0 : -EINVAL;
+}
+
+/* Write (rule != NULL) or delete a domain rule. */
+static int domain_write(const char *pin_dir, uint32_t policy, const char *pattern,
+			const struct moat_domain_rule *rule)
+{
+	struct moat_domain_key k = {.policy = policy};
+	int wildcard, fd, err = domain_normalize(pattern, k.name, &wildcard);
+
+	if (err)
+		return err;
+	k.wildcard = (uint8_t)wildcard;
+	fd = open_pinned(pin_dir, "domain_rules");
+	if (fd < 0)
+		return fd;
+	if (rule ? bpf_map_update_elem(fd, &k, rule, BPF_ANY) : bpf_map_delete_elem(fd, &k))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int netrules_domain_put(const char *pin_dir, uint32_t policy, const char *pattern, int action,
+			uint32_t rule_id)
+{
+	struct moat_domain_rule r = {.action = (uint8_t)action, .rule_id = rule_id};
+
+	return domain_write(pin_dir, policy, pattern, &r);
+}
+
+int netrules_domain_del(const char *pin_dir, uint32_t policy, const char *pattern)
+{
+	return domain_write(pin_dir, policy, pattern, NULL);
+}
+
 int netrules_read_stats(const char *pin_dir, uint64_t vals[MOAT_STATS_SLOTS])
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = open_pinned(pin_dir, "stats"), err = 0;

@@ -30,6 +30,21 @@ int netrules_del(const char *pin_dir, uint64_t cgid, const struct cidr *c);
 int netrules_set_mode(const char *pin_dir, uint64_t cgid, int mode, int default_action,
 		      int kill_exec);
 
+/* The same with every field of the cgroup's entry (domains, policy). */
+int netrules_set_cfg(const char *pin_dir, uint64_t cgid, const struct moat_cgroup_cfg *cfg);
+
+/* Normalise a domain pattern: "Example.COM." -> "example.com"; "*.x.com"
+ * -> name "x.com" with *wildcard = 1; "*" -> "" with *wildcard = 1.
+ * Returns 0, or -EINVAL for an empty label, a '*' elsewhere, a name over
+ * 255 bytes or characters outside letters, digits, '-', '_' and '.'. */
+int domain_normalize(const char *pattern, char out[MOAT_DNS_NAME_LEN], int *wildcard);
+
+/* Add (or replace) / remove a domain rule in rule set `policy` (0 = the
+ * one every domain-mode cgroup uses unless given another). */
+int netrules_domain_put(const char *pin_dir, uint32_t policy, const char *pattern, int action,
+			uint32_t rule_id);
+int netrules_domain_del(const char *pin_dir, uint32_t policy, const char *pattern);
+
 /* Add (or replace) / remove an executable base name the exec hook kills in
  * cgroups with kill-exec on; cgid 0 = for every such cgroup. Names longer
  * than MOAT_EXEC_NAME_LEN - 1 are refused with -ENAMETOOLONG. */

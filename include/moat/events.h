@@ -59,6 +59,7 @@ enum moat_rule_scope {
 	MOAT_SCOPE_NONE = 0,   /* no rule matched: the cgroup's default action */
 	MOAT_SCOPE_GLOBAL = 1, /* a global CIDR rule */
 	MOAT_SCOPE_CGROUP = 2, /* a rule for this cgroup */
+	MOAT_SCOPE_DOMAIN = 3, /* a destination learned from a DNS answer (domain rules) */
 };
 
 /* MOAT_EV_CONNECT and MOAT_EV_SENDMSG. */

@@ -10,6 +10,7 @@
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
 #endif
+#include "events.h"
 
 #define MOAT_PIN_DIR "/sys/fs/bpf/moat"
 
@@ -21,6 +22,9 @@
 #define MOAT_MAX_SOCKETS      65536	   /* sock_owner entries (LRU) */
 #define MOAT_MAX_WATCHED      64	   /* watch_cgroups entries */
 #define MOAT_MAX_CGROUP_DEPTH 16	   /* ancestor levels the exec filter walks */
+#define MOAT_MAX_DOMAIN_RULES 65536  /* domain_rules entries */
+#define MOAT_MAX_LEARNED      262144 /* learned_v4/v6 entries (LRU) */
+#define MOAT_LEARN_MIN_NS     (10ULL * 1000000000ULL) /* an answer opens its addresses at least this long */
 #define MOAT_MAX_EXEC_DENY    4096	   /* exec_deny entries */
 #define MOAT_EXEC_NAME_LEN    32	   /* executable base names in exec_deny, incl. NUL */
 
@@ -41,8 +45,9 @@ enum moat_action {
 struct moat_cgroup_cfg {
 	__u8 mode;	     /* enum moat_mode */
 	__u8 default_action; /* enum moat_action for destinations no rule matches */
-	__u8 kill_exec;	     /* reserved for the kill-exec policy; 0 today */
-	__u8 pad0[5];
+	__u8 kill_exec;	     /* 1: the exec hook SIGKILLs names found in exec_deny */
+	__u8 domains;	     /* 1: DNS answers decide (domain rules, learned_v4/v6) */
+	__u32 policy;	     /* domain rule set (domain_rules key), 0 = the global set */
 };
 _Static_assert(sizeof(struct moat_cgroup_cfg) == 8, "moat_cgroup_cfg ABI");
 
@@ -73,6 +78,49 @@ struct moat_rule_val {
 	__u32 rule_id; /* reported in events; chosen by whoever wrote the rule */
 };
 _Static_assert(sizeof(struct moat_rule_val) == 8, "moat_rule_val ABI");
+
+/* domain_rules key: a DNS name (lowercase, dotted, no trailing dot,
+ * zero-padded) in rule set `policy`. wildcard 0: exactly this name;
+ * wildcard 1: names below it ("*.github.com" is stored as "github.com"),
+ * and the name "" with wildcard 1 is the `*` default. The kernel compares
+ * whole keys: a hash collision can never match the wrong name. */
+struct moat_domain_key {
+	__u32 policy;
+	__u8 wildcard;
+	__u8 pad0[3];
+	char name[MOAT_DNS_NAME_LEN];
+};
+_Static_assert(sizeof(struct moat_domain_key) == 264, "moat_domain_key ABI");
+
+struct moat_domain_rule {
+	__u8 action; /* enum moat_action */
+	__u8 pad0[3];
+	__u32 rule_id;
+};
+_Static_assert(sizeof(struct moat_domain_rule) == 8, "moat_domain_rule ABI");
+
+/* learned_v4 / learned_v6: destinations a cgroup learned from DNS answers,
+ * written by the DNS ingress program before the answer reaches the socket. */
+struct moat_learn_key_v4 {
+	__u64 cgroup_id;
+	__u8 addr[4];
+	__u8 pad0[4];
+};
+_Static_assert(sizeof(struct moat_learn_key_v4) == 16, "moat_learn_key_v4 ABI");
+
+struct moat_learn_key_v6 {
+	__u64 cgroup_id;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct moat_learn_key_v6) == 24, "moat_learn_key_v6 ABI");
+
+struct moat_learned {
+	__u64 allow_until_ns; /* boot ns: an allowed name's answer opens it until then */
+	__u64 deny_until_ns;  /* boot ns: a denied name's answer marks it until then */
+	__u32 rule_id;	      /* the rule that allowed it (else the one that denied it) */
+	__u32 pad0;
+};
+_Static_assert(sizeof(struct moat_learned) == 24, "moat_learned ABI");
 
 /* exec_deny key: an executable base name ("sh", "nc", "python3"), for one
  * cgroup or for all (cgroup_id 0). Matched against the base names of the
