@@ -1,5 +1,6 @@
 /* detect.c - direct-connection, blacklisted-destination, suspicious-exec and
  * container-lifecycle detections. Events in, alerts out. */
+#define _GNU_SOURCE /* O_PATH */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 
 #include "detect.h"
 #include "event.h"
@@ -258,17 +261,28 @@ static int exec_expected(const struct detect_ctx *x, const struct moat_exec_even
 	return label_allows(c, name);
 }
 
-/* Content identity of a file: size and CRC-32 (zlib). 0 or -errno. */
-static int file_ident(const char *path, off_t *size, uint32_t *crc)
+/* Open path inside the container whose root is root_fd, resolving every
+ * symlink inside that root (RESOLVE_IN_ROOT): "/bin/sh -> /bin/busybox"
+ * must lead to the container's busybox, never the host's. fd or -errno. */
+static int open_in_root(int root_fd, const char *path)
+{
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+	long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* Content identity of an open file: size and CRC-32 (zlib); closes fd.
+ * 0 or -errno. */
+static int file_ident(int fd, off_t *size, uint32_t *crc)
 {
 	unsigned char buf[65536];
 	struct stat st;
 	uLong c = crc32(0L, Z_NULL, 0);
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) {
 		close(fd);
 		return -EINVAL;
@@ -284,7 +298,7 @@ static int file_ident(const char *path, off_t *size, uint32_t *crc)
 /* A renamed copy of a listed binary ("cp /bin/sh /tmp/x; /tmp/x") keeps
  * its bytes: compare the executed file with the container's own shells,
  * runtimes and tools of the same size. Returns the class and the original
- * name in orig, or EXEC_NONE. Best effort: the file is read through
+ * name in orig, or EXEC_NONE. Best effort: files are read through
  * /proc/<init pid>/root while the container runs. */
 static int exec_copied_class(const struct detect_ctx *x, const struct moat_exec_event *e,
 			     const struct container_info *c, char *orig, size_t olen)
@@ -292,45 +306,63 @@ static int exec_copied_class(const struct detect_ctx *x, const struct moat_exec_
 	static const char *const dirs[] = {"/bin", "/usr/bin", "/usr/local/bin", "/sbin",
 					   "/usr/sbin"};
 	const struct name_list *lists[] = {&x->cfg->shells, &x->cfg->runtimes, &x->cfg->net_tools};
-	char path[MOAT_PATH_LEN + 64];
+	char root[64];
 	struct stat st, cand;
 	off_t size = 0;
 	uint32_t crc = 0;
-	int have = 0;
+	int have = 0, cls = EXEC_NONE, root_fd, fd;
 
 	if (!c->pid || e->filename[0] != '/')
 		return EXEC_NONE;
-	snprintf(path, sizeof(path), "/proc/%d/root%.*s", c->pid, MOAT_PATH_LEN, e->filename);
-	if (stat(path, &st) || !S_ISREG(st.st_mode))
+	snprintf(root, sizeof(root), "/proc/%d/root", c->pid);
+	root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
 		return EXEC_NONE;
-	for (int l = 0; l < 3; l++) {
-		for (int i = 0; i < lists[l]->n; i++) {
+	fd = open_in_root(root_fd, e->filename);
+	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		close(root_fd);
+		return EXEC_NONE;
+	}
+	close(fd);
+	for (int l = 0; l < 3 && !cls; l++) {
+		for (int i = 0; i < lists[l]->n && !cls; i++) {
 			const char *name = lists[l]->names[i];
 
 			if (strpbrk(name, "*?["))
 				continue; /* globs name no file */
-			for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
-				char cpath[256];
+			for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]) && !cls; d++) {
+				char cpath[128];
 				off_t csize;
 				uint32_t ccrc;
 
-				snprintf(cpath, sizeof(cpath), "/proc/%d/root%s/%s", c->pid,
-					 dirs[d], name);
-				if (stat(cpath, &cand) || cand.st_size != st.st_size ||
-				    (cand.st_ino == st.st_ino && cand.st_dev == st.st_dev))
+				snprintf(cpath, sizeof(cpath), "%s/%s", dirs[d], name);
+				fd = open_in_root(root_fd, cpath);
+				if (fd < 0)
 					continue;
-				if (!have && file_ident(path, &size, &crc))
+				if (fstat(fd, &cand) || cand.st_size != st.st_size ||
+				    (cand.st_ino == st.st_ino && cand.st_dev == st.st_dev)) {
+					close(fd);
+					continue;
+				}
+				if (!have &&
+				    file_ident(open_in_root(root_fd, e->filename), &size, &crc)) {
+					close(fd);
+					close(root_fd);
 					return EXEC_NONE;
+				}
 				have = 1;
-				if (file_ident(cpath, &csize, &ccrc) == 0 && csize == size &&
+				if (file_ident(fd, &csize, &ccrc) == 0 && csize == size &&
 				    ccrc == crc) {
-					snprintf(orig, olen, "%s/%s", dirs[d], name);
-					return l + 1;
+					snprintf(orig, olen, "%s", cpath);
+					cls = l + 1;
 				}
 			}
 		}
 	}
-	return EXEC_NONE;
+	close(root_fd);
+	return cls;
 }
 
 static int detect_exec(const struct detect_ctx *x, const struct moat_exec_event *e,
