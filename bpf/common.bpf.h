@@ -60,8 +60,8 @@ static __always_inline void events__submit(__u32 prog, void *e)
 static __always_inline void events__output(__u32 prog, void *e, __u64 size)
 {
 	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= MOAT_RB_WAKEUP_BYTES
-			      ? BPF_RB_FORCE_WAKEUP
-			      : BPF_RB_NO_WAKEUP;
+			  ? BPF_RB_FORCE_WAKEUP
+			  : BPF_RB_NO_WAKEUP;
 
 	if (bpf_ringbuf_output(&events, e, size, flags))
 		stats__inc(prog, MOAT_STAT_DROPS);

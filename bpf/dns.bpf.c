@@ -231,25 +231,29 @@ struct dns_match_ctx {
 static long dns__dot_cb(__u32 i, void *data)
 {
 	struct dns_match_ctx *c = data;
+	__u32 idx = i;
 	char ch, prev;
 
 	if (i == 0 || i >= MOAT_DNS_NAME_LEN - 1)
 		return i ? 1 : 0;
-	ch = c->e->qname[i & (MOAT_DNS_NAME_LEN - 1)];
-	prev = c->e->qname[(i - 1) & (MOAT_DNS_NAME_LEN - 1)];
+	asm volatile("" : "+r"(idx)); /* keep the masks below */
+	ch = c->e->qname[idx & (MOAT_DNS_NAME_LEN - 1)];
+	prev = c->e->qname[(idx - 1) & (MOAT_DNS_NAME_LEN - 1)];
 	if (!ch)
 		return 1;
 	if (ch == '.' && prev != '\\' && c->m->n_dots < DNS_MAX_SUFFIXES) {
-		c->m->dots[c->m->n_dots & (DNS_MAX_SUFFIXES - 1)] = i + 1;
+		__u32 n = c->m->n_dots;
+
+		asm volatile("" : "+r"(n));
+		c->m->dots[n & (DNS_MAX_SUFFIXES - 1)] = i + 1;
 		c->m->n_dots++;
 	}
 	return 0;
 }
 
 /* Look up the rule for the name at qname[off] (wildcard or exact). */
-static __always_inline struct moat_domain_rule *dns__rule_at(struct dns_match *m,
-							      const struct moat_dns_event *e,
-							      __u32 off, __u8 wildcard)
+static __always_inline struct moat_domain_rule *
+dns__rule_at(struct dns_match *m, const struct moat_dns_event *e, __u32 off, __u8 wildcard)
 {
 	__builtin_memset(m->key.name, 0, sizeof(m->key.name));
 	m->key.wildcard = wildcard;
@@ -264,10 +268,13 @@ static long dns__suffix_cb(__u32 i, void *data)
 {
 	struct dns_match_ctx *c = data;
 	struct moat_domain_rule *r;
+	__u32 idx;
 
 	if (i >= c->m->n_dots || i >= DNS_MAX_SUFFIXES)
 		return 1;
-	r = dns__rule_at(c->m, c->e, c->m->dots[i & (DNS_MAX_SUFFIXES - 1)], 1);
+	idx = i;
+	asm volatile("" : "+r"(idx));
+	r = dns__rule_at(c->m, c->e, c->m->dots[idx & (DNS_MAX_SUFFIXES - 1)], 1);
 	if (!r)
 		return 0;
 	c->m->action = r->action;
@@ -284,9 +291,14 @@ static long dns__learn_cb(__u32 i, void *data)
 	struct moat_learned v = {}, *old;
 	__u64 until;
 
+	__u32 idx = i;
+
 	if (i >= c->e->n_addrs || i >= MOAT_DNS_MAX_ADDRS)
 		return 1;
-	a = &c->e->addrs[i & (MOAT_DNS_MAX_ADDRS - 1)];
+	/* Keep the mask: clang would drop it after the check above and index
+	 * with a register the verifier has no bound for. */
+	asm volatile("" : "+r"(idx));
+	a = &c->e->addrs[idx & (MOAT_DNS_MAX_ADDRS - 1)];
 	until = c->m->until + (__u64)a->ttl * 1000000000ULL;
 	if (a->family == AF_INET) {
 		struct moat_learn_key_v4 k = {.cgroup_id = c->m->cgroup_id};

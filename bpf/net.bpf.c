@@ -138,7 +138,8 @@ static __always_inline int net__learned(const struct net__dst *dst, __u64 cgid,
 		return 1;
 	}
 	if (l->deny_until_ns > now) {
-		d->verdict = d->mode == MOAT_MODE_ENFORCE ? MOAT_VERDICT_DENY : MOAT_VERDICT_WOULD_DENY;
+		d->verdict =
+		    d->mode == MOAT_MODE_ENFORCE ? MOAT_VERDICT_DENY : MOAT_VERDICT_WOULD_DENY;
 		return 1;
 	}
 	return 0;

@@ -207,7 +207,8 @@ static void status_policy(const char *pin_dir)
 
 	snprintf(path, sizeof(path), "%s/cgroup_cfg", pin_dir);
 	fd = bpf_obj_get(path);
-	printf("\n%-20s %-8s %-8s %-9s %s\n", "CGROUP ID", "MODE", "DEFAULT", "KILLEXEC", "DOMAINS");
+	printf("\n%-20s %-8s %-8s %-9s %s\n", "CGROUP ID", "MODE", "DEFAULT", "KILLEXEC",
+	       "DOMAINS");
 	if (fd >= 0) {
 		void *prev = NULL;
 
@@ -507,10 +508,10 @@ int cmd_mode(int argc, char **argv, const char *pin_dir)
 int cmd_domain(int argc, char **argv, const char *pin_dir)
 {
 	static const struct option opts[] = {
-		{"policy", required_argument, NULL, 'p'},
-		{"id", required_argument, NULL, 'i'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+	    {"policy", required_argument, NULL, 'p'},
+	    {"id", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
 	const char *usage = "usage: moat domain allow|deny|del NAME|*.SUFFIX|* [--policy N] "
 			    "[--id N]\n";
@@ -532,10 +533,9 @@ int cmd_domain(int argc, char **argv, const char *pin_dir)
 		return 2;
 	}
 	if (!strcmp(argv[optind], "allow") || !strcmp(argv[optind], "deny"))
-		err = netrules_domain_put(pin_dir, policy, argv[optind + 1],
-					  strcmp(argv[optind], "deny") ? MOAT_ACT_ALLOW
-								       : MOAT_ACT_DENY,
-					  rule_id);
+		err = netrules_domain_put(
+		    pin_dir, policy, argv[optind + 1],
+		    strcmp(argv[optind], "deny") ? MOAT_ACT_ALLOW : MOAT_ACT_DENY, rule_id);
 	else if (!strcmp(argv[optind], "del"))
 		err = netrules_domain_del(pin_dir, policy, argv[optind + 1]);
 	else {
@@ -544,7 +544,7 @@ int cmd_domain(int argc, char **argv, const char *pin_dir)
 	}
 	if (err) {
 		log_error("domain %s %s: %s%s", argv[optind], argv[optind + 1], strerror(-err),
-			  err == -EINVAL ? " (a name like example.com, *.example.com or *)"
+			  err == -EINVAL   ? " (a name like example.com, *.example.com or *)"
 			  : err == -ENOENT ? " (is moat attached? see 'moat status')"
 					   : "");
 		return 1;

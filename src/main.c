@@ -55,12 +55,11 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **, const char *);
 	} cmds[] = {
-	    {"trace", cmd_trace},	{"attach", cmd_attach}, {"status", cmd_status},
-	    {"clear", cmd_clear},	{"probe", cmd_probe},	{"rule", cmd_rule},
-	    {"mode", cmd_mode},		{"kill", cmd_kill},
-	    {"domain", cmd_domain},	{"run", cmd_run},
-	    {"pause", cmd_pause},	{"resume", cmd_resume}, {"registry", cmd_registry},
-	    {"alerts", cmd_alerts_cli},
+	    {"trace", cmd_trace},	{"attach", cmd_attach},	    {"status", cmd_status},
+	    {"clear", cmd_clear},	{"probe", cmd_probe},	    {"rule", cmd_rule},
+	    {"mode", cmd_mode},		{"kill", cmd_kill},	    {"domain", cmd_domain},
+	    {"run", cmd_run},		{"pause", cmd_pause},	    {"resume", cmd_resume},
+	    {"registry", cmd_registry}, {"alerts", cmd_alerts_cli},
 	};
 	const char *pin_dir = getenv("MOAT_PIN_DIR");
 	int i = 1;

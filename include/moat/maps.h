@@ -22,11 +22,12 @@
 #define MOAT_MAX_SOCKETS      65536	   /* sock_owner entries (LRU) */
 #define MOAT_MAX_WATCHED      64	   /* watch_cgroups entries */
 #define MOAT_MAX_CGROUP_DEPTH 16	   /* ancestor levels the exec filter walks */
-#define MOAT_MAX_DOMAIN_RULES 65536  /* domain_rules entries */
-#define MOAT_MAX_LEARNED      262144 /* learned_v4/v6 entries (LRU) */
-#define MOAT_LEARN_MIN_NS     (10ULL * 1000000000ULL) /* an answer opens its addresses at least this long */
-#define MOAT_MAX_EXEC_DENY    4096	   /* exec_deny entries */
-#define MOAT_EXEC_NAME_LEN    32	   /* executable base names in exec_deny, incl. NUL */
+#define MOAT_MAX_DOMAIN_RULES 65536	   /* domain_rules entries */
+#define MOAT_MAX_LEARNED      262144	   /* learned_v4/v6 entries (LRU) */
+#define MOAT_LEARN_MIN_NS                                                                          \
+	(10ULL * 1000000000ULL) /* an answer opens its addresses at least this long */
+#define MOAT_MAX_EXEC_DENY 4096 /* exec_deny entries */
+#define MOAT_EXEC_NAME_LEN 32	/* executable base names in exec_deny, incl. NUL */
 
 /* Egress mode of a cgroup (cgroup_cfg.mode). A cgroup with no entry is in
  * MOAT_MODE_MONITOR. */
