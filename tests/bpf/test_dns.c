@@ -474,6 +474,121 @@ static void test_answer_a(void)
 		     "A answer: no error counted");
 }
 
+/* ---- domain rules: learning at answer time (issue #4) ---- */
+
+static void domain_rule(__u32 policy, int wildcard, const char *name, int action, __u32 id)
+{
+	struct moat_domain_key k = {.policy = policy, .wildcard = (__u8)wildcard};
+	struct moat_domain_rule r = {.action = (__u8)action, .rule_id = id};
+
+	snprintf(k.name, sizeof(k.name), "%s", name);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.domain_rules), &k, &r, BPF_ANY);
+}
+
+/* The learned entry for addr in our cgroup, or NULL. */
+static const struct moat_learned *learned(__u8 a, __u8 b, __u8 c, __u8 d)
+{
+	static struct moat_learned v;
+	struct moat_learn_key_v4 k = {.cgroup_id = want_cgroup_id, .addr = {a, b, c, d}};
+
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.learned_v4), &k, &v) ? NULL : &v;
+}
+
+/* One answer for name with one A record a.b.c.d (ttl), on ingress. */
+static void answer(const char *t, const char *name, unsigned ttl, __u8 a, __u8 b, __u8 c, __u8 d)
+{
+	struct msg m;
+
+	put_hdr(&m, 0x4242, QR | RD | RA, 1, 1);
+	put_question(&m, name, T_A);
+	put_a(&m, ttl, a, b, c, d);
+	run_udp(t, 1, 0, &m);
+}
+
+static void test_domain_learning(void)
+{
+	struct moat_cgroup_cfg cfg = {.mode = MOAT_MODE_ENFORCE, .domains = 1, .policy = 7};
+	const struct moat_learned *l;
+	__u64 now, cg = want_cgroup_id;
+	struct msg m;
+
+	if (!cg) {
+		CHECK(0, "domain learning: cgroup id known", "no cgroup2 mount");
+		return;
+	}
+	answer("domain: not in domain mode", "allowed.test", 60, 10, 9, 0, 1);
+	CHECK(learned(10, 9, 0, 1) == NULL, "domain: nothing learned outside domain mode",
+	      "learned");
+	bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_cfg), &cg, &cfg, BPF_ANY);
+	domain_rule(7, 0, "allowed.test", MOAT_ACT_ALLOW, 11);
+	domain_rule(7, 0, "denied.test", MOAT_ACT_DENY, 12);
+	domain_rule(7, 1, "wild.test", MOAT_ACT_ALLOW, 13);
+	domain_rule(7, 0, "no.wild.test", MOAT_ACT_DENY, 14);
+	domain_rule(8, 0, "other.test", MOAT_ACT_ALLOW, 15); /* another rule set */
+
+	now = now_boot_ns();
+	answer("domain: allowed name", "Allowed.TEST", 60, 10, 9, 0, 1);
+	l = learned(10, 9, 0, 1);
+	CHECK(l && l->rule_id == 11 && l->allow_until_ns >= now + 69000000000ULL &&
+		  l->allow_until_ns <= now_boot_ns() + 71000000000ULL && !l->deny_until_ns,
+	      "domain: allowed name opens its address for TTL + 10 s, case-insensitive",
+	      "l=%p rule %u", (void *)l, l ? l->rule_id : 0);
+	answer("domain: denied name", "denied.test", 60, 10, 9, 0, 2);
+	l = learned(10, 9, 0, 2);
+	CHECK(l && l->rule_id == 12 && l->deny_until_ns > now && !l->allow_until_ns,
+	      "domain: denied name marks its address denied", "l=%p", (void *)l);
+	answer("domain: wildcard", "a.b.wild.test", 5, 10, 9, 0, 3);
+	l = learned(10, 9, 0, 3);
+	CHECK(l && l->rule_id == 13 && l->allow_until_ns,
+	      "domain: *.wild.test allows a.b.wild.test", "l=%p", (void *)l);
+	answer("domain: exact beats wildcard", "no.wild.test", 5, 10, 9, 0, 4);
+	l = learned(10, 9, 0, 4);
+	CHECK(l && l->rule_id == 14 && l->deny_until_ns && !l->allow_until_ns,
+	      "domain: exact deny beats the wildcard allow", "l=%p", (void *)l);
+	answer("domain: wildcard is not the apex", "wild.test", 5, 10, 9, 0, 5);
+	CHECK(learned(10, 9, 0, 5) == NULL, "domain: *.wild.test does not match wild.test",
+	      "learned");
+	answer("domain: no rule", "unknown.test", 5, 10, 9, 0, 6);
+	CHECK(learned(10, 9, 0, 6) == NULL, "domain: a name with no rule learns nothing",
+	      "learned");
+	answer("domain: other rule set", "other.test", 5, 10, 9, 0, 7);
+	CHECK(learned(10, 9, 0, 7) == NULL, "domain: another policy's rule does not apply",
+	      "learned");
+	/* Shared address: a denied name, then an allowed one, answer 10.9.0.2. */
+	answer("domain: shared address", "allowed.test", 60, 10, 9, 0, 2);
+	l = learned(10, 9, 0, 2);
+	CHECK(l && l->allow_until_ns && l->deny_until_ns && l->rule_id == 11,
+	      "domain: an address both allowed and denied keeps both marks; allow decides", "l=%p",
+	      (void *)l);
+	domain_rule(7, 1, "", MOAT_ACT_ALLOW, 16); /* "*" */
+	answer("domain: default rule", "anything.example", 5, 10, 9, 0, 8);
+	l = learned(10, 9, 0, 8);
+	CHECK(l && l->rule_id == 16, "domain: the * rule applies last", "l=%p", (void *)l);
+	/* A CNAME chain: the asked name decides for the final addresses. */
+	put_hdr(&m, 0x77, QR | RD | RA, 1, 2);
+	put_question(&m, "allowed.test", T_A);
+	put_ptr(&m, 12);
+	put_rr(&m, T_CNAME, 60, 13);
+	put_name(&m, "cdn.example");
+	put_a(&m, 60, 10, 9, 0, 9);
+	run_udp("domain: CNAME", 1, 0, &m);
+	l = learned(10, 9, 0, 9);
+	CHECK(l && l->rule_id == 11, "domain: addresses through a CNAME follow the asked name",
+	      "l=%p", (void *)l);
+	/* A query never learns; a malformed answer never learns. */
+	put_hdr(&m, 0x78, RD, 1, 0);
+	put_question(&m, "allowed.test", T_A);
+	run_udp("domain: query", 0, 0, &m);
+	put_hdr(&m, 0x79, QR | RD | RA, 1, 1);
+	put_question(&m, "allowed.test", T_A);
+	put_rr(&m, T_A, 60, 4);
+	run_udp("domain: truncated answer", 1, 0, &m);
+	CHECK(learned(10, 9, 0, 10) == NULL, "domain: queries and broken answers learn nothing",
+	      "learned");
+	cfg.domains = 0;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_cfg), &cg, &cfg, BPF_ANY);
+}
+
 /* www.example.com CNAME cdn.<ptr example.com>, then an A whose owner points
  * at the CNAME target, which itself ends in a pointer: two-hop chain. */
 static void test_compression(void)
@@ -1123,6 +1238,7 @@ int main(void)
 	test_not_port_53();
 	test_tcp();
 	test_garbage();
+	test_domain_learning();
 
 	/* Every event read came through events__submit and was counted. */
 	CHECK_EQ_INT(stat_get(MOAT_PROG_DNS_EGRESS, MOAT_STAT_EVENTS) +
