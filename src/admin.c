@@ -133,8 +133,8 @@ static void link_target(const struct bpf_link_info *info, char *buf, size_t len)
 {
 	if (info->type == BPF_LINK_TYPE_CGROUP)
 		snprintf(buf, len, "cgroup %llu", (unsigned long long)info->cgroup.cgroup_id);
-	else if (info->type == BPF_LINK_TYPE_TRACING)
-		snprintf(buf, len, "tp_btf");
+	else if (info->type == BPF_LINK_TYPE_TRACING || info->type == BPF_LINK_TYPE_RAW_TRACEPOINT)
+		snprintf(buf, len, "tp_btf (all tasks, filtered by watch_cgroups)");
 	else
 		snprintf(buf, len, "link type %u", info->type);
 }

@@ -48,6 +48,8 @@ static int on_event(void *ctx, void *data, size_t len)
 	const struct moat_event_hdr *h = event_decode(data, len);
 	const struct container_info *c;
 
+	if (t->max_events && t->printed >= t->max_events)
+		return 0; /* --count reached: the rest of this batch is not printed */
 	if (!h) {
 		/* Never silently: count it and say so once in a while. */
 		if (t->malformed++ % 1000 == 0)
