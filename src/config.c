@@ -36,6 +36,7 @@ void config_defaults(struct config *c)
 	c->registry_max = 100000;
 	c->registry_retention_s = 86400;
 	c->dedup_s = 60;
+	c->nice = -10;
 	c->action_attempts = 3;
 	c->action_backoff_ms = 100;
 	set_names(&c->shells, default_shells, sizeof(default_shells) / sizeof(default_shells[0]));
@@ -232,7 +233,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "state_dir",	 "alerts_file", "control_socket", "pin_dir",  "cgroups",
 	    "report_only",	 "strict",	"skip_sync",	  "registry", "lists",
 	    "pause_on_critical", "kill_exec",	"exec",		  "actions",  "alert_dedup_seconds",
-	    "containers",
+	    "containers",	 "nice",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
 	static const char *const known_lists[] = {"blacklist", "whitelist"};
@@ -278,6 +279,13 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		get_bool(p, v, "pause_on_critical", &c->pause_on_critical);
 	if (json_object_object_get_ex(root, "kill_exec", &v))
 		get_bool(p, v, "kill_exec", &c->kill_exec);
+	if (json_object_object_get_ex(root, "nice", &v)) {
+		if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) < -20 ||
+		    json_object_get_int(v) > 19)
+			cfg_error(p, "nice", "must be a whole number from -20 to 19", NULL);
+		else
+			c->nice = json_object_get_int(v);
+	}
 	if (json_object_object_get_ex(root, "alert_dedup_seconds", &v))
 		get_uint(p, v, "alert_dedup_seconds", 86400, &c->dedup_s);
 	if (json_object_object_get_ex(root, "registry", &sub)) {

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -755,6 +756,11 @@ static int setup(struct daemon *d)
 	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* A monitor must not starve behind the workload it watches: an exec
+	 * burst (docker exec, runc) competes for the same CPUs. */
+	if (setpriority(PRIO_PROCESS, 0, d->cfg.nice))
+		log_warn("cannot set priority %d: %s; alerts may lag under load", d->cfg.nice,
+			 strerror(errno));
 	if (preflight(d->cg_mount, sizeof(d->cg_mount)))
 		return -1;
 	n = preflight_cgroups(d->cg_mount, d->cfg.cgroups, d->cfg.n_cgroups, cgroups,
