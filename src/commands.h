@@ -12,6 +12,7 @@ int cmd_rule(int argc, char **argv, const char *pin_dir);
 int cmd_mode(int argc, char **argv, const char *pin_dir);
 int cmd_kill(int argc, char **argv, const char *pin_dir);
 int cmd_domain(int argc, char **argv, const char *pin_dir);
+int cmd_rules(int argc, char **argv, const char *pin_dir);
 int cmd_run(int argc, char **argv, const char *pin_dir);
 int cmd_pause(int argc, char **argv, const char *pin_dir);
 int cmd_resume(int argc, char **argv, const char *pin_dir);

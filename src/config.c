@@ -37,6 +37,7 @@ void config_defaults(struct config *c)
 	c->registry_retention_s = 86400;
 	c->dedup_s = 60;
 	c->nice = -10;
+	snprintf(c->egress_rules, sizeof(c->egress_rules), "/etc/moat/rules.json");
 	c->action_attempts = 3;
 	c->action_backoff_ms = 100;
 	set_names(&c->shells, default_shells, sizeof(default_shells) / sizeof(default_shells[0]));
@@ -197,14 +198,27 @@ static void check_keys(struct cfg_parse *p, json_object *obj, const char *const 
 	}
 }
 
+/* "monitor" | "enforce" -> 0 | 1. */
+static void get_egress(struct cfg_parse *p, json_object *v, int *out)
+{
+	const char *s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+	if (!strcmp(s, "monitor"))
+		*out = 0;
+	else if (!strcmp(s, "enforce"))
+		*out = 1;
+	else
+		cfg_error(p, "egress", "must be \"monitor\" or \"enforce\"", NULL);
+}
+
 static void parse_container(struct cfg_parse *p, json_object *o, struct container_rule *r)
 {
-	static const char *const known[] = {"match", "exec_allow", "kill_exec", "suspicious_exec",
-					    "pause"};
+	static const char *const known[] = {"match",	       "exec_allow", "kill_exec",
+					    "suspicious_exec", "pause",	     "egress"};
 	json_object *v;
 
 	memset(r, 0, sizeof(*r));
-	r->kill_exec = r->suspicious_exec = r->pause = -1;
+	r->kill_exec = r->suspicious_exec = r->pause = r->egress = -1;
 	if (!json_object_is_type(o, json_type_object)) {
 		cfg_error(p, "containers", "entries must be objects", NULL);
 		return;
@@ -224,16 +238,33 @@ static void parse_container(struct cfg_parse *p, json_object *o, struct containe
 		get_bool(p, v, "suspicious_exec", &r->suspicious_exec);
 	if (json_object_object_get_ex(o, "pause", &v))
 		get_bool(p, v, "pause", &r->pause);
+	if (json_object_object_get_ex(o, "egress", &v))
+		get_egress(p, v, &r->egress);
 }
 
 /* Apply the parsed document root to c. Errors are counted in p. */
 static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 {
 	static const char *const known[] = {
-	    "state_dir",	 "alerts_file", "control_socket", "pin_dir",  "cgroups",
-	    "report_only",	 "strict",	"skip_sync",	  "registry", "lists",
-	    "pause_on_critical", "kill_exec",	"exec",		  "actions",  "alert_dedup_seconds",
-	    "containers",	 "nice",
+	    "state_dir",
+	    "alerts_file",
+	    "control_socket",
+	    "pin_dir",
+	    "cgroups",
+	    "report_only",
+	    "strict",
+	    "skip_sync",
+	    "registry",
+	    "lists",
+	    "pause_on_critical",
+	    "kill_exec",
+	    "exec",
+	    "actions",
+	    "alert_dedup_seconds",
+	    "containers",
+	    "nice",
+	    "egress",
+	    "egress_rules",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
 	static const char *const known_lists[] = {"blacklist", "whitelist"};
@@ -279,6 +310,10 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		get_bool(p, v, "pause_on_critical", &c->pause_on_critical);
 	if (json_object_object_get_ex(root, "kill_exec", &v))
 		get_bool(p, v, "kill_exec", &c->kill_exec);
+	if (json_object_object_get_ex(root, "egress", &v))
+		get_egress(p, v, &c->egress);
+	if (json_object_object_get_ex(root, "egress_rules", &v))
+		get_str(p, v, "egress_rules", c->egress_rules, sizeof(c->egress_rules));
 	if (json_object_object_get_ex(root, "nice", &v)) {
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) < -20 ||
 		    json_object_get_int(v) > 19)

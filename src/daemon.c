@@ -41,10 +41,12 @@
 #include "netrules.h"
 #include "preflight.h"
 #include "registry.h"
+#include "rulesfile.h"
 
 #define RUN_MAX_ALERTS	    4
 #define RUN_MAX_PENDING	    64
 #define BLACKLIST_RULE_BASE 1000000u /* kernel rule id = base + list line */
+#define RESOLVER_RULE_ID    3000000u /* per-container allow of its own DNS resolvers */
 
 /* A control client waiting for an action's result. */
 struct pending_reply {
@@ -64,7 +66,8 @@ struct daemon {
 	struct actions *actions;
 	struct registry *registry;
 	struct iplist blacklist, whitelist;
-	struct lists_watch bl_watch, wl_watch;
+	struct lists_watch bl_watch, wl_watch, rules_watch;
+	struct ruleset egress; /* the egress rules file */
 	struct alertlog *alerts;
 	struct dedup *dedup;
 	struct detect_ctx dx;
@@ -160,18 +163,60 @@ static void kill_names(struct daemon *d, uint64_t cgid, const struct name_list *
 	}
 }
 
+static int want_egress(const struct daemon *d, const struct container_info *c)
+{
+	const struct container_rule *r = config_container(&d->cfg, c->name);
+
+	return r && r->egress >= 0 ? r->egress : d->cfg.egress;
+}
+
+/* Let a container in egress-enforce mode reach its own DNS resolvers (the
+ * nameserver lines of its /etc/resolv.conf): without them it could not ask,
+ * and only answers open the way. */
+static void allow_resolvers(struct daemon *d, const struct container_info *c)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/root/etc/resolv.conf", c->pid);
+	f = c->pid > 0 ? fopen(path, "re") : NULL;
+	if (!f) {
+		log_warn("container %s: cannot read its resolv.conf: DNS may be refused in egress "
+			 "enforce mode",
+			 c->name);
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char addr[64];
+		struct cidr cd;
+
+		if (sscanf(line, " nameserver %63s", addr) == 1 && cidr_parse(addr, &cd) == 0)
+			netrules_put(d->pin_dir, c->cgroup_id, &cd, MOAT_ACT_ALLOW,
+				     RESOLVER_RULE_ID);
+	}
+	fclose(f);
+}
+
 /* Give container c its kernel settings: enforce mode (deny what the rules
- * deny; default allow) unless report-only, and kill-exec when configured. */
+ * deny; default allow) unless report-only, kill-exec when configured, and
+ * egress enforcement (domain rules decide; default deny) when configured. */
 static void apply_container(struct daemon *d, const struct container_info *c)
 {
 	int kill = want_kill(d, c) && !d->cfg.report_only;
+	int egress = want_egress(d, c) && !d->cfg.report_only;
+	struct moat_cgroup_cfg cfg = {
+	    .mode = d->cfg.report_only ? MOAT_MODE_MONITOR : MOAT_MODE_ENFORCE,
+	    .default_action = egress ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
+	    .kill_exec = (uint8_t)kill,
+	    .domains = (uint8_t)egress,
+	};
 	int err;
 
 	if (!c->cgroup_id)
 		return;
-	err = netrules_set_mode(d->pin_dir, c->cgroup_id,
-				d->cfg.report_only ? MOAT_MODE_MONITOR : MOAT_MODE_ENFORCE,
-				MOAT_ACT_ALLOW, kill);
+	if (egress)
+		allow_resolvers(d, c);
+	err = netrules_set_cfg(d->pin_dir, c->cgroup_id, &cfg);
 	if (err)
 		log_warn("container %s: cannot set its kernel mode: %s", c->name, strerror(-err));
 	if (kill) {
@@ -209,6 +254,25 @@ static void apply_blacklist(struct daemon *d, const struct iplist *old)
 			log_warn("%s:%u: cannot deny %s in the kernel: %s", d->cfg.blacklist,
 				 e->line, e->text, strerror(-err));
 	}
+}
+
+/* (Re)load the egress rules file and write it into the kernel. A bad
+ * file keeps the rules in force as they were. */
+static void load_egress_rules(struct daemon *d)
+{
+	int err = rules_load(&d->egress, d->cfg.egress_rules);
+
+	if (err == -ENOENT) {
+		log_debug("%s: no egress rules file", d->cfg.egress_rules);
+	} else if (err) {
+		return;
+	} else {
+		log_info("%s: %d egress rule(s), default %s", d->cfg.egress_rules, d->egress.n,
+			 d->egress.default_deny ? "deny" : "allow");
+	}
+	err = rules_apply(&d->egress, d->pin_dir, 0);
+	if (err)
+		log_error("writing the egress rules into the kernel: %s", strerror(-err));
 }
 
 static void load_list(struct daemon *d, const char *path, struct iplist *l, int is_black)
@@ -579,6 +643,7 @@ static void reload(struct daemon *d)
 	}
 	load_list(d, d->cfg.blacklist, &d->blacklist, 1);
 	load_list(d, d->cfg.whitelist, &d->whitelist, 0);
+	load_egress_rules(d);
 	apply_all_containers(d);
 }
 
@@ -663,7 +728,7 @@ static void usage(void)
 		"usage: moat run [--config FILE] [--report-only] [--strict] [--skip-sync]\n"
 		"                [--no-pause] [--kill-exec] [--blacklist FILE] [--whitelist FILE]\n"
 		"                [--state-dir DIR] [--alerts-file FILE] [--control-socket PATH]\n"
-		"                [--cgroup PATH]...\n"
+		"                [--egress-rules FILE] [--egress-enforce] [--cgroup PATH]...\n"
 		"With no options it protects every container with the defaults of\n"
 		"docs/configuration.md; /etc/moat/moat.json is read when it exists.\n");
 }
@@ -685,6 +750,8 @@ static int parse_flags(struct daemon *d, int argc, char **argv)
 	    {"alerts-file", required_argument, NULL, 'a'},
 	    {"control-socket", required_argument, NULL, 'S'},
 	    {"cgroup", required_argument, NULL, 'g'},
+	    {"egress-rules", required_argument, NULL, 'E'},
+	    {"egress-enforce", no_argument, NULL, 'e'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -730,6 +797,10 @@ static int parse_flags(struct daemon *d, int argc, char **argv)
 			snprintf(d->cfg.control_socket, sizeof(d->cfg.control_socket), "%s",
 				 optarg);
 			break;
+		case 'E':
+			snprintf(d->cfg.egress_rules, sizeof(d->cfg.egress_rules), "%s", optarg);
+			break;
+		case 'e': d->cfg.egress = 1; break;
 		case 'g':
 			if (d->cfg.n_cgroups < CONFIG_MAX_CGROUPS)
 				snprintf(d->cfg.cgroups[d->cfg.n_cgroups++], 4096, "%s", optarg);
@@ -791,13 +862,20 @@ static int setup(struct daemon *d)
 	d->dedup = dedup_new(d->cfg.dedup_s);
 	d->inofd = -1;
 	/* Rules a previous run wrote from its blacklist: the list may have changed. */
-	netrules_clear_ids(d->pin_dir, 0, BLACKLIST_RULE_BASE);
+	netrules_clear_ids(d->pin_dir, 0, BLACKLIST_RULE_BASE, BLACKLIST_RULE_BASE + 1000000u);
 	load_list(d, d->cfg.blacklist, &d->blacklist, 1);
 	load_list(d, d->cfg.whitelist, &d->whitelist, 0);
 	if (d->cfg.blacklist[0])
 		d->inofd = lists_watch_fd(d->inofd, d->cfg.blacklist, &d->bl_watch);
 	if (d->cfg.whitelist[0]) {
 		int fd = lists_watch_fd(d->inofd, d->cfg.whitelist, &d->wl_watch);
+
+		if (fd >= 0)
+			d->inofd = fd;
+	}
+	load_egress_rules(d);
+	{
+		int fd = lists_watch_fd(d->inofd, d->cfg.egress_rules, &d->rules_watch);
 
 		if (fd >= 0)
 			d->inofd = fd;
@@ -853,6 +931,8 @@ static void on_inotify(struct daemon *d)
 			load_list(d, d->cfg.blacklist, &d->blacklist, 1);
 		if (d->cfg.whitelist[0] && lists_watch_concerns(&d->wl_watch, buf, n))
 			load_list(d, d->cfg.whitelist, &d->whitelist, 0);
+		if (lists_watch_concerns(&d->rules_watch, buf, n))
+			load_egress_rules(d);
 	}
 }
 
@@ -872,6 +952,7 @@ static void teardown(struct daemon *d)
 	registry_free(d->registry);
 	lists_free(&d->blacklist);
 	lists_free(&d->whitelist);
+	rules_free(&d->egress);
 	dedup_free(d->dedup);
 	alertlog_close(d->alerts);
 	loader_close(&d->loader);

@@ -167,9 +167,10 @@ int netrules_exec_deny_del(const char *pin_dir, uint64_t cgid, const char *name)
 	return exec_deny_write(pin_dir, cgid, name, NULL);
 }
 
-/* Delete the keys of one trie (key size ksize) for cgid with id >= min_id. */
-static int clear_trie(const char *pin_dir, const char *name, size_t ksize, uint64_t cgid,
-		      uint32_t min_id)
+/* Delete the keys of one trie (key size ksize) for cgid whose rule id is
+ * in [min_id, max_id) and that keep() (when given) does not want kept. */
+static int sweep_trie(const char *pin_dir, const char *name, size_t ksize, uint64_t cgid,
+		      uint32_t min_id, uint32_t max_id, netrules_keep_fn keep, void *ctx)
 {
 	uint8_t key[sizeof(struct moat_lpm_v6)], next[sizeof(struct moat_lpm_v6)];
 	uint8_t(*doomed)[sizeof(struct moat_lpm_v6)] = NULL;
@@ -185,7 +186,15 @@ static int clear_trie(const char *pin_dir, const char *name, size_t ksize, uint6
 		uint64_t cg;
 
 		memcpy(&cg, next + 4, 8);
-		if (cg == cgid && bpf_map_lookup_elem(fd, next, &v) == 0 && v.rule_id >= min_id) {
+		if (cg == cgid && bpf_map_lookup_elem(fd, next, &v) == 0 && v.rule_id >= min_id &&
+		    v.rule_id < max_id) {
+			struct cidr c = {
+			    .family = ksize == sizeof(struct moat_lpm_v4) ? AF_INET : AF_INET6,
+			    .prefixlen = (int)((struct moat_lpm_v4 *)next)->prefixlen - 64};
+
+			memcpy(c.addr, next + 12, c.family == AF_INET ? 4 : 16);
+			if (keep && keep(&c, v.rule_id, ctx))
+				goto next;
 			if (n == cap) {
 				void *nd =
 				    realloc(doomed, (cap = cap ? cap * 2 : 64) * sizeof(*doomed));
@@ -196,6 +205,7 @@ static int clear_trie(const char *pin_dir, const char *name, size_t ksize, uint6
 			}
 			memcpy(doomed[n++], next, ksize);
 		}
+	next:
 		memcpy(key, next, ksize);
 		prev = key;
 	}
@@ -207,14 +217,55 @@ static int clear_trie(const char *pin_dir, const char *name, size_t ksize, uint6
 	return count;
 }
 
-int netrules_clear_ids(const char *pin_dir, uint64_t cgid, uint32_t min_id)
+int netrules_sweep(const char *pin_dir, uint64_t cgid, uint32_t min_id, uint32_t max_id,
+		   netrules_keep_fn keep, void *ctx)
 {
-	int a = clear_trie(pin_dir, "net_rules_v4", sizeof(struct moat_lpm_v4), cgid, min_id);
-	int b = clear_trie(pin_dir, "net_rules_v6", sizeof(struct moat_lpm_v6), cgid, min_id);
+	int a = sweep_trie(pin_dir, "net_rules_v4", sizeof(struct moat_lpm_v4), cgid, min_id,
+			   max_id, keep, ctx);
+	int b = sweep_trie(pin_dir, "net_rules_v6", sizeof(struct moat_lpm_v6), cgid, min_id,
+			   max_id, keep, ctx);
 
 	if (a < 0)
 		return a;
 	return b < 0 ? b : a + b;
+}
+
+int netrules_clear_ids(const char *pin_dir, uint64_t cgid, uint32_t min_id, uint32_t max_id)
+{
+	return netrules_sweep(pin_dir, cgid, min_id, max_id, NULL, NULL);
+}
+
+int netrules_domain_sweep(const char *pin_dir, uint32_t policy, netrules_domain_keep_fn keep,
+			  void *ctx)
+{
+	struct moat_domain_key key, next, *doomed = NULL;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+	int fd = open_pinned(pin_dir, "domain_rules"), count = 0;
+
+	if (fd < 0)
+		return fd;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (next.policy == policy && !(keep && keep(next.name, next.wildcard, ctx))) {
+			if (n == cap) {
+				void *nd =
+				    realloc(doomed, (cap = cap ? cap * 2 : 64) * sizeof(*doomed));
+
+				if (!nd)
+					break;
+				doomed = nd;
+			}
+			doomed[n++] = next;
+		}
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, &doomed[i]) == 0)
+			count++;
+	free(doomed);
+	close(fd);
+	return count;
 }
 
 int netrules_set_cfg(const char *pin_dir, uint64_t cgid, const struct moat_cgroup_cfg *cfg)

@@ -51,9 +51,22 @@ int netrules_domain_del(const char *pin_dir, uint32_t policy, const char *patter
 int netrules_exec_deny_put(const char *pin_dir, uint64_t cgid, const char *name, uint32_t rule_id);
 int netrules_exec_deny_del(const char *pin_dir, uint64_t cgid, const char *name);
 
-/* Remove every rule of cgroup cgid whose rule id is >= min_id (rules a
- * previous run wrote from a list file). Returns how many, or -errno. */
-int netrules_clear_ids(const char *pin_dir, uint64_t cgid, uint32_t min_id);
+/* Keep-callbacks for the sweeps: return 1 to keep the entry. */
+typedef int (*netrules_keep_fn)(const struct cidr *c, uint32_t rule_id, void *ctx);
+typedef int (*netrules_domain_keep_fn)(const char *name, int wildcard, void *ctx);
+
+/* Remove the CIDR rules of cgroup cgid (0 = global) whose rule id is in
+ * [min_id, max_id) and that keep (when not NULL) does not keep. Returns how
+ * many were removed, or -errno. */
+int netrules_sweep(const char *pin_dir, uint64_t cgid, uint32_t min_id, uint32_t max_id,
+		   netrules_keep_fn keep, void *ctx);
+
+/* netrules_sweep with no keep: every rule in the id range goes. */
+int netrules_clear_ids(const char *pin_dir, uint64_t cgid, uint32_t min_id, uint32_t max_id);
+
+/* Remove the domain rules of rule set `policy` that keep does not keep. */
+int netrules_domain_sweep(const char *pin_dir, uint32_t policy, netrules_domain_keep_fn keep,
+			  void *ctx);
 
 /* Sum the per-CPU counter slot over all CPUs into vals[MOAT_STATS_SLOTS].
  * Returns 0 or -errno. */

@@ -1,0 +1,481 @@
+/* rulesfile.c - the egress rules file: load, validate, save, import the
+ * seed's format, and write the rules into the kernel maps. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "log.h"
+#include "rulesfile.h"
+
+static const char *const kind_names[] = {
+    [RULE_ALLOW_DOMAIN] = "allow-domain",
+    [RULE_DENY_DOMAIN] = "deny-domain",
+    [RULE_ALLOW_IP] = "allow-ip",
+    [RULE_DENY_IP] = "deny-ip",
+};
+
+int rule_kind_parse(const char *s)
+{
+	for (int k = RULE_ALLOW_DOMAIN; k <= RULE_DENY_IP; k++)
+		if (!strcmp(s, kind_names[k]))
+			return k;
+	return 0;
+}
+
+const char *rule_kind_name(int kind)
+{
+	return kind >= RULE_ALLOW_DOMAIN && kind <= RULE_DENY_IP ? kind_names[kind] : "unknown";
+}
+
+static int is_ip_kind(int kind)
+{
+	return kind == RULE_ALLOW_IP || kind == RULE_DENY_IP;
+}
+
+int rule_validate(const struct rule *r, const char **why)
+{
+	char name[MOAT_DNS_NAME_LEN];
+	struct cidr c;
+	int wildcard;
+
+	if (!rule_kind_name(r->kind)[0] || !strcmp(rule_kind_name(r->kind), "unknown")) {
+		*why = "unknown kind (allow-domain, deny-domain, allow-ip, deny-ip)";
+		return -EINVAL;
+	}
+	if (is_ip_kind(r->kind) ? cidr_parse(r->match, &c) != 0
+				: domain_normalize(r->match, name, &wildcard) != 0) {
+		*why = is_ip_kind(r->kind) ? "not an address or CIDR (10.0.0.0/8, 2001:db8::/32)"
+					   : "not a domain pattern (example.com, *.example.com, *)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void rules_free(struct ruleset *rs)
+{
+	free(rs->rules);
+	rs->rules = NULL;
+	rs->n = 0;
+}
+
+/* Line of the n-th occurrence of "match" key values is not recoverable
+ * from json-c; the line of the value's text is the next best thing. */
+static int line_of_text(const char *text, const char *needle)
+{
+	const char *p = needle && *needle ? strstr(text, needle) : NULL;
+	int line = 1;
+
+	for (const char *q = text; p && q < p; q++)
+		line += *q == '\n';
+	return p ? line : 0;
+}
+
+static char *slurp(const char *path, int *err)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	long len;
+
+	if (!f) {
+		*err = -errno;
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || len > (64L << 20) ||
+	    fseek(f, 0, SEEK_SET) || !(buf = malloc((size_t)len + 1))) {
+		fclose(f);
+		*err = -EFBIG;
+		return NULL;
+	}
+	if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
+		free(buf);
+		fclose(f);
+		*err = -EIO;
+		return NULL;
+	}
+	buf[len] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* Parse text (named path in messages) into a JSON object, logging
+ * "path:line: reason" on a syntax error. */
+static json_object *parse_json(const char *path, const char *text)
+{
+	struct json_tokener *tok = json_tokener_new();
+	json_object *o = json_tokener_parse_ex(tok, text, (int)strlen(text) + 1);
+	enum json_tokener_error jerr = json_tokener_get_error(tok);
+
+	if (!o || jerr != json_tokener_success) {
+		size_t off = json_tokener_get_parse_end(tok);
+		int line = 1;
+
+		for (size_t i = 0; i < off && text[i]; i++)
+			line += text[i] == '\n';
+		log_error("%s:%d: not valid JSON: %s", path, line, json_tokener_error_desc(jerr));
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+static int push(struct ruleset *rs, const struct rule *r)
+{
+	struct rule *nr;
+
+	if (rs->n >= RULES_MAX)
+		return -E2BIG;
+	nr = realloc(rs->rules, (size_t)(rs->n + 1) * sizeof(*nr));
+	if (!nr)
+		return -ENOMEM;
+	rs->rules = nr;
+	rs->rules[rs->n++] = *r;
+	return 0;
+}
+
+int rules_load(struct ruleset *rs, const char *path)
+{
+	struct ruleset next = {0};
+	json_object *root, *arr, *v;
+	char *text;
+	int err = 0, errors = 0;
+
+	text = slurp(path, &err);
+	if (!text) {
+		if (err == -ENOENT) {
+			rules_free(rs);
+			rs->default_deny = 0;
+		} else {
+			log_error("%s: cannot read: %s", path, strerror(-err));
+		}
+		return err;
+	}
+	root = parse_json(path, text);
+	if (!root) {
+		free(text);
+		return -EINVAL;
+	}
+	if (!json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "rules", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		log_error("%s:1: expected {\"default\": \"allow\"|\"deny\", \"rules\": [...]} "
+			  "(a seed network-rules.json is read by 'moat rules import')",
+			  path);
+		errors++;
+		goto out;
+	}
+	if (json_object_object_get_ex(root, "default", &v)) {
+		const char *d = json_object_get_string(v);
+
+		if (!json_object_is_type(v, json_type_string) ||
+		    (strcmp(d, "allow") && strcmp(d, "deny"))) {
+			log_error("%s:%d: default: must be \"allow\" or \"deny\"", path,
+				  line_of_text(text, "\"default\""));
+			errors++;
+		} else {
+			next.default_deny = !strcmp(d, "deny");
+		}
+	}
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *o = json_object_array_get_idx(arr, i), *f;
+		struct rule r = {0};
+		const char *why = NULL;
+
+		if (!json_object_is_type(o, json_type_object) ||
+		    !json_object_object_get_ex(o, "kind", &f) ||
+		    !(r.kind = rule_kind_parse(json_object_get_string(f))) ||
+		    !json_object_object_get_ex(o, "match", &f) ||
+		    !json_object_is_type(f, json_type_string) ||
+		    strlen(json_object_get_string(f)) >= sizeof(r.match)) {
+			log_error(
+			    "%s: rule %zu: needs \"kind\" (allow-domain, deny-domain, allow-ip, "
+			    "deny-ip) and \"match\"",
+			    path, i + 1);
+			errors++;
+			continue;
+		}
+		snprintf(r.match, sizeof(r.match), "%s", json_object_get_string(f));
+		if (json_object_object_get_ex(o, "id", &f) &&
+		    json_object_is_type(f, json_type_int) && json_object_get_int64(f) > 0 &&
+		    json_object_get_int64(f) < 1000000)
+			r.id = (uint32_t)json_object_get_int64(f);
+		else
+			r.id = (uint32_t)i + 1;
+		if (json_object_object_get_ex(o, "comment", &f))
+			snprintf(r.comment, sizeof(r.comment), "%s", json_object_get_string(f));
+		if (rule_validate(&r, &why)) {
+			char quoted[300];
+
+			snprintf(quoted, sizeof(quoted), "\"%s\"", r.match);
+			log_error("%s:%d: rule %zu: %s: %s", path, line_of_text(text, quoted),
+				  i + 1, r.match, why);
+			errors++;
+			continue;
+		}
+		for (int k = 0; k < next.n; k++)
+			if (next.rules[k].id == r.id) {
+				log_error("%s: rule %zu: id %u is used twice", path, i + 1, r.id);
+				errors++;
+			}
+		if (push(&next, &r))
+			errors++;
+	}
+out:
+	json_object_put(root);
+	free(text);
+	if (errors) {
+		log_error("%s: %d error(s); rules not applied, the previous ones stay", path,
+			  errors);
+		rules_free(&next);
+		return -EINVAL;
+	}
+	rules_free(rs);
+	*rs = next;
+	return 0;
+}
+
+int rules_save(const struct ruleset *rs, const char *path)
+{
+	json_object *root = json_object_new_object(), *arr = json_object_new_array();
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	const char *s;
+	int fd, err = 0;
+
+	json_object_object_add(root, "default",
+			       json_object_new_string(rs->default_deny ? "deny" : "allow"));
+	for (int i = 0; i < rs->n; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "id", json_object_new_int64(rs->rules[i].id));
+		json_object_object_add(o, "kind",
+				       json_object_new_string(rule_kind_name(rs->rules[i].kind)));
+		json_object_object_add(o, "match", json_object_new_string(rs->rules[i].match));
+		if (rs->rules[i].comment[0])
+			json_object_object_add(o, "comment",
+					       json_object_new_string(rs->rules[i].comment));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(root, "rules", arr);
+	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+						     JSON_C_TO_STRING_NOSLASHESCAPE);
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(tmp, sizeof(tmp), "%s/.rules.XXXXXX", dirname(dir));
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s) || write(fd, "\n", 1) != 1 || fsync(fd) ||
+	    fchmod(fd, 0644))
+		err = -errno;
+	close(fd);
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+out:
+	json_object_put(root);
+	return err;
+}
+
+int rules_add(struct ruleset *rs, int kind, const char *match, const char *comment)
+{
+	struct rule r = {.kind = kind};
+	const char *why;
+	uint32_t max = 0;
+
+	snprintf(r.match, sizeof(r.match), "%s", match);
+	snprintf(r.comment, sizeof(r.comment), "%s", comment ? comment : "");
+	if (rule_validate(&r, &why)) {
+		log_error("%s: %s", match, why);
+		return -EINVAL;
+	}
+	for (int i = 0; i < rs->n; i++) {
+		if (!strcasecmp(rs->rules[i].match, match) &&
+		    is_ip_kind(rs->rules[i].kind) == is_ip_kind(kind)) {
+			r.id = rs->rules[i].id;
+			rs->rules[i] = r;
+			return (int)r.id;
+		}
+		if (rs->rules[i].id > max)
+			max = rs->rules[i].id;
+	}
+	r.id = max + 1;
+	return push(rs, &r) ?: (int)r.id;
+}
+
+int rules_remove(struct ruleset *rs, const char *id_or_match)
+{
+	char *end;
+	unsigned long id = strtoul(id_or_match, &end, 10);
+
+	for (int i = 0; i < rs->n; i++) {
+		if ((!*end && rs->rules[i].id == id) ||
+		    !strcasecmp(rs->rules[i].match, id_or_match)) {
+			memmove(&rs->rules[i], &rs->rules[i + 1],
+				(size_t)(rs->n - i - 1) * sizeof(rs->rules[0]));
+			rs->n--;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int rules_import(struct ruleset *rs, const char *path)
+{
+	json_object *root, *arr;
+	char *text;
+	int err = 0, added = 0;
+
+	text = slurp(path, &err);
+	if (!text) {
+		log_error("%s: cannot read: %s", path, strerror(-err));
+		return err;
+	}
+	root = parse_json(path, text);
+	free(text);
+	if (!root)
+		return -EINVAL;
+	if (json_object_object_get_ex(root, "rules", &arr)) {
+		/* moat's own format: merge by match. */
+		struct ruleset other = {0};
+
+		json_object_put(root);
+		err = rules_load(&other, path);
+		if (err)
+			return err;
+		for (int i = 0; i < other.n; i++)
+			if (rules_add(rs, other.rules[i].kind, other.rules[i].match,
+				      other.rules[i].comment) > 0)
+				added++;
+		rs->default_deny = other.default_deny;
+		rules_free(&other);
+		return added;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		log_error("%s:1: expected an object of \"name\": \"allow-domain\"|\"deny-domain\"|"
+			  "\"allow\"|\"deny\"",
+			  path);
+		json_object_put(root);
+		return -EINVAL;
+	}
+	json_object_object_foreach(root, key, val)
+	{
+		const char *a =
+		    json_object_is_type(val, json_type_string) ? json_object_get_string(val) : "";
+		int allow = !strcmp(a, "allow-domain") || !strcmp(a, "allow");
+		int deny = !strcmp(a, "deny-domain") || !strcmp(a, "deny");
+		struct cidr c;
+
+		if (!allow && !deny) {
+			log_warn("%s: \"%s\": unknown action \"%s\"; skipped", path, key, a);
+			continue;
+		}
+		if (!strncmp(key, "http://", 7) || !strncmp(key, "https://", 8)) {
+			log_warn("%s: \"%s\": URL rules are not supported yet (domain and IP rules "
+				 "are); skipped",
+				 path, key);
+			continue;
+		}
+		if (!strcmp(key, "*")) {
+			rs->default_deny = deny;
+			added++;
+			continue;
+		}
+		if (rules_add(rs,
+			      cidr_parse(key, &c) == 0
+				  ? (allow ? RULE_ALLOW_IP : RULE_DENY_IP)
+				  : (allow ? RULE_ALLOW_DOMAIN : RULE_DENY_DOMAIN),
+			      key, "imported") > 0)
+			added++;
+		else
+			log_warn("%s: \"%s\": not a domain or address; skipped", path, key);
+	}
+	json_object_put(root);
+	return added;
+}
+
+/* ---- into the kernel ---- */
+
+static int keep_cidr(const struct cidr *c, uint32_t rule_id, void *ctx)
+{
+	const struct ruleset *rs = ctx;
+
+	for (int i = 0; i < rs->n; i++) {
+		struct cidr rc;
+
+		if (is_ip_kind(rs->rules[i].kind) && RULES_ID_BASE + rs->rules[i].id == rule_id &&
+		    cidr_parse(rs->rules[i].match, &rc) == 0 && rc.family == c->family &&
+		    rc.prefixlen == c->prefixlen &&
+		    !memcmp(rc.addr, c->addr, c->family == AF_INET ? 4 : 16))
+			return 1;
+	}
+	return 0;
+}
+
+static int keep_domain(const char *name, int wildcard, void *ctx)
+{
+	const struct ruleset *rs = ctx;
+
+	if (wildcard && !name[0])
+		return 1; /* "*": always rewritten */
+	for (int i = 0; i < rs->n; i++) {
+		char n[MOAT_DNS_NAME_LEN];
+		int w;
+
+		if (!is_ip_kind(rs->rules[i].kind) &&
+		    domain_normalize(rs->rules[i].match, n, &w) == 0 && w == wildcard &&
+		    !strcmp(n, name))
+			return 1;
+	}
+	return 0;
+}
+
+int rules_apply(const struct ruleset *rs, const char *pin_dir, uint32_t policy)
+{
+	int err = 0, e;
+
+	for (int i = 0; i < rs->n; i++) {
+		const struct rule *r = &rs->rules[i];
+		int deny = r->kind == RULE_DENY_DOMAIN || r->kind == RULE_DENY_IP;
+		struct cidr c;
+
+		if (is_ip_kind(r->kind)) {
+			e = cidr_parse(r->match, &c);
+			if (!e)
+				e = netrules_put(pin_dir, 0, &c,
+						 deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
+						 RULES_ID_BASE + r->id);
+		} else {
+			e = netrules_domain_put(pin_dir, policy, r->match,
+						deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
+						RULES_ID_BASE + r->id);
+		}
+		if (e && !err)
+			err = e;
+	}
+	/* "*": every other name, allowed (any name resolved may be reached; a
+	 * hard-coded address still may not) or denied. */
+	e = netrules_domain_put(pin_dir, policy, "*",
+				rs->default_deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW, RULES_ID_BASE);
+	if (e && !err)
+		err = e;
+	/* Only now drop what the previous set had and this one has not. */
+	e = netrules_sweep(pin_dir, 0, RULES_ID_BASE, RULES_ID_BASE + 1000000u, keep_cidr,
+			   (void *)rs);
+	if (e < 0 && !err)
+		err = e;
+	e = netrules_domain_sweep(pin_dir, policy, keep_domain, (void *)rs);
+	if (e < 0 && !err)
+		err = e;
+	return err;
+}

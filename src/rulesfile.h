@@ -1,0 +1,75 @@
+/* rulesfile.h - the persistent egress rules file (default
+ * /etc/moat/rules.json): allow/deny by domain (exact or *.suffix) and by IP
+ * or CIDR, and the default for everything else. Parsed and validated here;
+ * written into the kernel maps by rules_apply. The seed firewall's
+ * network-rules.json ({"name": "allow-domain", ...}) is accepted by
+ * rules_import. */
+#ifndef MOAT_RULESFILE_H
+#define MOAT_RULESFILE_H
+
+#include <stdint.h>
+
+#include "netrules.h"
+
+#define RULES_DEFAULT_PATH "/etc/moat/rules.json"
+#define RULES_MAX	   65536
+#define RULES_ID_BASE	   2000000u /* kernel rule ids of file rules: base + rule id */
+
+enum rule_kind {
+	RULE_ALLOW_DOMAIN = 1,
+	RULE_DENY_DOMAIN,
+	RULE_ALLOW_IP,
+	RULE_DENY_IP,
+};
+
+struct rule {
+	uint32_t id;	 /* stable id, unique in the file (reported in events as base + id) */
+	int kind;	 /* enum rule_kind */
+	char match[256]; /* "github.com", "*.github.com", "*", "10.0.0.0/8", "2001:db8::/32" */
+	char comment[128];
+};
+
+struct ruleset {
+	struct rule *rules;
+	int n;
+	int default_deny; /* 1: names and addresses no rule matches are refused */
+};
+
+/* Parse kind names ("allow-domain", ...). Returns the kind or 0. */
+int rule_kind_parse(const char *s);
+const char *rule_kind_name(int kind);
+
+/* Check one rule: the pattern fits the kind (a valid domain pattern or
+ * CIDR). Returns 0 or -EINVAL with *why set. */
+int rule_validate(const struct rule *r, const char **why);
+
+/* Load the rules file. A missing file is an empty set (returns -ENOENT,
+ * the set is empty and valid). A bad file is refused whole, with
+ * "path:line: reason" logged, and rs untouched: -EINVAL. */
+int rules_load(struct ruleset *rs, const char *path);
+
+/* Write the set atomically (temp file, fsync, rename). 0 or -errno. */
+int rules_save(const struct ruleset *rs, const char *path);
+
+/* Merge a file in moat's format or in the seed's format
+ * ({"github.com": "allow-domain", "*": "deny", "https://x/y": "deny"})
+ * into rs. URL rules are skipped with a warning (not supported yet).
+ * Returns how many rules were added, or -errno. */
+int rules_import(struct ruleset *rs, const char *path);
+
+/* Add a rule (a new id is chosen), replacing a rule with the same match.
+ * Returns its id, or -errno. */
+int rules_add(struct ruleset *rs, int kind, const char *match, const char *comment);
+
+/* Remove the rule with this id or match. 0 or -ENOENT. */
+int rules_remove(struct ruleset *rs, const char *id_or_match);
+
+/* Write rs into the kernel (rule set `policy` of domain_rules; global CIDR
+ * rules) after removing what a previous apply wrote that rs no longer has.
+ * New entries are written before stale ones are deleted, so a rule that
+ * stays never disappears, even for a moment. 0 or -errno. */
+int rules_apply(const struct ruleset *rs, const char *pin_dir, uint32_t policy);
+
+void rules_free(struct ruleset *rs);
+
+#endif /* MOAT_RULESFILE_H */

@@ -1,0 +1,57 @@
+#!/bin/bash
+# test_egress.sh - `moat run` with an egress rules file: containers whose
+# config says "egress": "enforce" reach only what allowed names resolve to,
+# the rules file reloads on change (moat rules), others are unaffected.
+. "$(dirname "$0")/lib.sh"
+
+MOATBIN=$MOAT_ROOT/build/moat
+PROBE=$MOAT_ROOT/build/helpers/netprobe
+PIN=/sys/fs/bpf/moat-test-egress
+RULES=$T_TMP/rules.json
+export MOAT_CONTROL_SOCKET=$T_TMP/moat.sock
+
+"$MOATBIN" --pin-dir "$PIN" clear >/dev/null 2>&1
+for n in ea eb; do
+	docker_run_test $n -- sleep 600 || { t_fail "containers start" "docker run"; t_done; }
+	docker cp "$PROBE" moat-test-$n:/netprobe >/dev/null
+	docker exec -d moat-test-$n /netprobe listen 0.0.0.0 8080
+done
+A=$(container_ip ea)
+B=$(container_ip eb)
+dns_add ea.moat.test "$A"
+dns_add eb.moat.test "$B"
+for n in eg-agent other; do
+	docker_run_test $n -- sleep 600
+	docker cp "$PROBE" moat-test-$n:/netprobe >/dev/null
+done
+printf '{"github.com": "allow-domain", "eb.moat.test": "deny-domain", "https://x/y": "deny", "*": "deny"}\n' >"$T_TMP/seed.json"
+t_check "seed rules imported" bash -c "'$MOATBIN' rules --file '$RULES' import '$T_TMP/seed.json' | grep -q '3 rule'"
+t_check "allow rule added" "$MOATBIN" rules --file "$RULES" allow ea.moat.test
+printf '{"containers": [{"match": "moat-test-eg-*", "egress": "enforce"}], "alert_dedup_seconds": 0}\n' >"$T_TMP/cfg.json"
+
+"$MOATBIN" --pin-dir "$PIN" run --no-pause --config "$T_TMP/cfg.json" --egress-rules "$RULES" \
+	--state-dir "$T_TMP/state" --alerts-file "$T_TMP/alerts.jsonl" \
+	--control-socket "$MOAT_CONTROL_SOCKET" >"$T_TMP/run.log" 2>&1 &
+run_pid=$!
+t_on_exit "kill $run_pid 2>/dev/null; wait $run_pid 2>/dev/null; '$MOATBIN' --pin-dir '$PIN' clear >/dev/null 2>&1"
+t_check "moat run is up with the rules" wait_for -t 15 grep -q "egress rule(s), default deny" "$T_TMP/run.log"
+
+ag() { docker exec moat-test-eg-agent sh -c "$1" 2>/dev/null; }
+t_check "enforced: no lookup, no connect (EPERM)" test "$(ag "/netprobe connect $A 8080")" = EPERM
+t_check "enforced: allowed name, then the first connect works" \
+	test "$(ag "nslookup ea.moat.test >/dev/null && /netprobe connect $A 8080")" = ok
+t_check "enforced: denied name opens nothing" \
+	test "$(ag "nslookup eb.moat.test >/dev/null; /netprobe connect $B 8080")" = EPERM
+t_check "not enforced: the other container connects without a lookup" \
+	test "$(docker exec moat-test-other /netprobe connect "$B" 8080 2>/dev/null)" = ok
+t_check "moat rules allow eb.moat.test" "$MOATBIN" rules --file "$RULES" allow eb.moat.test
+t_check "the rules file reloads on change" wait_for -t 5 bash -c "[ \$(grep -c 'egress rule' '$T_TMP/run.log') -ge 2 ]"
+sleep 0.5
+t_check "after the reload the name opens its address" \
+	test "$(ag "nslookup eb.moat.test >/dev/null && /netprobe connect $B 8080")" = ok
+printf '{"rules": [{"kind": "allow-domain", "match": "a..b"}]}\n' >"$RULES.new"
+mv "$RULES.new" "$RULES"
+t_check "a bad rules file is refused with its line" wait_for -t 5 grep -q "rules.json:1: rule 1: a..b" "$T_TMP/run.log"
+t_check "and the rules in force stay" \
+	test "$(ag "nslookup ea.moat.test >/dev/null && /netprobe connect $A 8080")" = ok
+t_done
