@@ -283,12 +283,30 @@ static long dns__suffix_cb(__u32 i, void *data)
 	return 1;
 }
 
+/* The new learned value from the old one (or none) and this answer: an
+ * allow extends allow_until and names its rule; a deny extends deny_until
+ * and names its rule only when nothing allowed the address. */
+static __always_inline void dns__merge(struct moat_learned *v, const struct moat_learned *old,
+				       const struct dns_match *m, __u64 until)
+{
+	if (old)
+		*v = *old;
+	if (m->action == MOAT_ACT_ALLOW && until > v->allow_until_ns) {
+		v->allow_until_ns = until;
+		v->rule_id = m->rule_id;
+	} else if (m->action == MOAT_ACT_DENY && until > v->deny_until_ns) {
+		v->deny_until_ns = until;
+		if (!v->allow_until_ns)
+			v->rule_id = m->rule_id;
+	}
+}
+
 /* bpf_loop: learn answer address i under the decision in m. */
 static long dns__learn_cb(__u32 i, void *data)
 {
 	struct dns_match_ctx *c = data;
 	struct moat_dns_addr *a;
-	struct moat_learned v = {}, *old;
+	struct moat_learned v = {};
 	__u64 until;
 
 	__u32 idx = i;
@@ -304,33 +322,13 @@ static long dns__learn_cb(__u32 i, void *data)
 		struct moat_learn_key_v4 k = {.cgroup_id = c->m->cgroup_id};
 
 		__builtin_memcpy(k.addr, a->addr, 4);
-		old = bpf_map_lookup_elem(&learned_v4, &k);
-		if (old)
-			v = *old;
-		if (c->m->action == MOAT_ACT_ALLOW && until > v.allow_until_ns) {
-			v.allow_until_ns = until;
-			v.rule_id = c->m->rule_id;
-		} else if (c->m->action == MOAT_ACT_DENY && until > v.deny_until_ns) {
-			v.deny_until_ns = until;
-			if (!v.allow_until_ns)
-				v.rule_id = c->m->rule_id;
-		}
+		dns__merge(&v, bpf_map_lookup_elem(&learned_v4, &k), c->m, until);
 		bpf_map_update_elem(&learned_v4, &k, &v, BPF_ANY);
 	} else {
 		struct moat_learn_key_v6 k = {.cgroup_id = c->m->cgroup_id};
 
 		__builtin_memcpy(k.addr, a->addr, 16);
-		old = bpf_map_lookup_elem(&learned_v6, &k);
-		if (old)
-			v = *old;
-		if (c->m->action == MOAT_ACT_ALLOW && until > v.allow_until_ns) {
-			v.allow_until_ns = until;
-			v.rule_id = c->m->rule_id;
-		} else if (c->m->action == MOAT_ACT_DENY && until > v.deny_until_ns) {
-			v.deny_until_ns = until;
-			if (!v.allow_until_ns)
-				v.rule_id = c->m->rule_id;
-		}
+		dns__merge(&v, bpf_map_lookup_elem(&learned_v6, &k), c->m, until);
 		bpf_map_update_elem(&learned_v6, &k, &v, BPF_ANY);
 	}
 	return 0;
