@@ -142,3 +142,90 @@ int cmd_registry(int argc, char **argv, const char *pin_dir)
 	json_object_put(entries);
 	return 0;
 }
+
+static int by_total_desc(const void *a, const void *b)
+{
+	json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b, *v;
+	uint64_t tx = 0, ty = 0;
+
+	if (json_object_object_get_ex(x, "allowed", &v))
+		tx += json_object_get_uint64(v);
+	if (json_object_object_get_ex(x, "denied", &v))
+		tx += json_object_get_uint64(v);
+	if (json_object_object_get_ex(y, "allowed", &v))
+		ty += json_object_get_uint64(v);
+	if (json_object_object_get_ex(y, "denied", &v))
+		ty += json_object_get_uint64(v);
+	return tx < ty ? 1 : tx > ty ? -1 : 0;
+}
+
+static const char *str_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "";
+}
+
+/* Print a counters array as a table, busiest first, at most max rows. */
+static void print_counters(json_object *arr, const char *title, int max)
+{
+	size_t n = arr ? json_object_array_length(arr) : 0;
+
+	if (n)
+		json_object_array_sort(arr, by_total_desc);
+	printf("\n%-40s %10s %10s\n", title, "ALLOWED", "DENIED");
+	for (size_t i = 0; i < n && (int)i < max; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+
+		printf("%-40s %10s %10s\n", str_of(o, "name"), str_of(o, "allowed"),
+		       str_of(o, "denied"));
+	}
+}
+
+/* moat stats [--json]: egress decisions per domain and container, recent
+ * activity, the rules in force, counters since moat run started. */
+int cmd_stats(int argc, char **argv, const char *pin_dir)
+{
+	json_object *ans, *st, *v, *recent;
+	int json = argc > 1 && !strcmp(argv[1], "--json");
+
+	if (argc > 1 && !json) {
+		fprintf(stderr, "usage: moat stats [--json]\n");
+		return 2;
+	}
+	ans = ask("stats", NULL, NULL);
+	if (!ans || !json_object_object_get_ex(ans, "stats", &st)) {
+		log_error("moat run does not answer on %s: statistics live in the daemon",
+			  socket_path());
+		json_object_put(ans);
+		return 1;
+	}
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN));
+		json_object_put(ans);
+		return 0;
+	}
+	json_object_object_get_ex(st, "totals", &v);
+	printf("since %s: %s allowed, %s denied; default %s, %zu rule(s)\n", str_of(st, "since"),
+	       str_of(v, "allowed"), str_of(v, "denied"), str_of(st, "default"),
+	       json_object_object_get_ex(st, "rules", &v) ? json_object_array_length(v) : 0);
+	json_object_object_get_ex(st, "domains", &v);
+	print_counters(v, "DOMAIN", 25);
+	json_object_object_get_ex(st, "containers", &v);
+	print_counters(v, "CONTAINER", 25);
+	printf("\nRECENT\n");
+	if (json_object_object_get_ex(st, "recent", &recent))
+		for (size_t i = json_object_array_length(recent) > 10
+				    ? json_object_array_length(recent) - 10
+				    : 0;
+		     i < json_object_array_length(recent); i++) {
+			json_object *e = json_object_array_get_idx(recent, i), *c;
+
+			json_object_object_get_ex(e, "container", &c);
+			printf("%s %-8s %-16s %-10s %-30s %-16s %s\n", str_of(e, "time"),
+			       str_of(e, "kind"), c ? str_of(c, "name") : "-", str_of(e, "verdict"),
+			       str_of(e, "domain"), str_of(e, "address"), str_of(e, "rule"));
+		}
+	json_object_put(ans);
+	return 0;
+}

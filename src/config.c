@@ -38,6 +38,7 @@ void config_defaults(struct config *c)
 	c->dedup_s = 60;
 	c->nice = -10;
 	snprintf(c->egress_rules, sizeof(c->egress_rules), "/etc/moat/rules.json");
+	snprintf(c->access_log, sizeof(c->access_log), "/var/log/moat/access.jsonl");
 	c->action_attempts = 3;
 	c->action_backoff_ms = 100;
 	set_names(&c->shells, default_shells, sizeof(default_shells) / sizeof(default_shells[0]));
@@ -264,6 +265,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "containers",
 	    "nice",
 	    "egress",
+	    "access_log",
 	    "egress_rules",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
@@ -312,6 +314,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		get_bool(p, v, "kill_exec", &c->kill_exec);
 	if (json_object_object_get_ex(root, "egress", &v))
 		get_egress(p, v, &c->egress);
+	if (json_object_object_get_ex(root, "access_log", &v))
+		get_str(p, v, "access_log", c->access_log, sizeof(c->access_log));
 	if (json_object_object_get_ex(root, "egress_rules", &v))
 		get_str(p, v, "egress_rules", c->egress_rules, sizeof(c->egress_rules));
 	if (json_object_object_get_ex(root, "nice", &v)) {

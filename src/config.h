@@ -39,6 +39,7 @@ struct config {
 	char blacklist[4096];	 /* "" = none */
 	char whitelist[4096];	 /* "" = none */
 	char egress_rules[4096]; /* the egress rules file */
+	char access_log[4096];	 /* egress decisions, JSON lines; "" = none */
 	int egress;		 /* default for containers: 0 monitor, 1 enforce the egress rules */
 	char cgroups[CONFIG_MAX_CGROUPS][4096];
 	int n_cgroups;

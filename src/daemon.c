@@ -24,6 +24,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "access.h"
 #include "actions.h"
 #include "alertlog.h"
 #include "cgroup.h"
@@ -68,6 +69,7 @@ struct daemon {
 	struct iplist blacklist, whitelist;
 	struct lists_watch bl_watch, wl_watch, rules_watch;
 	struct ruleset egress; /* the egress rules file */
+	struct access *access; /* egress decisions: log and statistics */
 	struct alertlog *alerts;
 	struct dedup *dedup;
 	struct detect_ctx dx;
@@ -339,6 +341,74 @@ static void act_on(struct daemon *d, const struct alert *a)
 		       a->time_ns - d->dx.offset_ns);
 }
 
+/* ---- egress access log ------------------------------------------------- */
+
+/* A DNS answer for a container under egress rules: what the kernel decided
+ * for the name (recomputed the same way from the same rules). */
+static void access_dns(struct daemon *d, const struct moat_dns_event *q,
+		       const struct container_info *c)
+{
+	const struct rule *r = NULL;
+	int act = rules_decide(&d->egress, q->qname, &r);
+	json_object *addrs = json_object_new_array();
+	char a[64], comm[MOAT_COMM_LEN + 1];
+	struct access_entry e = {
+	    .time_ns = d->dx.offset_ns + (int64_t)q->hdr.ts_ns,
+	    .kind = "dns",
+	    .container_id = c->id,
+	    .container_name = c->name,
+	    .pid = q->hdr.pid,
+	    .comm = comm,
+	    .domain = q->qname,
+	    .addresses = addrs,
+	    .verdict = act == MOAT_ACT_DENY ? "deny" : "allow",
+	    .rule_id = r ? RULES_ID_BASE + r->id : RULES_ID_BASE,
+	    .rule = r ? r->match : (d->egress.default_deny ? "default deny" : "default allow"),
+	};
+
+	snprintf(comm, sizeof(comm), "%.*s", MOAT_COMM_LEN, q->hdr.comm);
+	for (unsigned i = 0; i < q->n_addrs && i < MOAT_DNS_MAX_ADDRS; i++)
+		json_object_array_add(
+		    addrs, json_object_new_string(
+			       event_addr_str(q->addrs[i].family, q->addrs[i].addr, a, sizeof(a))));
+	access_record(d->access, &e);
+	json_object_put(addrs);
+}
+
+/* A connect or send from a container under egress rules: the kernel's
+ * verdict, the rule, and the name that explains the address, if any. */
+static void access_net(struct daemon *d, const struct moat_net_event *n,
+		       const struct container_info *c)
+{
+	char a[64], comm[MOAT_COMM_LEN + 1];
+	const struct rule *r = rules_by_kernel_id(&d->egress, n->rule_id);
+	const char *name =
+	    d->registry ? registry_explains(d->registry, c->id, n->family, n->daddr, now_unix_s())
+			: NULL;
+	struct access_entry e = {
+	    .time_ns = d->dx.offset_ns + (int64_t)n->hdr.ts_ns,
+	    .kind = n->hdr.type == MOAT_EV_CONNECT ? "connect" : "sendmsg",
+	    .container_id = c->id,
+	    .container_name = c->name,
+	    .pid = n->hdr.pid,
+	    .comm = comm,
+	    .domain = name ? name : "",
+	    .address = event_addr_str(n->family, n->daddr, a, sizeof(a)),
+	    .port = n->dport,
+	    .verdict = event_verdict_name(n->verdict),
+	    .rule_id = n->rule_id,
+	    .rule = r				     ? r->match
+		    : n->rule_id == RESOLVER_RULE_ID ? "resolver"
+		    : n->rule_id == RULES_ID_BASE
+			? (d->egress.default_deny ? "default deny" : "default allow")
+		    : n->scope == MOAT_SCOPE_NONE ? "no rule: default deny"
+						  : "",
+	};
+
+	snprintf(comm, sizeof(comm), "%.*s", MOAT_COMM_LEN, n->hdr.comm);
+	access_record(d->access, &e);
+}
+
 static int on_kernel_event(void *ctx, void *data, size_t len)
 {
 	struct daemon *d = ctx;
@@ -379,9 +449,14 @@ static int on_kernel_event(void *ctx, void *data, size_t len)
 			registry_record_event(d->registry, q, c ? c->id : "", now);
 			d->registry_dirty = 1;
 		}
+		if (c && want_egress(d, c) && !d->cfg.report_only)
+			access_dns(d, q, c);
 		return 0;
 	}
 	c = inventory_lookup(&d->inv, h->cgroup_id);
+	if (c && (h->type == MOAT_EV_CONNECT || h->type == MOAT_EV_SENDMSG) && want_egress(d, c) &&
+	    !d->cfg.report_only)
+		access_net(d, (const struct moat_net_event *)h, c);
 	n = detect_event(&d->dx, h, c, alerts, RUN_MAX_ALERTS);
 	for (int i = 0; i < n; i++) {
 		alerts[i].latency_ns = boot_ns() - (int64_t)h->ts_ns;
@@ -581,6 +656,29 @@ static void on_control(struct daemon *d)
 		a = answer(1, NULL);
 		json_object_object_add(a, "status", status_json(d));
 		control_reply(fd, a);
+	} else if (!strcmp(cmd, "stats")) {
+		json_object *st = access_stats(d->access), *rules = json_object_new_array();
+
+		for (int i = 0; i < d->egress.n; i++) {
+			json_object *r = json_object_new_object();
+
+			json_object_object_add(r, "id",
+					       json_object_new_int64(d->egress.rules[i].id));
+			json_object_object_add(
+			    r, "kind",
+			    json_object_new_string(rule_kind_name(d->egress.rules[i].kind)));
+			json_object_object_add(r, "match",
+					       json_object_new_string(d->egress.rules[i].match));
+			json_object_array_add(rules, r);
+		}
+		json_object_object_add(st, "rules", rules);
+		json_object_object_add(
+		    st, "default",
+		    json_object_new_string(d->egress.default_deny ? "deny" : "allow"));
+		json_object_object_add(st, "status", status_json(d));
+		a = answer(1, NULL);
+		json_object_object_add(a, "stats", st);
+		control_reply(fd, a);
 	} else if (!strcmp(cmd, "reload")) {
 		reload(d);
 		control_reply(fd, answer(1, NULL));
@@ -728,7 +826,8 @@ static void usage(void)
 		"usage: moat run [--config FILE] [--report-only] [--strict] [--skip-sync]\n"
 		"                [--no-pause] [--kill-exec] [--blacklist FILE] [--whitelist FILE]\n"
 		"                [--state-dir DIR] [--alerts-file FILE] [--control-socket PATH]\n"
-		"                [--egress-rules FILE] [--egress-enforce] [--cgroup PATH]...\n"
+		"                [--egress-rules FILE] [--egress-enforce] [--access-log FILE]\n"
+		"                [--cgroup PATH]...\n"
 		"With no options it protects every container with the defaults of\n"
 		"docs/configuration.md; /etc/moat/moat.json is read when it exists.\n");
 }
@@ -752,6 +851,7 @@ static int parse_flags(struct daemon *d, int argc, char **argv)
 	    {"cgroup", required_argument, NULL, 'g'},
 	    {"egress-rules", required_argument, NULL, 'E'},
 	    {"egress-enforce", no_argument, NULL, 'e'},
+	    {"access-log", required_argument, NULL, 'L'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -801,6 +901,9 @@ static int parse_flags(struct daemon *d, int argc, char **argv)
 			snprintf(d->cfg.egress_rules, sizeof(d->cfg.egress_rules), "%s", optarg);
 			break;
 		case 'e': d->cfg.egress = 1; break;
+		case 'L':
+			snprintf(d->cfg.access_log, sizeof(d->cfg.access_log), "%s", optarg);
+			break;
 		case 'g':
 			if (d->cfg.n_cgroups < CONFIG_MAX_CGROUPS)
 				snprintf(d->cfg.cgroups[d->cfg.n_cgroups++], 4096, "%s", optarg);
@@ -860,6 +963,7 @@ static int setup(struct daemon *d)
 	else if (!d->cfg.skip_sync)
 		log_info("DNS registry: %zu names from %s", registry_count(d->registry), rpath);
 	d->dedup = dedup_new(d->cfg.dedup_s);
+	d->access = access_open(d->cfg.access_log);
 	d->inofd = -1;
 	/* Rules a previous run wrote from its blacklist: the list may have changed. */
 	netrules_clear_ids(d->pin_dir, 0, BLACKLIST_RULE_BASE, BLACKLIST_RULE_BASE + 1000000u);
@@ -953,6 +1057,7 @@ static void teardown(struct daemon *d)
 	lists_free(&d->blacklist);
 	lists_free(&d->whitelist);
 	rules_free(&d->egress);
+	access_close(d->access);
 	dedup_free(d->dedup);
 	alertlog_close(d->alerts);
 	loader_close(&d->loader);

@@ -479,3 +479,44 @@ int rules_apply(const struct ruleset *rs, const char *pin_dir, uint32_t policy)
 		err = e;
 	return err;
 }
+
+int rules_decide(const struct ruleset *rs, const char *name, const struct rule **rule)
+{
+	const struct rule *best = NULL;
+	size_t best_len = 0;
+	int best_exact = 0;
+
+	for (int i = 0; i < rs->n; i++) {
+		const struct rule *r = &rs->rules[i];
+		char n[MOAT_DNS_NAME_LEN];
+		size_t nl, ql = strlen(name);
+		int w;
+
+		if (is_ip_kind(r->kind) || domain_normalize(r->match, n, &w))
+			continue;
+		nl = strlen(n);
+		if (!w && !strcasecmp(n, name)) {
+			best = r;
+			best_exact = 1;
+			break;
+		}
+		/* *.suffix: name must end in ".suffix" */
+		if (w && nl && ql > nl + 1 && name[ql - nl - 1] == '.' &&
+		    !strcasecmp(name + ql - nl, n) && nl > best_len && !best_exact) {
+			best = r;
+			best_len = nl;
+		}
+	}
+	*rule = best;
+	if (best)
+		return best->kind == RULE_DENY_DOMAIN ? MOAT_ACT_DENY : MOAT_ACT_ALLOW;
+	return rs->default_deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW;
+}
+
+const struct rule *rules_by_kernel_id(const struct ruleset *rs, uint32_t kernel_id)
+{
+	for (int i = 0; i < rs->n; i++)
+		if (RULES_ID_BASE + rs->rules[i].id == kernel_id)
+			return &rs->rules[i];
+	return NULL;
+}

@@ -70,6 +70,14 @@ int rules_remove(struct ruleset *rs, const char *id_or_match);
  * stays never disappears, even for a moment. 0 or -errno. */
 int rules_apply(const struct ruleset *rs, const char *pin_dir, uint32_t policy);
 
+/* Decide name the way the kernel does (exact, longest *.suffix, then the
+ * default). Returns MOAT_ACT_ALLOW or MOAT_ACT_DENY and sets *rule to the
+ * deciding rule (NULL for the default). For logs and statistics. */
+int rules_decide(const struct ruleset *rs, const char *name, const struct rule **rule);
+
+/* The rule behind a kernel rule id (RULES_ID_BASE + id), or NULL. */
+const struct rule *rules_by_kernel_id(const struct ruleset *rs, uint32_t kernel_id);
+
 void rules_free(struct ruleset *rs);
 
 #endif /* MOAT_RULESFILE_H */

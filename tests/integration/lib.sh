@@ -206,3 +206,9 @@ container_ip() {
 none() {
 	[ "$(jq -c "select($1)" "$2" | wc -l)" -eq 0 ]
 }
+
+# some FILTER FILE: true when at least one JSON line of FILE matches the jq
+# FILTER (jq 1.6 -e judges only the last input, so never use `jq -e select`).
+some() {
+	[ "$(jq -c "select($1)" "$2" 2>/dev/null | wc -l)" -gt 0 ]
+}

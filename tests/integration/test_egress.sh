@@ -30,7 +30,7 @@ t_check "allow rule added" "$MOATBIN" rules --file "$RULES" allow ea.moat.test
 printf '{"containers": [{"match": "moat-test-eg-*", "egress": "enforce"}], "alert_dedup_seconds": 0}\n' >"$T_TMP/cfg.json"
 
 "$MOATBIN" --pin-dir "$PIN" run --no-pause --config "$T_TMP/cfg.json" --egress-rules "$RULES" \
-	--state-dir "$T_TMP/state" --alerts-file "$T_TMP/alerts.jsonl" \
+	--state-dir "$T_TMP/state" --alerts-file "$T_TMP/alerts.jsonl" --access-log "$T_TMP/access.jsonl" \
 	--control-socket "$MOAT_CONTROL_SOCKET" >"$T_TMP/run.log" 2>&1 &
 run_pid=$!
 t_on_exit "kill $run_pid 2>/dev/null; wait $run_pid 2>/dev/null; '$MOATBIN' --pin-dir '$PIN' clear >/dev/null 2>&1"
@@ -49,6 +49,14 @@ t_check "the rules file reloads on change" wait_for -t 5 bash -c "[ \$(grep -c '
 sleep 0.5
 t_check "after the reload the name opens its address" \
 	test "$(ag "nslookup eb.moat.test >/dev/null && /netprobe connect $B 8080")" = ok
+ACC=$T_TMP/access.jsonl
+t_check "access log: the allowed DNS answer with its rule" some ".kind==\"dns\" and .domain==\"ea.moat.test\" and .verdict==\"allow\" and .rule==\"ea.moat.test\" and any(.addresses[]; . == \"$A\")" "$ACC"
+t_check "access log: the denied name's answer" some ".kind==\"dns\" and .domain==\"eb.moat.test\" and .verdict==\"deny\"" "$ACC"
+t_check "access log: the refused connect, default deny" some ".kind==\"connect\" and .address==\"$A\" and .verdict==\"deny\" and .container.name==\"moat-test-eg-agent\"" "$ACC"
+t_check "access log: the allowed connect names its domain" some ".kind==\"connect\" and .address==\"$A\" and .verdict==\"allow\" and .domain==\"ea.moat.test\"" "$ACC"
+t_check "access log: the other container is not logged" none '.container.name=="moat-test-other"' "$ACC"
+t_check "moat stats: per-domain counts" bash -c "'$MOATBIN' stats | grep -E '^ea.moat.test +[1-9]'"
+t_check "moat stats --json: totals" bash -c "'$MOATBIN' stats --json | jq -e '.totals.allowed > 0 and .totals.denied > 0' >/dev/null"
 printf '{"rules": [{"kind": "allow-domain", "match": "a..b"}]}\n' >"$RULES.new"
 mv "$RULES.new" "$RULES"
 t_check "a bad rules file is refused with its line" wait_for -t 5 grep -q "rules.json:1: rule 1: a..b" "$T_TMP/run.log"
