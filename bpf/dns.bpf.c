@@ -342,7 +342,7 @@ static long dns__learn_cb(__u32 i, void *data)
  * is never refused for want of time. No rule: nothing is learned, and the
  * cgroup's default (deny) applies. Names reached through a CNAME are
  * decided by the name asked. */
-static __always_inline void dns__learn(struct moat_dns_event *e)
+static __always_inline int dns__learn(struct moat_dns_event *e)
 {
 	struct moat_cgroup_cfg *cfg;
 	struct moat_domain_rule *r;
@@ -351,13 +351,13 @@ static __always_inline void dns__learn(struct moat_dns_event *e)
 	__u32 zero = 0;
 
 	if (e->hdr.type != MOAT_EV_DNS_ANSWER || e->rcode || !e->n_addrs)
-		return;
+		return 0;
 	cfg = bpf_map_lookup_elem(&cgroup_cfg, &e->hdr.cgroup_id);
 	if (!cfg || !cfg->domains)
-		return;
+		return 0;
 	m = bpf_map_lookup_elem(&dns_match_scratch, &zero);
 	if (!m)
-		return;
+		return 0;
 	c.m = m;
 	m->key.policy = cfg->policy;
 	m->found = 0;
@@ -373,10 +373,14 @@ static __always_inline void dns__learn(struct moat_dns_event *e)
 		bpf_loop(MOAT_DNS_NAME_LEN, dns__dot_cb, &c, 0);
 		bpf_loop(DNS_MAX_SUFFIXES, dns__suffix_cb, &c, 0);
 	}
+	/* Interactive: a name no rule names is held back while moat asks; the
+	 * "*" default is not consulted. */
+	if (!m->found && cfg->domains == 2)
+		return 1;
 	if (!m->found) {
 		r = dns__rule_at(m, e, MOAT_DNS_NAME_LEN, 1); /* "" = the "*" default */
 		if (!r)
-			return;
+			return 0;
 		m->action = r->action;
 		m->rule_id = r->rule_id;
 	}
@@ -384,10 +388,13 @@ static __always_inline void dns__learn(struct moat_dns_event *e)
 	/* A TTL of 0 still opens the address long enough to connect. */
 	m->until += MOAT_LEARN_MIN_NS;
 	bpf_loop(MOAT_DNS_MAX_ADDRS, dns__learn_cb, &c, 0);
+	return 0;
 }
 
-/* Report the DNS message in skb, if any, for program `prog`. */
-static __always_inline void dns__handle(struct __sk_buff *skb, __u32 prog)
+/* Report the DNS message in skb, if any, for program `prog`. Returns 0 to
+ * drop the packet (an answer held back in interactive mode), 1 to pass it:
+ * everything else passes, whatever the parse found. */
+static __always_inline int dns__handle(struct __sk_buff *skb, __u32 prog)
 {
 	struct dns_pkt p = {};
 	struct moat_dns_event *e;
@@ -395,16 +402,16 @@ static __always_inline void dns__handle(struct __sk_buff *skb, __u32 prog)
 	__u32 n, zero = 0;
 
 	if (!dns__l4(skb, &p))
-		return;
+		return 1;
 	s = dns__scratch();
 	if (!s) {
 		stats__inc(prog, MOAT_STAT_ERRORS);
-		return;
+		return 1;
 	}
 	e = bpf_map_lookup_elem(&dns_event_scratch, &zero);
 	if (!e) {
 		stats__inc(prog, MOAT_STAT_ERRORS);
-		return;
+		return 1;
 	}
 	dns__fill(skb, e, &p);
 
@@ -427,9 +434,19 @@ static __always_inline void dns__handle(struct __sk_buff *skb, __u32 prog)
 	e->flags |= s->flags;
 	if (e->flags & DNS_F_ERRORS)
 		stats__inc(prog, MOAT_STAT_ERRORS);
-	else if (prog == MOAT_PROG_DNS_INGRESS)
-		dns__learn(e);
+	else if (prog == MOAT_PROG_DNS_INGRESS && dns__learn(e))
+		e->flags |= MOAT_DNS_F_HELD;
+	if (e->flags & MOAT_DNS_F_HELD) {
+		/* Someone must decide now: wake the reader. */
+		if (bpf_ringbuf_output(&events, e, sizeof(*e), BPF_RB_FORCE_WAKEUP))
+			stats__inc(prog, MOAT_STAT_DROPS);
+		else
+			stats__inc(prog, MOAT_STAT_EVENTS);
+		stats__inc(prog, MOAT_STAT_DENIED);
+		return 0;
+	}
 	events__output(prog, e, sizeof(*e));
+	return 1;
 }
 
 /* Why this hook: cgroup_skb/egress runs for every packet a socket in the
@@ -440,7 +457,7 @@ SEC("cgroup_skb/egress")
 int handle_dns_egress(struct __sk_buff *skb)
 {
 	dns__handle(skb, MOAT_PROG_DNS_EGRESS);
-	return 1;
+	return 1; /* egress never holds anything back */
 }
 
 /* Why this hook: cgroup_skb/ingress runs from sk_filter_trim_cap on the
@@ -450,8 +467,7 @@ int handle_dns_egress(struct __sk_buff *skb)
 SEC("cgroup_skb/ingress")
 int handle_dns_ingress(struct __sk_buff *skb)
 {
-	dns__handle(skb, MOAT_PROG_DNS_INGRESS);
-	return 1;
+	return dns__handle(skb, MOAT_PROG_DNS_INGRESS);
 }
 
 char LICENSE[] SEC("license") = "GPL";

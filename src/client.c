@@ -229,3 +229,103 @@ int cmd_stats(int argc, char **argv, const char *pin_dir)
 	json_object_put(ans);
 	return 0;
 }
+
+static const char *const prompt_choices[] = {"allow-once",  "deny-once", "allow-domain",
+					     "deny-domain", "allow-ip",	 "deny-ip"};
+
+static int decide(long id, const char *choice)
+{
+	json_object *req = json_object_new_object(), *ans;
+	int rc;
+
+	json_object_object_add(req, "cmd", json_object_new_string("decide"));
+	json_object_object_add(req, "id", json_object_new_int64(id));
+	json_object_object_add(req, "choice", json_object_new_string(choice));
+	ans = control_call(socket_path(), req, 10000);
+	json_object_put(req);
+	if (!ans) {
+		log_error("moat run does not answer on %s", socket_path());
+		return 1;
+	}
+	rc = print_answer(ans, "decided");
+	return rc;
+}
+
+/* moat prompt [--list [--json]] [--decide ID CHOICE]: answer network
+ * access requests of containers in interactive egress mode, with the
+ * seed's six choices. Without options, a loop that asks on the terminal. */
+int cmd_prompt(int argc, char **argv, const char *pin_dir)
+{
+	json_object *ans, *pending;
+	char line[32];
+
+	if (argc == 4 && !strcmp(argv[1], "--decide"))
+		return decide(strtol(argv[2], NULL, 10), argv[3]);
+	if (argc >= 2 && strcmp(argv[1], "--list")) {
+		fprintf(stderr, "usage: moat prompt [--list [--json]] [--decide ID CHOICE]\n"
+				"CHOICE: allow-once deny-once allow-domain deny-domain allow-ip "
+				"deny-ip\n");
+		return 2;
+	}
+	for (;;) {
+		size_t n;
+
+		ans = ask("pending", NULL, NULL);
+		if (!ans || !json_object_object_get_ex(ans, "pending", &pending)) {
+			log_error("moat run does not answer on %s", socket_path());
+			json_object_put(ans);
+			return 1;
+		}
+		n = json_object_array_length(pending);
+		if (argc >= 2) { /* --list */
+			if (argc == 3)
+				printf("%s\n", json_object_to_json_string_ext(
+						   pending, JSON_C_TO_STRING_PLAIN));
+			for (size_t i = 0; argc == 2 && i < n; i++) {
+				json_object *p = json_object_array_get_idx(pending, i);
+
+				printf("%s  %-16s %-8s %-40s %s\n", str_of(p, "id"),
+				       str_of(p, "container"), str_of(p, "comm"),
+				       str_of(p, "domain"), str_of(p, "asked"));
+			}
+			json_object_put(ans);
+			return 0;
+		}
+		for (size_t i = 0; i < n; i++) {
+			json_object *p = json_object_array_get_idx(pending, i), *addrs;
+			long id = strtol(str_of(p, "id"), NULL, 10), k;
+
+			printf(
+			    "\n==================================================================="
+			    "=============\nNetwork Access Request %ld\nContainer: %s\nProcess: "
+			    "%s (pid %s)\nHost: %s\nAddresses:",
+			    id, str_of(p, "container"), str_of(p, "comm"), str_of(p, "pid"),
+			    str_of(p, "domain"));
+			if (json_object_object_get_ex(p, "addresses", &addrs))
+				for (size_t a = 0; a < json_object_array_length(addrs); a++)
+					printf(" %s", json_object_get_string(
+							  json_object_array_get_idx(addrs, a)));
+			printf(
+			    "\n================================================================"
+			    "================\n\nChoose action:\n  1. Allow this request once\n"
+			    "  2. Deny this request once\n  3. Always allow %s\n  4. Always deny "
+			    "%s\n  5. Always allow these addresses\n  6. Always deny these "
+			    "addresses\n\nYour choice [1]: ",
+			    str_of(p, "domain"), str_of(p, "domain"));
+			fflush(stdout);
+			if (!fgets(line, sizeof(line), stdin)) {
+				json_object_put(ans);
+				return 0;
+			}
+			k = line[0] == '\n' ? 1 : strtol(line, NULL, 10);
+			if (k < 1 || k > 6) {
+				printf("no such choice; asking again\n");
+				continue;
+			}
+			decide(id, prompt_choices[k - 1]);
+		}
+		json_object_put(ans);
+		if (!n)
+			sleep(1);
+	}
+}

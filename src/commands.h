@@ -14,6 +14,7 @@ int cmd_kill(int argc, char **argv, const char *pin_dir);
 int cmd_domain(int argc, char **argv, const char *pin_dir);
 int cmd_rules(int argc, char **argv, const char *pin_dir);
 int cmd_stats(int argc, char **argv, const char *pin_dir);
+int cmd_prompt(int argc, char **argv, const char *pin_dir);
 int cmd_run(int argc, char **argv, const char *pin_dir);
 int cmd_pause(int argc, char **argv, const char *pin_dir);
 int cmd_resume(int argc, char **argv, const char *pin_dir);

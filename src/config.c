@@ -37,6 +37,7 @@ void config_defaults(struct config *c)
 	c->registry_retention_s = 86400;
 	c->dedup_s = 60;
 	c->nice = -10;
+	c->prompt_timeout_s = 60;
 	snprintf(c->egress_rules, sizeof(c->egress_rules), "/etc/moat/rules.json");
 	snprintf(c->access_log, sizeof(c->access_log), "/var/log/moat/access.jsonl");
 	c->action_attempts = 3;
@@ -208,8 +209,10 @@ static void get_egress(struct cfg_parse *p, json_object *v, int *out)
 		*out = 0;
 	else if (!strcmp(s, "enforce"))
 		*out = 1;
+	else if (!strcmp(s, "interactive"))
+		*out = 2;
 	else
-		cfg_error(p, "egress", "must be \"monitor\" or \"enforce\"", NULL);
+		cfg_error(p, "egress", "must be \"monitor\", \"enforce\" or \"interactive\"", NULL);
 }
 
 static void parse_container(struct cfg_parse *p, json_object *o, struct container_rule *r)
@@ -266,6 +269,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "nice",
 	    "egress",
 	    "access_log",
+	    "prompt_timeout_seconds",
 	    "egress_rules",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
@@ -314,6 +318,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		get_bool(p, v, "kill_exec", &c->kill_exec);
 	if (json_object_object_get_ex(root, "egress", &v))
 		get_egress(p, v, &c->egress);
+	if (json_object_object_get_ex(root, "prompt_timeout_seconds", &v))
+		get_uint(p, v, "prompt_timeout_seconds", 3600, &c->prompt_timeout_s);
 	if (json_object_object_get_ex(root, "access_log", &v))
 		get_str(p, v, "access_log", c->access_log, sizeof(c->access_log));
 	if (json_object_object_get_ex(root, "egress_rules", &v))

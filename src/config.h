@@ -27,7 +27,7 @@ struct container_rule {
 	int kill_exec;		     /* -1 unset, 0/1: kill suspicious execs in the kernel */
 	int suspicious_exec;	     /* -1 unset, 0/1: the suspicious-exec detection */
 	int pause;		     /* -1 unset, 0/1: pause on CRITICAL */
-	int egress;		     /* -1 unset, 0 monitor, 1 enforce the egress rules */
+	int egress;		     /* -1 unset, 0 monitor, 1 enforce, 2 interactive */
 };
 
 struct config {
@@ -36,11 +36,12 @@ struct config {
 	char alerts_file[4096]; /* JSON lines */
 	char control_socket[4096];
 	char pin_dir[4096];
-	char blacklist[4096];	 /* "" = none */
-	char whitelist[4096];	 /* "" = none */
-	char egress_rules[4096]; /* the egress rules file */
-	char access_log[4096];	 /* egress decisions, JSON lines; "" = none */
-	int egress;		 /* default for containers: 0 monitor, 1 enforce the egress rules */
+	char blacklist[4096];	   /* "" = none */
+	char whitelist[4096];	   /* "" = none */
+	char egress_rules[4096];   /* the egress rules file */
+	uint32_t prompt_timeout_s; /* interactive: no decision by then = deny once */
+	char access_log[4096];	   /* egress decisions, JSON lines; "" = none */
+	int egress; /* default for containers: 0 monitor, 1 enforce the egress rules */
 	char cgroups[CONFIG_MAX_CGROUPS][4096];
 	int n_cgroups;
 	int report_only; /* detect and alert, never act */

@@ -48,6 +48,9 @@
 #define RUN_MAX_PENDING	    64
 #define BLACKLIST_RULE_BASE 1000000u /* kernel rule id = base + list line */
 #define RESOLVER_RULE_ID    3000000u /* per-container allow of its own DNS resolvers */
+#define ONCE_RULE_BASE	    4000000u /* allow-once / deny-once: base + prompt id */
+#define ONCE_RULE_S	    30	     /* how long a once-decision stays in the kernel */
+#define RUN_MAX_PROMPTS	    64
 
 /* A control client waiting for an action's result. */
 struct pending_reply {
@@ -70,6 +73,24 @@ struct daemon {
 	struct lists_watch bl_watch, wl_watch, rules_watch;
 	struct ruleset egress; /* the egress rules file */
 	struct access *access; /* egress decisions: log and statistics */
+	/* Interactive egress: answers held back for a decision. */
+	struct prompt {
+		uint32_t id; /* 0 = free slot */
+		char container_id[65], container_name[128], comm[MOAT_COMM_LEN + 1];
+		char domain[MOAT_DNS_NAME_LEN];
+		char addrs[4][64];
+		int n_addrs;
+		uint32_t pid;
+		int64_t asked_s, expires_s;
+	} prompts[RUN_MAX_PROMPTS];
+	/* Once-decisions in the kernel until they expire. */
+	struct once_rule {
+		char domain[MOAT_DNS_NAME_LEN];
+		int action;
+		uint32_t kernel_id;
+		int64_t until_s; /* 0 = free slot */
+	} once[RUN_MAX_PROMPTS];
+	uint32_t next_prompt_id;
 	struct alertlog *alerts;
 	struct dedup *dedup;
 	struct detect_ctx dx;
@@ -210,7 +231,7 @@ static void apply_container(struct daemon *d, const struct container_info *c)
 	    .mode = d->cfg.report_only ? MOAT_MODE_MONITOR : MOAT_MODE_ENFORCE,
 	    .default_action = egress ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
 	    .kill_exec = (uint8_t)kill,
-	    .domains = (uint8_t)egress,
+	    .domains = (uint8_t)(d->cfg.report_only ? 0 : want_egress(d, c)),
 	};
 	int err;
 
@@ -258,6 +279,8 @@ static void apply_blacklist(struct daemon *d, const struct iplist *old)
 	}
 }
 
+static void once_reapply(struct daemon *d);
+
 /* (Re)load the egress rules file and write it into the kernel. A bad
  * file keeps the rules in force as they were. */
 static void load_egress_rules(struct daemon *d)
@@ -275,6 +298,7 @@ static void load_egress_rules(struct daemon *d)
 	err = rules_apply(&d->egress, d->pin_dir, 0);
 	if (err)
 		log_error("writing the egress rules into the kernel: %s", strerror(-err));
+	once_reapply(d);
 }
 
 static void load_list(struct daemon *d, const char *path, struct iplist *l, int is_black)
@@ -339,6 +363,179 @@ static void act_on(struct daemon *d, const struct alert *a)
 		return;
 	request_action(d, ACTION_PAUSE, a->container_id, a->container_name, a->trace_id,
 		       a->time_ns - d->dx.offset_ns);
+}
+
+/* ---- interactive egress: prompts and decisions ------------------------- */
+
+static struct prompt *prompt_find(struct daemon *d, uint32_t id)
+{
+	for (int i = 0; i < RUN_MAX_PROMPTS; i++)
+		if (id && d->prompts[i].id == id)
+			return &d->prompts[i];
+	return NULL;
+}
+
+/* An answer was held back: open a prompt for (container, name) unless one
+ * is open, and say so. */
+static void prompt_add(struct daemon *d, const struct moat_dns_event *q,
+		       const struct container_info *c)
+{
+	struct prompt *p = NULL;
+	struct alert a = {0};
+	char addr[64];
+
+	for (int i = 0; i < RUN_MAX_PROMPTS; i++) {
+		struct prompt *x = &d->prompts[i];
+
+		if (x->id && !strcmp(x->domain, q->qname) &&
+		    !strcmp(x->container_id, c ? c->id : ""))
+			return; /* already asked; the resolver is retrying */
+		if (!x->id && !p)
+			p = x;
+	}
+	if (!p) {
+		log_warn("too many open prompts; %s stays held until one is decided", q->qname);
+		return;
+	}
+	memset(p, 0, sizeof(*p));
+	p->id = ++d->next_prompt_id;
+	snprintf(p->container_id, sizeof(p->container_id), "%s", c ? c->id : "");
+	snprintf(p->container_name, sizeof(p->container_name), "%s", c ? c->name : "");
+	snprintf(p->comm, sizeof(p->comm), "%.*s", MOAT_COMM_LEN, q->hdr.comm);
+	snprintf(p->domain, sizeof(p->domain), "%s", q->qname);
+	p->pid = q->hdr.pid;
+	for (unsigned i = 0; i < q->n_addrs && i < 4; i++)
+		snprintf(p->addrs[p->n_addrs++], sizeof(p->addrs[0]), "%s",
+			 event_addr_str(q->addrs[i].family, q->addrs[i].addr, addr, sizeof(addr)));
+	p->asked_s = now_unix_s();
+	p->expires_s = p->asked_s + d->cfg.prompt_timeout_s;
+	a.time_ns = d->dx.offset_ns + (int64_t)q->hdr.ts_ns;
+	a.severity = ALERT_WARNING;
+	snprintf(a.rule, sizeof(a.rule), "egress-prompt");
+	snprintf(a.source, sizeof(a.source), "network");
+	alert_new_trace_id(&a);
+	snprintf(a.container_id, sizeof(a.container_id), "%s", p->container_id);
+	snprintf(a.container_name, sizeof(a.container_name), "%s", p->container_name);
+	snprintf(a.message, sizeof(a.message),
+		 "Network access request %u: %s (%s) asks for %s; decide with 'moat prompt' within "
+		 "%us",
+		 p->id, p->comm, p->container_name[0] ? p->container_name : "host", p->domain,
+		 d->cfg.prompt_timeout_s);
+	emit(d, &a);
+}
+
+/* Put the once-decisions back into the kernel (a rules reload sweeps
+ * everything the rules file does not name). */
+static void once_reapply(struct daemon *d)
+{
+	for (int i = 0; i < RUN_MAX_PROMPTS; i++)
+		if (d->once[i].until_s)
+			netrules_domain_put(d->pin_dir, 0, d->once[i].domain, d->once[i].action,
+					    d->once[i].kernel_id);
+}
+
+/* Apply a decision on prompt p. choice: allow-once, deny-once,
+ * allow-domain, deny-domain, allow-ip, deny-ip. Returns 0 or -EINVAL. */
+static int prompt_decide(struct daemon *d, struct prompt *p, const char *choice, int timed_out)
+{
+	int allow = !strncmp(choice, "allow", 5);
+	struct access_entry e = {.time_ns = now_unix_s() * 1000000000LL,
+				 .kind = "decision",
+				 .container_id = p->container_id,
+				 .container_name = p->container_name,
+				 .pid = p->pid,
+				 .comm = p->comm,
+				 .domain = p->domain,
+				 .address = p->n_addrs ? p->addrs[0] : "",
+				 .verdict = allow ? "allow" : "deny",
+				 .rule = choice};
+	int err = 0;
+
+	if (!strcmp(choice, "allow-once") || !strcmp(choice, "deny-once")) {
+		struct once_rule *o = NULL;
+
+		for (int i = 0; i < RUN_MAX_PROMPTS && !o; i++)
+			if (!d->once[i].until_s)
+				o = &d->once[i];
+		if (!o)
+			o = &d->once[p->id % RUN_MAX_PROMPTS];
+		snprintf(o->domain, sizeof(o->domain), "%s", p->domain);
+		o->action = allow ? MOAT_ACT_ALLOW : MOAT_ACT_DENY;
+		o->kernel_id = ONCE_RULE_BASE + p->id;
+		o->until_s = now_unix_s() + ONCE_RULE_S;
+		err = netrules_domain_put(d->pin_dir, 0, p->domain, o->action, o->kernel_id);
+	} else if (!strcmp(choice, "allow-domain") || !strcmp(choice, "deny-domain")) {
+		err = rules_add(&d->egress, allow ? RULE_ALLOW_DOMAIN : RULE_DENY_DOMAIN, p->domain,
+				"moat prompt");
+	} else if (!strcmp(choice, "allow-ip") || !strcmp(choice, "deny-ip")) {
+		for (int i = 0; i < p->n_addrs && err >= 0; i++)
+			err = rules_add(&d->egress, allow ? RULE_ALLOW_IP : RULE_DENY_IP,
+					p->addrs[i], "moat prompt");
+	} else {
+		return -EINVAL;
+	}
+	if (err >= 0 && strstr(choice, "-once") == NULL) {
+		/* "Always" choices are written to the rules file, then applied. */
+		err = rules_save(&d->egress, d->cfg.egress_rules);
+		if (err)
+			log_error("cannot write %s: %s; the decision holds until moat run exits",
+				  d->cfg.egress_rules, strerror(-err));
+		err = rules_apply(&d->egress, d->pin_dir, 0);
+		once_reapply(d);
+	}
+	access_record(d->access, &e);
+	log_info("prompt %u (%s, %s): %s%s", p->id, p->container_name, p->domain, choice,
+		 timed_out ? " (no decision in time)" : "");
+	memset(p, 0, sizeof(*p));
+	return err < 0 ? err : 0;
+}
+
+/* Timer: expire once-decisions and undecided prompts (deny once). */
+static void prompts_tick(struct daemon *d)
+{
+	int64_t now = now_unix_s();
+
+	for (int i = 0; i < RUN_MAX_PROMPTS; i++) {
+		if (d->once[i].until_s && d->once[i].until_s <= now) {
+			netrules_domain_del(d->pin_dir, 0, d->once[i].domain);
+			memset(&d->once[i], 0, sizeof(d->once[i]));
+			/* a file rule for the same name comes back */
+			rules_apply(&d->egress, d->pin_dir, 0);
+			once_reapply(d);
+		}
+		if (d->prompts[i].id && d->prompts[i].expires_s <= now)
+			prompt_decide(d, &d->prompts[i], "deny-once", 1);
+	}
+}
+
+static json_object *prompts_json(struct daemon *d)
+{
+	json_object *arr = json_object_new_array();
+	char when[40];
+
+	for (int i = 0; i < RUN_MAX_PROMPTS; i++) {
+		struct prompt *p = &d->prompts[i];
+		json_object *o, *addrs;
+
+		if (!p->id)
+			continue;
+		o = json_object_new_object();
+		addrs = json_object_new_array();
+		alert_format_time(p->asked_s * 1000000000LL, when, sizeof(when));
+		json_object_object_add(o, "id", json_object_new_int64(p->id));
+		json_object_object_add(o, "container", json_object_new_string(p->container_name));
+		json_object_object_add(o, "pid", json_object_new_int64(p->pid));
+		json_object_object_add(o, "comm", json_object_new_string(p->comm));
+		json_object_object_add(o, "domain", json_object_new_string(p->domain));
+		for (int k = 0; k < p->n_addrs; k++)
+			json_object_array_add(addrs, json_object_new_string(p->addrs[k]));
+		json_object_object_add(o, "addresses", addrs);
+		json_object_object_add(o, "asked", json_object_new_string(when));
+		json_object_object_add(o, "expires_in_s",
+				       json_object_new_int64(p->expires_s - now_unix_s()));
+		json_object_array_add(arr, o);
+	}
+	return arr;
 }
 
 /* ---- egress access log ------------------------------------------------- */
@@ -434,6 +631,11 @@ static int on_kernel_event(void *ctx, void *data, size_t len)
 			d->queries[slot].cookie = q->sock_cookie;
 			d->queries[slot].id = q->id;
 			d->queries[slot].until = now + 30;
+			return 0;
+		}
+		if (q->flags & MOAT_DNS_F_HELD) {
+			c = inventory_lookup(&d->inv, h->cgroup_id);
+			prompt_add(d, q, c);
 			return 0;
 		}
 		if (d->queries[slot].cookie != q->sock_cookie || d->queries[slot].id != q->id ||
@@ -679,6 +881,27 @@ static void on_control(struct daemon *d)
 		a = answer(1, NULL);
 		json_object_object_add(a, "stats", st);
 		control_reply(fd, a);
+	} else if (!strcmp(cmd, "pending")) {
+		a = answer(1, NULL);
+		json_object_object_add(a, "pending", prompts_json(d));
+		control_reply(fd, a);
+	} else if (!strcmp(cmd, "decide")) {
+		uint32_t id = json_object_object_get_ex(req, "id", &v)
+				  ? (uint32_t)json_object_get_int64(v)
+				  : 0;
+		const char *choice =
+		    json_object_object_get_ex(req, "choice", &v) ? json_object_get_string(v) : "";
+		struct prompt *p = prompt_find(d, id);
+
+		if (!p)
+			control_reply(
+			    fd, answer(0, "no such pending request (see moat prompt --list)"));
+		else if (prompt_decide(d, p, choice, 0))
+			control_reply(fd,
+				      answer(0, "choice must be allow-once, deny-once, "
+						"allow-domain, deny-domain, allow-ip or deny-ip"));
+		else
+			control_reply(fd, answer(1, NULL));
 	} else if (!strcmp(cmd, "reload")) {
 		reload(d);
 		control_reply(fd, answer(1, NULL));
@@ -807,6 +1030,7 @@ static void on_timer(struct daemon *d)
 		return;
 	if (d->registry && registry_prune(d->registry, now_unix_s()))
 		d->registry_dirty = 1;
+	prompts_tick(d);
 	if (++ticks % 10 == 0)
 		save_registry_async(d);
 }

@@ -29,6 +29,7 @@ static void usage(FILE *out)
 	    "IPs)\n"
 	    "  stats [--json]              egress decisions per domain and container, recent "
 	    "activity\n"
+	    "  prompt [--list] [--decide ID CHOICE]  answer interactive egress requests\n"
 	    "  trace [--json] [--container C] [--type T,..]  stream kernel events "
 	    "(docs/events.md)\n"
 	    "  attach [--cgroup PATH]...   load, attach to the runtime cgroups, pin; stays "
@@ -59,12 +60,12 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **, const char *);
 	} cmds[] = {
-	    {"trace", cmd_trace},	{"attach", cmd_attach}, {"status", cmd_status},
-	    {"clear", cmd_clear},	{"probe", cmd_probe},	{"rule", cmd_rule},
-	    {"mode", cmd_mode},		{"kill", cmd_kill},	{"domain", cmd_domain},
-	    {"rules", cmd_rules},	{"stats", cmd_stats},	{"run", cmd_run},
-	    {"pause", cmd_pause},	{"resume", cmd_resume}, {"registry", cmd_registry},
-	    {"alerts", cmd_alerts_cli},
+	    {"trace", cmd_trace},	{"attach", cmd_attach},	    {"status", cmd_status},
+	    {"clear", cmd_clear},	{"probe", cmd_probe},	    {"rule", cmd_rule},
+	    {"mode", cmd_mode},		{"kill", cmd_kill},	    {"domain", cmd_domain},
+	    {"rules", cmd_rules},	{"stats", cmd_stats},	    {"prompt", cmd_prompt},
+	    {"run", cmd_run},		{"pause", cmd_pause},	    {"resume", cmd_resume},
+	    {"registry", cmd_registry}, {"alerts", cmd_alerts_cli},
 	};
 	const char *pin_dir = getenv("MOAT_PIN_DIR");
 	int i = 1;

@@ -133,6 +133,10 @@ _Static_assert(sizeof(struct moat_dns_addr) == 24, "moat_dns_addr ABI");
 #define MOAT_DNS_F_TC	       0x0200 /* the DNS TC (truncated by server) bit is set */
 #define MOAT_DNS_F_TCP_PARTIAL                                                                     \
 	0x0400 /* TCP segment does not hold a whole DNS message; not parsed */
+#define MOAT_DNS_F_HELD                                                                            \
+	0x0800 /* interactive mode: no rule for the name; the answer was held                      \
+		  back (dropped) while moat asks; the resolver's retry gets                        \
+		  the decision */
 
 /* MOAT_EV_DNS_QUERY and MOAT_EV_DNS_ANSWER. pid/tid/comm in the header come
  * from the socket cookie map (the process that last sent on that socket). */

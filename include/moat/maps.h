@@ -47,7 +47,9 @@ struct moat_cgroup_cfg {
 	__u8 mode;	     /* enum moat_mode */
 	__u8 default_action; /* enum moat_action for destinations no rule matches */
 	__u8 kill_exec;	     /* 1: the exec hook SIGKILLs names found in exec_deny */
-	__u8 domains;	     /* 1: DNS answers decide (domain rules, learned_v4/v6) */
+	__u8 domains;	     /* 1: DNS answers decide (domain rules, learned_v4/v6);
+				2: the same, and an answer for a name with no rule is held
+				back while moat asks (interactive) */
 	__u32 policy;	     /* domain rule set (domain_rules key), 0 = the global set */
 };
 _Static_assert(sizeof(struct moat_cgroup_cfg) == 8, "moat_cgroup_cfg ABI");
