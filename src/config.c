@@ -38,6 +38,7 @@ void config_defaults(struct config *c)
 	c->dedup_s = 60;
 	c->nice = -10;
 	c->prompt_timeout_s = 60;
+	snprintf(c->policies, sizeof(c->policies), "/etc/moat/policies.json");
 	snprintf(c->egress_rules, sizeof(c->egress_rules), "/etc/moat/rules.json");
 	snprintf(c->access_log, sizeof(c->access_log), "/var/log/moat/access.jsonl");
 	c->action_attempts = 3;
@@ -270,6 +271,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "egress",
 	    "access_log",
 	    "prompt_timeout_seconds",
+	    "policies",
 	    "egress_rules",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
@@ -320,6 +322,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		get_egress(p, v, &c->egress);
 	if (json_object_object_get_ex(root, "prompt_timeout_seconds", &v))
 		get_uint(p, v, "prompt_timeout_seconds", 3600, &c->prompt_timeout_s);
+	if (json_object_object_get_ex(root, "policies", &v))
+		get_str(p, v, "policies", c->policies, sizeof(c->policies));
 	if (json_object_object_get_ex(root, "access_log", &v))
 		get_str(p, v, "access_log", c->access_log, sizeof(c->access_log));
 	if (json_object_object_get_ex(root, "egress_rules", &v))

@@ -40,6 +40,7 @@ struct config {
 	char whitelist[4096];	   /* "" = none */
 	char egress_rules[4096];   /* the egress rules file */
 	uint32_t prompt_timeout_s; /* interactive: no decision by then = deny once */
+	char policies[4096];	   /* the policies file */
 	char access_log[4096];	   /* egress decisions, JSON lines; "" = none */
 	int egress; /* default for containers: 0 monitor, 1 enforce the egress rules */
 	char cgroups[CONFIG_MAX_CGROUPS][4096];

@@ -40,6 +40,7 @@
 #include "loader.h"
 #include "log.h"
 #include "netrules.h"
+#include "policy.h"
 #include "preflight.h"
 #include "registry.h"
 #include "rulesfile.h"
@@ -71,8 +72,10 @@ struct daemon {
 	struct registry *registry;
 	struct iplist blacklist, whitelist;
 	struct lists_watch bl_watch, wl_watch, rules_watch;
-	struct ruleset egress; /* the egress rules file */
-	struct access *access; /* egress decisions: log and statistics */
+	struct ruleset egress;	     /* the egress rules file */
+	struct access *access;	     /* egress decisions: log and statistics */
+	struct policy_set *policies; /* container-guard policies */
+	struct lists_watch policy_watch;
 	/* Interactive egress: answers held back for a decision. */
 	struct prompt {
 		uint32_t id; /* 0 = free slot */
@@ -161,8 +164,11 @@ static void paused_set(struct daemon *d, const char *id, int on)
 static int want_kill(const struct daemon *d, const struct container_info *c)
 {
 	const struct container_rule *r = config_container(&d->cfg, c->name);
+	const struct policy *p = policy_match(d->policies, c);
 
-	return r && r->kill_exec >= 0 ? r->kill_exec : d->cfg.kill_exec;
+	if (r && r->kill_exec >= 0)
+		return r->kill_exec;
+	return (p && (p->actions & POLICY_ACT_KILL_EXEC)) || d->cfg.kill_exec;
 }
 
 static int want_pause(const struct daemon *d, const struct container_info *c)
@@ -186,11 +192,16 @@ static void kill_names(struct daemon *d, uint64_t cgid, const struct name_list *
 	}
 }
 
+/* Egress mode: the container's own config entry, else its policy, else
+ * the global setting. */
 static int want_egress(const struct daemon *d, const struct container_info *c)
 {
 	const struct container_rule *r = config_container(&d->cfg, c->name);
+	const struct policy *p = policy_match(d->policies, c);
 
-	return r && r->egress >= 0 ? r->egress : d->cfg.egress;
+	if (r && r->egress >= 0)
+		return r->egress;
+	return p && p->egress >= 0 ? p->egress : d->cfg.egress;
 }
 
 /* Let a container in egress-enforce mode reach its own DNS resolvers (the
@@ -281,6 +292,19 @@ static void apply_blacklist(struct daemon *d, const struct iplist *old)
 
 static void once_reapply(struct daemon *d);
 
+/* (Re)load the policies. A bad file keeps the policies in force; containers
+ * get their (new) policy at once. */
+static void load_policies(struct daemon *d)
+{
+	int err = policy_load(d->policies, d->cfg.policies);
+
+	if (err == -ENOENT)
+		log_debug("%s: no policies file; the built-in default applies", d->cfg.policies);
+	else if (!err)
+		log_info("%s: %d polic%s", d->cfg.policies, d->policies->n,
+			 d->policies->n == 1 ? "y" : "ies");
+}
+
 /* (Re)load the egress rules file and write it into the kernel. A bad
  * file keeps the rules in force as they were. */
 static void load_egress_rules(struct daemon *d)
@@ -348,21 +372,42 @@ static void request_action(struct daemon *d, int kind, const char *id, const cha
 		paused_set(d, id, 1);
 }
 
-/* A CRITICAL alert pauses its container (the CrabPot auto-pause), unless
- * report-only, disabled for it, or already paused by moat. */
+/* An alert runs the actions of its container's policy (first match by
+ * priority; the built-in default pauses on CRITICAL) when it is at least
+ * as severe as the policy's threshold, unless report-only. Pause is skipped
+ * with --no-pause or when moat already paused the container. */
 static void act_on(struct daemon *d, const struct alert *a)
 {
 	const struct container_info *c;
+	const struct policy *p;
+	int64_t ev = a->time_ns - d->dx.offset_ns;
 
-	if (a->severity != ALERT_CRITICAL || !a->container_id[0] || d->cfg.report_only ||
-	    !strcmp(a->rule, "container-lifecycle") || !strcmp(a->rule, "action") ||
-	    paused_has(d, a->container_id))
+	if (!a->container_id[0] || d->cfg.report_only || !strcmp(a->rule, "container-lifecycle") ||
+	    !strcmp(a->rule, "action") || !strcmp(a->rule, "egress-prompt"))
 		return;
 	c = inventory_find(&d->inv, a->container_id);
-	if (!want_pause(d, c) || (c && strcmp(c->state, "running")))
+	p = c ? policy_match(d->policies, c) : NULL;
+	if (!p || a->severity < p->severity_threshold || strcmp(c->state, "running"))
 		return;
-	request_action(d, ACTION_PAUSE, a->container_id, a->container_name, a->trace_id,
-		       a->time_ns - d->dx.offset_ns);
+	if ((p->actions & POLICY_ACT_PAUSE) && want_pause(d, c) && !paused_has(d, c->id))
+		request_action(d, ACTION_PAUSE, c->id, c->name, a->trace_id, ev);
+	if (p->actions & POLICY_ACT_STOP)
+		request_action(d, ACTION_STOP, c->id, c->name, a->trace_id, ev);
+	if (p->actions & POLICY_ACT_DISCONNECT) {
+		for (int i = 0; i < (p->n_networks ? p->n_networks : c->n_nets); i++) {
+			struct action_req r = {
+			    .kind = ACTION_DISCONNECT, .requested_ns = boot_ns(), .event_ns = ev};
+
+			snprintf(r.container, sizeof(r.container), "%s", c->id);
+			snprintf(r.name, sizeof(r.name), "%s", c->name);
+			snprintf(r.trace_id, sizeof(r.trace_id), "%s", a->trace_id);
+			snprintf(r.network, sizeof(r.network), "%s",
+				 p->n_networks ? p->networks[i] : c->nets[i].name);
+			if (actions_submit(d->actions, &r))
+				log_error("network_disconnect %s %s not queued", c->name,
+					  r.network);
+		}
+	}
 }
 
 /* ---- interactive egress: prompts and decisions ------------------------- */
@@ -800,6 +845,12 @@ static json_object *status_json(struct daemon *d)
 		json_object_object_add(o, "paused_by_moat",
 				       json_object_new_boolean(paused_has(d, c->id)));
 		json_object_object_add(o, "kill_exec", json_object_new_boolean(want_kill(d, c)));
+		json_object_object_add(o, "egress", json_object_new_int(want_egress(d, c)));
+		{
+			const struct policy *p = policy_match(d->policies, c);
+
+			json_object_object_add(o, "policy", json_object_new_string(p ? p->id : ""));
+		}
 		json_object_array_add(cs, o);
 	}
 	if (netrules_read_stats(d->pin_dir, v) == 0)
@@ -965,6 +1016,7 @@ static void reload(struct daemon *d)
 	load_list(d, d->cfg.blacklist, &d->blacklist, 1);
 	load_list(d, d->cfg.whitelist, &d->whitelist, 0);
 	load_egress_rules(d);
+	load_policies(d);
 	apply_all_containers(d);
 }
 
@@ -1051,6 +1103,7 @@ static void usage(void)
 		"                [--no-pause] [--kill-exec] [--blacklist FILE] [--whitelist FILE]\n"
 		"                [--state-dir DIR] [--alerts-file FILE] [--control-socket PATH]\n"
 		"                [--egress-rules FILE] [--egress-enforce] [--access-log FILE]\n"
+		"                [--policies FILE]\n"
 		"                [--cgroup PATH]...\n"
 		"With no options it protects every container with the defaults of\n"
 		"docs/configuration.md; /etc/moat/moat.json is read when it exists.\n");
@@ -1076,6 +1129,7 @@ static int parse_flags(struct daemon *d, int argc, char **argv)
 	    {"egress-rules", required_argument, NULL, 'E'},
 	    {"egress-enforce", no_argument, NULL, 'e'},
 	    {"access-log", required_argument, NULL, 'L'},
+	    {"policies", required_argument, NULL, 'p'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
@@ -1125,6 +1179,7 @@ static int parse_flags(struct daemon *d, int argc, char **argv)
 			snprintf(d->cfg.egress_rules, sizeof(d->cfg.egress_rules), "%s", optarg);
 			break;
 		case 'e': d->cfg.egress = 1; break;
+		case 'p': snprintf(d->cfg.policies, sizeof(d->cfg.policies), "%s", optarg); break;
 		case 'L':
 			snprintf(d->cfg.access_log, sizeof(d->cfg.access_log), "%s", optarg);
 			break;
@@ -1187,6 +1242,10 @@ static int setup(struct daemon *d)
 	else if (!d->cfg.skip_sync)
 		log_info("DNS registry: %zu names from %s", registry_count(d->registry), rpath);
 	d->dedup = dedup_new(d->cfg.dedup_s);
+	d->policies = malloc(sizeof(*d->policies));
+	if (!d->policies)
+		return -1;
+	policy_defaults(d->policies);
 	d->access = access_open(d->cfg.access_log);
 	d->inofd = -1;
 	/* Rules a previous run wrote from its blacklist: the list may have changed. */
@@ -1202,6 +1261,13 @@ static int setup(struct daemon *d)
 			d->inofd = fd;
 	}
 	load_egress_rules(d);
+	load_policies(d);
+	{
+		int fd = lists_watch_fd(d->inofd, d->cfg.policies, &d->policy_watch);
+
+		if (fd >= 0)
+			d->inofd = fd;
+	}
 	{
 		int fd = lists_watch_fd(d->inofd, d->cfg.egress_rules, &d->rules_watch);
 
@@ -1261,6 +1327,10 @@ static void on_inotify(struct daemon *d)
 			load_list(d, d->cfg.whitelist, &d->whitelist, 0);
 		if (lists_watch_concerns(&d->rules_watch, buf, n))
 			load_egress_rules(d);
+		if (lists_watch_concerns(&d->policy_watch, buf, n)) {
+			load_policies(d);
+			apply_all_containers(d);
+		}
 	}
 }
 
@@ -1282,6 +1352,7 @@ static void teardown(struct daemon *d)
 	lists_free(&d->whitelist);
 	rules_free(&d->egress);
 	access_close(d->access);
+	free(d->policies);
 	dedup_free(d->dedup);
 	alertlog_close(d->alerts);
 	loader_close(&d->loader);

@@ -1,0 +1,58 @@
+/* policy.h - policies (the container-guard seed): which containers (name
+ * and image globs, label selectors) get which egress mode and which actions
+ * when an alert of at least which severity hits them. Evaluated in priority
+ * order, first match wins; a built-in default policy when no file exists.
+ * File: /etc/moat/policies.json (config key "policies"). */
+#ifndef MOAT_POLICY_H
+#define MOAT_POLICY_H
+
+#include "docker.h"
+
+#define POLICY_MAX	 64
+#define POLICY_MAX_GLOBS 8
+
+enum policy_action_bits {
+	POLICY_ACT_PAUSE = 1,
+	POLICY_ACT_STOP = 2,
+	POLICY_ACT_DISCONNECT = 4,
+	POLICY_ACT_KILL_EXEC = 8,
+};
+
+struct policy {
+	char id[64];
+	char name[128];
+	char description[256];
+	int enabled;
+	int priority;		/* lower runs first */
+	int severity_threshold; /* enum alert_severity: act on alerts at least this severe */
+	char names[POLICY_MAX_GLOBS][128]; /* container name globs; none = any */
+	int n_names;
+	char images[POLICY_MAX_GLOBS][256]; /* image globs; none = any */
+	int n_images;
+	char labels[POLICY_MAX_GLOBS][256]; /* "key=value" or "key" (present) */
+	int n_labels;
+	int egress;	      /* -1 unset (config decides), 0 monitor, 1 enforce, 2 interactive */
+	int actions;	      /* enum policy_action_bits */
+	char networks[8][64]; /* network_disconnect: these; none = every network of the container */
+	int n_networks;
+};
+
+struct policy_set {
+	struct policy p[POLICY_MAX];
+	int n;
+	char path[4096]; /* "" = the built-in default */
+};
+
+/* The built-in default: every container, CRITICAL -> pause. */
+void policy_defaults(struct policy_set *ps);
+
+/* Load path over ps. A missing file keeps the default (-ENOENT). A bad file
+ * is refused whole with "path:line: reason" logged and ps untouched
+ * (-EINVAL). */
+int policy_load(struct policy_set *ps, const char *path);
+
+/* The first enabled policy, in priority order, matching container c, or
+ * NULL. */
+const struct policy *policy_match(const struct policy_set *ps, const struct container_info *c);
+
+#endif /* MOAT_POLICY_H */
