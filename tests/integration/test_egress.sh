@@ -57,6 +57,21 @@ t_check "access log: the allowed connect names its domain" some ".kind==\"connec
 t_check "access log: the other container is not logged" none '.container.name=="moat-test-other"' "$ACC"
 t_check "moat stats: per-domain counts" bash -c "'$MOATBIN' stats | grep -E '^ea.moat.test +[1-9]'"
 t_check "moat stats --json: totals" bash -c "'$MOATBIN' stats --json | jq -e '.totals.allowed > 0 and .totals.denied > 0' >/dev/null"
+# Reload under load: a deny-ip rule stays while the file is rewritten 20
+# times; a container not under egress rules (enforce mode, default allow)
+# hammers the denied address the whole time. Nothing may get through.
+t_check "deny-ip for the storm target" "$MOATBIN" rules --file "$RULES" deny "$B/32"
+sleep 1
+docker exec -d moat-test-other sh -c "i=0; while [ \$i -lt 400 ]; do /netprobe connect $B 8080 >>/tmp/storm 2>/dev/null; i=\$((i+1)); done; touch /tmp/storm.done"
+for i in $(seq 20); do
+	"$MOATBIN" rules --file "$RULES" allow "churn$i.moat.test" >/dev/null
+	sleep 0.1
+done
+t_check "the storm finished" wait_for -t 60 docker exec moat-test-other test -f /tmp/storm.done
+n_ok=$(docker exec moat-test-other grep -c '^ok' /tmp/storm)
+n_eperm=$(docker exec moat-test-other grep -c '^EPERM' /tmp/storm)
+t_check "20 reloads during 400 connects to a denied address: none got through ($n_eperm refused)" \
+	test "$n_ok" -eq 0 -a "$n_eperm" -eq 400
 printf '{"rules": [{"kind": "allow-domain", "match": "a..b"}]}\n' >"$RULES.new"
 mv "$RULES.new" "$RULES"
 t_check "a bad rules file is refused with its line" wait_for -t 5 grep -q "rules.json:1: rule 1: a..b" "$T_TMP/run.log"
