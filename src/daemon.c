@@ -355,19 +355,21 @@ static void emit(struct daemon *d, struct alert *a)
 	alertlog_write(d->alerts, a);
 }
 
+/* Queue an action for container id. network: for ACTION_DISCONNECT only. */
 static void request_action(struct daemon *d, int kind, const char *id, const char *name,
-			   const char *trace_id, int64_t event_ns)
+			   const char *trace_id, int64_t event_ns, const char *network)
 {
 	struct action_req r = {.kind = kind, .requested_ns = boot_ns(), .event_ns = event_ns};
 	int err;
 
+	snprintf(r.network, sizeof(r.network), "%s", network ? network : "");
 	snprintf(r.container, sizeof(r.container), "%s", id);
 	snprintf(r.name, sizeof(r.name), "%s", name);
 	snprintf(r.trace_id, sizeof(r.trace_id), "%s", trace_id);
 	err = actions_submit(d->actions, &r);
 	if (err)
-		log_error("action %s %s not queued: %s", action_kind_name(kind), name,
-			  strerror(-err));
+		log_error("action %s %s%s%s not queued: %s", action_kind_name(kind), name,
+			  network ? " " : "", network ? network : "", strerror(-err));
 	else if (kind == ACTION_PAUSE)
 		paused_set(d, id, 1);
 }
@@ -390,24 +392,13 @@ static void act_on(struct daemon *d, const struct alert *a)
 	if (!p || a->severity < p->severity_threshold || strcmp(c->state, "running"))
 		return;
 	if ((p->actions & POLICY_ACT_PAUSE) && want_pause(d, c) && !paused_has(d, c->id))
-		request_action(d, ACTION_PAUSE, c->id, c->name, a->trace_id, ev);
+		request_action(d, ACTION_PAUSE, c->id, c->name, a->trace_id, ev, NULL);
 	if (p->actions & POLICY_ACT_STOP)
-		request_action(d, ACTION_STOP, c->id, c->name, a->trace_id, ev);
-	if (p->actions & POLICY_ACT_DISCONNECT) {
-		for (int i = 0; i < (p->n_networks ? p->n_networks : c->n_nets); i++) {
-			struct action_req r = {
-			    .kind = ACTION_DISCONNECT, .requested_ns = boot_ns(), .event_ns = ev};
-
-			snprintf(r.container, sizeof(r.container), "%s", c->id);
-			snprintf(r.name, sizeof(r.name), "%s", c->name);
-			snprintf(r.trace_id, sizeof(r.trace_id), "%s", a->trace_id);
-			snprintf(r.network, sizeof(r.network), "%s",
-				 p->n_networks ? p->networks[i] : c->nets[i].name);
-			if (actions_submit(d->actions, &r))
-				log_error("network_disconnect %s %s not queued", c->name,
-					  r.network);
-		}
-	}
+		request_action(d, ACTION_STOP, c->id, c->name, a->trace_id, ev, NULL);
+	if (p->actions & POLICY_ACT_DISCONNECT)
+		for (int i = 0; i < (p->n_networks ? p->n_networks : c->n_nets); i++)
+			request_action(d, ACTION_DISCONNECT, c->id, c->name, a->trace_id, ev,
+				       p->n_networks ? p->networks[i] : c->nets[i].name);
 }
 
 /* ---- interactive egress: prompts and decisions ------------------------- */
@@ -817,7 +808,7 @@ static void on_docker_event(struct daemon *d, const struct docker_event *ev)
 		 * seed's health channel); die/oom/kill leave nothing to pause. */
 		if (!strcmp(ev->action, "health_status: unhealthy") && c && !d->cfg.report_only &&
 		    want_pause(d, c) && !paused_has(d, c->id))
-			request_action(d, ACTION_PAUSE, c->id, c->name, a.trace_id, 0);
+			request_action(d, ACTION_PAUSE, c->id, c->name, a.trace_id, 0, NULL);
 		alert_release(&a);
 	}
 }
@@ -985,7 +976,7 @@ static void on_control(struct daemon *d)
 			d->pending[slot].fd = fd;
 			snprintf(d->pending[slot].trace_id, 33, "%s", tmp.trace_id);
 			request_action(d, !strcmp(cmd, "pause") ? ACTION_PAUSE : ACTION_UNPAUSE,
-				       c->id, c->name, tmp.trace_id, 0);
+				       c->id, c->name, tmp.trace_id, 0, NULL);
 		}
 	} else {
 		control_reply(
