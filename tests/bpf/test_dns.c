@@ -585,6 +585,46 @@ static void test_domain_learning(void)
 	run_udp("domain: truncated answer", 1, 0, &m);
 	CHECK(learned(10, 9, 0, 10) == NULL, "domain: queries and broken answers learn nothing",
 	      "learned");
+	/* IPv6: an AAAA answer (over IPv6) fills learned_v6 the same way. */
+	{
+		static const __u8 v6[16] = {0xfd, 0, 0x6d, 0x6f, 0, 0, 0, 0,
+					    0,	  0, 0,	   0,	 0, 0, 0, 9};
+		struct moat_learn_key_v6 k = {.cgroup_id = cg};
+		struct moat_learned v;
+
+		put_hdr(&m, 0x7a, QR | RD | RA, 1, 1);
+		put_question(&m, "allowed.test", T_AAAA);
+		put_ptr(&m, 12);
+		put_rr(&m, T_AAAA, 60, 16);
+		put_bytes(&m, v6, 16);
+		run_udp("domain: AAAA over IPv6", 1, 1, &m);
+		memcpy(k.addr, v6, 16);
+		CHECK(bpf_map_lookup_elem(bpf_map__fd(skel->maps.learned_v6), &k, &v) == 0 &&
+			  v.rule_id == 11 && v.allow_until_ns > now,
+		      "domain: an allowed AAAA answer opens the IPv6 address", "not learned");
+	}
+	/* Interactive mode: a name with no rule is held (the packet is
+	 * dropped) and flagged; a name with a rule passes. */
+	cfg.domains = 2;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_cfg), &cg, &cfg, BPF_ANY);
+	{
+		static struct frame f;
+		int ret;
+
+		put_hdr(&m, 0x7b, QR | RD | RA, 1, 1);
+		put_question(&m, "ask-me.test", T_A);
+		put_a(&m, 60, 10, 9, 0, 11);
+		udp(&f, 0, ip4_server, ip4_client, 53, 40000, m.b, m.len);
+		ret = run(1, &f);
+		CHECK(ret == 0 && n_events == 1 && (events[0].flags & MOAT_DNS_F_HELD),
+		      "interactive: an answer for a name with no rule is held back and flagged",
+		      "ret %d events %d flags %#x", ret, n_events, n_events ? events[0].flags : 0);
+		CHECK(learned(10, 9, 0, 11) == NULL, "interactive: a held answer learns nothing",
+		      "learned");
+		answer("interactive: a name with a rule", "allowed.test", 60, 10, 9, 0, 12);
+		CHECK(learned(10, 9, 0, 12) != NULL && !(events[0].flags & MOAT_DNS_F_HELD),
+		      "interactive: a name with a rule passes and learns", "not learned");
+	}
 	cfg.domains = 0;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_cfg), &cg, &cfg, BPF_ANY);
 }
