@@ -91,6 +91,12 @@ BENCH_BINS += $(BUILD)/bench/registry_gen
 $(BUILD)/bench/registry_gen: tools/bench/registry_gen.c $(LIB_OBJS) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
+# Fills the pinned domain_rules / learned_v4 maps (tools/bench/domains.sh).
+BENCH_BINS += $(BUILD)/bench/domain_fill
+
+$(BUILD)/bench/domain_fill: tools/bench/domain_fill.c include/moat/*.h | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers $(BUILD)/bench:
 	mkdir -p $@
 

@@ -12,7 +12,11 @@
 #   daemon        `moat run`: exec->alert/paused latency, false alerts over resolve->connect
 #                 loops, RSS with 200 containers and a 100,000-name registry
 #                 (tools/bench/daemon.sh all; its own knobs are in its header)
-#   all           the four above (default)
+#   domains       domain mode (issue #4): connect() cost with 10,000 domain rules and
+#                 100,000 learned addresses, DNS answer cost, false denials over
+#                 resolve->connect loops, interactive approval round trip
+#                 (tools/bench/domains.sh all; its own knobs are in its header)
+#   all           the five above (default)
 #   --markdown    also print the table rows for docs/performance.md
 #
 # Knobs (environment): BENCH_SECS (10, seconds per throughput run), BENCH_ROUNDS (7),
@@ -371,18 +375,21 @@ names=()
 for arg in "$@"; do
 	case $arg in
 	--markdown) MARKDOWN=1 ;;
-	throughput | connect-cost | prog-cost | daemon) names+=("$arg") ;;
-	all) names+=(throughput connect-cost prog-cost daemon) ;;
+	throughput | connect-cost | prog-cost | daemon | domains) names+=("$arg") ;;
+	all) names+=(throughput connect-cost prog-cost daemon domains) ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0
 		;;
-	*) die "unknown benchmark '$arg' (throughput, connect-cost, prog-cost, daemon, all)" ;;
+	*) die "unknown benchmark '$arg' (throughput, connect-cost, prog-cost, daemon, domains, all)" ;;
 	esac
 done
-[ "${#names[@]}" -gt 0 ] || names=(throughput connect-cost prog-cost daemon)
+[ "${#names[@]}" -gt 0 ] || names=(throughput connect-cost prog-cost daemon domains)
 
-[ "${names[*]}" = daemon ] || setup
+# daemon and domains have their own scripts, pin dirs and cleanup.
+case " ${names[*]} " in
+*" throughput "* | *" connect-cost "* | *" prog-cost "*) setup ;;
+esac
 for n in "${names[@]}"; do
 	case $n in
 	throughput) bench_throughput ;;
@@ -391,6 +398,10 @@ for n in "${names[@]}"; do
 	daemon)
 		# Its own script, pin dir and cleanup; it prints its own summary.
 		"$ROOT/tools/bench/daemon.sh" all || summary+=("daemon: tools/bench/daemon.sh failed")
+		;;
+	domains)
+		# Its own script, pin dir (/sys/fs/bpf/moat-bench-dom) and cleanup; its own summary.
+		"$ROOT/tools/bench/domains.sh" all || summary+=("domains: tools/bench/domains.sh failed")
 		;;
 	esac
 done

@@ -1,0 +1,457 @@
+#!/bin/bash
+# domains.sh - benchmarks of domain mode (issue #4): prints their figures.
+#
+# Usage (as root, test environment up): tools/bench/domains.sh [NAME...]
+#   cost          BENCH_CONNECTS (60000) connect()+close from moat-bench-dom to a learned,
+#                 allowed address (a listener in moat-bench-dsvc): no hook (detached) vs
+#                 `moat mode C enforce deny domains` with BENCH_RULES (10000) domain rules and
+#                 BENCH_LEARNED (100000) learned addresses of that cgroup; BENCH_ROUNDS (7)
+#                 rounds, alternating with monitor mode (attached, empty maps); medians,
+#                 ratios; then ns/run per program (bpf_stats), domain vs monitor container
+#   dns-cost      ns per run of handle_dns_ingress (kernel.bpf_stats_enabled) under a
+#                 `loadgen dns` loop of BENCH_SECS (5) s: domain mode with an allowed name
+#                 (learning), domain mode with a name no rule names, monitor mode; 3 rounds
+#   false-denials BENCH_LOOPS (100000) resolve -> connect loops in domain mode, default deny,
+#                 the name allowed, the listener's address NOT pre-learned: failures
+#   approval      `moat run`, a container in interactive egress mode, BENCH_TRIALS (10)
+#                 nslookups of distinct names: lookup start -> request in `moat prompt
+#                 --list`, `moat prompt --decide ID allow-once` -> lookup done
+#   all           the four (default)
+#
+# Its own pin dir (MOAT_BENCH_DOM_PIN_DIR, /sys/fs/bpf/moat-bench-dom), containers
+# moat-bench-dom, -dsvc, -dnsm, -ix, and names *.bench-dom.moat.test in the test DNS. On exit
+# (also Ctrl-C) it stops its moat run and listeners by pid, runs `moat clear` on its pin dir,
+# removes its containers and DNS names and restores kernel.bpf_stats_enabled. Traffic goes
+# only to the test DNS (the bridge gateway) and to its own containers. Nothing is asserted.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LOADGEN=$ROOT/build/bench/loadgen
+FILL=$ROOT/build/bench/domain_fill
+NETPROBE=$ROOT/build/helpers/netprobe
+IMAGE=moat-test/busybox
+PIN=${MOAT_BENCH_DOM_PIN_DIR:-/sys/fs/bpf/moat-bench-dom}
+ROUNDS=${BENCH_ROUNDS:-7}
+CONNECTS=${BENCH_CONNECTS:-60000}
+NRULES=${BENCH_RULES:-10000}
+NLEARNED=${BENCH_LEARNED:-100000}
+SECS=${BENCH_SECS:-5}
+LOOPS=${BENCH_LOOPS:-100000}
+TRIALS=${BENCH_TRIALS:-10}
+SVC_NAME=svc.bench-dom.moat.test
+NORULE_NAME=norule.bench-dom.moat.test
+SVC_PORT=8080
+HOSTS=/run/moat-testenv/hosts
+DNSMASQ_PID=/run/moat-testenv/dnsmasq.pid
+export DOCKER_HOST=unix:///var/run/docker.sock
+
+TMP=$(mktemp -d /tmp/moat-bench-dom.XXXXXX)
+MOAT=$TMP/moat
+SOCK=$TMP/moat.sock
+export MOAT_CONTROL_SOCKET=$SOCK
+containers=()
+run_pid=
+stats_saved=
+summary=()
+
+log() { echo "bench: $*" >&2; }
+die() {
+	echo "bench: error: $*" >&2
+	exit 1
+}
+moat() { "$MOAT" --pin-dir "$PIN" "$@"; }
+
+dns_del() {
+	grep -q 'bench-dom\.moat\.test$' "$HOSTS" 2>/dev/null || return 0
+	sed -i '/bench-dom\.moat\.test$/d' "$HOSTS"
+	kill -HUP "$(cat "$DNSMASQ_PID")" 2>/dev/null || true
+}
+
+cleanup() {
+	set +e
+	if [ -n "$run_pid" ]; then
+		kill -TERM "$run_pid" 2>/dev/null
+		wait "$run_pid"
+	fi
+	[ -d "$PIN" ] && moat -q clear >/dev/null 2>&1
+	[ -z "$stats_saved" ] || sysctl -q -w kernel.bpf_stats_enabled="$stats_saved"
+	[ "${#containers[@]}" -eq 0 ] || docker rm -f -v "${containers[@]}" >/dev/null 2>&1
+	dns_del
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_for SECS CMD...: poll CMD every 0.02 s until it exits 0 (0) or SECS pass (1).
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.02
+	done
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+spread() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
+# pct FILE: "n p50 max" of the numbers in FILE (nearest rank).
+pct() {
+	sort -g "$1" | awk '{ v[NR] = $1 } END { if (NR) printf "%d %s %s\n", NR, v[int((NR + 1) / 2)], v[NR];
+		else print "0 - -" }'
+}
+# note WORDS...: one summary line of WORDS.
+note() { summary+=("$*"); }
+kv() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -n 1; }
+
+# dns_add NAME ADDR: the test DNS answers NAME with ADDR (removed on exit).
+dns_add() {
+	sed -i "/ $1\$/d" "$HOSTS"
+	echo "$2 $1" >>"$HOSTS"
+	kill -HUP "$(cat "$DNSMASQ_PID")"
+	wait_for 5 sh -c "busybox nslookup $1 $GW 2>/dev/null | grep -q '$2'" ||
+		die "test DNS does not answer $1 with $2"
+}
+
+# run_container NAME: moat-bench-NAME running sleep 3600, our DNS, loadgen at /loadgen.
+run_container() {
+	local name=moat-bench-$1 err
+	docker rm -f -v "$name" >/dev/null 2>&1 || true
+	containers+=("$name")
+	err=$(docker run -d --name "$name" --dns "$GW" "$IMAGE" sleep 3600 2>&1 >/dev/null) ||
+		die "docker run $name: $err"
+	docker cp "$LOADGEN" "$name:/loadgen" >/dev/null
+}
+
+# cgroup_id NAME: the cgroup v2 id (inode) of container NAME.
+cgroup_id() {
+	local pid rel mnt
+	pid=$(docker inspect -f '{{.State.Pid}}' "$1")
+	rel=$(awk -F: '$1 == "0" { print $3 }' "/proc/$pid/cgroup")
+	mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	stat -c %i "$mnt$rel"
+}
+
+# denied: the denied counters summed over moat's programs (`moat status`).
+denied() {
+	# No early awk exit: moat status would die of SIGPIPE (pipefail).
+	moat status | awk '/^PROGRAM/ { on = 1; next } on && NF == 5 { d += $4 } on && NF == 0 { on = 0 }
+		END { print d + 0 }'
+}
+
+# arm [learn-svc]: attach; moat-bench-dom in `enforce deny domains`, the resolver allowed,
+# NRULES + 1 domain rules, NLEARNED learned addresses (+ the listener's with learn-svc).
+arm() {
+	local extra=()
+	[ "${1:-}" = learn-svc ] && extra=("$SVC_IP")
+	moat -q attach >/dev/null || die "moat attach failed (run '$MOAT --pin-dir $PIN attach')"
+	moat -q mode moat-bench-dom enforce deny domains >/dev/null || die "moat mode failed"
+	moat -q rule allow "$GW/32" --cgroup moat-bench-dom --id 7 >/dev/null
+	"$FILL" "$PIN" rules "$NRULES" >"$TMP/fill-rules" || die "domain_fill rules failed"
+	moat -q domain allow "$SVC_NAME" --id $((NRULES + 1)) >/dev/null || die "moat domain allow failed"
+	"$FILL" "$PIN" learned "$DOM_CG" "$NLEARNED" 10.200.0.0 "${extra[@]}" >"$TMP/fill-learned" ||
+		die "domain_fill learned failed"
+}
+
+disarm() { [ ! -d "$PIN" ] || moat -q clear >/dev/null || die "moat clear failed"; }
+
+setup() {
+	[ "$(id -u)" -eq 0 ] || die "must run as root"
+	for f in "$ROOT/build/moat" "$LOADGEN" "$FILL" "$NETPROBE"; do
+		[ -x "$f" ] || die "$f missing: run 'make all build/bench/loadgen build/bench/domain_fill'"
+	done
+	command -v jq >/dev/null || die "jq missing (apt-get install jq)"
+	GW=$("$ROOT/tools/testenv.sh" gw) || die "no test environment: sudo tools/testenv.sh up"
+	"$ROOT/tools/testenv.sh" status >/dev/null || die "test environment not up: sudo tools/testenv.sh up"
+	cp "$ROOT/build/moat" "$MOAT"
+	disarm # a previous run killed hard
+	run_container dsvc
+	docker cp "$NETPROBE" moat-bench-dsvc:/netprobe >/dev/null
+	docker exec -d moat-bench-dsvc /netprobe listen 0.0.0.0 "$SVC_PORT"
+	SVC_IP=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' moat-bench-dsvc)
+	run_container dom
+	run_container dnsm
+	DOM_CG=$(cgroup_id moat-bench-dom)
+	dns_add "$SVC_NAME" "$SVC_IP"
+	dns_add "$NORULE_NAME" "$SVC_IP"
+	wait_for 5 docker exec moat-bench-dom /loadgen connect "$SVC_IP" "$SVC_PORT" 1 0 ||
+		die "listener in moat-bench-dsvc does not answer"
+	log "machine: $(nproc) CPUs, kernel $(uname -r), moat $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo '?')"
+}
+
+# ---- connect() cost ---------------------------------------------------------------------
+
+cost_round() {
+	local mode=$1 line
+	disarm
+	case $mode in
+	domain) arm learn-svc ;;
+	monitor) moat -q attach >/dev/null || die "moat attach failed" ;;
+	esac
+	line=$(docker exec moat-bench-dom /loadgen connect "$SVC_IP" "$SVC_PORT" "$CONNECTS" 0)
+	[ "$(kv ops "$line")" = "$CONNECTS" ] && [ "$(kv errors "$line")" = 0 ] ||
+		log "warning: $mode round: $line"
+	if [ "$mode" = domain ]; then
+		COST_ERRS=$((COST_ERRS + $(kv errors "$line")))
+		# Ring drops would put the round on the cheaper drop path.
+		COST_DROPS=$((COST_DROPS + $(moat status | awk '/^PROGRAM/ { on = 1; next }
+			on && NF == 5 { d += $3 } on && NF == 0 { on = 0 } END { print d + 0 }')))
+	fi
+	kv secs "$line" >>"$TMP/cost-$mode"
+	printf '  round %-9s %s\n' "$mode" "$line"
+}
+
+bench_cost() {
+	local r d a ratio ctl mo ratio_m ratio_dm m mode c line
+	echo "== cost: $CONNECTS connect()+close from moat-bench-dom to $SVC_IP:$SVC_PORT (learned," \
+		"allowed); domain mode with $NRULES domain rules + $NLEARNED learned addresses vs detached;" \
+		"$ROUNDS rounds, alternating"
+	rm -f "$TMP"/cost-*
+	COST_ERRS=0
+	COST_DROPS=0
+	# Checks: the maps are full, and the mode denies what it should.
+	arm learn-svc
+	echo "  $(cat "$TMP/fill-rules"); $(cat "$TMP/fill-learned")"
+	echo "  domain_rules entries: $(bpftool -j map dump pinned "$PIN/domain_rules" | jq length)," \
+		"learned_v4: $(bpftool -j map dump pinned "$PIN/learned_v4" | jq length)"
+	ctl=$(docker exec moat-bench-dom /loadgen connect "$(docker inspect -f \
+		'{{.NetworkSettings.IPAddress}}' moat-bench-dnsm)" "$SVC_PORT" 1 0 || true)
+	echo "  control: connect to moat-bench-dnsm (not learned): $ctl (errors=1 expected: denied)"
+	docker exec moat-bench-dom /loadgen connect "$SVC_IP" "$SVC_PORT" "$CONNECTS" 0 >/dev/null # warm-up
+	for ((r = 1; r <= ROUNDS; r++)); do
+		# Rotate the order so drift over the run does not favour one mode.
+		case $((r % 3)) in
+		1) m="detached domain monitor" ;;
+		2) m="domain monitor detached" ;;
+		0) m="monitor detached domain" ;;
+		esac
+		for mode in $m; do cost_round "$mode"; done
+	done
+	# Per program, same attachment: moat-bench-dom (domain mode, full maps) and
+	# moat-bench-dnsm (no cgroup_cfg entry: monitor mode) connecting to the same listener.
+	stats_saved=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	for c in dom dnsm; do
+		disarm
+		arm learn-svc
+		prog_snapshot "$TMP/ps-before"
+		line=$(docker exec "moat-bench-$c" /loadgen connect "$SVC_IP" "$SVC_PORT" "$CONNECTS" 0)
+		prog_snapshot "$TMP/ps-after"
+		join "$TMP/ps-before" "$TMP/ps-after" | awk -v c="$c" '$4 > $2 {
+			printf "  bpf_stats moat-bench-%-5s %-20s %8d runs %6.0f ns/run\n", c, $1, $4 - $2, ($5 - $3) / ($4 - $2) }'
+	done
+	sysctl -q -w kernel.bpf_stats_enabled="$stats_saved"
+	stats_saved=
+	disarm
+	d=$(median <"$TMP/cost-detached")
+	a=$(median <"$TMP/cost-domain")
+	ratio=$(awk -v x="$a" -v y="$d" 'BEGIN { printf "%.3f", x / y }')
+	mo=$(median <"$TMP/cost-monitor")
+	ratio_m=$(awk -v x="$mo" -v y="$d" 'BEGIN { printf "%.3f", x / y }')
+	ratio_dm=$(awk -v x="$a" -v y="$mo" 'BEGIN { printf "%.3f", x / y }')
+	printf '  %-40s median %8ss (%s/s)  range %s s\n' "detached" "$d" \
+		"$(awk -v n="$CONNECTS" -v s="$d" 'BEGIN { printf "%.0f", n / s }')" "$(spread "$TMP/cost-detached")"
+	printf '  %-40s median %8ss (%s/s)  range %s s  ratio %s\n' "domain mode, enforce, default deny" "$a" \
+		"$(awk -v n="$CONNECTS" -v s="$a" 'BEGIN { printf "%.0f", n / s }')" "$(spread "$TMP/cost-domain")" "$ratio"
+	printf '  %-40s median %8ss (%s/s)  range %s s  ratio %s (domain/monitor %s)\n' \
+		"attached, monitor mode, empty maps" "$mo" \
+		"$(awk -v n="$CONNECTS" -v s="$mo" 'BEGIN { printf "%.0f", n / s }')" "$(spread "$TMP/cost-monitor")" \
+		"$ratio_m" "$ratio_dm"
+	summary+=("cost: monitor/detached = $ratio_m, domain/monitor = $ratio_dm")
+	note "cost: domain/detached = $ratio (target <= 1.05: $(awk -v x="$ratio" \
+		'BEGIN { print x <= 1.05 ? "held" : "MISSED" }')); connect errors in domain rounds: $COST_ERRS," \
+		"ring drops: $COST_DROPS"
+}
+
+# ---- DNS answer cost --------------------------------------------------------------------
+
+# dns_prog: "run_cnt run_time_ns" of handle_dns_ingress.
+dns_prog() {
+	local link id
+	for link in "$PIN"/links/*; do
+		id=$(bpftool -j link show pinned "$link" | jq -r .prog_id)
+		bpftool -j prog show id "$id" | jq -r 'select(.name == "handle_dns_ingress")
+			| "\(.run_cnt // 0) \(.run_time_ns // 0)"'
+	done | head -n 1
+}
+
+# prog_snapshot FILE: "name run_cnt run_time_ns" of each of our programs, into FILE.
+prog_snapshot() {
+	local link id
+	for link in "$PIN"/links/*; do
+		id=$(bpftool -j link show pinned "$link" | jq -r .prog_id)
+		bpftool -j prog show id "$id" | jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"'
+	done | sort -u >"$1"
+}
+
+bench_dns_cost() {
+	local r case c name b a line n ns
+	echo "== dns-cost: handle_dns_ingress ns/run under 'loadgen dns' (${SECS}s, 4 in flight);" \
+		"$NRULES + 1 domain rules, $NLEARNED learned addresses"
+	stats_saved=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	arm
+	rm -f "$TMP"/dnsc-*
+	for ((r = 1; r <= 3; r++)); do
+		for case in domain-allowed domain-norule monitor; do
+			case $case in
+			domain-allowed) c=moat-bench-dom name=$SVC_NAME ;;
+			domain-norule) c=moat-bench-dom name=$NORULE_NAME ;;
+			monitor) c=moat-bench-dnsm name=$SVC_NAME ;;
+			esac
+			read -r -a b <<<"$(dns_prog)"
+			line=$(docker exec "$c" /loadgen dns "$GW" "$name" 0 "$SECS")
+			read -r -a a <<<"$(dns_prog)"
+			n=$((a[0] - b[0]))
+			ns=$((a[1] - b[1]))
+			echo "$ns $n" >>"$TMP/dnsc-$case"
+			printf '  round %d %-15s %s  runs %d  ns/run %s\n' "$r" "$case" "$line" "$n" \
+				"$(awk -v x="$ns" -v y="$n" 'BEGIN { printf "%.0f", y ? x / y : 0 }')"
+		done
+	done
+	for case in domain-allowed domain-norule monitor; do
+		read -r ns n <<<"$(awk '{ t += $1; c += $2 } END { print t, c }' "$TMP/dnsc-$case")"
+		# shellcheck disable=SC2034 # DNS_domain_allowed etc., read in the summary below
+		eval "DNS_${case//-/_}=$(awk -v x="$ns" -v y="$n" 'BEGIN { printf "%.0f", y ? x / y : 0 }')"
+		printf '  %-15s %10d runs  %6s ns/run (all rounds)\n' "$case" "$n" \
+			"$(awk -v x="$ns" -v y="$n" 'BEGIN { printf "%.0f", y ? x / y : 0 }')"
+	done
+	echo "  learned_v4 entries now: $(bpftool -j map dump pinned "$PIN/learned_v4" | jq length)"
+	sysctl -q -w kernel.bpf_stats_enabled="$stats_saved"
+	stats_saved=
+	disarm
+	# shellcheck disable=SC2154 # set by the eval above
+	note "dns-cost: handle_dns_ingress ns/run: domain+allowed $DNS_domain_allowed," \
+		"domain+no rule $DNS_domain_norule, monitor $DNS_monitor"
+}
+
+# ---- false denials ----------------------------------------------------------------------
+
+bench_false_denials() {
+	local ctl line d0 d1
+	echo "== false-denials: $LOOPS x (A query for $SVC_NAME -> connect to the answer) from" \
+		"moat-bench-dom, domain mode, default deny, $NRULES + 1 rules, $NLEARNED learned"
+	arm # the listener's address is NOT pre-learned: only the answers open it
+	ctl=$(docker exec moat-bench-dom /loadgen connect "$SVC_IP" "$SVC_PORT" 1 0 || true)
+	echo "  control: connect to $SVC_IP:$SVC_PORT before any lookup: $ctl (errors=1 expected)"
+	d0=$(denied)
+	line=$(docker exec moat-bench-dom /loadgen resolve "$GW" "$SVC_NAME" "$SVC_PORT" "$LOOPS" 0 2>&1) ||
+		log "warning: loadgen resolve exited non-zero"
+	d1=$(denied)
+	echo "  $line"
+	echo "  kernel denied counter during the loops: $((d1 - d0))"
+	moat status | sed -n '/^PROGRAM/,/^$/p' | sed 's/^/  status /'
+	disarm
+	note "false-denials: $(kv ops "$line") loops in $(kv secs "$line")s ($(kv rate "$line")/s)," \
+		"failures $(kv errors "$line"), kernel denials $((d1 - d0)) (target 0: $(
+			[ "$(kv errors "$line")" = 0 ] && echo held || echo MISSED))"
+}
+
+# ---- approval round trip --------------------------------------------------------------
+
+bench_approval() {
+	local i name t0 t1 t2 t3 id out ex s d t e
+	echo "== approval: moat run, moat-bench-ix interactive, default deny; $TRIALS nslookups" \
+		"of new names, allow-once"
+	run_container ix
+	echo '{"containers":[{"match":"moat-bench-ix","egress":"interactive"}]}' >"$TMP/ix.json"
+	echo '{"default":"deny","rules":[]}' >"$TMP/rules.json"
+	for ((i = 1; i <= TRIALS; i++)); do
+		echo "$SVC_IP ix$i.bench-dom.moat.test" >>"$HOSTS"
+	done
+	kill -HUP "$(cat "$DNSMASQ_PID")"
+	: >"$TMP/run.log"
+	"$MOAT" --pin-dir "$PIN" run --config "$TMP/ix.json" --egress-rules "$TMP/rules.json" \
+		--control-socket "$SOCK" --alerts-file "$TMP/alerts.jsonl" --state-dir "$TMP/state" \
+		--skip-sync --no-pause 2>>"$TMP/run.log" >/dev/null &
+	run_pid=$!
+	wait_for 60 grep -q "moat run: watching" "$TMP/run.log" || {
+		tail -n 5 "$TMP/run.log" >&2
+		die "moat run did not start"
+	}
+	sleep 1
+	# docker exec's own overhead, to read the figures against.
+	for i in 1 2 3; do
+		t0=$EPOCHREALTIME
+		docker exec moat-bench-ix true
+		awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'
+	done >"$TMP/ap-exec"
+	: >"$TMP/ap-seen"
+	: >"$TMP/ap-done"
+	: >"$TMP/ap-total"
+	for ((i = 1; i <= TRIALS; i++)); do
+		name=ix$i.bench-dom.moat.test
+		t0=$EPOCHREALTIME
+		docker exec moat-bench-ix nslookup "$name" >"$TMP/ap-ns-$i" 2>&1 &
+		ex=$!
+		id=
+		while [ "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print (b - a > 20) }')" = 0 ]; do
+			out=$("$MOAT" --pin-dir "$PIN" prompt --list --json 2>/dev/null || true)
+			id=$(jq -r --arg n "$name" '.. | objects | select(.domain? == $n) | .id' <<<"$out" 2>/dev/null |
+				head -n 1)
+			[ -z "$id" ] || break
+			sleep 0.01
+		done
+		t1=$EPOCHREALTIME
+		if [ -z "$id" ]; then
+			log "warning: trial $i: no pending request for $name within 20 s"
+			[ "$i" -gt 1 ] || echo "  prompt --list --json: $out"
+			wait "$ex" || true
+			continue
+		fi
+		t2=$EPOCHREALTIME
+		"$MOAT" --pin-dir "$PIN" prompt --decide "$id" allow-once >/dev/null ||
+			log "warning: trial $i: decide failed"
+		wait "$ex" || log "warning: trial $i: nslookup failed: $(tail -n 2 "$TMP/ap-ns-$i" | tr '\n' ' ')"
+		t3=$EPOCHREALTIME
+		grep -q "$SVC_IP" "$TMP/ap-ns-$i" || log "warning: trial $i: answer without $SVC_IP"
+		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$TMP/ap-seen"
+		awk -v a="$t2" -v b="$t3" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$TMP/ap-done"
+		awk -v a="$t0" -v b="$t3" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$TMP/ap-total"
+		printf '  trial %2d %-28s pending after %7.1f ms, done %7.1f ms after decide\n' "$i" "$name" \
+			"$(tail -n 1 "$TMP/ap-seen")" "$(tail -n 1 "$TMP/ap-done")"
+	done
+	kill -TERM "$run_pid" 2>/dev/null
+	wait "$run_pid" || log "warning: moat run exited non-zero"
+	run_pid=
+	disarm
+	read -r -a s <<<"$(pct "$TMP/ap-seen")"
+	read -r -a d <<<"$(pct "$TMP/ap-done")"
+	read -r -a t <<<"$(pct "$TMP/ap-total")"
+	read -r -a e <<<"$(pct "$TMP/ap-exec")"
+	printf '  %-44s %4s %9s %9s\n' "" n p50 max
+	printf '  %-44s %4s %9s %9s  ms\n' "lookup start -> pending in prompt --list" "${s[@]}"
+	printf '  %-44s %4s %9s %9s  ms\n' "decide allow-once -> lookup done" "${d[@]}"
+	printf '  %-44s %4s %9s %9s  ms\n' "lookup start -> done (with decide)" "${t[@]}"
+	printf '  %-44s %4s %9s %9s  ms\n' "docker exec C true (overhead, in all above)" "${e[@]}"
+	note "approval: to pending p50 ${s[1]} max ${s[2]} ms; decide -> done p50 ${d[1]}" \
+		"max ${d[2]} ms (n=${s[0]}; docker exec alone p50 ${e[1]} ms)"
+}
+
+# ---- main ---------------------------------------------------------------------------
+
+names=()
+for arg in "$@"; do
+	case $arg in
+	cost | dns-cost | false-denials | approval) names+=("$arg") ;;
+	all) names+=(cost dns-cost false-denials approval) ;;
+	-h | --help)
+		sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*) die "unknown benchmark '$arg' (cost, dns-cost, false-denials, approval, all)" ;;
+	esac
+done
+[ "${#names[@]}" -gt 0 ] || names=(cost dns-cost false-denials approval)
+
+setup
+for n in "${names[@]}"; do
+	case $n in
+	cost) bench_cost ;;
+	dns-cost) bench_dns_cost ;;
+	false-denials) bench_false_denials ;;
+	approval) bench_approval ;;
+	esac
+done
+
+echo "== summary, domain mode ($(date -u +%Y-%m-%d), $(nproc) CPUs, kernel $(uname -r))"
+for s in "${summary[@]}"; do echo "  $s"; done
