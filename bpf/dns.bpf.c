@@ -391,6 +391,20 @@ static __always_inline int dns__learn(struct moat_dns_event *e)
 	return 0;
 }
 
+/* Fast path for the packets of ordinary connections: the socket's ports
+ * are in the context without reading the packet. A connected socket with
+ * neither port 53 carries no DNS; skip it before any helper call (these
+ * programs see every packet of every watched socket). An unconnected
+ * socket (remote port 0: UDP sendto to a resolver) and a packet without a
+ * socket are parsed as before. */
+static __always_inline int dns__not_dns_socket(const struct __sk_buff *skb)
+{
+	__u32 remote = bpf_ntohs((__u16)skb->remote_port); /* network order */
+	__u32 local = skb->local_port;			      /* host order */
+
+	return remote && remote != DNS_PORT && local && local != DNS_PORT;
+}
+
 /* Report the DNS message in skb, if any, for program `prog`. Returns 0 to
  * drop the packet (an answer held back in interactive mode), 1 to pass it:
  * everything else passes, whatever the parse found. */
@@ -401,6 +415,8 @@ static __always_inline int dns__handle(struct __sk_buff *skb, __u32 prog)
 	struct dns_scratch *s;
 	__u32 n, zero = 0;
 
+	if (dns__not_dns_socket(skb))
+		return 1;
 	if (!dns__l4(skb, &p))
 		return 1;
 	s = dns__scratch();
