@@ -26,6 +26,9 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LOADGEN=$ROOT/build/bench/loadgen
+. "$ROOT/tools/bench/lib.sh"
+# The daemon benchmarks copy their own tools into the containers they need them in.
+run_container() { LOADGEN='' bench_container "$@"; }
 REGGEN=$ROOT/build/bench/registry_gen
 NETPROBE=$ROOT/build/helpers/netprobe
 IMAGE=moat-test/busybox
@@ -49,11 +52,6 @@ run_pid=
 dns_added=0
 summary=()
 
-log() { echo "bench: $*" >&2; }
-die() {
-	echo "bench: error: $*" >&2
-	exit 1
-}
 moat() { "$MOAT" --pin-dir "$PIN" "$@"; }
 
 # rm_batches NAME...: docker rm -f, 20 names per call, 4 calls at once.
@@ -85,15 +83,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for SECS CMD...: poll CMD every 0.05 s until it exits 0 (0) or SECS pass (1).
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.05
-	done
-}
 
 # pct FILE: "n p50 p90 p99 max" of the numbers in FILE (nearest rank).
 pct() {
@@ -131,15 +120,6 @@ stop_moat() {
 	moat -q clear >/dev/null 2>&1 || log "warning: moat clear failed"
 }
 
-# run_container NAME [ARGS...]: moat-bench-NAME running sleep 3600, our DNS.
-run_container() {
-	local name=moat-bench-$1 err
-	shift
-	docker rm -f -v "$name" >/dev/null 2>&1 || true
-	containers+=("$name")
-	err=$(docker run -d --name "$name" --dns "$GW" "$@" "$IMAGE" sleep 3600 2>&1 >/dev/null) ||
-		die "docker run $name: $err"
-}
 
 state_of() { docker inspect -f '{{.State.Status}}' "$1"; }
 # is_state NAME STATE: true when container NAME is in STATE (for wait_for).

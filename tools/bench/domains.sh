@@ -27,6 +27,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LOADGEN=$ROOT/build/bench/loadgen
+. "$ROOT/tools/bench/lib.sh"
 FILL=$ROOT/build/bench/domain_fill
 NETPROBE=$ROOT/build/helpers/netprobe
 IMAGE=moat-test/busybox
@@ -54,11 +55,6 @@ run_pid=
 stats_saved=
 summary=()
 
-log() { echo "bench: $*" >&2; }
-die() {
-	echo "bench: error: $*" >&2
-	exit 1
-}
 moat() { "$MOAT" --pin-dir "$PIN" "$@"; }
 
 dns_del() {
@@ -82,18 +78,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_for SECS CMD...: poll CMD every 0.02 s until it exits 0 (0) or SECS pass (1).
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.02
-	done
-}
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
-spread() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
 # pct FILE: "n p50 max" of the numbers in FILE (nearest rank).
 pct() {
 	sort -g "$1" | awk '{ v[NR] = $1 } END { if (NR) printf "%d %s %s\n", NR, v[int((NR + 1) / 2)], v[NR];
@@ -101,7 +86,6 @@ pct() {
 }
 # note WORDS...: one summary line of WORDS.
 note() { summary+=("$*"); }
-kv() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -n 1; }
 
 # dns_add NAME ADDR: the test DNS answers NAME with ADDR (removed on exit).
 dns_add() {
@@ -112,24 +96,7 @@ dns_add() {
 		die "test DNS does not answer $1 with $2"
 }
 
-# run_container NAME: moat-bench-NAME running sleep 3600, our DNS, loadgen at /loadgen.
-run_container() {
-	local name=moat-bench-$1 err
-	docker rm -f -v "$name" >/dev/null 2>&1 || true
-	containers+=("$name")
-	err=$(docker run -d --name "$name" --dns "$GW" "$IMAGE" sleep 3600 2>&1 >/dev/null) ||
-		die "docker run $name: $err"
-	docker cp "$LOADGEN" "$name:/loadgen" >/dev/null
-}
 
-# cgroup_id NAME: the cgroup v2 id (inode) of container NAME.
-cgroup_id() {
-	local pid rel mnt
-	pid=$(docker inspect -f '{{.State.Pid}}' "$1")
-	rel=$(awk -F: '$1 == "0" { print $3 }' "/proc/$pid/cgroup")
-	mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-	stat -c %i "$mnt$rel"
-}
 
 # denied: the denied counters summed over moat's programs (`moat status`).
 denied() {
@@ -164,12 +131,12 @@ setup() {
 	"$ROOT/tools/testenv.sh" status >/dev/null || die "test environment not up: sudo tools/testenv.sh up"
 	cp "$ROOT/build/moat" "$MOAT"
 	disarm # a previous run killed hard
-	run_container dsvc
+	bench_container dsvc
 	docker cp "$NETPROBE" moat-bench-dsvc:/netprobe >/dev/null
 	docker exec -d moat-bench-dsvc /netprobe listen 0.0.0.0 "$SVC_PORT"
 	SVC_IP=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' moat-bench-dsvc)
-	run_container dom
-	run_container dnsm
+	bench_container dom
+	bench_container dnsm
 	DOM_CG=$(cgroup_id moat-bench-dom)
 	dns_add "$SVC_NAME" "$SVC_IP"
 	dns_add "$NORULE_NAME" "$SVC_IP"
@@ -352,7 +319,7 @@ bench_approval() {
 	local i name t0 t1 t2 t3 id out ex s d t e
 	echo "== approval: moat run, moat-bench-ix interactive, default deny; $TRIALS nslookups" \
 		"of new names, allow-once"
-	run_container ix
+	bench_container ix
 	echo '{"containers":[{"match":"moat-bench-ix","egress":"interactive"}]}' >"$TMP/ix.json"
 	echo '{"default":"deny","rules":[]}' >"$TMP/rules.json"
 	for ((i = 1; i <= TRIALS; i++)); do

@@ -33,6 +33,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MOAT=$ROOT/build/moat
 LOADGEN=$ROOT/build/bench/loadgen
+. "$ROOT/tools/bench/lib.sh"
 CONSUME=$ROOT/build/bench/consume
 NETPROBE=$ROOT/build/helpers/netprobe
 IMAGE=moat-test/busybox
@@ -55,11 +56,6 @@ md_cost=()
 md_prog=()
 summary=()
 
-log() { echo "bench: $*" >&2; }
-die() {
-	echo "bench: error: $*" >&2
-	exit 1
-}
 
 cleanup() {
 	local pid
@@ -73,22 +69,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# spread FILE: "min-max" of the numbers in FILE.
-spread() {
-	sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'
-}
 
-# median: the middle of the numbers on stdin (the lower middle for an even count).
-median() {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
-}
 
-# kv KEY LINE: the value of KEY=VALUE in LINE (0 when absent).
-kv() {
-	local v
-	v=$(tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -n 1)
-	echo "${v:-0}"
-}
 
 # stats: "EVENTS DROPS ERRORS" summed over moat's programs, from `moat status`.
 stats() {
@@ -118,15 +100,6 @@ other_bpf() {
 		"(another moat?); every figure below includes their cost"
 }
 
-# start_container NAME: moat-bench-NAME running sleep (bounded), loadgen at /loadgen.
-start_container() {
-	local name=moat-bench-$1 err
-	docker rm -f -v "$name" >/dev/null 2>&1 || true
-	containers+=("$name")
-	err=$(docker run -d --name "$name" --dns "$GW" "$IMAGE" sleep 3600 2>&1 >/dev/null) ||
-		die "docker run $name: $err"
-	docker cp "$LOADGEN" "$name:/loadgen" >/dev/null
-}
 
 # gen KIND [SECS [COUNT]]: run one generator in moat-bench-KIND; prints its line.
 gen() {
@@ -150,9 +123,9 @@ setup() {
 	[ ! -d /sys/fs/bpf/moat ] || log "warning: moat is also attached under /sys/fs/bpf/moat;" \
 		"its programs run on every event too"
 	other_bpf
-	start_container connect
-	start_container exec
-	start_container dns
+	bench_container connect
+	bench_container exec
+	bench_container dns
 	# The accept-and-close server; `timeout` bounds it if this script dies hard.
 	timeout 3600 "$NETPROBE" listen "$GW" "$PORT" >/dev/null 2>&1 &
 	pids+=($!)

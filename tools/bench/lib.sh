@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# lib.sh - helpers the benchmark scripts share; source it after setting ROOT.
+# Callers provide GW (the test DNS), IMAGE, and optionally LOADGEN (copied
+# into each container as /loadgen), and own the `containers` array that
+# their cleanup removes.
+
+log() { echo "bench: $*" >&2; }
+die() {
+	echo "bench: error: $*" >&2
+	exit 1
+}
+
+# wait_for SECS CMD...: poll CMD every 0.02 s until it exits 0 (0) or SECS pass (1).
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.02
+	done
+}
+
+# median: the median of the numbers on stdin (nearest rank).
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+
+# spread FILE: "min-max" of the numbers in FILE.
+spread() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%s-%s", lo, hi }'; }
+
+# kv KEY LINE: the value of KEY=VALUE in LINE (0 when absent).
+kv() {
+	local v
+	v=$(tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -n 1)
+	echo "${v:-0}"
+}
+
+# bench_container NAME [DOCKER-RUN ARGS...]: moat-bench-NAME running sleep 3600
+# with the test DNS, recorded in `containers`; /loadgen inside when LOADGEN is set.
+bench_container() {
+	local name=moat-bench-$1 err
+	shift
+	docker rm -f -v "$name" >/dev/null 2>&1 || true
+	containers+=("$name")
+	err=$(docker run -d --name "$name" --dns "$GW" "$@" "$IMAGE" sleep 3600 2>&1 >/dev/null) ||
+		die "docker run $name: $err"
+	if [ -n "${LOADGEN:-}" ]; then
+		docker cp "$LOADGEN" "$name:/loadgen" >/dev/null
+	fi
+}
+
+# cgroup_id NAME: the cgroup v2 id (inode) of container NAME.
+cgroup_id() {
+	local pid rel mnt
+	pid=$(docker inspect -f '{{.State.Pid}}' "$1")
+	rel=$(awk -F: '$1 == "0" { print $3 }' "/proc/$pid/cgroup")
+	mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	stat -c %i "$mnt$rel"
+}
