@@ -400,7 +400,7 @@ static __always_inline int dns__learn(struct moat_dns_event *e)
 static __always_inline int dns__not_dns_socket(const struct __sk_buff *skb)
 {
 	__u32 remote = bpf_ntohs((__u16)skb->remote_port); /* network order */
-	__u32 local = skb->local_port;			      /* host order */
+	__u32 local = skb->local_port;			   /* host order */
 
 	return remote && remote != DNS_PORT && local && local != DNS_PORT;
 }

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int test_failed_count;
 static int test_passed_count;
@@ -34,6 +35,23 @@ static int test_passed_count;
 
 #define CHECK_EQ_STR(a, b, name)                                                                   \
 	CHECK(strcmp((a), (b)) == 0, name, "%s = \"%s\", want \"%s\"", #a, (a), (b))
+
+/* Write text to this process's scratch file, /tmp/moat-test-<pid>.json
+ * (replacing what was there), and return its path (a static buffer); the
+ * caller unlinks it when done. "/nonexistent" when it cannot be written. */
+static inline const char *test_tmpfile(const char *text)
+{
+	static char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/moat-test-%d.json", (int)getpid());
+	f = fopen(path, "we");
+	if (!f)
+		return "/nonexistent";
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
 
 /* Exit status of a test binary. */
 #define TEST_EXIT() (test_failed_count ? 1 : 0)

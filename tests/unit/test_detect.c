@@ -252,20 +252,6 @@ static void test_lifecycle(void)
 	json_object_put(c.labels);
 }
 
-/* Write text to a temp file; returns its path (static buffer). */
-static const char *tmpfile_with(const char *text)
-{
-	static char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/tmp/moat-cfg-XXXXXX");
-	fd = mkstemp(path);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return "/nonexistent";
-	close(fd);
-	return path;
-}
-
 static void test_config(void)
 {
 	struct config c;
@@ -275,7 +261,7 @@ static void test_config(void)
 	CHECK(name_list_has(&c.shells, "bash") && name_list_has(&c.runtimes, "python3.11") &&
 		  name_list_has(&c.net_tools, "nc") && !name_list_has(&c.shells, "bashful"),
 	      "default lists (globs for versioned runtimes)", "lists");
-	p = tmpfile_with("{\n \"strict\": true,\n \"registry\": {\"max_entries\": 5000},\n"
+	p = test_tmpfile("{\n \"strict\": true,\n \"registry\": {\"max_entries\": 5000},\n"
 			 " \"containers\": [{\"match\": \"agent-*\", \"kill_exec\": true, "
 			 "\"exec_allow\": [\"node\"]}],\n \"exec\": {\"shells\": [\"sh\"]}\n}\n");
 	CHECK(config_load(&c, p) == 0 && c.strict && c.registry_max == 5000 &&
@@ -285,19 +271,19 @@ static void test_config(void)
 		  !config_container(&c, "web"),
 	      "containers entries match by glob", "match");
 	unlink(p);
-	p = tmpfile_with(
+	p = test_tmpfile(
 	    "{\n  \"strict\": false,\n  \"registry\": {\"max_entries\": \"lots\"}\n}\n");
 	CHECK_EQ_INT(config_load(&c, p), -EINVAL, "a wrong type is refused");
 	CHECK(c.strict == 1 && c.registry_max == 5000, "a refused file changes nothing",
 	      "strict=%d", c.strict);
 	unlink(p);
-	p = tmpfile_with("{\"strict\": tru");
+	p = test_tmpfile("{\"strict\": tru");
 	CHECK_EQ_INT(config_load(&c, p), -EINVAL, "a syntax error is refused");
 	unlink(p);
-	p = tmpfile_with("{\"stirct\": true}");
+	p = test_tmpfile("{\"stirct\": true}");
 	CHECK_EQ_INT(config_load(&c, p), -EINVAL, "an unknown key is refused");
 	unlink(p);
-	p = tmpfile_with("{\"exec\": {\"shells\": [\"/bin/sh\"]}}");
+	p = test_tmpfile("{\"exec\": {\"shells\": [\"/bin/sh\"]}}");
 	CHECK_EQ_INT(config_load(&c, p), -EINVAL, "a path where a base name belongs is refused");
 	unlink(p);
 	CHECK_EQ_INT(config_load(&c, "/nonexistent/moat.json"), -ENOENT,

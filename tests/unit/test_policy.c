@@ -8,20 +8,6 @@
 #include "alert.h"
 #include "policy.h"
 
-static const char *write_tmp(const char *text)
-{
-	static char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/tmp/moat-policy-%d.json", (int)getpid());
-	f = fopen(path, "we");
-	if (!f)
-		return "/nonexistent";
-	fputs(text, f);
-	fclose(f);
-	return path;
-}
-
 static void container(struct container_info *c, const char *name, const char *image,
 		      const char *label_k, const char *label_v)
 {
@@ -47,7 +33,7 @@ int main(void)
 		  p->severity_threshold == ALERT_CRITICAL,
 	      "default: every container, CRITICAL -> pause", "p=%p", (void *)p);
 
-	path = write_tmp(
+	path = test_tmpfile(
 	    "{\"policies\": [\n"
 	    " {\"id\": \"low\", \"priority\": 50, \"actions\": [\"alert\"]},\n"
 	    " {\"id\": \"agents\", \"priority\": 10, \"target\": {\"names\": [\"agent-*\"]},\n"
@@ -85,14 +71,14 @@ int main(void)
 	      p ? p->id : "none");
 	CHECK(policy_match(ps, NULL) == NULL, "no container, no policy", "matched");
 
-	path = write_tmp("{\"policies\": [{\"id\": \"x\", \"actions\": [\"explode\"]}]}");
+	path = test_tmpfile("{\"policies\": [{\"id\": \"x\", \"actions\": [\"explode\"]}]}");
 	CHECK(policy_load(ps, path) == -EINVAL && ps->n == 5,
 	      "a bad action refuses the file and keeps the policies", "n=%d", ps->n);
-	path = write_tmp("{\"policies\": [{\"id\": \"a\"}, {\"id\": \"a\"}]}");
+	path = test_tmpfile("{\"policies\": [{\"id\": \"a\"}, {\"id\": \"a\"}]}");
 	CHECK_EQ_INT(policy_load(ps, path), -EINVAL, "duplicate ids are refused");
-	path = write_tmp("{\"policies\": [{\"id\": \"a\", \"severity_threshold\": \"LOUD\"}]}");
+	path = test_tmpfile("{\"policies\": [{\"id\": \"a\", \"severity_threshold\": \"LOUD\"}]}");
 	CHECK_EQ_INT(policy_load(ps, path), -EINVAL, "a bad severity is refused");
-	path = write_tmp("{\"policies\": [");
+	path = test_tmpfile("{\"policies\": [");
 	CHECK_EQ_INT(policy_load(ps, path), -EINVAL, "bad JSON is refused");
 	CHECK_EQ_INT(policy_load(ps, "/nonexistent/policies.json"), -ENOENT,
 		     "a missing file is -ENOENT");

@@ -7,20 +7,6 @@
 #include "test.h"
 #include "rulesfile.h"
 
-static const char *write_tmp(const char *text)
-{
-	static char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/tmp/moat-rules-%d.json", (int)getpid());
-	f = fopen(path, "we");
-	if (!f)
-		return "/nonexistent";
-	fputs(text, f);
-	fclose(f);
-	return path;
-}
-
 int main(void)
 {
 	struct ruleset rs = {0}, back = {0};
@@ -40,10 +26,11 @@ int main(void)
 		  domain_normalize("", name, &w) == -EINVAL,
 	      "normalize: empty labels, stray * and empty names refused", "accepted");
 
-	p = write_tmp("{\"default\": \"deny\", \"rules\": [\n"
-		      "  {\"id\": 7, \"kind\": \"allow-domain\", \"match\": \"*.github.com\"},\n"
-		      "  {\"kind\": \"deny-ip\", \"match\": \"10.0.0.0/8\", \"comment\": \"lab\"}\n"
-		      "]}\n");
+	p = test_tmpfile(
+	    "{\"default\": \"deny\", \"rules\": [\n"
+	    "  {\"id\": 7, \"kind\": \"allow-domain\", \"match\": \"*.github.com\"},\n"
+	    "  {\"kind\": \"deny-ip\", \"match\": \"10.0.0.0/8\", \"comment\": \"lab\"}\n"
+	    "]}\n");
 	CHECK(rules_load(&rs, p) == 0 && rs.n == 2 && rs.default_deny && rs.rules[0].id == 7 &&
 		  rs.rules[1].kind == RULE_DENY_IP && !strcmp(rs.rules[1].comment, "lab"),
 	      "load: a valid file", "n=%d", rs.n);
@@ -52,20 +39,20 @@ int main(void)
 	      "save then load gives the same rules", "n=%d", back.n);
 	rules_free(&back);
 
-	p = write_tmp("{\"rules\": [\n  {\"kind\": \"allow-domain\", \"match\": \"ok.com\"},\n"
-		      "  {\"kind\": \"allow-ip\", \"match\": \"300.1.1.1\"}\n]}\n");
+	p = test_tmpfile("{\"rules\": [\n  {\"kind\": \"allow-domain\", \"match\": \"ok.com\"},\n"
+			 "  {\"kind\": \"allow-ip\", \"match\": \"300.1.1.1\"}\n]}\n");
 	CHECK(rules_load(&rs, p) == -EINVAL && rs.n == 2,
 	      "load: a bad rule refuses the whole file and keeps the old rules", "n=%d", rs.n);
-	p = write_tmp("{\"rules\": [{\"kind\": \"allow-url\", \"match\": \"x\"}]}");
+	p = test_tmpfile("{\"rules\": [{\"kind\": \"allow-url\", \"match\": \"x\"}]}");
 	CHECK_EQ_INT(rules_load(&rs, p), -EINVAL, "load: an unknown kind is refused");
-	p = write_tmp("{\"rules\": [");
+	p = test_tmpfile("{\"rules\": [");
 	CHECK_EQ_INT(rules_load(&rs, p), -EINVAL, "load: a syntax error is refused");
 	CHECK_EQ_INT(rules_load(&back, "/nonexistent/rules.json"), -ENOENT,
 		     "load: a missing file is an empty set");
 
-	p = write_tmp("{\"github.com\": \"allow-domain\", \"*.npmjs.org\": \"allow-domain\",\n"
-		      " \"telemetry.example\": \"deny-domain\", \"192.0.2.0/24\": \"deny\",\n"
-		      " \"https://x.example/api\": \"deny\", \"*\": \"deny\", \"odd\": 3}\n");
+	p = test_tmpfile("{\"github.com\": \"allow-domain\", \"*.npmjs.org\": \"allow-domain\",\n"
+			 " \"telemetry.example\": \"deny-domain\", \"192.0.2.0/24\": \"deny\",\n"
+			 " \"https://x.example/api\": \"deny\", \"*\": \"deny\", \"odd\": 3}\n");
 	rules_free(&rs);
 	CHECK_EQ_INT(rules_import(&rs, p), 5,
 		     "import: the seed's format (URL rule and bad action skipped)");
