@@ -18,6 +18,10 @@
 #define EPERM 1
 #endif
 
+/* Wake the reader once this many bytes wait (set by the loader to 1/8 of the ring buffer,
+ * which is sized at load time; MOAT_RB_WAKEUP_BYTES for the default 2 MiB). */
+const volatile __u64 rb_wakeup_bytes = MOAT_RB_WAKEUP_BYTES;
+
 /* Add one to counter `stat` of program `prog` on this CPU. */
 static __always_inline void stats__inc(__u32 prog, __u32 stat)
 {
@@ -41,12 +45,12 @@ static __always_inline void *events__reserve(__u32 prog, __u64 size)
 }
 
 /* Submit a reserved event and count it, without waking the reader unless
- * MOAT_RB_WAKEUP_BYTES are waiting: a reader that keeps up would otherwise
+ * rb_wakeup_bytes are waiting: a reader that keeps up would otherwise
  * be woken once per event, which costs every program run ~3 us. Readers
  * poll with a short timeout (MOAT_RB_POLL_MS) and drain what is there. */
 static __always_inline void events__submit(__u32 prog, void *e)
 {
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= MOAT_RB_WAKEUP_BYTES
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= rb_wakeup_bytes
 			  ? BPF_RB_FORCE_WAKEUP
 			  : BPF_RB_NO_WAKEUP;
 
@@ -59,7 +63,7 @@ static __always_inline void events__submit(__u32 prog, void *e)
  * as a drop. */
 static __always_inline void events__output(__u32 prog, void *e, __u64 size)
 {
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= MOAT_RB_WAKEUP_BYTES
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= rb_wakeup_bytes
 			  ? BPF_RB_FORCE_WAKEUP
 			  : BPF_RB_NO_WAKEUP;
 

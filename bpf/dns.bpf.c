@@ -408,12 +408,25 @@ static __always_inline int dns__not_dns_socket(const struct __sk_buff *skb)
 /* Report the DNS message in skb, if any, for program `prog`. Returns 0 to
  * drop the packet (an answer held back in interactive mode), 1 to pass it:
  * everything else passes, whatever the parse found. */
+/* The event's size in the ring buffer: up to its last used slot (MOAT_DNS_EVENT_SIZE), kept in
+ * [MOAT_DNS_EVENT_FIXED, sizeof] where the verifier can see it. */
+static __always_inline __u32 dns__event_size(const struct moat_dns_event *e)
+{
+	__u32 na = e->n_addrs, nc = e->n_cnames;
+
+	if (na > MOAT_DNS_MAX_ADDRS)
+		na = MOAT_DNS_MAX_ADDRS;
+	if (nc > MOAT_DNS_MAX_CNAMES)
+		nc = MOAT_DNS_MAX_CNAMES;
+	return MOAT_DNS_EVENT_SIZE(na, nc);
+}
+
 static __always_inline int dns__handle(struct __sk_buff *skb, __u32 prog)
 {
 	struct dns_pkt p = {};
 	struct moat_dns_event *e;
 	struct dns_scratch *s;
-	__u32 n, zero = 0;
+	__u32 n, size, zero = 0;
 
 	if (dns__not_dns_socket(skb))
 		return 1;
@@ -452,16 +465,18 @@ static __always_inline int dns__handle(struct __sk_buff *skb, __u32 prog)
 		stats__inc(prog, MOAT_STAT_ERRORS);
 	else if (prog == MOAT_PROG_DNS_INGRESS && dns__learn(e))
 		e->flags |= MOAT_DNS_F_HELD;
+	size = dns__event_size(e);
+	e->hdr.size = size;
 	if (e->flags & MOAT_DNS_F_HELD) {
 		/* Someone must decide now: wake the reader. */
-		if (bpf_ringbuf_output(&events, e, sizeof(*e), BPF_RB_FORCE_WAKEUP))
+		if (bpf_ringbuf_output(&events, e, size, BPF_RB_FORCE_WAKEUP))
 			stats__inc(prog, MOAT_STAT_DROPS);
 		else
 			stats__inc(prog, MOAT_STAT_EVENTS);
 		stats__inc(prog, MOAT_STAT_DENIED);
 		return 0;
 	}
-	events__output(prog, e, sizeof(*e));
+	events__output(prog, e, size);
 	return 1;
 }
 

@@ -47,7 +47,7 @@ int cmd_attach(int argc, char **argv, const char *pin_dir)
 	n = preflight_cgroups(cg_mount, given, n_given, cgroups, CGROUP_MAX_PARENTS);
 	if (n < 0)
 		return 1;
-	err = loader_load(&l, pin_dir);
+	err = loader_load(&l, pin_dir, 0);
 	if (err)
 		return 1;
 	err = loader_attach(&l, cgroups, n);

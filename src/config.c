@@ -7,6 +7,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "moat/maps.h"
 #include "config.h"
 #include "log.h"
 
@@ -37,6 +38,7 @@ void config_defaults(struct config *c)
 	c->registry_retention_s = 86400;
 	c->dedup_s = 60;
 	c->nice = -10;
+	c->ring_buffer_kib = MOAT_RINGBUF_BYTES >> 10;
 	c->prompt_timeout_s = 60;
 	snprintf(c->policies, sizeof(c->policies), "/etc/moat/policies.json");
 	snprintf(c->egress_rules, sizeof(c->egress_rules), "/etc/moat/rules.json");
@@ -268,6 +270,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "alert_dedup_seconds",
 	    "containers",
 	    "nice",
+	    "ring_buffer_kib",
 	    "egress",
 	    "access_log",
 	    "prompt_timeout_seconds",
@@ -328,6 +331,14 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		get_str(p, v, "access_log", c->access_log, sizeof(c->access_log));
 	if (json_object_object_get_ex(root, "egress_rules", &v))
 		get_str(p, v, "egress_rules", c->egress_rules, sizeof(c->egress_rules));
+	if (json_object_object_get_ex(root, "ring_buffer_kib", &v) &&
+	    get_uint(p, v, "ring_buffer_kib", 1u << 20, &u) == 0) {
+		if (u < 64 || (u & (u - 1)))
+			cfg_error(p, "ring_buffer_kib",
+				  "must be a power of two from 64 to 1048576 (KiB)", NULL);
+		else
+			c->ring_buffer_kib = u;
+	}
 	if (json_object_object_get_ex(root, "nice", &v)) {
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) < -20 ||
 		    json_object_get_int(v) > 19)

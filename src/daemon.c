@@ -1217,7 +1217,7 @@ static int setup(struct daemon *d)
 			  d->ctlfd == -EADDRINUSE ? " (another moat run is active)" : "");
 		return -1;
 	}
-	if (loader_load(&d->loader, d->pin_dir) || loader_attach(&d->loader, cgroups, n))
+	if (loader_load(&d->loader, d->pin_dir, d->cfg.ring_buffer_kib << 10) || loader_attach(&d->loader, cgroups, n))
 		return -1;
 	d->alerts = alertlog_open(d->cfg.alerts_file, STDERR_FILENO, ALERTLOG_COLOR_AUTO);
 	if (!d->alerts) {

@@ -33,7 +33,7 @@ static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void curl_init_once(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	curl_global_init(CURL_GLOBAL_NOTHING);
 }
 
 static size_t on_data(char *p, size_t size, size_t n, void *ud)

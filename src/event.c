@@ -34,6 +34,18 @@ const struct moat_event_hdr *event_decode(const void *data, size_t len)
 		errno = ENOTSUP;
 		return NULL;
 	}
+	if (h->type == MOAT_EV_DNS_QUERY || h->type == MOAT_EV_DNS_ANSWER) {
+		/* Variable-size: it must hold every slot its counts claim. */
+		const struct moat_dns_event *d = data;
+
+		if (h->size < MOAT_DNS_EVENT_FIXED || h->size > sizeof(*d) ||
+		    d->n_addrs > MOAT_DNS_MAX_ADDRS || d->n_cnames > MOAT_DNS_MAX_CNAMES ||
+		    h->size < MOAT_DNS_EVENT_SIZE(d->n_addrs, d->n_cnames)) {
+			errno = EINVAL;
+			return NULL;
+		}
+		return h;
+	}
 	if (h->size != type_sizes[h->type]) {
 		errno = EINVAL;
 		return NULL;

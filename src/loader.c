@@ -16,6 +16,7 @@
 
 #include "cgroup.h"
 #include "loader.h"
+#include "moat/maps.h"
 #include "log.h"
 
 /* Advice for the common ways a load fails. */
@@ -42,8 +43,26 @@ static int ensure_dir(const char *path)
 	return 0;
 }
 
-int loader_load(struct loader *l, const char *pin_dir)
+uint32_t loader_pinned_ring_bytes(const char *pin_dir)
 {
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/events", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	close(fd);
+	return info.max_entries;
+}
+
+int loader_load(struct loader *l, const char *pin_dir, uint32_t ring_bytes)
+{
+	uint32_t pinned = loader_pinned_ring_bytes(pin_dir);
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
 	char links[PATH_MAX];
 	int err;
@@ -69,6 +88,27 @@ int loader_load(struct loader *l, const char *pin_dir)
 		log_error("cannot open the BPF objects: %s", strerror(-err));
 		goto cleanup;
 	}
+	if (!ring_bytes)
+		ring_bytes = MOAT_RINGBUF_BYTES;
+	if (pinned && pinned != ring_bytes) {
+		log_warn("the pinned ring buffer %s/events is %u KiB, not the %u KiB configured; it "
+			 "keeps its size until 'moat clear' (which also lifts enforcement) and a "
+			 "restart",
+			 pin_dir, pinned >> 10, ring_bytes >> 10);
+		ring_bytes = pinned;
+	}
+	if (bpf_map__set_max_entries(l->net->maps.events, ring_bytes) ||
+	    bpf_map__set_max_entries(l->exec->maps.events, ring_bytes) ||
+	    bpf_map__set_max_entries(l->dns->maps.events, ring_bytes)) {
+		err = -EINVAL;
+		log_error("cannot size the ring buffer at %u bytes: it must be a power of two of at "
+			  "least a page",
+			  ring_bytes);
+		goto cleanup;
+	}
+	l->net->rodata->rb_wakeup_bytes = ring_bytes / 8;
+	l->exec->rodata->rb_wakeup_bytes = ring_bytes / 8;
+	l->dns->rodata->rb_wakeup_bytes = ring_bytes / 8;
 	/* The first load creates and pins the shared maps; the others reuse them. */
 	err = net_bpf__load(l->net);
 	if (err) {

@@ -18,9 +18,15 @@ struct loader {
 
 /* Open and load every program. Maps are pinned by name under pin_dir
  * (created if needed) and reused when already pinned, so all programs
- * share one ring buffer and a restart keeps the maps. Returns 0 or
- * -errno after logging what failed and what to do. */
-int loader_load(struct loader *l, const char *pin_dir);
+ * share one ring buffer and a restart keeps the maps. ring_bytes sizes the
+ * events ring buffer when it is created (0: MOAT_RINGBUF_BYTES; a power of
+ * two); a pinned ring buffer keeps its size (logged when it differs) until
+ * 'moat clear'. Returns 0 or -errno after logging what failed and what to
+ * do. */
+int loader_load(struct loader *l, const char *pin_dir, uint32_t ring_bytes);
+
+/* Size in bytes of the ring buffer pinned under pin_dir, or 0 when none. */
+uint32_t loader_pinned_ring_bytes(const char *pin_dir);
 
 /* Attach the cgroup programs to each of the n cgroup directories and the
  * exec/exit programs once, and pin every link under <pin_dir>/links. An

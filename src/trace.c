@@ -161,7 +161,7 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 		snprintf(own_pin, sizeof(own_pin), "%s-trace-%d", pin_dir, (int)getpid());
 		use_pin = own_pin;
 		ephemeral = 1;
-		if (loader_load(&l, own_pin) || loader_attach(&l, cgroups, n)) {
+		if (loader_load(&l, own_pin, 0) || loader_attach(&l, cgroups, n)) {
 			err = 1;
 			goto cleanup;
 		}

@@ -156,11 +156,22 @@ struct moat_dns_event {
 	__u8 saddr[16];	   /* packet source address */
 	__u8 daddr[16];	   /* packet destination address */
 	char qname[MOAT_DNS_NAME_LEN]; /* question name, lowercased, dotted, no trailing dot */
+	struct moat_dns_addr addrs[MOAT_DNS_MAX_ADDRS]; /* A/AAAA answers in answer order */
 	char cnames[MOAT_DNS_MAX_CNAMES]
 		   [MOAT_DNS_NAME_LEN]; /* CNAME targets in answer order, lowercased */
-	struct moat_dns_addr addrs[MOAT_DNS_MAX_ADDRS]; /* A/AAAA answers in answer order */
 };
-_Static_assert(sizeof(struct moat_dns_event) == 56 + 8 + 16 + 32 + 256 + 4 * 256 + 16 * 24,
+_Static_assert(sizeof(struct moat_dns_event) == 56 + 8 + 16 + 32 + 256 + 16 * 24 + 4 * 256,
 	       "moat_dns_event ABI");
+
+/* DNS events are variable-size: a record ends after its last used slot, so hdr.size is
+ * MOAT_DNS_EVENT_SIZE(n_addrs, n_cnames) and the unused tail of addrs[] / cnames[] is not
+ * in the ring buffer at all. A query is 368 bytes, an answer with two addresses and no
+ * CNAME 416, the largest (4 CNAMEs) the whole struct. Readers must not touch addrs[] past
+ * n_addrs or cnames[] past n_cnames. */
+#define MOAT_DNS_EVENT_FIXED (56 + 8 + 16 + 32 + MOAT_DNS_NAME_LEN) /* up to addrs[] */
+#define MOAT_DNS_EVENT_SIZE(n_addrs, n_cnames)                                                     \
+	((n_cnames) ? MOAT_DNS_EVENT_FIXED + MOAT_DNS_MAX_ADDRS * 24 +                             \
+			  (unsigned)(n_cnames) * MOAT_DNS_NAME_LEN                                 \
+		    : MOAT_DNS_EVENT_FIXED + (unsigned)(n_addrs) * 24)
 
 #endif /* MOAT_EVENTS_H */

@@ -14,8 +14,8 @@
 
 #define MOAT_PIN_DIR "/sys/fs/bpf/moat"
 
-#define MOAT_RINGBUF_BYTES    (16u << 20)  /* events ring buffer, 16 MiB */
-#define MOAT_RB_WAKEUP_BYTES  (256u << 10) /* wake the reader once this much waits */
+#define MOAT_RINGBUF_BYTES    (2u << 20)   /* events ring buffer, 2 MiB by default (ring_buffer_kib) */
+#define MOAT_RB_WAKEUP_BYTES  (256u << 10) /* wake the reader once this much waits (ring / 8) */
 #define MOAT_RB_POLL_MS	      20	   /* readers drain at least this often */
 #define MOAT_MAX_CGROUPS      4096	   /* cgroup_cfg entries */
 #define MOAT_MAX_NET_RULES    65536	   /* entries per rules trie */

@@ -50,6 +50,7 @@ static struct ring_buffer *rb;
 static int n_events;
 static long total_events; /* every event read from the ring buffer */
 static struct moat_dns_event events[MAX_EVENTS];
+static size_t event_len[MAX_EVENTS]; /* ring buffer record sizes */
 static __u64 want_cgroup_id; /* 0 when the cgroup2 mount was not found */
 
 static const __u8 ip4_client[4] = {10, 0, 0, 2};
@@ -249,8 +250,12 @@ static void tcp(struct frame *f, const __u8 *src, const __u8 *dst, unsigned spor
 
 static int on_event(void *ctx, void *data, size_t size)
 {
-	if (n_events < MAX_EVENTS && size >= sizeof(struct moat_dns_event))
-		memcpy(&events[n_events], data, sizeof(struct moat_dns_event));
+	/* Records end after their last used slot; the rest of the copy stays zero. */
+	if (n_events < MAX_EVENTS && size <= sizeof(struct moat_dns_event)) {
+		memset(&events[n_events], 0, sizeof(struct moat_dns_event));
+		memcpy(&events[n_events], data, size);
+		event_len[n_events] = size;
+	}
 	n_events++;
 	total_events++;
 	return 0;
@@ -373,7 +378,9 @@ static void check_common(const char *t, const struct moat_dns_event *e, unsigned
 	}
 #define N(what) (snprintf(name, sizeof(name), "%s: %s", t, what), name)
 	CHECK_EQ_INT(e->hdr.type, type, N("hdr.type"));
-	CHECK_EQ_INT(e->hdr.size, sizeof(struct moat_dns_event), N("hdr.size"));
+	CHECK_EQ_INT(e->hdr.size, MOAT_DNS_EVENT_SIZE(e->n_addrs, e->n_cnames),
+		     N("hdr.size ends after the last used slot"));
+	CHECK_EQ_INT(event_len[e - events], e->hdr.size, N("ring record is hdr.size bytes"));
 	CHECK(e->hdr.cpu < (unsigned)libbpf_num_possible_cpus(), N("hdr.cpu"), "cpu %u",
 	      e->hdr.cpu);
 	CHECK(e->hdr.ts_ns > 0 && e->hdr.ts_ns <= now_boot_ns(), N("hdr.ts_ns is boot time"),

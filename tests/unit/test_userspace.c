@@ -41,6 +41,46 @@ static void test_decode(void)
 	CHECK(event_decode(&x, sizeof(x)) != NULL, "decode accepts an exec event", "rejected");
 }
 
+/* DNS events end after their last used slot (MOAT_DNS_EVENT_SIZE). */
+static void test_decode_dns(void)
+{
+	struct moat_dns_event *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		abort();
+	d->hdr.type = MOAT_EV_DNS_QUERY;
+	d->hdr.size = MOAT_DNS_EVENT_SIZE(0, 0);
+	CHECK(MOAT_DNS_EVENT_SIZE(0, 0) == 368 && MOAT_DNS_EVENT_SIZE(2, 0) == 416 &&
+		  MOAT_DNS_EVENT_SIZE(16, 4) == sizeof(*d),
+	      "DNS event sizes: query 368, two addresses 416, full struct at 4 CNAMEs",
+	      "%u %u %u", MOAT_DNS_EVENT_SIZE(0, 0), MOAT_DNS_EVENT_SIZE(2, 0),
+	      MOAT_DNS_EVENT_SIZE(16, 4));
+	CHECK(event_decode(d, d->hdr.size) == &d->hdr, "decode accepts a 368-byte DNS query",
+	      "rejected");
+	d->hdr.type = MOAT_EV_DNS_ANSWER;
+	d->n_addrs = 2;
+	CHECK(event_decode(d, d->hdr.size) == NULL && errno == EINVAL,
+	      "decode rejects a DNS answer shorter than its address count", "accepted");
+	d->hdr.size = MOAT_DNS_EVENT_SIZE(2, 0);
+	CHECK(event_decode(d, d->hdr.size) != NULL, "decode accepts an answer with 2 addresses",
+	      "rejected");
+	d->n_cnames = 1;
+	CHECK(event_decode(d, d->hdr.size) == NULL,
+	      "decode rejects an answer whose CNAME slot is missing", "accepted");
+	d->hdr.size = MOAT_DNS_EVENT_SIZE(2, 1);
+	CHECK(event_decode(d, d->hdr.size) != NULL, "decode accepts an answer with a CNAME",
+	      "rejected");
+	d->n_addrs = MOAT_DNS_MAX_ADDRS + 1;
+	CHECK(event_decode(d, d->hdr.size) == NULL, "decode rejects an address count past 16",
+	      "accepted");
+	d->n_addrs = 0;
+	d->n_cnames = 0;
+	d->hdr.size = MOAT_DNS_EVENT_FIXED - 8;
+	CHECK(event_decode(d, sizeof(*d)) == NULL,
+	      "decode rejects a DNS event cut before its name", "accepted");
+	free(d);
+}
+
 static void test_type_mask(void)
 {
 	uint32_t m;
@@ -205,6 +245,7 @@ static void test_cidr(void)
 int main(void)
 {
 	test_decode();
+	test_decode_dns();
 	test_type_mask();
 	test_json_connect();
 	test_json_exec();
