@@ -286,6 +286,14 @@ static void test_config(void)
 	p = test_tmpfile("{\"exec\": {\"shells\": [\"/bin/sh\"]}}");
 	CHECK_EQ_INT(config_load(&c, p), -EINVAL, "a path where a base name belongs is refused");
 	unlink(p);
+	p = test_tmpfile("{\"ring_buffer_kib\": 3000}");
+	CHECK_EQ_INT(config_load(&c, p), -EINVAL,
+		     "a ring buffer size that is no power of two is refused");
+	unlink(p);
+	p = test_tmpfile("{\"ring_buffer_kib\": 8192}");
+	CHECK(config_load(&c, p) == 0 && c.ring_buffer_kib == 8192, "ring_buffer_kib is applied",
+	      "kib=%u", c.ring_buffer_kib);
+	unlink(p);
 	CHECK_EQ_INT(config_load(&c, "/nonexistent/moat.json"), -ENOENT,
 		     "a missing file is -ENOENT");
 }
