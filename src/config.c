@@ -39,6 +39,7 @@ void config_defaults(struct config *c)
 	c->dedup_s = 60;
 	c->nice = -10;
 	c->ring_buffer_kib = MOAT_RINGBUF_BYTES >> 10;
+	c->realtime_priority = 1;
 	c->prompt_timeout_s = 60;
 	snprintf(c->policies, sizeof(c->policies), "/etc/moat/policies.json");
 	snprintf(c->egress_rules, sizeof(c->egress_rules), "/etc/moat/rules.json");
@@ -271,6 +272,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "containers",
 	    "nice",
 	    "ring_buffer_kib",
+	    "realtime_priority",
 	    "egress",
 	    "access_log",
 	    "prompt_timeout_seconds",
@@ -339,6 +341,9 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		else
 			c->ring_buffer_kib = u;
 	}
+	if (json_object_object_get_ex(root, "realtime_priority", &v) &&
+	    get_uint(p, v, "realtime_priority", 99, &u) == 0)
+		c->realtime_priority = (int)u;
 	if (json_object_object_get_ex(root, "nice", &v)) {
 		if (!json_object_is_type(v, json_type_int) || json_object_get_int(v) < -20 ||
 		    json_object_get_int(v) > 19)

@@ -55,6 +55,7 @@ struct config {
 	uint32_t dedup_s; /* same alert for the same container and target: once per */
 	int nice;	  /* scheduling priority of moat run (-20..19) */
 	uint32_t ring_buffer_kib; /* events ring buffer size when moat run creates it */
+	int realtime_priority;	  /* SCHED_FIFO priority of the event loop, 0 = ordinary */
 	int action_attempts;
 	uint32_t action_backoff_ms;
 	struct name_list shells, runtimes, net_tools;

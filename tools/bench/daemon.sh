@@ -14,6 +14,8 @@
 #   all           the three (default)
 #
 # BENCH_KEEP=1 keeps the alert file, logs and raw latencies in the temp dir.
+# BENCH_RUN_ARGS adds arguments to every moat run (e.g. "--config /tmp/rt0.json" with
+# {"realtime_priority": 0} to measure without the real-time event loop).
 #
 # Everything runs under its own pin directory (MOAT_BENCH_RUN_PIN_DIR,
 # /sys/fs/bpf/moat-bench-run), control socket, state dir and alert file in a temp dir,
@@ -100,7 +102,7 @@ start_moat() {
 	: >"$TMP/$name.log"
 	T_START=$EPOCHREALTIME
 	"$MOAT" --pin-dir "$PIN" run --control-socket "$SOCK" --alerts-file "$TMP/alerts.jsonl" \
-		"$@" 2> >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done \
+		${BENCH_RUN_ARGS:-} "$@" 2> >(while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done \
 			>>"$TMP/$name.log") >/dev/null &
 	run_pid=$!
 	if ! wait_for 60 grep -q "moat run: watching" "$TMP/$name.log"; then
