@@ -22,6 +22,15 @@
  * which is sized at load time; MOAT_RB_WAKEUP_BYTES for the default 2 MiB). */
 const volatile __u64 rb_wakeup_bytes = MOAT_RB_WAKEUP_BYTES;
 
+/* The live rule generation, 0 or 1 (one array read; the verifier inlines it). */
+static __always_inline __u32 rules__gen(void)
+{
+	__u32 zero = 0;
+	struct moat_rules_gen *g = bpf_map_lookup_elem(&rules_gen, &zero);
+
+	return g ? g->gen & 1 : 0;
+}
+
 /* Add one to counter `stat` of program `prog` on this CPU. */
 static __always_inline void stats__inc(__u32 prog, __u32 stat)
 {

@@ -359,7 +359,8 @@ static __always_inline int dns__learn(struct moat_dns_event *e)
 	if (!m)
 		return 0;
 	c.m = m;
-	m->key.policy = cfg->policy;
+	/* The rule set of the live generation (include/moat/maps.h). */
+	m->key.policy = cfg->policy | (rules__gen() ? MOAT_POLICY_GEN1 : 0);
 	m->found = 0;
 	m->n_dots = 0;
 	m->cgroup_id = e->hdr.cgroup_id;

@@ -99,6 +99,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } exec_deny SEC(".maps");
 
+/* Which rule generation is live (moat_rules_gen; see include/moat/maps.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct moat_rules_gen);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rules_gen SEC(".maps");
+
 /* Domain rules, per rule set (policy). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -72,6 +72,9 @@ static __always_inline struct moat_rule_val *net__match(const struct net__dst *d
 							__u8 *scope)
 {
 	struct moat_rule_val *own, *glob;
+	/* Global rules of the live generation: one read, so both tries and every
+	 * lookup below see the same generation. */
+	__u64 gid = rules__gen() ? MOAT_GLOBAL_ID_GEN1 : 0;
 
 	/* An IPv4-mapped IPv6 destination (::ffff:a.b.c.d, a dual-stack
 	 * socket) is judged by the IPv4 rules. */
@@ -83,7 +86,7 @@ static __always_inline struct moat_rule_val *net__match(const struct net__dst *d
 		__builtin_memcpy(k.addr, mapped ? &dst->addr[12] : dst->addr, 4);
 		__builtin_memcpy(k.cgroup_id, &cgid, 8);
 		own = bpf_map_lookup_elem(&net_rules_v4, &k);
-		__builtin_memset(k.cgroup_id, 0, 8);
+		__builtin_memcpy(k.cgroup_id, &gid, 8);
 		glob = bpf_map_lookup_elem(&net_rules_v4, &k);
 	} else {
 		struct moat_lpm_v6 k = {.prefixlen = 64 + 128};
@@ -91,7 +94,7 @@ static __always_inline struct moat_rule_val *net__match(const struct net__dst *d
 		__builtin_memcpy(k.addr, dst->addr, 16);
 		__builtin_memcpy(k.cgroup_id, &cgid, 8);
 		own = bpf_map_lookup_elem(&net_rules_v6, &k);
-		__builtin_memset(k.cgroup_id, 0, 8);
+		__builtin_memcpy(k.cgroup_id, &gid, 8);
 		glob = bpf_map_lookup_elem(&net_rules_v6, &k);
 	}
 	if (own && (!glob || own->prefixlen >= glob->prefixlen)) {

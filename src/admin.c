@@ -225,6 +225,7 @@ static void status_policy(const char *pin_dir)
 	}
 	printf("\n%-20s %-44s %-6s %s\n", "SCOPE", "CIDR", "ACTION", "RULE");
 	for (int v6 = 0; v6 < 2; v6++) {
+		uint32_t gen = netrules_live_gen(pin_dir);
 		struct moat_lpm_v6 k6, n6;
 		struct moat_rule_val val;
 		void *prev = NULL;
@@ -238,10 +239,13 @@ static void status_policy(const char *pin_dir)
 			uint8_t *addr = v6 ? n6.addr : ((struct moat_lpm_v4 *)&n6)->addr;
 
 			memcpy(&cg, n6.cgroup_id, 8);
+			/* Global rules of the generation being built are not in force. */
+			if (cg == netrules_global_id(gen ^ 1))
+				goto next;
 			if (bpf_map_lookup_elem(fd, &n6, &val) == 0) {
 				char scope[32], cidr[80];
 
-				if (cg)
+				if (cg != netrules_global_id(gen))
 					snprintf(scope, sizeof(scope), "%llu",
 						 (unsigned long long)cg);
 				else
@@ -251,6 +255,7 @@ static void status_policy(const char *pin_dir)
 				printf("%-20s %-44s %-6s %u\n", scope, cidr,
 				       val.action == MOAT_ACT_DENY ? "deny" : "allow", val.rule_id);
 			}
+		next:
 			k6 = n6;
 			prev = &k6;
 		}
@@ -312,6 +317,7 @@ static void status_domains(const char *pin_dir)
 	char path[PATH_MAX];
 	struct moat_domain_key k, next;
 	struct moat_domain_rule r;
+	uint32_t gen = netrules_live_gen(pin_dir);
 	void *prev = NULL;
 	int fd;
 
@@ -321,8 +327,10 @@ static void status_domains(const char *pin_dir)
 		return;
 	printf("\n%-8s %-48s %-6s %s\n", "POLICY", "DOMAIN", "ACTION", "RULE");
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (bpf_map_lookup_elem(fd, &next, &r) == 0)
-			printf("%-8u %s%-*s %-6s %u\n", next.policy,
+		/* Only the live generation's rule sets are in force. */
+		if (!!(next.policy & MOAT_POLICY_GEN1) == !!gen &&
+		    bpf_map_lookup_elem(fd, &next, &r) == 0)
+			printf("%-8u %s%-*s %-6s %u\n", next.policy & ~MOAT_POLICY_GEN1,
 			       next.wildcard ? (next.name[0] ? "*." : "*") : "",
 			       next.wildcard ? (next.name[0] ? 46 : 47) : 48, next.name,
 			       r.action == MOAT_ACT_DENY ? "deny" : "allow", r.rule_id);
@@ -488,6 +496,11 @@ int cmd_mode(int argc, char **argv, const char *pin_dir)
 		else if (strncmp(argv[i], "domains=", 8) == 0) {
 			cfg.domains = 1;
 			cfg.policy = (uint32_t)strtoul(argv[i] + 8, NULL, 10);
+			if (cfg.policy >= MOAT_POLICY_GEN1) {
+				log_error("%s: rule set ids go up to %u", argv[i],
+					  MOAT_POLICY_GEN1 - 1);
+				return 2;
+			}
 		} else if (strcmp(argv[i], "allow") != 0) {
 			fputs(usage, stderr);
 			return 2;
@@ -519,9 +532,14 @@ int cmd_domain(int argc, char **argv, const char *pin_dir)
 	int opt, err;
 
 	while ((opt = getopt_long(argc, argv, "p:i:h", opts, NULL)) != -1) {
-		if (opt == 'p')
+		if (opt == 'p') {
 			policy = (uint32_t)strtoul(optarg, NULL, 10);
-		else if (opt == 'i')
+			if (policy >= MOAT_POLICY_GEN1) {
+				log_error("--policy %s: rule set ids go up to %u", optarg,
+					  MOAT_POLICY_GEN1 - 1);
+				return 2;
+			}
+		} else if (opt == 'i')
 			rule_id = (uint32_t)strtoul(optarg, NULL, 10);
 		else {
 			fputs(usage, stderr);

@@ -52,8 +52,8 @@ struct config {
 	int kill_exec; /* default for containers */
 	uint32_t registry_max;
 	uint32_t registry_retention_s;
-	uint32_t dedup_s; /* same alert for the same container and target: once per */
-	int nice;	  /* scheduling priority of moat run (-20..19) */
+	uint32_t dedup_s;	  /* same alert for the same container and target: once per */
+	int nice;		  /* scheduling priority of moat run (-20..19) */
 	uint32_t ring_buffer_kib; /* events ring buffer size when moat run creates it */
 	int realtime_priority;	  /* SCHED_FIFO priority of the event loop, 0 = ordinary */
 	int action_attempts;

@@ -273,25 +273,52 @@ static void apply_all_containers(struct daemon *d)
 	}
 }
 
-/* Replace the kernel's global blacklist rules with the loaded list. */
-static void apply_blacklist(struct daemon *d, const struct iplist *old)
+/* Write the shared rule sets moat run owns into the kernel as one rule-set transaction
+ * (netrules_txn_*, include/moat/maps.h): the blacklist, the egress rules file and the
+ * once-decisions, in that order (a once-decision overrides the file's rule for its name
+ * while it lasts). The programs judge every connect and DNS answer by the old sets until
+ * the new ones are complete, then by the new ones only. Entries moat run does not own
+ * (`moat rule`, `moat domain` from the CLI) are carried over. On any error nothing
+ * changes and the error is logged. Called whenever one of the three changes. */
+static int kernel_rules_commit(struct daemon *d)
 {
-	for (size_t i = 0; old && i < old->n; i++)
-		netrules_del(d->pin_dir, 0, &old->entries[i].cidr);
-	if (d->cfg.report_only)
-		return;
-	for (size_t i = 0; i < d->blacklist.n; i++) {
-		const struct iplist_entry *e = &d->blacklist.entries[i];
-		int err = netrules_put(d->pin_dir, 0, &e->cidr, MOAT_ACT_DENY,
-				       BLACKLIST_RULE_BASE + e->line);
+	static const struct netrules_range mine[] = {
+	    {BLACKLIST_RULE_BASE, BLACKLIST_RULE_BASE + 1000000u},
+	    {RULES_ID_BASE, RULES_ID_END},
+	    {ONCE_RULE_BASE, ONCE_RULE_BASE + 1000000u},
+	};
+	struct netrules_txn t;
+	int err = netrules_txn_begin(&t, d->pin_dir, mine, 3);
 
-		if (err)
-			log_warn("%s:%u: cannot deny %s in the kernel: %s", d->cfg.blacklist,
-				 e->line, e->text, strerror(-err));
+	if (err) {
+		log_error("cannot update the kernel rules: %s; the rules in force stay",
+			  strerror(-err));
+		return err;
 	}
-}
+	for (size_t i = 0; !d->cfg.report_only && i < d->blacklist.n && !err; i++) {
+		const struct iplist_entry *e = &d->blacklist.entries[i];
 
-static void once_reapply(struct daemon *d);
+		err = netrules_txn_put(&t, &e->cidr, MOAT_ACT_DENY, BLACKLIST_RULE_BASE + e->line);
+		if (err)
+			log_error("%s:%u: cannot deny %s in the kernel: %s", d->cfg.blacklist,
+				  e->line, e->text, strerror(-err));
+	}
+	if (!err && (err = rules_txn_put(&d->egress, &t, 0)))
+		log_error("writing the egress rules into the kernel: %s", strerror(-err));
+	for (int i = 0; i < RUN_MAX_PROMPTS && !err; i++)
+		if (d->once[i].until_s)
+			err = netrules_txn_domain_put(&t, 0, d->once[i].domain, d->once[i].action,
+						      d->once[i].kernel_id);
+	if (err) {
+		netrules_txn_abort(&t);
+		log_error("kernel rules not updated; the rules in force stay");
+		return err;
+	}
+	err = netrules_txn_commit(&t);
+	if (err)
+		log_error("switching the kernel rules: %s", strerror(-err));
+	return err;
+}
 
 /* (Re)load the policies. A bad file keeps the policies in force; containers
  * get their (new) policy at once. */
@@ -320,10 +347,7 @@ static void load_egress_rules(struct daemon *d)
 		log_info("%s: %d egress rule(s), default %s", d->cfg.egress_rules, d->egress.n,
 			 d->egress.default_deny ? "deny" : "allow");
 	}
-	err = rules_apply(&d->egress, d->pin_dir, 0);
-	if (err)
-		log_error("writing the egress rules into the kernel: %s", strerror(-err));
-	once_reapply(d);
+	kernel_rules_commit(d);
 }
 
 static void load_list(struct daemon *d, const char *path, struct iplist *l, int is_black)
@@ -343,7 +367,7 @@ static void load_list(struct daemon *d, const char *path, struct iplist *l, int 
 	log_info("%s: %zu entries loaded%s", path, l->n,
 		 bad ? " (bad lines skipped, see above)" : "");
 	if (is_black)
-		apply_blacklist(d, &old);
+		kernel_rules_commit(d);
 	lists_free(&old);
 }
 
@@ -461,16 +485,6 @@ static void prompt_add(struct daemon *d, const struct moat_dns_event *q,
 	emit(d, &a);
 }
 
-/* Put the once-decisions back into the kernel (a rules reload sweeps
- * everything the rules file does not name). */
-static void once_reapply(struct daemon *d)
-{
-	for (int i = 0; i < RUN_MAX_PROMPTS; i++)
-		if (d->once[i].until_s)
-			netrules_domain_put(d->pin_dir, 0, d->once[i].domain, d->once[i].action,
-					    d->once[i].kernel_id);
-}
-
 /* Apply a decision on prompt p. choice: allow-once, deny-once,
  * allow-domain, deny-domain, allow-ip, deny-ip. Returns 0 or -EINVAL. */
 static int prompt_decide(struct daemon *d, struct prompt *p, const char *choice, int timed_out)
@@ -500,7 +514,7 @@ static int prompt_decide(struct daemon *d, struct prompt *p, const char *choice,
 		o->action = allow ? MOAT_ACT_ALLOW : MOAT_ACT_DENY;
 		o->kernel_id = ONCE_RULE_BASE + p->id;
 		o->until_s = now_unix_s() + ONCE_RULE_S;
-		err = netrules_domain_put(d->pin_dir, 0, p->domain, o->action, o->kernel_id);
+		err = kernel_rules_commit(d);
 	} else if (!strcmp(choice, "allow-domain") || !strcmp(choice, "deny-domain")) {
 		err = rules_add(&d->egress, allow ? RULE_ALLOW_DOMAIN : RULE_DENY_DOMAIN, p->domain,
 				"moat prompt");
@@ -517,8 +531,7 @@ static int prompt_decide(struct daemon *d, struct prompt *p, const char *choice,
 		if (err)
 			log_error("cannot write %s: %s; the decision holds until moat run exits",
 				  d->cfg.egress_rules, strerror(-err));
-		err = rules_apply(&d->egress, d->pin_dir, 0);
-		once_reapply(d);
+		err = kernel_rules_commit(d);
 	}
 	access_record(d->access, &e);
 	log_info("prompt %u (%s, %s): %s%s", p->id, p->container_name, p->domain, choice,
@@ -534,11 +547,9 @@ static void prompts_tick(struct daemon *d)
 
 	for (int i = 0; i < RUN_MAX_PROMPTS; i++) {
 		if (d->once[i].until_s && d->once[i].until_s <= now) {
-			netrules_domain_del(d->pin_dir, 0, d->once[i].domain);
 			memset(&d->once[i], 0, sizeof(d->once[i]));
 			/* a file rule for the same name comes back */
-			rules_apply(&d->egress, d->pin_dir, 0);
-			once_reapply(d);
+			kernel_rules_commit(d);
 		}
 		if (d->prompts[i].id && d->prompts[i].expires_s <= now)
 			prompt_decide(d, &d->prompts[i], "deny-once", 1);
@@ -1238,7 +1249,8 @@ static int setup(struct daemon *d)
 			  d->ctlfd == -EADDRINUSE ? " (another moat run is active)" : "");
 		return -1;
 	}
-	if (loader_load(&d->loader, d->pin_dir, d->cfg.ring_buffer_kib << 10) || loader_attach(&d->loader, cgroups, n))
+	if (loader_load(&d->loader, d->pin_dir, d->cfg.ring_buffer_kib << 10) ||
+	    loader_attach(&d->loader, cgroups, n))
 		return -1;
 	d->alerts = alertlog_open(d->cfg.alerts_file, STDERR_FILENO, ALERTLOG_COLOR_AUTO);
 	if (!d->alerts) {
@@ -1260,8 +1272,8 @@ static int setup(struct daemon *d)
 	policy_defaults(d->policies);
 	d->access = access_open(d->cfg.access_log);
 	d->inofd = -1;
-	/* Rules a previous run wrote from its blacklist: the list may have changed. */
-	netrules_clear_ids(d->pin_dir, 0, BLACKLIST_RULE_BASE, BLACKLIST_RULE_BASE + 1000000u);
+	/* The first kernel_rules_commit (load_egress_rules below, always) replaces what a
+	 * previous run wrote from its blacklist, rules file and once-decisions. */
 	load_list(d, d->cfg.blacklist, &d->blacklist, 1);
 	load_list(d, d->cfg.whitelist, &d->whitelist, 0);
 	if (d->cfg.blacklist[0])

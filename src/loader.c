@@ -91,19 +91,21 @@ int loader_load(struct loader *l, const char *pin_dir, uint32_t ring_bytes)
 	if (!ring_bytes)
 		ring_bytes = MOAT_RINGBUF_BYTES;
 	if (pinned && pinned != ring_bytes) {
-		log_warn("the pinned ring buffer %s/events is %u KiB, not the %u KiB configured; it "
-			 "keeps its size until 'moat clear' (which also lifts enforcement) and a "
-			 "restart",
-			 pin_dir, pinned >> 10, ring_bytes >> 10);
+		log_warn(
+		    "the pinned ring buffer %s/events is %u KiB, not the %u KiB configured; it "
+		    "keeps its size until 'moat clear' (which also lifts enforcement) and a "
+		    "restart",
+		    pin_dir, pinned >> 10, ring_bytes >> 10);
 		ring_bytes = pinned;
 	}
 	if (bpf_map__set_max_entries(l->net->maps.events, ring_bytes) ||
 	    bpf_map__set_max_entries(l->exec->maps.events, ring_bytes) ||
 	    bpf_map__set_max_entries(l->dns->maps.events, ring_bytes)) {
 		err = -EINVAL;
-		log_error("cannot size the ring buffer at %u bytes: it must be a power of two of at "
-			  "least a page",
-			  ring_bytes);
+		log_error(
+		    "cannot size the ring buffer at %u bytes: it must be a power of two of at "
+		    "least a page",
+		    ring_bytes);
 		goto cleanup;
 	}
 	l->net->rodata->rb_wakeup_bytes = ring_bytes / 8;

@@ -1,10 +1,14 @@
 /* netrules.c - CIDR rules, cgroup modes and counters in the pinned maps. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/membarrier.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -58,6 +62,60 @@ static int open_pinned(const char *pin_dir, const char *name)
 	return fd < 0 ? -errno : fd;
 }
 
+/* ---- rule generations (include/moat/maps.h) ---- */
+
+/* The live generation, 0 or 1 (0 when the map is missing: older pins, or nothing loaded). */
+uint32_t netrules_live_gen(const char *pin_dir)
+{
+	struct moat_rules_gen g = {0};
+	uint32_t zero = 0;
+	int fd = open_pinned(pin_dir, "rules_gen");
+
+	if (fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &zero, &g))
+		g.gen = 0;
+	close(fd);
+	return g.gen & 1;
+}
+
+uint64_t netrules_global_id(uint32_t gen)
+{
+	return gen ? MOAT_GLOBAL_ID_GEN1 : 0;
+}
+
+static uint32_t gen_policy(uint32_t policy, uint32_t gen)
+{
+	return (policy & ~MOAT_POLICY_GEN1) | (gen ? MOAT_POLICY_GEN1 : 0);
+}
+
+/* The writers' lock: flock on the pin directory, held by a rule-set transaction from begin
+ * to commit, and by a single write to a shared rule set, so that write cannot land in the
+ * generation a transaction is about to retire. Returns an fd to close, or -1 (best effort:
+ * a missing directory fails the write itself). */
+static int lock_pins(const char *pin_dir)
+{
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0 && flock(fd, LOCK_EX)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void unlock_pins(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+/* A cgroup id as stored: 0 (global) means the live generation's global id. */
+static uint64_t stored_cgid(const char *pin_dir, uint64_t cgid)
+{
+	return cgid ? cgid : netrules_global_id(netrules_live_gen(pin_dir));
+}
+
 /* Build the trie key for c; returns the fd of the right trie or -errno. */
 static int rule_key(const char *pin_dir, uint64_t cgid, const struct cidr *c,
 		    struct moat_lpm_v6 *k6, struct moat_lpm_v4 *k4, void **key)
@@ -83,14 +141,15 @@ int netrules_put(const char *pin_dir, uint64_t cgid, const struct cidr *c, int a
 	struct moat_lpm_v6 k6 = {0};
 	struct moat_rule_val v = {.action = action, .prefixlen = c->prefixlen, .rule_id = rule_id};
 	void *key;
-	int fd = rule_key(pin_dir, cgid, c, &k6, &k4, &key), err = 0;
+	int lock = cgid ? -1 : lock_pins(pin_dir);
+	int fd = rule_key(pin_dir, stored_cgid(pin_dir, cgid), c, &k6, &k4, &key), err = 0;
 
-	if (fd < 0)
-		return fd;
-	if (bpf_map_update_elem(fd, key, &v, BPF_ANY))
+	if (fd >= 0 && bpf_map_update_elem(fd, key, &v, BPF_ANY))
 		err = -errno;
-	close(fd);
-	return err;
+	if (fd >= 0)
+		close(fd);
+	unlock_pins(lock);
+	return fd < 0 ? fd : err;
 }
 
 int netrules_del(const char *pin_dir, uint64_t cgid, const struct cidr *c)
@@ -98,14 +157,15 @@ int netrules_del(const char *pin_dir, uint64_t cgid, const struct cidr *c)
 	struct moat_lpm_v4 k4 = {0};
 	struct moat_lpm_v6 k6 = {0};
 	void *key;
-	int fd = rule_key(pin_dir, cgid, c, &k6, &k4, &key), err = 0;
+	int lock = cgid ? -1 : lock_pins(pin_dir);
+	int fd = rule_key(pin_dir, stored_cgid(pin_dir, cgid), c, &k6, &k4, &key), err = 0;
 
-	if (fd < 0)
-		return fd;
-	if (bpf_map_delete_elem(fd, key))
+	if (fd >= 0 && bpf_map_delete_elem(fd, key))
 		err = -errno;
-	close(fd);
-	return err;
+	if (fd >= 0)
+		close(fd);
+	unlock_pins(lock);
+	return fd < 0 ? fd : err;
 }
 
 int netrules_set_mode(const char *pin_dir, uint64_t cgid, int mode, int default_action,
@@ -220,10 +280,13 @@ static int sweep_trie(const char *pin_dir, const char *name, size_t ksize, uint6
 int netrules_sweep(const char *pin_dir, uint64_t cgid, uint32_t min_id, uint32_t max_id,
 		   netrules_keep_fn keep, void *ctx)
 {
-	int a = sweep_trie(pin_dir, "net_rules_v4", sizeof(struct moat_lpm_v4), cgid, min_id,
-			   max_id, keep, ctx);
-	int b = sweep_trie(pin_dir, "net_rules_v6", sizeof(struct moat_lpm_v6), cgid, min_id,
-			   max_id, keep, ctx);
+	int a, b;
+
+	cgid = stored_cgid(pin_dir, cgid);
+	a = sweep_trie(pin_dir, "net_rules_v4", sizeof(struct moat_lpm_v4), cgid, min_id, max_id,
+		       keep, ctx);
+	b = sweep_trie(pin_dir, "net_rules_v6", sizeof(struct moat_lpm_v6), cgid, min_id, max_id,
+		       keep, ctx);
 
 	if (a < 0)
 		return a;
@@ -245,6 +308,7 @@ int netrules_domain_sweep(const char *pin_dir, uint32_t policy, netrules_domain_
 
 	if (fd < 0)
 		return fd;
+	policy = gen_policy(policy, netrules_live_gen(pin_dir));
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		if (next.policy == policy && !(keep && keep(next.name, next.wildcard, ctx))) {
 			if (n == cap) {
@@ -319,19 +383,22 @@ int domain_normalize(const char *pattern, char out[MOAT_DNS_NAME_LEN], int *wild
 static int domain_write(const char *pin_dir, uint32_t policy, const char *pattern,
 			const struct moat_domain_rule *rule)
 {
-	struct moat_domain_key k = {.policy = policy};
-	int wildcard, fd, err = domain_normalize(pattern, k.name, &wildcard);
+	struct moat_domain_key k = {0};
+	int wildcard, fd, lock, err = domain_normalize(pattern, k.name, &wildcard);
 
 	if (err)
 		return err;
 	k.wildcard = (uint8_t)wildcard;
+	lock = lock_pins(pin_dir);
+	k.policy = gen_policy(policy, netrules_live_gen(pin_dir));
 	fd = open_pinned(pin_dir, "domain_rules");
-	if (fd < 0)
-		return fd;
-	if (rule ? bpf_map_update_elem(fd, &k, rule, BPF_ANY) : bpf_map_delete_elem(fd, &k))
+	if (fd >= 0 &&
+	    (rule ? bpf_map_update_elem(fd, &k, rule, BPF_ANY) : bpf_map_delete_elem(fd, &k)))
 		err = -errno;
-	close(fd);
-	return err;
+	if (fd >= 0)
+		close(fd);
+	unlock_pins(lock);
+	return fd < 0 ? fd : err;
 }
 
 int netrules_domain_put(const char *pin_dir, uint32_t policy, const char *pattern, int action,
@@ -345,6 +412,238 @@ int netrules_domain_put(const char *pin_dir, uint32_t policy, const char *patter
 int netrules_domain_del(const char *pin_dir, uint32_t policy, const char *pattern)
 {
 	return domain_write(pin_dir, policy, pattern, NULL);
+}
+
+/* ---- rule-set transactions ---- */
+
+static int in_ranges(uint32_t id, const struct netrules_range *r, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (id >= r[i].min && id < r[i].max)
+			return 1;
+	return 0;
+}
+
+/* Every key of map fd (ksize bytes) that want() accepts, collected before anything changes
+ * (writing or deleting while walking would skip keys). *out is malloc'd. Returns the count or
+ * -errno. */
+static int collect_keys(int fd, size_t ksize, int (*want)(const void *key, void *ctx), void *ctx,
+			uint8_t **out)
+{
+	uint8_t key[sizeof(struct moat_domain_key)], next[sizeof(struct moat_domain_key)];
+	uint8_t *keys = NULL;
+	size_t n = 0, cap = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (want(next, ctx)) {
+			if (n == cap) {
+				void *nk = realloc(keys, (cap = cap ? cap * 2 : 256) * ksize);
+
+				if (!nk) {
+					free(keys);
+					return -ENOMEM;
+				}
+				keys = nk;
+			}
+			memcpy(keys + n++ * ksize, next, ksize);
+		}
+		memcpy(key, next, ksize);
+		prev = key;
+	}
+	*out = keys;
+	return (int)n;
+}
+
+static int want_trie_cg(const void *key, void *ctx)
+{
+	uint64_t cg;
+
+	memcpy(&cg, (const uint8_t *)key + 4, 8);
+	return cg == *(const uint64_t *)ctx;
+}
+
+static int want_domain_gen(const void *key, void *ctx)
+{
+	const struct moat_domain_key *k = key;
+
+	return !!(k->policy & MOAT_POLICY_GEN1) == !!*(const uint32_t *)ctx;
+}
+
+/* Copy generation `from`'s entries of one map into generation `to` (to >= 0) when their
+ * rule id is not in drop, or delete them all (to < 0). Returns 0 or -errno. */
+static int gen_move(int fd, int is_domain, size_t ksize, uint32_t from, int to,
+		    const struct netrules_range *drop, int n_drop)
+{
+	uint64_t cg = netrules_global_id(from);
+	uint8_t *keys = NULL;
+	int n, err = 0;
+
+	n = is_domain ? collect_keys(fd, ksize, want_domain_gen, &from, &keys)
+		      : collect_keys(fd, ksize, want_trie_cg, &cg, &keys);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && !err; i++) {
+		uint8_t *k = keys + (size_t)i * ksize;
+
+		if (to < 0) {
+			if (bpf_map_delete_elem(fd, k) && errno != ENOENT)
+				err = -errno;
+		} else if (is_domain) {
+			struct moat_domain_key *dk = (struct moat_domain_key *)k;
+			struct moat_domain_rule v;
+
+			if (bpf_map_lookup_elem(fd, dk, &v) || in_ranges(v.rule_id, drop, n_drop))
+				continue;
+			dk->policy = gen_policy(dk->policy, (uint32_t)to);
+			if (bpf_map_update_elem(fd, dk, &v, BPF_ANY))
+				err = -errno;
+		} else {
+			struct moat_rule_val v;
+			uint64_t to_id = netrules_global_id((uint32_t)to);
+
+			if (bpf_map_lookup_elem(fd, k, &v) || in_ranges(v.rule_id, drop, n_drop))
+				continue;
+			memcpy(k + 4, &to_id, 8);
+			if (bpf_map_update_elem(fd, k, &v, BPF_ANY))
+				err = -errno;
+		}
+	}
+	free(keys);
+	return err;
+}
+
+/* Delete (to < 0) or copy a whole generation across the three generational maps. */
+static int gen_move_all(struct netrules_txn *t, uint32_t from, int to,
+			const struct netrules_range *drop, int n_drop)
+{
+	int err = gen_move(t->v4, 0, sizeof(struct moat_lpm_v4), from, to, drop, n_drop);
+
+	if (!err)
+		err = gen_move(t->v6, 0, sizeof(struct moat_lpm_v6), from, to, drop, n_drop);
+	if (!err)
+		err = gen_move(t->dom, 1, sizeof(struct moat_domain_key), from, to, drop, n_drop);
+	return err;
+}
+
+static void txn_close(struct netrules_txn *t)
+{
+	int *fds[] = {&t->v4, &t->v6, &t->dom, &t->gen, &t->lock};
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int netrules_txn_begin(struct netrules_txn *t, const char *pin_dir,
+		       const struct netrules_range *drop, int n_drop)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->v4 = t->v6 = t->dom = t->gen = t->lock = -1;
+	snprintf(t->pin_dir, sizeof(t->pin_dir), "%s", pin_dir);
+	/* One writer at a time (moat run, and the CLI when it writes the kernel itself). */
+	t->lock = lock_pins(pin_dir);
+	if (t->lock < 0) {
+		err = -errno;
+		goto fail;
+	}
+	t->v4 = open_pinned(pin_dir, "net_rules_v4");
+	t->v6 = open_pinned(pin_dir, "net_rules_v6");
+	t->dom = open_pinned(pin_dir, "domain_rules");
+	t->gen = open_pinned(pin_dir, "rules_gen");
+	err = t->v4 < 0 ? t->v4 : t->v6 < 0 ? t->v6 : t->dom < 0 ? t->dom : t->gen < 0 ? t->gen : 0;
+	if (err)
+		goto fail;
+	t->live = netrules_live_gen(pin_dir);
+	t->next = t->live ^ 1;
+	/* Whatever an interrupted build left in the next generation goes first. */
+	err = gen_move_all(t, t->next, -1, NULL, 0);
+	if (!err)
+		err = gen_move_all(t, t->live, (int)t->next, drop, n_drop);
+	if (err) {
+		gen_move_all(t, t->next, -1, NULL, 0);
+		goto fail;
+	}
+	return 0;
+fail:
+	txn_close(t);
+	return err;
+}
+
+int netrules_txn_put(struct netrules_txn *t, const struct cidr *c, int action, uint32_t rule_id)
+{
+	struct moat_lpm_v4 k4 = {0};
+	struct moat_lpm_v6 k6 = {0};
+	struct moat_rule_val v = {.action = action, .prefixlen = c->prefixlen, .rule_id = rule_id};
+	uint64_t cg = netrules_global_id(t->next);
+	int fd = c->family == AF_INET ? t->v4 : t->v6;
+	void *key;
+
+	if (c->family == AF_INET) {
+		k4.prefixlen = 64 + c->prefixlen;
+		memcpy(k4.cgroup_id, &cg, 8);
+		memcpy(k4.addr, c->addr, 4);
+		key = &k4;
+	} else {
+		k6.prefixlen = 64 + c->prefixlen;
+		memcpy(k6.cgroup_id, &cg, 8);
+		memcpy(k6.addr, c->addr, 16);
+		key = &k6;
+	}
+	return bpf_map_update_elem(fd, key, &v, BPF_ANY) ? -errno : 0;
+}
+
+int netrules_txn_domain_put(struct netrules_txn *t, uint32_t policy, const char *pattern,
+			    int action, uint32_t rule_id)
+{
+	struct moat_domain_key k = {.policy = gen_policy(policy, t->next)};
+	struct moat_domain_rule r = {.action = (uint8_t)action, .rule_id = rule_id};
+	int wildcard, err = domain_normalize(pattern, k.name, &wildcard);
+
+	if (err)
+		return err;
+	k.wildcard = (uint8_t)wildcard;
+	return bpf_map_update_elem(t->dom, &k, &r, BPF_ANY) ? -errno : 0;
+}
+
+/* Wait until every program run that may have read the old generation has ended. BPF
+ * programs run inside RCU read-side sections, and MEMBARRIER_CMD_GLOBAL is a
+ * synchronize_rcu(); where it is refused (nohz_full), a pause far longer than any
+ * program run. */
+static void wait_programs(void)
+{
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
+		usleep(50 * 1000);
+}
+
+int netrules_txn_commit(struct netrules_txn *t)
+{
+	struct moat_rules_gen g = {.gen = t->next};
+	uint32_t zero = 0;
+	int err = 0;
+
+	/* The switch: one write of one array slot. */
+	if (bpf_map_update_elem(t->gen, &zero, &g, BPF_ANY)) {
+		err = -errno;
+		gen_move_all(t, t->next, -1, NULL, 0);
+		txn_close(t);
+		return err;
+	}
+	wait_programs();
+	err = gen_move_all(t, t->live, -1, NULL, 0);
+	txn_close(t);
+	return err;
+}
+
+void netrules_txn_abort(struct netrules_txn *t)
+{
+	if (t->lock >= 0)
+		gen_move_all(t, t->next, -1, NULL, 0);
+	txn_close(t);
 }
 
 int netrules_read_stats(const char *pin_dir, uint64_t vals[MOAT_STATS_SLOTS])

@@ -68,6 +68,41 @@ int netrules_clear_ids(const char *pin_dir, uint64_t cgid, uint32_t min_id, uint
 int netrules_domain_sweep(const char *pin_dir, uint32_t policy, netrules_domain_keep_fn keep,
 			  void *ctx);
 
+/* ---- Rule-set transactions: atomic replacement of the shared rule sets ----
+ *
+ * The global CIDR rules and the domain rule sets exist in two generations (see
+ * include/moat/maps.h); the programs read the live one. A transaction builds the next one
+ * beside it and switches with one map write, so no connect or DNS answer is judged against
+ * a half-written set:
+ *   begin   lock the pin directory (one writer), clear the next generation, copy every live
+ *           entry whose rule id is not in `drop` (the ranges the caller rewrites) into it;
+ *   put     write entries into the next generation (invisible to the programs);
+ *   commit  flip rules_gen, wait for program runs that read the old generation (an RCU
+ *           grace period), delete the old generation, unlock;
+ *   abort   delete the next generation, unlock.
+ * netrules_put/del/sweep with cgid 0 and netrules_domain_* act on the live generation. */
+/* The live generation (0 or 1) and the cgroup id its global CIDR rules are stored under. */
+uint32_t netrules_live_gen(const char *pin_dir);
+uint64_t netrules_global_id(uint32_t gen);
+
+struct netrules_range {
+	uint32_t min, max; /* [min, max) */
+};
+
+struct netrules_txn {
+	char pin_dir[4096];
+	uint32_t live, next;
+	int v4, v6, dom, gen, lock;
+};
+
+int netrules_txn_begin(struct netrules_txn *t, const char *pin_dir,
+		       const struct netrules_range *drop, int n_drop);
+int netrules_txn_put(struct netrules_txn *t, const struct cidr *c, int action, uint32_t rule_id);
+int netrules_txn_domain_put(struct netrules_txn *t, uint32_t policy, const char *pattern,
+			    int action, uint32_t rule_id);
+int netrules_txn_commit(struct netrules_txn *t);
+void netrules_txn_abort(struct netrules_txn *t);
+
 /* Sum the per-CPU counter slot over all CPUs into vals[MOAT_STATS_SLOTS].
  * Returns 0 or -errno. */
 int netrules_read_stats(const char *pin_dir, uint64_t vals[MOAT_STATS_SLOTS]);

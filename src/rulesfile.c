@@ -406,41 +406,7 @@ int rules_import(struct ruleset *rs, const char *path)
 
 /* ---- into the kernel ---- */
 
-static int keep_cidr(const struct cidr *c, uint32_t rule_id, void *ctx)
-{
-	const struct ruleset *rs = ctx;
-
-	for (int i = 0; i < rs->n; i++) {
-		struct cidr rc;
-
-		if (is_ip_kind(rs->rules[i].kind) && RULES_ID_BASE + rs->rules[i].id == rule_id &&
-		    cidr_parse(rs->rules[i].match, &rc) == 0 && rc.family == c->family &&
-		    rc.prefixlen == c->prefixlen &&
-		    !memcmp(rc.addr, c->addr, c->family == AF_INET ? 4 : 16))
-			return 1;
-	}
-	return 0;
-}
-
-static int keep_domain(const char *name, int wildcard, void *ctx)
-{
-	const struct ruleset *rs = ctx;
-
-	if (wildcard && !name[0])
-		return 1; /* "*": always rewritten */
-	for (int i = 0; i < rs->n; i++) {
-		char n[MOAT_DNS_NAME_LEN];
-		int w;
-
-		if (!is_ip_kind(rs->rules[i].kind) &&
-		    domain_normalize(rs->rules[i].match, n, &w) == 0 && w == wildcard &&
-		    !strcmp(n, name))
-			return 1;
-	}
-	return 0;
-}
-
-int rules_apply(const struct ruleset *rs, const char *pin_dir, uint32_t policy)
+int rules_txn_put(const struct ruleset *rs, struct netrules_txn *t, uint32_t policy)
 {
 	int err = 0, e;
 
@@ -452,32 +418,37 @@ int rules_apply(const struct ruleset *rs, const char *pin_dir, uint32_t policy)
 		if (is_ip_kind(r->kind)) {
 			e = cidr_parse(r->match, &c);
 			if (!e)
-				e = netrules_put(pin_dir, 0, &c,
-						 deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
-						 RULES_ID_BASE + r->id);
+				e = netrules_txn_put(t, &c, deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
+						     RULES_ID_BASE + r->id);
 		} else {
-			e = netrules_domain_put(pin_dir, policy, r->match,
-						deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
-						RULES_ID_BASE + r->id);
+			e = netrules_txn_domain_put(t, policy, r->match,
+						    deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
+						    RULES_ID_BASE + r->id);
 		}
 		if (e && !err)
 			err = e;
 	}
 	/* "*": every other name, allowed (any name resolved may be reached; a
 	 * hard-coded address still may not) or denied. */
-	e = netrules_domain_put(pin_dir, policy, "*",
-				rs->default_deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW, RULES_ID_BASE);
-	if (e && !err)
-		err = e;
-	/* Only now drop what the previous set had and this one has not. */
-	e = netrules_sweep(pin_dir, 0, RULES_ID_BASE, RULES_ID_BASE + 1000000u, keep_cidr,
-			   (void *)rs);
-	if (e < 0 && !err)
-		err = e;
-	e = netrules_domain_sweep(pin_dir, policy, keep_domain, (void *)rs);
-	if (e < 0 && !err)
-		err = e;
-	return err;
+	e = netrules_txn_domain_put(
+	    t, policy, "*", rs->default_deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW, RULES_ID_BASE);
+	return err ? err : e;
+}
+
+int rules_apply(const struct ruleset *rs, const char *pin_dir, uint32_t policy)
+{
+	const struct netrules_range mine = {RULES_ID_BASE, RULES_ID_END};
+	struct netrules_txn t;
+	int err = netrules_txn_begin(&t, pin_dir, &mine, 1);
+
+	if (err)
+		return err;
+	err = rules_txn_put(rs, &t, policy);
+	if (err) {
+		netrules_txn_abort(&t);
+		return err;
+	}
+	return netrules_txn_commit(&t);
 }
 
 int rules_decide(const struct ruleset *rs, const char *name, const struct rule **rule)

@@ -14,6 +14,7 @@
 #define RULES_DEFAULT_PATH "/etc/moat/rules.json"
 #define RULES_MAX	   65536
 #define RULES_ID_BASE	   2000000u /* kernel rule ids of file rules: base + rule id */
+#define RULES_ID_END	   3000000u /* ... below this */
 
 enum rule_kind {
 	RULE_ALLOW_DOMAIN = 1,
@@ -65,10 +66,15 @@ int rules_add(struct ruleset *rs, int kind, const char *match, const char *comme
 int rules_remove(struct ruleset *rs, const char *id_or_match);
 
 /* Write rs into the kernel (rule set `policy` of domain_rules; global CIDR
- * rules) after removing what a previous apply wrote that rs no longer has.
- * New entries are written before stale ones are deleted, so a rule that
- * stays never disappears, even for a moment. 0 or -errno. */
+ * rules) in place of what a previous apply wrote (the RULES_ID_BASE range), as one
+ * rule-set transaction (netrules_txn_*): the programs see the old rules until the new
+ * ones are complete, then the new ones only. On an error nothing changes. 0 or -errno. */
 int rules_apply(const struct ruleset *rs, const char *pin_dir, uint32_t policy);
+
+/* The puts of rules_apply into an open transaction, for callers that commit more with
+ * them (moat run: the blacklist and once-decisions). 0 or the first -errno. */
+struct netrules_txn;
+int rules_txn_put(const struct ruleset *rs, struct netrules_txn *t, uint32_t policy);
 
 /* Decide name the way the kernel does (exact, longest *.suffix, then the
  * default). Returns MOAT_ACT_ALLOW or MOAT_ACT_DENY and sets *rule to the

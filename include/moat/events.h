@@ -171,7 +171,7 @@ _Static_assert(sizeof(struct moat_dns_event) == 56 + 8 + 16 + 32 + 256 + 16 * 24
 #define MOAT_DNS_EVENT_FIXED (56 + 8 + 16 + 32 + MOAT_DNS_NAME_LEN) /* up to addrs[] */
 #define MOAT_DNS_EVENT_SIZE(n_addrs, n_cnames)                                                     \
 	((n_cnames) ? MOAT_DNS_EVENT_FIXED + MOAT_DNS_MAX_ADDRS * 24 +                             \
-			  (unsigned)(n_cnames) * MOAT_DNS_NAME_LEN                                 \
-		    : MOAT_DNS_EVENT_FIXED + (unsigned)(n_addrs) * 24)
+			  (unsigned)(n_cnames)*MOAT_DNS_NAME_LEN                                   \
+		    : MOAT_DNS_EVENT_FIXED + (unsigned)(n_addrs)*24)
 
 #endif /* MOAT_EVENTS_H */

@@ -14,7 +14,7 @@
 
 #define MOAT_PIN_DIR "/sys/fs/bpf/moat"
 
-#define MOAT_RINGBUF_BYTES    (2u << 20)   /* events ring buffer, 2 MiB by default (ring_buffer_kib) */
+#define MOAT_RINGBUF_BYTES    (2u << 20) /* events ring buffer, 2 MiB by default (ring_buffer_kib) */
 #define MOAT_RB_WAKEUP_BYTES  (256u << 10) /* wake the reader once this much waits (ring / 8) */
 #define MOAT_RB_POLL_MS	      20	   /* readers drain at least this often */
 #define MOAT_MAX_CGROUPS      4096	   /* cgroup_cfg entries */
@@ -72,6 +72,23 @@ struct moat_lpm_v6 {
 	__u8 addr[16];	   /* IPv6 address, network byte order */
 };
 _Static_assert(sizeof(struct moat_lpm_v6) == 28, "moat_lpm_v6 ABI");
+
+/* Rule generations. The rule sets every container shares (global CIDR rules: blacklist and
+ * rules file; domain rule sets) exist in two generations, and the one-entry array
+ * `rules_gen` says which one the programs read. Userspace builds the next generation
+ * completely beside the live one, then flips rules_gen with one map write, then removes
+ * the old one (netrules_txn_*): no connect or DNS answer is ever judged against a
+ * half-written set. Generation 0 keeps the plain keys (global CIDR rules under cgroup id 0,
+ * domain rule set N as policy N); generation 1 puts global CIDR rules under cgroup id
+ * MOAT_GLOBAL_ID_GEN1 and domain rule set N under N | MOAT_POLICY_GEN1. Per-cgroup CIDR rules
+ * are not generational. */
+struct moat_rules_gen {
+	__u32 gen; /* 0 or 1 */
+	__u32 pad0;
+};
+_Static_assert(sizeof(struct moat_rules_gen) == 8, "moat_rules_gen ABI");
+#define MOAT_GLOBAL_ID_GEN1 0xffffffffffffffffULL /* no cgroup has this id */
+#define MOAT_POLICY_GEN1    0x80000000u		  /* rule set ids stay below it */
 
 /* Value of both rules tries. */
 struct moat_rule_val {

@@ -51,7 +51,7 @@ static int n_events;
 static long total_events; /* every event read from the ring buffer */
 static struct moat_dns_event events[MAX_EVENTS];
 static size_t event_len[MAX_EVENTS]; /* ring buffer record sizes */
-static __u64 want_cgroup_id; /* 0 when the cgroup2 mount was not found */
+static __u64 want_cgroup_id;	     /* 0 when the cgroup2 mount was not found */
 
 static const __u8 ip4_client[4] = {10, 0, 0, 2};
 static const __u8 ip4_server[4] = {10, 0, 0, 1};
@@ -510,6 +510,45 @@ static void answer(const char *t, const char *name, unsigned ttl, __u8 a, __u8 b
 	put_question(&m, name, T_A);
 	put_a(&m, ttl, a, b, c, d);
 	run_udp(t, 1, 0, &m);
+}
+
+/* Rule generations (include/moat/maps.h): the program reads only the live generation's
+ * rule set, so a set being built beside it (under policy | MOAT_POLICY_GEN1) decides
+ * nothing until rules_gen flips, and the old one nothing after. */
+static void set_gen(__u32 gen)
+{
+	struct moat_rules_gen g = {.gen = gen};
+	__u32 zero = 0;
+
+	bpf_map_update_elem(bpf_map__fd(skel->maps.rules_gen), &zero, &g, BPF_ANY);
+}
+
+static void test_rule_generations(void)
+{
+	struct moat_cgroup_cfg cfg = {.mode = MOAT_MODE_ENFORCE, .domains = 1, .policy = 9};
+	const struct moat_learned *l;
+	__u64 cg = want_cgroup_id;
+
+	if (!cg) {
+		CHECK(0, "generations: cgroup id known", "no cgroup2 mount");
+		return;
+	}
+	bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_cfg), &cg, &cfg, BPF_ANY);
+	set_gen(0);
+	domain_rule(9, 0, "gen.test", MOAT_ACT_DENY, 90);		      /* live */
+	domain_rule(9 | MOAT_POLICY_GEN1, 0, "gen.test", MOAT_ACT_ALLOW, 91); /* being built */
+	answer("generations: live set", "gen.test", 60, 10, 9, 1, 1);
+	l = learned(10, 9, 1, 1);
+	CHECK(l && l->rule_id == 90 && l->deny_until_ns && !l->allow_until_ns,
+	      "generations: the set being built decides nothing before the flip", "l=%p rule %u",
+	      (void *)l, l ? l->rule_id : 0);
+	set_gen(1);
+	answer("generations: after the flip", "gen.test", 60, 10, 9, 1, 2);
+	l = learned(10, 9, 1, 2);
+	CHECK(l && l->rule_id == 91 && l->allow_until_ns,
+	      "generations: after the flip the new set decides, the old one not at all",
+	      "l=%p rule %u", (void *)l, l ? l->rule_id : 0);
+	set_gen(0);
 }
 
 static void test_domain_learning(void)
@@ -1286,6 +1325,7 @@ int main(void)
 	test_tcp();
 	test_garbage();
 	test_domain_learning();
+	test_rule_generations();
 
 	/* Every event read came through events__submit and was counted. */
 	CHECK_EQ_INT(stat_get(MOAT_PROG_DNS_EGRESS, MOAT_STAT_EVENTS) +
