@@ -317,6 +317,8 @@ static int kernel_rules_commit(struct daemon *d)
 	err = netrules_txn_commit(&t);
 	if (err)
 		log_error("switching the kernel rules: %s", strerror(-err));
+	if (t.revoked > 0)
+		log_info("%d learned address(es) shut: no rule allows them now", t.revoked);
 	return err;
 }
 

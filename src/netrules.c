@@ -9,6 +9,7 @@
 #include <linux/membarrier.h>
 #include <sys/file.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -620,6 +621,85 @@ static void wait_programs(void)
 		usleep(50 * 1000);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int want_any(const void *key, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	return 1;
+}
+
+/* After a switch: an address a DNS answer opened stays open only while a domain rule of the
+ * live generation still allows with the id that opened it. Otherwise its allow mark goes
+ * (the entry too when no deny mark is left), so `moat rules deny NAME` or removing an
+ * allow shuts connects at once instead of at the answer's TTL. The value is read again
+ * just before the write, so an answer learned in between is not overwritten (a window of
+ * microseconds remains; userspace has no compare-and-swap on a map). Returns how many
+ * addresses were shut, or -errno. */
+static int revoke_learned(struct netrules_txn *t)
+{
+	static const char *const maps[] = {"learned_v4", "learned_v6"};
+	static const size_t ksize[] = {sizeof(struct moat_learn_key_v4),
+				       sizeof(struct moat_learn_key_v6)};
+	uint32_t live = t->next, *ids = NULL;
+	uint8_t *keys = NULL;
+	struct timespec ts;
+	uint64_t now;
+	size_t n_ids = 0;
+	int n, shut = 0;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	n = collect_keys(t->dom, sizeof(struct moat_domain_key), want_domain_gen, &live, &keys);
+	if (n < 0)
+		return n;
+	ids = calloc((size_t)n + 1, sizeof(*ids));
+	for (int i = 0; ids && i < n; i++) {
+		struct moat_domain_rule r;
+
+		if (bpf_map_lookup_elem(t->dom, keys + (size_t)i * sizeof(struct moat_domain_key),
+					&r) == 0 &&
+		    r.action == MOAT_ACT_ALLOW)
+			ids[n_ids++] = r.rule_id;
+	}
+	free(keys);
+	if (!ids)
+		return -ENOMEM;
+	qsort(ids, n_ids, sizeof(*ids), cmp_u32);
+	for (int m = 0; m < 2; m++) {
+		int fd = open_pinned(t->pin_dir, maps[m]);
+
+		if (fd < 0)
+			continue;
+		n = collect_keys(fd, ksize[m], want_any, NULL, &keys);
+		for (int i = 0; i < n; i++) {
+			uint8_t *k = keys + (size_t)i * ksize[m];
+			struct moat_learned v, again;
+
+			if (bpf_map_lookup_elem(fd, k, &v) || v.allow_until_ns <= now ||
+			    bsearch(&v.rule_id, ids, n_ids, sizeof(*ids), cmp_u32))
+				continue;
+			if (bpf_map_lookup_elem(fd, k, &again) || memcmp(&again, &v, sizeof(v)))
+				continue;
+			v.allow_until_ns = 0;
+			if (v.deny_until_ns > now ? bpf_map_update_elem(fd, k, &v, BPF_EXIST) == 0
+						  : bpf_map_delete_elem(fd, k) == 0)
+				shut++;
+		}
+		free(keys);
+		keys = NULL;
+		close(fd);
+	}
+	free(ids);
+	return shut;
+}
+
 int netrules_txn_commit(struct netrules_txn *t)
 {
 	struct moat_rules_gen g = {.gen = t->next};
@@ -635,6 +715,7 @@ int netrules_txn_commit(struct netrules_txn *t)
 	}
 	wait_programs();
 	err = gen_move_all(t, t->live, -1, NULL, 0);
+	t->revoked = revoke_learned(t);
 	txn_close(t);
 	return err;
 }

@@ -78,7 +78,8 @@ int netrules_domain_sweep(const char *pin_dir, uint32_t policy, netrules_domain_
  *           entry whose rule id is not in `drop` (the ranges the caller rewrites) into it;
  *   put     write entries into the next generation (invisible to the programs);
  *   commit  flip rules_gen, wait for program runs that read the old generation (an RCU
- *           grace period), delete the old generation, unlock;
+ *           grace period), delete the old generation, shut the learned addresses whose
+ *           opening rule no longer allows (t->revoked counts them), unlock;
  *   abort   delete the next generation, unlock.
  * netrules_put/del/sweep with cgid 0 and netrules_domain_* act on the live generation. */
 /* The live generation (0 or 1) and the cgroup id its global CIDR rules are stored under. */
@@ -93,6 +94,7 @@ struct netrules_txn {
 	char pin_dir[4096];
 	uint32_t live, next;
 	int v4, v6, dom, gen, lock;
+	int revoked; /* after commit: learned addresses shut because no rule allows them now */
 };
 
 int netrules_txn_begin(struct netrules_txn *t, const char *pin_dir,

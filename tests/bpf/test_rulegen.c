@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -115,6 +116,60 @@ static void *storm(void *arg)
 	return NULL;
 }
 
+/* Pretend a DNS answer opened 127.0.0.<last> for the test cgroup under rule_id. */
+static void learn(uint64_t cgid, int last, uint32_t rule_id)
+{
+	struct moat_learn_key_v4 k = {.cgroup_id = cgid, .addr = {127, 0, 0, (uint8_t)last}};
+	struct moat_learned v = {.rule_id = rule_id};
+	struct timespec ts;
+	char path[300];
+	int fd;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	v.allow_until_ns = (uint64_t)ts.tv_sec * 1000000000ull + 60000000000ull;
+	snprintf(path, sizeof(path), "%s/learned_v4", pin);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+		close(fd);
+	}
+}
+
+/* Domain mode: an address stays open only while a rule still allows it. */
+static void test_revoke(uint64_t cgid)
+{
+	static const struct netrules_range file_ids = {RULES_ID_BASE, RULES_ID_END};
+	struct moat_cgroup_cfg cfg = {
+	    .mode = MOAT_MODE_ENFORCE, .default_action = MOAT_ACT_DENY, .domains = 1};
+	struct netrules_txn t;
+	int err = netrules_txn_begin(&t, pin, &file_ids, 1);
+
+	if (!err &&
+	    !(err = netrules_txn_domain_put(&t, 0, "kept.test", MOAT_ACT_ALLOW,
+					    RULES_ID_BASE + 50)) &&
+	    !(err =
+		  netrules_txn_domain_put(&t, 0, "gone.test", MOAT_ACT_ALLOW, RULES_ID_BASE + 51)))
+		err = netrules_txn_commit(&t);
+	CHECK_EQ_INT(err, 0, "two allow-domain rules committed");
+	CHECK_EQ_INT(netrules_set_cfg(pin, cgid, &cfg), 0, "the test cgroup is in domain mode");
+	learn(cgid, 20, RULES_ID_BASE + 50);
+	learn(cgid, 21, RULES_ID_BASE + 51);
+	CHECK(try_connect(20) == 0 && try_connect(21) == 0 && try_connect(22) == EPERM,
+	      "addresses the allowed names answered with are open, others refused",
+	      "20: %d 21: %d 22: %d", try_connect(20), try_connect(21), try_connect(22));
+	err = netrules_txn_begin(&t, pin, &file_ids, 1);
+	if (!err &&
+	    !(err = netrules_txn_domain_put(&t, 0, "kept.test", MOAT_ACT_ALLOW,
+					    RULES_ID_BASE + 50)) &&
+	    !(err = netrules_txn_domain_put(&t, 0, "gone.test", MOAT_ACT_DENY, RULES_ID_BASE + 51)))
+		err = netrules_txn_commit(&t);
+	CHECK_EQ_INT(err, 0, "gone.test turned to deny");
+	CHECK_EQ_INT(t.revoked, 1, "one learned address was shut");
+	CHECK_EQ_INT(try_connect(21), EPERM,
+		     "the address gone.test opened is refused at once, not at its TTL");
+	CHECK_EQ_INT(try_connect(20), 0, "the address kept.test opened stays open");
+}
+
 static void run(uint64_t cgid)
 {
 	static const struct netrules_range file_ids = {RULES_ID_BASE, RULES_ID_END};
@@ -200,6 +255,7 @@ static void run(uint64_t cgid)
 	      "%d through, %d refused", atomic_load(&n_through), atomic_load(&n_refused));
 	printf("# storm: %d connects refused, %d through\n", atomic_load(&n_refused),
 	       atomic_load(&n_through));
+	test_revoke(cgid);
 }
 
 int main(void)

@@ -49,6 +49,11 @@ t_check "the rules file reloads on change" wait_for -t 5 bash -c "[ \$(grep -c '
 sleep 0.5
 t_check "after the reload the name opens its address" \
 	test "$(ag "nslookup eb.moat.test >/dev/null && /netprobe connect $B 8080")" = ok
+t_check "moat rules deny eb.moat.test" "$MOATBIN" rules --file "$RULES" deny eb.moat.test
+t_check "the deny reloads and shuts the address eb.moat.test opened" \
+	wait_for -t 5 grep -q "learned address(es) shut" "$T_TMP/run.log"
+t_check "a connect to it without a new lookup is refused at once, not at the TTL" \
+	test "$(ag "/netprobe connect $B 8080")" = EPERM
 ACC=$T_TMP/access.jsonl
 t_check "access log: the allowed DNS answer with its rule" some ".kind==\"dns\" and .domain==\"ea.moat.test\" and .verdict==\"allow\" and .rule==\"ea.moat.test\" and any(.addresses[]; . == \"$A\")" "$ACC"
 t_check "access log: the denied name's answer" some ".kind==\"dns\" and .domain==\"eb.moat.test\" and .verdict==\"deny\"" "$ACC"
