@@ -101,7 +101,22 @@ static __always_inline int dns__l3(struct __sk_buff *skb, struct dns_pkt *p)
  * TCP segment without payload (no event). For TCP the message must start
  * the segment with its 2-byte length prefix and be whole; otherwise
  * MOAT_DNS_F_TCP_PARTIAL is set and len is 0. */
-static __always_inline int dns__l4(struct __sk_buff *skb, struct dns_pkt *p)
+/* Egress: did the sending socket address port 53, whatever port the packet now carries? A
+ * connected socket says so itself; an unconnected one (musl's resolver sends with sendto)
+ * was marked by the sendmsg hook in sock_owner. */
+static __always_inline int dns__sock_aims_at_dns(struct __sk_buff *skb)
+{
+	struct moat_sock_owner *o;
+	__u64 cookie;
+
+	if (bpf_ntohs((__u16)skb->remote_port) == DNS_PORT)
+		return 1;
+	cookie = bpf_get_socket_cookie(skb);
+	o = cookie ? bpf_map_lookup_elem(&sock_owner, &cookie) : NULL;
+	return o && o->dns;
+}
+
+static __always_inline int dns__l4(struct __sk_buff *skb, struct dns_pkt *p, int egress)
 {
 	__u8 h[20];
 	int l4 = dns__l3(skb, p);
@@ -122,8 +137,16 @@ static __always_inline int dns__l4(struct __sk_buff *skb, struct dns_pkt *p)
 	}
 	p->sport = dns__be16(&h[0]);
 	p->dport = dns__be16(&h[2]);
-	if (p->sport != DNS_PORT && p->dport != DNS_PORT)
-		return 0;
+	if (p->sport != DNS_PORT && p->dport != DNS_PORT) {
+		/* Docker's embedded DNS: the application sends to 127.0.0.11:53 and iptables in
+		 * the container's namespace DNATs the packet to dockerd's listener before this
+		 * hook runs (the answer comes back un-NATed, from port 53). Report the query
+		 * with the port the application addressed. */
+		if (!egress || !dns__sock_aims_at_dns(skb))
+			return 0;
+		p->dport = DNS_PORT;
+		p->flags |= MOAT_DNS_F_NAT;
+	}
 	if (off > skb->len)
 		return 0;
 	len = skb->len - off;
@@ -431,7 +454,7 @@ static __always_inline int dns__handle(struct __sk_buff *skb, __u32 prog)
 
 	if (dns__not_dns_socket(skb))
 		return 1;
-	if (!dns__l4(skb, &p))
+	if (!dns__l4(skb, &p, prog == MOAT_PROG_DNS_EGRESS))
 		return 1;
 	s = dns__scratch();
 	if (!s) {

@@ -35,7 +35,7 @@ struct net__decision {
 /* Remember which process uses this socket, so packet-level events (DNS)
  * can name it. Best effort: an LRU map, a failed update only loses
  * attribution. */
-static __always_inline void net__record_owner(__u64 cookie, __u32 prog)
+static __always_inline void net__record_owner(__u64 cookie, __u32 prog, __u16 dport)
 {
 	struct moat_sock_owner o = {};
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -45,8 +45,10 @@ static __always_inline void net__record_owner(__u64 cookie, __u32 prog)
 	if (!cookie)
 		return;
 	cur = bpf_map_lookup_elem(&sock_owner, &cookie);
-	if (cur && cur->tid == (__u32)pid_tgid)
+	if (cur && cur->tid == (__u32)pid_tgid && (cur->dns || dport != 53))
 		return;
+	/* A resolver socket stays one: its packets are DNS whatever port NAT gives them. */
+	o.dns = dport == 53 || (cur && cur->dns);
 	o.pid = pid_tgid >> 32;
 	o.tid = (__u32)pid_tgid;
 	o.uid = (__u32)uid_gid;
@@ -193,7 +195,7 @@ static __always_inline int net__handle(struct bpf_sock_addr *ctx, struct net__ds
 	/* Only DNS needs the owner of a socket (packet events carry no pid):
 	 * UDP, or TCP to port 53. Skipping TCP spares an LRU update per connect. */
 	if (dst->protocol == IPPROTO_UDP || dst->dport == 53)
-		net__record_owner(cookie, prog);
+		net__record_owner(cookie, prog, dst->dport);
 	net__decide(dst, cgid, &d);
 	if (d.verdict == MOAT_VERDICT_DENY)
 		stats__inc(prog, MOAT_STAT_DENIED);

@@ -119,6 +119,7 @@ static const struct {
     {MOAT_DNS_F_TC, "tc"},
     {MOAT_DNS_F_TCP_PARTIAL, "tcp_partial"},
     {MOAT_DNS_F_HELD, "held"},
+    {MOAT_DNS_F_NAT, "nat"},
 };
 
 static void add_dns(json_object *o, const struct moat_dns_event *e)

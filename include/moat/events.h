@@ -133,6 +133,10 @@ _Static_assert(sizeof(struct moat_dns_addr) == 24, "moat_dns_addr ABI");
 #define MOAT_DNS_F_TC	       0x0200 /* the DNS TC (truncated by server) bit is set */
 #define MOAT_DNS_F_TCP_PARTIAL                                                                     \
 	0x0400 /* TCP segment does not hold a whole DNS message; not parsed */
+#define MOAT_DNS_F_NAT                                                                             \
+	0x1000 /* egress: the packet's destination port was rewritten by NAT (Docker's embedded    \
+		  DNS at 127.0.0.11 is DNAT'd to dockerd's listener) but its socket addressed      \
+		  port 53; dport is the port the application addressed */
 #define MOAT_DNS_F_HELD                                                                            \
 	0x0800 /* interactive mode: no rule for the name; the answer was held                      \
 		  back (dropped) while moat asks; the resolver's retry gets                        \

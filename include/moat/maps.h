@@ -167,8 +167,11 @@ struct moat_sock_owner {
 	__u32 gid;
 	__u64 cgroup_id;
 	char comm[16];
+	__u8 dns; /* 1: the socket connected or sent to port 53 (its packets may be
+		     NAT'd to another port: Docker's embedded DNS) */
+	__u8 pad0[7];
 };
-_Static_assert(sizeof(struct moat_sock_owner) == 40, "moat_sock_owner ABI");
+_Static_assert(sizeof(struct moat_sock_owner) == 48, "moat_sock_owner ABI");
 
 /* Per-program counters: index into the per-CPU array `stats`,
  * MOAT_STAT_* (what) + MOAT_PROG_* * MOAT_STAT_NR (which program). */
