@@ -101,6 +101,18 @@ static __always_inline int dns__l3(struct __sk_buff *skb, struct dns_pkt *p)
  * TCP segment without payload (no event). For TCP the message must start
  * the segment with its 2-byte length prefix and be whole; otherwise
  * MOAT_DNS_F_TCP_PARTIAL is set and len is 0. */
+/* The socket's remote port, host order (0: unconnected). __sk_buff.remote_port holds the
+ * network-order port in its upper 16 bits on little-endian machines (the kernel shifts it
+ * there when it rewrites the access), in its lower 16 bits on big-endian ones. */
+static __always_inline __u32 dns__remote_port(const struct __sk_buff *skb)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return bpf_ntohs((__u16)(skb->remote_port >> 16));
+#else
+	return skb->remote_port & 0xffff;
+#endif
+}
+
 /* Egress: did the sending socket address port 53, whatever port the packet now carries? A
  * connected socket says so itself; an unconnected one (musl's resolver sends with sendto)
  * was marked by the sendmsg hook in sock_owner. */
@@ -109,7 +121,7 @@ static __always_inline int dns__sock_aims_at_dns(struct __sk_buff *skb)
 	struct moat_sock_owner *o;
 	__u64 cookie;
 
-	if (bpf_ntohs((__u16)skb->remote_port) == DNS_PORT)
+	if (dns__remote_port(skb) == DNS_PORT)
 		return 1;
 	cookie = bpf_get_socket_cookie(skb);
 	o = cookie ? bpf_map_lookup_elem(&sock_owner, &cookie) : NULL;
@@ -423,8 +435,8 @@ static __always_inline int dns__learn(struct moat_dns_event *e)
  * socket are parsed as before. */
 static __always_inline int dns__not_dns_socket(const struct __sk_buff *skb)
 {
-	__u32 remote = bpf_ntohs((__u16)skb->remote_port); /* network order */
-	__u32 local = skb->local_port;			   /* host order */
+	__u32 remote = dns__remote_port(skb);
+	__u32 local = skb->local_port; /* host order */
 
 	return remote && remote != DNS_PORT && local && local != DNS_PORT;
 }
