@@ -430,15 +430,22 @@ static __always_inline int dns__learn(struct moat_dns_event *e)
 /* Fast path for the packets of ordinary connections: the socket's ports
  * are in the context without reading the packet. A connected socket with
  * neither port 53 carries no DNS; skip it before any helper call (these
- * programs see every packet of every watched socket). An unconnected
- * socket (remote port 0: UDP sendto to a resolver) and a packet without a
- * socket are parsed as before. */
+ * programs see every packet of every watched socket). So does a TCP
+ * listener not on port 53: its packets are handshakes (SYN in, SYN-ACK out),
+ * never a DNS message. An unconnected socket (remote port 0: UDP sendto to a
+ * resolver) and a packet without a socket are parsed as before. */
 static __always_inline int dns__not_dns_socket(const struct __sk_buff *skb)
 {
 	__u32 remote = dns__remote_port(skb);
 	__u32 local = skb->local_port; /* host order */
+	struct bpf_sock *sk;
 
-	return remote && remote != DNS_PORT && local && local != DNS_PORT;
+	if (!local || local == DNS_PORT || remote == DNS_PORT)
+		return 0;
+	if (remote)
+		return 1;
+	sk = skb->sk;
+	return sk && sk->state == BPF_TCP_LISTEN;
 }
 
 /* Report the DNS message in skb, if any, for program `prog`. Returns 0 to
