@@ -433,19 +433,21 @@ static __always_inline int dns__learn(struct moat_dns_event *e)
  * programs see every packet of every watched socket). So does a TCP
  * listener not on port 53: its packets are handshakes (SYN in, SYN-ACK out),
  * never a DNS message. An unconnected socket (remote port 0: UDP sendto to a
- * resolver) and a packet without a socket are parsed as before. */
+ * resolver) and a packet without a socket are parsed. */
 static __always_inline int dns__not_dns_socket(const struct __sk_buff *skb)
 {
 	__u32 remote = dns__remote_port(skb);
 	__u32 local = skb->local_port; /* host order */
 	struct bpf_sock *sk;
 
-	if (!local || local == DNS_PORT || remote == DNS_PORT)
+	if (local == DNS_PORT || remote == DNS_PORT)
 		return 0;
+	/* A peer port other than 53: not DNS, even with the local port already released (the
+	 * RST of a close() with SO_LINGER 0 leaves with local port 0). */
 	if (remote)
 		return 1;
 	sk = skb->sk;
-	return sk && sk->state == BPF_TCP_LISTEN;
+	return local && sk && sk->state == BPF_TCP_LISTEN;
 }
 
 /* Report the DNS message in skb, if any, for program `prog`. Returns 0 to
