@@ -353,12 +353,17 @@ int lists_watch_fd(int ifd, const char *path, struct lists_watch *w)
 		if (ifd < 0)
 			return -errno;
 	}
+	/* A file that does not exist yet is watched too (moat rules creates it): its
+	 * directory is made if missing, as /etc/moat on a fresh host. */
+	if (mkdir(dir, 0755) == 0)
+		log_info("created %s (for %s)", dir, base);
 	/* IN_MASK_ADD: another list in the same directory shares the watch. */
 	wd = inotify_add_watch(ifd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MASK_ADD);
 	if (wd < 0) {
 		int err = -errno;
 
-		log_error("cannot watch %s for changes to %s: %s", dir, base, strerror(-err));
+		log_error("cannot watch %s for changes to %s: %s; changes need a restart or SIGHUP",
+			  dir, base, strerror(-err));
 		if (own)
 			close(ifd);
 		return err;
