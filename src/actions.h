@@ -1,5 +1,5 @@
 /* actions.h - the isolation executor: Docker actions (pause, unpause, stop,
- * network disconnect) run by a worker thread with retry and exponential
+ * network disconnect) run by worker threads with retry and exponential
  * backoff, so the event loop never waits on Docker. Results come back
  * through a pipe the event loop polls. */
 #ifndef MOAT_ACTIONS_H
@@ -29,10 +29,21 @@ struct action_result {
 
 struct actions;
 
-/* Start the worker. docker_host as for docker_open (NULL: $DOCKER_HOST or
- * the default socket). attempts >= 1; the n-th retry waits backoff_ms *
- * 2^(n-1). Returns NULL with errno set. */
-struct actions *actions_start(const char *docker_host, int attempts, uint32_t backoff_ms);
+#define ACTIONS_MAX_CONCURRENT 16
+
+/* The executor's knobs (config "actions": docs/configuration.md). */
+struct actions_opts {
+	int attempts;	     /* tries per action, >= 1 */
+	uint32_t backoff_ms; /* the n-th retry waits backoff_ms * 2^(n-1) */
+	uint32_t timeout_ms; /* each Docker call (stop: plus its own wait) */
+	int max_concurrent;  /* worker threads, 1..ACTIONS_MAX_CONCURRENT */
+};
+
+/* Start the workers. docker_host as for docker_open (NULL: $DOCKER_HOST or
+ * the default socket). Up to max_concurrent actions run at once; actions on
+ * one container run one at a time in the order submitted. Returns NULL with
+ * errno set. */
+struct actions *actions_start(const char *docker_host, const struct actions_opts *opts);
 
 /* Queue a request (copied). Returns 0, or -EAGAIN when the queue is full
  * (256 pending). */

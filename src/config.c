@@ -46,6 +46,8 @@ void config_defaults(struct config *c)
 	snprintf(c->access_log, sizeof(c->access_log), "/var/log/moat/access.jsonl");
 	c->action_attempts = 3;
 	c->action_backoff_ms = 100;
+	c->action_timeout_ms = 5000;
+	c->action_max_concurrent = 4;
 	set_names(&c->shells, default_shells, sizeof(default_shells) / sizeof(default_shells[0]));
 	set_names(&c->runtimes, default_runtimes,
 		  sizeof(default_runtimes) / sizeof(default_runtimes[0]));
@@ -282,7 +284,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
 	static const char *const known_lists[] = {"blacklist", "whitelist"};
 	static const char *const known_exec[] = {"shells", "runtimes", "network_tools"};
-	static const char *const known_actions[] = {"attempts", "backoff_ms"};
+	static const char *const known_actions[] = {"attempts", "backoff_ms", "timeout_ms",
+						    "max_concurrent"};
 	json_object *v, *sub;
 	uint32_t u;
 
@@ -378,7 +381,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 			get_names(p, v, "network_tools", &c->net_tools);
 	}
 	if (json_object_object_get_ex(root, "actions", &sub)) {
-		check_keys(p, sub, known_actions, 2, "\"actions\"");
+		check_keys(p, sub, known_actions, 4, "\"actions\"");
 		if (json_object_object_get_ex(sub, "attempts", &v) &&
 		    get_uint(p, v, "attempts", 10, &u) == 0) {
 			if (u == 0)
@@ -388,6 +391,20 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		}
 		if (json_object_object_get_ex(sub, "backoff_ms", &v))
 			get_uint(p, v, "backoff_ms", 60000, &c->action_backoff_ms);
+		if (json_object_object_get_ex(sub, "timeout_ms", &v) &&
+		    get_uint(p, v, "timeout_ms", 600000, &u) == 0) {
+			if (u < 100)
+				cfg_error(p, "timeout_ms", "must be at least 100", NULL);
+			else
+				c->action_timeout_ms = u;
+		}
+		if (json_object_object_get_ex(sub, "max_concurrent", &v) &&
+		    get_uint(p, v, "max_concurrent", 16, &u) == 0) {
+			if (u == 0)
+				cfg_error(p, "max_concurrent", "must be from 1 to 16", NULL);
+			else
+				c->action_max_concurrent = (int)u;
+		}
 	}
 	if (json_object_object_get_ex(root, "containers", &v)) {
 		if (!json_object_is_type(v, json_type_array) ||

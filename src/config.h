@@ -58,6 +58,8 @@ struct config {
 	int realtime_priority;	  /* SCHED_FIFO priority of the event loop, 0 = ordinary */
 	int action_attempts;
 	uint32_t action_backoff_ms;
+	uint32_t action_timeout_ms; /* each Docker call of an action */
+	int action_max_concurrent;  /* actions running at once */
 	struct name_list shells, runtimes, net_tools;
 	struct container_rule containers[CONFIG_MAX_CONTAINERS];
 	int n_containers;

@@ -1304,7 +1304,14 @@ static int setup(struct daemon *d)
 		log_warn("Docker is not reachable: containers will be picked up when it is");
 	inventory_set_refresh_on_miss(&d->inv, 0);
 	d->watch = dockerwatch_start(NULL);
-	d->actions = actions_start(NULL, d->cfg.action_attempts, d->cfg.action_backoff_ms);
+	{
+		struct actions_opts ao = {.attempts = d->cfg.action_attempts,
+					  .backoff_ms = d->cfg.action_backoff_ms,
+					  .timeout_ms = d->cfg.action_timeout_ms,
+					  .max_concurrent = d->cfg.action_max_concurrent};
+
+		d->actions = actions_start(NULL, &ao);
+	}
 	if (!d->watch || !d->actions) {
 		log_error("cannot start the Docker threads: %s", strerror(errno));
 		return -1;

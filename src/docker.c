@@ -22,6 +22,7 @@ struct docker {
 	char version[16]; /* "/v1.43" once negotiated, else "" */
 	char cg_mount[PATH_MAX];
 	char err[PATH_MAX + 1024]; /* reason of the last failed request */
+	long timeout_ms;	   /* per request (docker_set_timeout) */
 };
 
 struct buf {
@@ -71,6 +72,7 @@ struct docker *docker_open(const char *host)
 		return NULL;
 	}
 	snprintf(d->sock, sizeof(d->sock), "%s", h + 7);
+	d->timeout_ms = DOCKER_TIMEOUT_MS;
 	if (cgroup_find_v2_mount(d->cg_mount, sizeof(d->cg_mount)))
 		d->cg_mount[0] = 0; /* cgroup ids stay 0 */
 	pthread_once(&curl_once, curl_init_once);
@@ -93,6 +95,11 @@ struct docker *docker_open(const char *host)
 		log_warn("docker: /version has no ApiVersion field; using unversioned paths");
 	json_object_put(ver);
 	return d;
+}
+
+void docker_set_timeout(struct docker *d, long ms)
+{
+	d->timeout_ms = ms > 0 ? ms : DOCKER_TIMEOUT_MS;
 }
 
 void docker_close(struct docker *d)
@@ -189,7 +196,7 @@ int docker_get(struct docker *d, const char *path, json_object **out)
 	enum json_tokener_error jerr;
 
 	*out = NULL;
-	err = request(d, "GET", path, NULL, DOCKER_TIMEOUT_MS, &b, &status);
+	err = request(d, "GET", path, NULL, d->timeout_ms, &b, &status);
 	if (err) {
 		log_debug("docker: GET %s", d->err);
 		goto cleanup;
@@ -642,12 +649,12 @@ static int container_post(struct docker *d, const char *id, const char *verb, co
 
 int docker_pause(struct docker *d, const char *id)
 {
-	return container_post(d, id, "pause", "", DOCKER_TIMEOUT_MS, 0);
+	return container_post(d, id, "pause", "", d->timeout_ms, 0);
 }
 
 int docker_unpause(struct docker *d, const char *id)
 {
-	return container_post(d, id, "unpause", "", DOCKER_TIMEOUT_MS, 0);
+	return container_post(d, id, "unpause", "", d->timeout_ms, 0);
 }
 
 int docker_stop(struct docker *d, const char *id, int timeout_s)
@@ -658,7 +665,7 @@ int docker_stop(struct docker *d, const char *id, int timeout_s)
 		timeout_s = 0;
 	snprintf(q, sizeof(q), "?t=%d", timeout_s);
 	/* Docker waits timeout_s, then kills: allow for both. */
-	return container_post(d, id, "stop", q, timeout_s * 1000L + 10000L, 1);
+	return container_post(d, id, "stop", q, timeout_s * 1000L + d->timeout_ms, 1);
 }
 
 int docker_network_disconnect(struct docker *d, const char *container, const char *network,
@@ -676,8 +683,7 @@ int docker_network_disconnect(struct docker *d, const char *container, const cha
 	snprintf(path, sizeof(path), "/networks/%s/disconnect", esc);
 	snprintf(what, sizeof(what), "%.64s from network %.64s", container, network);
 	err = post(d, "disconnect", what, path,
-		   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), DOCKER_TIMEOUT_MS,
-		   0);
+		   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), d->timeout_ms, 0);
 cleanup:
 	curl_free(esc);
 	json_object_put(body);

@@ -121,6 +121,8 @@ void docker_list_free(struct container_info *cs, int n);
  * docker_stop waits up to timeout_s seconds before Docker kills it; an
  * already stopped container is success (HTTP 304). */
 int docker_pause(struct docker *d, const char *id);
+/* Timeout of each request in ms (default 5000; docker_stop adds its own wait). */
+void docker_set_timeout(struct docker *d, long ms);
 int docker_unpause(struct docker *d, const char *id);
 int docker_stop(struct docker *d, const char *id, int timeout_s);
 int docker_network_disconnect(struct docker *d, const char *container, const char *network,
