@@ -15,9 +15,11 @@
 #                 (learning), domain mode with a name no rule names, monitor mode; 3 rounds
 #   false-denials BENCH_LOOPS (100000) resolve -> connect loops in domain mode, default deny,
 #                 the name allowed, the listener's address NOT pre-learned: failures
-#   approval      `moat run`, a container in interactive egress mode, BENCH_TRIALS (10)
-#                 nslookups of distinct names: lookup start -> request in `moat prompt
-#                 --list`, `moat prompt --decide ID allow-once` -> lookup done
+#   approval      `moat run`, a container in interactive egress mode; per resolver (busybox
+#                 nslookup, glibc and musl getaddrinfo: build/helpers/resolve-*) BENCH_TRIALS (10)
+#                 lookups of distinct names: lookup start -> request in `moat prompt --list`,
+#                 `moat prompt --decide ID allow-once` -> lookup done; then one lookup never
+#                 decided: how long the resolver keeps retrying (its window)
 #   all           the four (default)
 #
 # Its own pin dir (MOAT_BENCH_DOM_PIN_DIR, /sys/fs/bpf/moat-bench-dom), containers
@@ -339,15 +341,84 @@ bench_false_denials() {
 
 # ---- approval round trip --------------------------------------------------------------
 
+# lookup_cmd RESOLVER NAME: the command that resolves NAME inside moat-bench-ix.
+lookup_cmd() {
+	case $1 in
+	busybox) echo "nslookup $2" ;;
+	glibc) echo "/resolve-glibc $2" ;;
+	musl) echo "/resolve-musl $2" ;;
+	esac
+}
+
+# approval_trial RESOLVER NAME DECIDE: one lookup; with DECIDE=1 it waits for the pending
+# request and allows it once, else it never decides. Appends ms figures to
+# $TMP/ap-{seen,done,total,nodecide}-RESOLVER.
+approval_trial() {
+	local res=$1 name=$2 decide=$3 t0 t1 t2 t3 id out ex ok
+	t0=$EPOCHREALTIME
+	# shellcheck disable=SC2046 # the command is words on purpose
+	docker exec moat-bench-ix $(lookup_cmd "$res" "$name") >"$TMP/ap-out" 2>&1 &
+	ex=$!
+	id=
+	while [ "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print (b - a > 20) }')" = 0 ]; do
+		out=$("$MOAT" --pin-dir "$PIN" prompt --list --json 2>/dev/null || true)
+		id=$(jq -r --arg n "$name" '.. | objects | select(.domain? == $n) | .id' <<<"$out" 2>/dev/null |
+			head -n 1)
+		[ -z "$id" ] || break
+		sleep 0.01
+	done
+	t1=$EPOCHREALTIME
+	if [ -z "$id" ]; then
+		log "warning: $res $name: no pending request within 20 s"
+		wait "$ex" || true
+		return
+	fi
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$TMP/ap-seen-$res"
+	if [ "$decide" = 0 ]; then
+		# The resolver's whole window: how long it keeps asking before it gives up.
+		ok=0
+		wait "$ex" && grep -q "$SVC_IP" "$TMP/ap-out" && ok=1
+		t3=$EPOCHREALTIME
+		awk -v a="$t0" -v b="$t3" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$TMP/ap-nodecide-$res"
+		printf '  %-8s %-32s no decision: lookup %s after %7.1f ms (%s)\n' "$res" "$name" \
+			"$([ "$ok" = 1 ] && echo succeeded || echo failed)" "$(tail -n 1 "$TMP/ap-nodecide-$res")" \
+			"$(tr '\n' ' ' <"$TMP/ap-out" | cut -c1-60)"
+		"$MOAT" --pin-dir "$PIN" prompt --decide "$id" deny-once >/dev/null 2>&1 || true
+		return
+	fi
+	t2=$EPOCHREALTIME
+	"$MOAT" --pin-dir "$PIN" prompt --decide "$id" allow-once >/dev/null ||
+		log "warning: $res $name: decide failed"
+	wait "$ex" || log "warning: $res $name: lookup failed: $(tail -n 2 "$TMP/ap-out" | tr '\n' ' ')"
+	t3=$EPOCHREALTIME
+	grep -q "$SVC_IP" "$TMP/ap-out" || log "warning: $res $name: answer without $SVC_IP"
+	awk -v a="$t2" -v b="$t3" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$TMP/ap-done-$res"
+	awk -v a="$t0" -v b="$t3" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$TMP/ap-total-$res"
+	printf '  %-8s %-32s pending after %7.1f ms, done %7.1f ms after decide\n' "$res" "$name" \
+		"$(tail -n 1 "$TMP/ap-seen-$res")" "$(tail -n 1 "$TMP/ap-done-$res")"
+}
+
 bench_approval() {
-	local i name t0 t1 t2 t3 id out ex s d t e
-	echo "== approval: moat run, moat-bench-ix interactive, default deny; $TRIALS nslookups" \
-		"of new names, allow-once"
+	local i res s d t e w t0 resolvers=(busybox glibc musl)
+	[ -x "$ROOT/build/helpers/resolve-musl" ] || {
+		log "build/helpers/resolve-musl missing (musl-tools not installed): musl skipped"
+		resolvers=(busybox glibc)
+	}
+	echo "== approval: moat run, moat-bench-ix interactive, default deny; per resolver" \
+		"(${resolvers[*]}) $TRIALS lookups of new names decided allow-once at once, and one" \
+		"never decided"
 	bench_container ix
-	echo '{"containers":[{"match":"moat-bench-ix","egress":"interactive"}]}' >"$TMP/ix.json"
+	for res in glibc musl; do
+		[ ! -x "$ROOT/build/helpers/resolve-$res" ] ||
+			docker cp "$ROOT/build/helpers/resolve-$res" moat-bench-ix:/resolve-$res >/dev/null
+	done
+	echo '{"containers":[{"match":"moat-bench-ix","egress":"interactive"}],"prompt_timeout_seconds":120}' \
+		>"$TMP/ix.json"
 	echo '{"default":"deny","rules":[]}' >"$TMP/rules.json"
-	for ((i = 1; i <= TRIALS; i++)); do
-		echo "$SVC_IP ix$i.bench-dom.moat.test" >>"$HOSTS"
+	for res in "${resolvers[@]}"; do
+		for ((i = 0; i <= TRIALS; i++)); do
+			echo "$SVC_IP ix-$res-$i.bench-dom.moat.test" >>"$HOSTS"
+		done
 	done
 	kill -HUP "$(cat "$DNSMASQ_PID")"
 	: >"$TMP/run.log"
@@ -366,56 +437,32 @@ bench_approval() {
 		docker exec moat-bench-ix true
 		awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'
 	done >"$TMP/ap-exec"
-	: >"$TMP/ap-seen"
-	: >"$TMP/ap-done"
-	: >"$TMP/ap-total"
-	for ((i = 1; i <= TRIALS; i++)); do
-		name=ix$i.bench-dom.moat.test
-		t0=$EPOCHREALTIME
-		docker exec moat-bench-ix nslookup "$name" >"$TMP/ap-ns-$i" 2>&1 &
-		ex=$!
-		id=
-		while [ "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print (b - a > 20) }')" = 0 ]; do
-			out=$("$MOAT" --pin-dir "$PIN" prompt --list --json 2>/dev/null || true)
-			id=$(jq -r --arg n "$name" '.. | objects | select(.domain? == $n) | .id' <<<"$out" 2>/dev/null |
-				head -n 1)
-			[ -z "$id" ] || break
-			sleep 0.01
+	rm -f "$TMP"/ap-seen-* "$TMP"/ap-done-* "$TMP"/ap-total-* "$TMP"/ap-nodecide-*
+	for res in "${resolvers[@]}"; do
+		for ((i = 1; i <= TRIALS; i++)); do
+			approval_trial "$res" "ix-$res-$i.bench-dom.moat.test" 1
 		done
-		t1=$EPOCHREALTIME
-		if [ -z "$id" ]; then
-			log "warning: trial $i: no pending request for $name within 20 s"
-			[ "$i" -gt 1 ] || echo "  prompt --list --json: $out"
-			wait "$ex" || true
-			continue
-		fi
-		t2=$EPOCHREALTIME
-		"$MOAT" --pin-dir "$PIN" prompt --decide "$id" allow-once >/dev/null ||
-			log "warning: trial $i: decide failed"
-		wait "$ex" || log "warning: trial $i: nslookup failed: $(tail -n 2 "$TMP/ap-ns-$i" | tr '\n' ' ')"
-		t3=$EPOCHREALTIME
-		grep -q "$SVC_IP" "$TMP/ap-ns-$i" || log "warning: trial $i: answer without $SVC_IP"
-		awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$TMP/ap-seen"
-		awk -v a="$t2" -v b="$t3" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$TMP/ap-done"
-		awk -v a="$t0" -v b="$t3" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }' >>"$TMP/ap-total"
-		printf '  trial %2d %-28s pending after %7.1f ms, done %7.1f ms after decide\n' "$i" "$name" \
-			"$(tail -n 1 "$TMP/ap-seen")" "$(tail -n 1 "$TMP/ap-done")"
+		approval_trial "$res" "ix-$res-0.bench-dom.moat.test" 0
 	done
 	kill -TERM "$run_pid" 2>/dev/null
 	wait "$run_pid" || log "warning: moat run exited non-zero"
 	run_pid=
 	disarm
-	read -r -a s <<<"$(pct "$TMP/ap-seen")"
-	read -r -a d <<<"$(pct "$TMP/ap-done")"
-	read -r -a t <<<"$(pct "$TMP/ap-total")"
 	read -r -a e <<<"$(pct "$TMP/ap-exec")"
-	printf '  %-44s %4s %9s %9s\n' "" n p50 max
-	printf '  %-44s %4s %9s %9s  ms\n' "lookup start -> pending in prompt --list" "${s[@]}"
-	printf '  %-44s %4s %9s %9s  ms\n' "decide allow-once -> lookup done" "${d[@]}"
-	printf '  %-44s %4s %9s %9s  ms\n' "lookup start -> done (with decide)" "${t[@]}"
-	printf '  %-44s %4s %9s %9s  ms\n' "docker exec C true (overhead, in all above)" "${e[@]}"
-	note "approval: to pending p50 ${s[1]} max ${s[2]} ms; decide -> done p50 ${d[1]}" \
-		"max ${d[2]} ms (n=${s[0]}; docker exec alone p50 ${e[1]} ms)"
+	printf '  %-8s %-40s %4s %9s %9s\n' "" "" n p50 max
+	for res in "${resolvers[@]}"; do
+		read -r -a s <<<"$(pct "$TMP/ap-seen-$res")"
+		read -r -a d <<<"$(pct "$TMP/ap-done-$res")"
+		read -r -a t <<<"$(pct "$TMP/ap-total-$res")"
+		w=$(cat "$TMP/ap-nodecide-$res" 2>/dev/null || echo -)
+		printf '  %-8s %-40s %4s %9s %9s  ms\n' "$res" "lookup start -> pending in prompt --list" "${s[@]}"
+		printf '  %-8s %-40s %4s %9s %9s  ms\n' "$res" "decide allow-once -> lookup done" "${d[@]}"
+		printf '  %-8s %-40s %4s %9s %9s  ms\n' "$res" "lookup start -> done (with decide)" "${t[@]}"
+		printf '  %-8s %-40s %4s %9s\n' "$res" "no decision: lookup gives up after" 1 "$w"
+		note "approval $res: pending p50 ${s[1]} ms; decide -> done p50 ${d[1]} max ${d[2]} ms;" \
+			"window (no decision) ${w} ms"
+	done
+	printf '  %-8s %-40s %4s %9s %9s  ms\n' "" "docker exec C true (overhead, in all above)" "${e[@]}"
 }
 
 # ---- main ---------------------------------------------------------------------------
