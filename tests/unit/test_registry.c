@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -447,6 +448,272 @@ static void test_many(void)
 	registry_free(r);
 }
 
+static void test_recency(void)
+{
+	struct registry *r = registry_new(10000, 60);
+
+	record1(r, "a.test", "192.0.2.30", 10, C1, T0);
+	record1(r, "b.test", "192.0.2.30", 10, C1, T0);
+	CHECK_EQ_STR(why(r, C1, "192.0.2.30", T0), "b.test",
+		     "of two names with the same address, the one recorded last explains");
+	record1(r, "a.test", "192.0.2.30", 10, C1, T0);
+	CHECK_EQ_STR(why(r, C1, "192.0.2.30", T0), "a.test",
+		     "seeing the older name again makes it the one that explains");
+	record1(r, "c.test", "192.0.2.30", 10, C2, T0 + 1);
+	CHECK_EQ_STR(why(r, C1, "192.0.2.30", T0 + 1), "a.test",
+		     "another container's answer does not change which name explains");
+	/* Thousands of other names make the index grow; the order must survive it. */
+	for (int k = 0; k < 3000; k++) {
+		char name[32], ip[32];
+
+		snprintf(name, sizeof(name), "filler%d.test", k);
+		snprintf(ip, sizeof(ip), "10.2.%d.%d", k >> 8, k & 255);
+		record1(r, name, ip, 10, C1, T0);
+	}
+	CHECK_EQ_STR(why(r, C1, "192.0.2.30", T0 + 1), "a.test",
+		     "the name seen last still explains after the index grew");
+	record1(r, "long.test", "192.0.2.31", 3600, C1, T0);
+	record1(r, "short.test", "192.0.2.31", 1, C1, T0 + 1);
+	CHECK(!strcmp(why(r, C1, "192.0.2.31", T0 + 10), "short.test") &&
+		  !strcmp(why(r, C1, "192.0.2.31", T0 + 100), "long.test"),
+	      "when the latest name has expired, an older one still alive explains", "%s %s",
+	      why(r, C1, "192.0.2.31", T0 + 10), why(r, C1, "192.0.2.31", T0 + 100));
+	registry_free(r);
+}
+
+static void test_eviction_indexed(void)
+{
+	struct registry *r = registry_new(2, 0);
+
+	record1(r, "a.test", "192.0.2.40", 60, C1, T0);
+	record1(r, "b.test", "192.0.2.40", 60, C1, T0 + 1);
+	record1(r, "a.test", "192.0.2.41", 60, C1, T0 + 2);
+	CHECK_EQ_STR(why(r, C1, "192.0.2.40", T0 + 2), "b.test", "b.test explains before");
+	record1(r, "c.test", "192.0.2.42", 60, C1, T0 + 3); /* evicts b.test */
+	CHECK(registry_count(r) == 2 && !strcmp(why(r, C1, "192.0.2.40", T0 + 3), "a.test"),
+	      "evicting the name that explained an address leaves the other name with it",
+	      "%zu names, explains %s", registry_count(r), why(r, C1, "192.0.2.40", T0 + 3));
+	CHECK_EQ_INT(registry_addr_count(r), 3, "the evicted name's index entries are gone");
+	record1(r, "d.test", "192.0.2.43", 60, C1, T0 + 4); /* evicts a.test */
+	CHECK(!strcmp(why(r, C1, "192.0.2.40", T0 + 4), "") &&
+		  !strcmp(why(r, C1, "192.0.2.41", T0 + 4), "") &&
+		  !strcmp(why(r, C1, "192.0.2.42", T0 + 4), "c.test"),
+	      "an evicted name explains nothing", "%s %s %s", why(r, C1, "192.0.2.40", T0 + 4),
+	      why(r, C1, "192.0.2.41", T0 + 4), why(r, C1, "192.0.2.42", T0 + 4));
+	registry_free(r);
+}
+
+static void test_addr_bound(void)
+{
+	struct registry *r = registry_new(100, 0);
+	char ip[32];
+	json_object *q, *e, *addrs = NULL, *conts = NULL, *seen = NULL;
+
+	record1(r, "many.test", "10.1.0.0", 60, C2, T0);
+	for (int k = 0; k < REGISTRY_MAX_ADDRS; k++) {
+		snprintf(ip, sizeof(ip), "10.1.0.%d", k);
+		record1(r, "many.test", ip, 60, C1, T0 + k);
+	}
+	CHECK_EQ_INT(registry_addr_count(r), REGISTRY_MAX_ADDRS + 1, "one entry per pair");
+	snprintf(ip, sizeof(ip), "10.1.0.%d", REGISTRY_MAX_ADDRS);
+	record1(r, "many.test", ip, 60, C1, T0 + 100);
+	CHECK(!strcmp(why(r, C1, "10.1.0.0", T0 + 100), "") &&
+		  !strcmp(why(r, C2, "10.1.0.0", T0 + 100), "") &&
+		  !strcmp(why(r, C1, ip, T0 + 100), "many.test") &&
+		  !strcmp(why(r, C2, ip, T0 + 100), "") &&
+		  !strcmp(why(r, C1, "10.1.0.1", T0 + 100), "many.test"),
+	      "past the address bound the least recently seen address is replaced, in every "
+	      "container",
+	      "%s|%s|%s|%s", why(r, C1, "10.1.0.0", T0 + 100), why(r, C2, "10.1.0.0", T0 + 100),
+	      why(r, C1, ip, T0 + 100), why(r, C2, ip, T0 + 100));
+	CHECK_EQ_INT(registry_addr_count(r), REGISTRY_MAX_ADDRS,
+		     "the replaced address's index entries go with it");
+	q = registry_query(r, "many.test", 0);
+	e = q ? json_object_array_get_idx(q, 0) : NULL;
+	json_object_object_get_ex(e, "addrs", &addrs);
+	json_object_object_get_ex(e, "containers", &conts);
+	json_object_object_get_ex(json_object_array_get_idx(conts, 0), "seen", &seen);
+	CHECK(addrs && json_object_array_length(addrs) == REGISTRY_MAX_ADDRS &&
+		  !strcmp(json_object_get_string(
+			      json_object_object_get(json_object_array_get_idx(addrs, 0), "addr")),
+			  ip) &&
+		  seen && json_object_object_length(seen) == 0,
+	      "the new address takes the replaced one's place; the other container saw none", "%s",
+	      e ? json_object_to_json_string(e) : "NULL");
+	json_object_put(q);
+	registry_free(r);
+}
+
+static void test_cid_release(void)
+{
+	struct registry *r = registry_new(10, 0);
+	char id[32];
+	int err = 0;
+
+	/* More distinct ids than can be interned at once (65,534): only works if evicted
+	 * names and dropped container slots release theirs. */
+	for (int k = 0; k < 70000 && !err; k++) {
+		snprintf(id, sizeof(id), "evicted-%d", k);
+		err = record1(r, k & 1 ? "x.test" : "y.test", "192.0.2.60", 60, id, T0);
+		if (!err) {
+			snprintf(id, sizeof(id), "name-%d", k);
+			err = record1(r, id, "192.0.2.61", 60, "c", T0);
+		}
+	}
+	CHECK_EQ_INT(err, 0, "container ids are released with their last name or slot");
+	CHECK(!strcmp(why(r, "evicted-69999", "192.0.2.60", T0), "x.test") &&
+		  !strcmp(why(r, "evicted-0", "192.0.2.60", T0), "") &&
+		  !strcmp(why(r, "c", "192.0.2.61", T0), "name-69999"),
+	      "a released container id explains nothing, a kept one still does", "%s %s",
+	      why(r, "evicted-69999", "192.0.2.60", T0), why(r, "evicted-0", "192.0.2.60", T0));
+	registry_free(r);
+}
+
+static void test_pair_times(void)
+{
+	struct registry *r = registry_new(100, 60);
+	struct registry_addr ab[] = {v4("192.0.2.70", 10), v4("192.0.2.71", 10)};
+	json_object *q;
+	const char *s;
+
+	registry_record(r, "rot.test", NULL, 0, ab, 2, C1, T0);
+	registry_record(r, "rot.test", NULL, 0, ab, 1, C1, T0 + 100);
+	registry_record(r, "rot.test", NULL, 0, ab, 1, C2, T0 + 100);
+	CHECK(!strcmp(why(r, C1, "192.0.2.70", T0 + 120), "rot.test") &&
+		  !strcmp(why(r, C1, "192.0.2.71", T0 + 120), "") &&
+		  !strcmp(why(r, C2, "192.0.2.71", T0 + 100), ""),
+	      "an address a later answer left out expires from its own sighting", "%s %s %s",
+	      why(r, C1, "192.0.2.70", T0 + 120), why(r, C1, "192.0.2.71", T0 + 120),
+	      why(r, C2, "192.0.2.71", T0 + 100));
+	q = registry_query(r, "rot.test", 0);
+	s = q ? json_object_to_json_string_ext(q, JSON_C_TO_STRING_PLAIN) : "NULL";
+	CHECK(strstr(s, "\"last_seen\":1700000100,\"count\":3,") &&
+		  strstr(s, "\"count\":2,\"last_seen\":1700000100,\"seen\":{\"192.0.2.70\":"
+			    "1700000100,\"192.0.2.71\":1700000000}}") &&
+		  strstr(s, "\"count\":1,\"last_seen\":1700000100,\"seen\":{\"192.0.2.70\":"
+			    "1700000100}}") &&
+		  strstr(s, "{\"addr\":\"192.0.2.71\",\"ttl\":10,\"last_seen\":1700000000}"),
+	      "the query shows each container's own sightings and counts", "%s", s);
+	json_object_put(q);
+	registry_free(r);
+}
+
+/* Written by the registry before its compact layout (v1 file): must load and save the same. */
+static const char old_file[] =
+    "{\"moat_registry\":1,\"entries\":4}\n"
+    "{\"name\":\"edge.cdn.test\",\"addrs\":[{\"addr\":\"192.0.2.1\",\"ttl\":300,\"last_seen\":"
+    "1700000060},{\"addr\":\"2001:db8::1\",\"ttl\":30,\"last_seen\":1700000000}],\"cnames\":[],"
+    "\"first_seen\":1700000000,\"last_seen\":1700000060,\"count\":3,\"containers\":[{\"id\":"
+    "\"" C1 "\",\"count\":2,\"last_seen\":1700000050,\"seen\":{\"192.0.2.1\":1700000050,"
+    "\"2001:db8::1\":1700000000}},{\"id\":\"" C2 "\",\"count\":1,\"last_seen\":1700000060,"
+    "\"seen\":{\"192.0.2.1\":1700000060}}]}\n"
+    "{\"name\":\"www.example.test\",\"addrs\":[{\"addr\":\"192.0.2.1\",\"ttl\":300,\"last_seen\":"
+    "1700000060},{\"addr\":\"2001:db8::1\",\"ttl\":30,\"last_seen\":1700000000}],\"cnames\":["
+    "\"www.example.test.cdn.test\",\"edge.cdn.test\"],\"first_seen\":1700000000,\"last_seen\":"
+    "1700000060,\"count\":3,\"containers\":[{\"id\":\"" C1 "\",\"count\":2,\"last_seen\":"
+    "1700000050,\"seen\":{\"192.0.2.1\":1700000050,\"2001:db8::1\":1700000000}},{\"id\":"
+    "\"" C2 "\",\"count\":1,\"last_seen\":1700000060,\"seen\":{\"192.0.2.1\":1700000060}}]}\n"
+    "{\"name\":\"plain.test\",\"addrs\":[{\"addr\":\"198.51.100.7\",\"ttl\":60,\"last_seen\":"
+    "1700000080}],\"cnames\":[],\"first_seen\":1700000070,\"last_seen\":1700000080,\"count\":2,"
+    "\"containers\":[{\"id\":\"\",\"count\":1,\"last_seen\":1700000070,\"seen\":{"
+    "\"198.51.100.7\":1700000070}},{\"id\":\"" C2 "\",\"count\":1,\"last_seen\":1700000080,"
+    "\"seen\":{\"198.51.100.7\":1700000080}}]}\n"
+    "{\"name\":\"edited.test\",\"addrs\":[{\"addr\":\"198.51.100.8\",\"ttl\":60,\"last_seen\":"
+    "1700000085}],\"cnames\":[],\"first_seen\":1600000000,\"last_seen\":1700000090,\"count\":7,"
+    "\"containers\":[{\"id\":\"" C1 "\",\"count\":1,\"last_seen\":1700000085,\"seen\":{"
+    "\"198.51.100.8\":1700000085}}]}\n";
+
+static void test_load_old_file(void)
+{
+	char dir[] = "/tmp/moat-test-registry-XXXXXX", in[256], out[256], buf[8192];
+	struct registry *r = registry_new(100, 600);
+	FILE *f;
+	size_t n = 0;
+
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp", "%s", strerror(errno));
+		return;
+	}
+	snprintf(in, sizeof(in), "%s/old.json", dir);
+	snprintf(out, sizeof(out), "%s/new.json", dir);
+	write_file(in, old_file);
+	CHECK_EQ_INT(registry_load(r, in, T0 + 100), 0, "a file from the previous layout loads");
+	CHECK(registry_count(r) == 4 && registry_addr_count(r) == 9,
+	      "with every name and (address, container) pair", "%zu names, %zu pairs",
+	      registry_count(r), registry_addr_count(r));
+	registry_save(r, out);
+	f = fopen(out, "r");
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	CHECK(!strcmp(buf, old_file), "loading and saving it again writes the same file", "%s",
+	      buf);
+	CHECK(!strcmp(why(r, C1, "2001:db8::1", T0 + 600), "www.example.test") &&
+		  !strcmp(why(r, C1, "2001:db8::1", T0 + 601), "") &&
+		  !strcmp(why(r, C1, "192.0.2.1", T0 + 601), "www.example.test") &&
+		  !strcmp(why(r, C2, "2001:db8::1", T0 + 100), "") &&
+		  !strcmp(why(r, "", "198.51.100.7", T0 + 100), "plain.test"),
+	      "its per-container sightings explain as they did", "%s %s %s %s",
+	      why(r, C1, "2001:db8::1", T0 + 600), why(r, C1, "2001:db8::1", T0 + 601),
+	      why(r, C1, "192.0.2.1", T0 + 601), why(r, C2, "2001:db8::1", T0 + 100));
+	registry_free(r);
+	rm_dir(dir);
+}
+
+static size_t heap_used(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+static void test_prune_compacts(void)
+{
+	enum { N = 30000, KEEP = 1000 };
+	struct registry *r = registry_new(N, 60);
+	char name[160];
+	size_t full, after;
+	int wrong = 0;
+	json_object *q;
+
+	for (int i = 0; i < N; i++) {
+		struct registry_addr a = {.family = AF_INET, .ttl = 10};
+
+		a.addr[0] = 10;
+		a.addr[1] = (uint8_t)(i >> 16);
+		a.addr[2] = (uint8_t)(i >> 8);
+		a.addr[3] = (uint8_t)i;
+		snprintf(name, sizeof(name), "a-rather-long-name-to-take-some-room-%d.example.test",
+			 i);
+		registry_record(r, name, NULL, 0, &a, 1, C1, i < N - KEEP ? T0 : T0 + 1000);
+	}
+	full = heap_used();
+	CHECK_EQ_INT(registry_prune(r, T0 + 1000), N - KEEP, "prune drops the old names");
+	after = heap_used();
+	CHECK(after < full / 2, "a prune that drops most names gives their memory back",
+	      "%zu bytes before, %zu after", full, after);
+	for (int i = N - KEEP; i < N; i++) {
+		uint8_t a[16] = {10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+		const char *n = registry_explains(r, C1, AF_INET, a, T0 + 1000);
+
+		snprintf(name, sizeof(name), "a-rather-long-name-to-take-some-room-%d.example.test",
+			 i);
+		if (!n || strcmp(n, name))
+			wrong++;
+	}
+	CHECK_EQ_INT(wrong, 0, "the names kept still explain after the memory is reorganized");
+	record1(r, "after.test", "192.0.2.80", 60, C2, T0 + 1001);
+	q = registry_query(r, "", 2);
+	CHECK(q && json_object_array_length(q) == 2 && registry_count(r) == KEEP + 1 &&
+		  !strcmp(why(r, C2, "192.0.2.80", T0 + 1001), "after.test"),
+	      "and new names are recorded after it", "%s",
+	      q ? json_object_to_json_string(q) : "NULL");
+	json_object_put(q);
+	registry_free(r);
+}
+
 int main(void)
 {
 	test_per_container();
@@ -458,6 +725,13 @@ int main(void)
 	test_event();
 	test_container_bound();
 	test_persistence();
+	test_recency();
+	test_eviction_indexed();
+	test_addr_bound();
+	test_cid_release();
+	test_pair_times();
+	test_load_old_file();
+	test_prune_compacts();
 	test_many();
 	return TEST_EXIT();
 }
