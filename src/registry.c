@@ -1911,8 +1911,10 @@ struct lentry {
 	char strs[MOAT_DNS_NAME_LEN * (REGISTRY_MAX_CNAMES + 1)];
 	size_t name_len, strs_len;
 	unsigned n_cnames, n_addrs, n_conts;
-	uint8_t addrs[REGISTRY_MAX_ADDRS][16];
-	uint32_t ttl[REGISTRY_MAX_ADDRS], addr_seen[REGISTRY_MAX_ADDRS];
+	/* A name keeps up to REGISTRY_MAX_ADDRS addresses per family, so a file holds up to
+	 * twice that. */
+	uint8_t addrs[2 * REGISTRY_MAX_ADDRS][16];
+	uint32_t ttl[2 * REGISTRY_MAX_ADDRS], addr_seen[2 * REGISTRY_MAX_ADDRS];
 	json_object *conts[REGISTRY_MAX_CONTAINERS];
 	uint32_t first_seen, last_seen, count;
 };
@@ -2016,7 +2018,7 @@ static int entry_check(json_object *o, struct lentry *l, char *err, size_t errle
 		}
 		if (jfield(ao, "addr", json_type_string, 1, &v, ctx, err, errlen))
 			return -EINVAL;
-		if (s == REGISTRY_MAX_ADDRS)
+		if (s == 2 * REGISTRY_MAX_ADDRS)
 			break;
 		if (addr_parse(json_object_get_string(v), l->addrs[s])) {
 			snprintf(err, errlen, "field \"%saddr\" is not an IP address", ctx);
@@ -2084,7 +2086,7 @@ static int entry_merge(struct registry *r, const struct lentry *l, int64_t now)
 {
 	struct dentry *d = &r->ed.d;
 	uint32_t maxttl = 0;
-	unsigned slots[REGISTRY_MAX_ADDRS];
+	unsigned slots[2 * REGISTRY_MAX_ADDRS];
 	int cids[REGISTRY_MAX_CONTAINERS];
 	unsigned n_cids = 0;
 	int err = 0;

@@ -544,6 +544,40 @@ static void test_addr_bound(void)
 	registry_free(r);
 }
 
+/* A name with the full REGISTRY_MAX_ADDRS addresses of each family survives save and load. */
+static void test_both_families_full(void)
+{
+	char dir[] = "/tmp/moat-test-registry-XXXXXX", path[256], ip[64];
+	struct registry *r = registry_new(100, 600), *r2 = registry_new(100, 600);
+	int ok = 1;
+
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp", "%s", strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/registry.json", dir);
+	for (int k = 0; k < REGISTRY_MAX_ADDRS; k++) {
+		snprintf(ip, sizeof(ip), "10.2.0.%d", k);
+		record1(r, "dual.test", ip, 300, C1, T0);
+		snprintf(ip, sizeof(ip), "2001:db8::%x", k + 1);
+		record1(r, "dual.test", ip, 300, C1, T0);
+	}
+	CHECK_EQ_INT(registry_save(r, path), 0, "a name with 32 IPv4 and 32 IPv6 addresses saves");
+	CHECK_EQ_INT(registry_load(r2, path, T0), 0, "and loads");
+	for (int k = 0; k < REGISTRY_MAX_ADDRS && ok; k++) {
+		snprintf(ip, sizeof(ip), "10.2.0.%d", k);
+		ok = !strcmp(why(r2, C1, ip, T0), "dual.test");
+		snprintf(ip, sizeof(ip), "2001:db8::%x", k + 1);
+		ok = ok && !strcmp(why(r2, C1, ip, T0), "dual.test");
+	}
+	CHECK(ok, "after the load every one of the 64 addresses still explains its connects",
+	      "%s not explained", ip);
+	registry_free(r);
+	registry_free(r2);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_cid_release(void)
 {
 	struct registry *r = registry_new(10, 0);
@@ -728,6 +762,7 @@ int main(void)
 	test_recency();
 	test_eviction_indexed();
 	test_addr_bound();
+	test_both_families_full();
 	test_cid_release();
 	test_pair_times();
 	test_load_old_file();
