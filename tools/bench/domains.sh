@@ -183,15 +183,16 @@ cost_round() {
 	fi
 	kv secs "$line" >>"$TMP/cost-$mode"
 	echo "$r $(kv secs "$line")" >>"$TMP/round-$mode"
+	echo "$r $(kv cpu "$line")" >>"$TMP/cpu-$mode"
 	printf '  round %2d %-9s %s\n' "$r" "$mode" "$line"
 }
 
 bench_cost() {
-	local r d a ratio ctl mo ratio_m ratio_dm m mode c line pd pm
+	local r d a ratio ctl mo ratio_m ratio_dm m mode c line pd pm cd_ cm_
 	echo "== cost: $CONNECTS connect()+close from moat-bench-dom to $SVC_IP:$SVC_PORT (learned," \
 		"allowed); domain mode with $NRULES domain rules + $NLEARNED learned addresses vs detached;" \
 		"$ROUNDS rounds, alternating"
-	rm -f "$TMP"/cost-* "$TMP"/round-*
+	rm -f "$TMP"/cost-* "$TMP"/round-* "$TMP"/cpu-*
 	COST_ERRS=0
 	COST_DROPS=0
 	# Checks: the maps are full, and the mode denies what it should.
@@ -236,9 +237,16 @@ bench_cost() {
 	ratio_dm=$(awk -v x="$a" -v y="$mo" 'BEGIN { printf "%.3f", x / y }')
 	# Paired: the modes of one round ran back to back, so a slow patch of the machine hits
 	# all three; the median of the per-round ratios is the steadier figure.
-	for m in domain monitor detached; do sort -k1,1 "$TMP/round-$m" >"$TMP/round-$m.s"; done
+	for m in domain monitor detached; do
+		sort -k1,1 "$TMP/round-$m" >"$TMP/round-$m.s"
+		sort -k1,1 "$TMP/cpu-$m" >"$TMP/cpu-$m.s"
+	done
 	pd=$(join "$TMP/round-domain.s" "$TMP/round-detached.s" | awk '{ print $2 / $3 }' | median)
 	pm=$(join "$TMP/round-monitor.s" "$TMP/round-detached.s" | awk '{ print $2 / $3 }' | median)
+	# The client's CPU time (its system calls, where the hooks run) per round: steadier than
+	# wall time on a shared machine, because time spent waiting for a CPU is not in it.
+	cd_=$(join "$TMP/cpu-domain.s" "$TMP/cpu-detached.s" | awk '{ print $2 / $3 }' | median)
+	cm_=$(join "$TMP/cpu-monitor.s" "$TMP/cpu-detached.s" | awk '{ print $2 / $3 }' | median)
 	printf '  %-40s median %8ss (%s/s)  range %s s\n' "detached" "$d" \
 		"$(awk -v n="$CONNECTS" -v s="$d" 'BEGIN { printf "%.0f", n / s }')" "$(spread "$TMP/cost-detached")"
 	printf '  %-40s median %8ss (%s/s)  range %s s  ratio %s\n' "domain mode, enforce, default deny" "$a" \
@@ -248,8 +256,12 @@ bench_cost() {
 		"$(awk -v n="$CONNECTS" -v s="$mo" 'BEGIN { printf "%.0f", n / s }')" "$(spread "$TMP/cost-monitor")" \
 		"$ratio_m" "$ratio_dm"
 	printf '  %-40s domain/detached %.3f, monitor/detached %.3f\n' "median of per-round ratios" "$pd" "$pm"
+	printf '  %-40s domain/detached %.3f, monitor/detached %.3f (median cpu s: detached %s, domain %s, monitor %s)\n' \
+		"client CPU time, per-round ratios" "$cd_" "$cm_" "$(cut -d' ' -f2 "$TMP/cpu-detached" | median)" \
+		"$(cut -d' ' -f2 "$TMP/cpu-domain" | median)" "$(cut -d' ' -f2 "$TMP/cpu-monitor" | median)"
 	summary+=("cost: monitor/detached = $ratio_m, domain/monitor = $ratio_dm;" \
-		"median per-round ratio domain/detached $(printf %.3f "$pd"), monitor/detached $(printf %.3f "$pm")")
+		"median per-round ratio domain/detached $(printf %.3f "$pd"), monitor/detached $(printf %.3f "$pm");" \
+		"client CPU domain/detached $(printf %.3f "$cd_"), monitor/detached $(printf %.3f "$cm_")")
 	note "cost: domain/detached = $ratio (target <= 1.05: $(awk -v x="$ratio" \
 		'BEGIN { print x <= 1.05 ? "held" : "MISSED" }')); connect errors in domain rounds: $COST_ERRS," \
 		"ring drops: $COST_DROPS"
