@@ -90,6 +90,12 @@ $(BUILD)/bench/loadgen: tools/bench/loadgen.c | $(BUILD)/bench
 $(BUILD)/bench/consume: tools/bench/consume.c include/moat/*.h | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 
+# connect() cost A/B on loopback in a private cgroup: build/bench/connect_ab [PAIRS] [N].
+BENCH_BINS += $(BUILD)/bench/connect_ab
+
+$(BUILD)/bench/connect_ab: tools/bench/connect_ab.c $(LIB_OBJS) $(SKELS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) -I$(BUILD) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
 # DNS registry memory/speed, no kernel needed: build/bench/registry_mem [DIR].
 BENCH_BINS += $(BUILD)/bench/registry_mem
 
