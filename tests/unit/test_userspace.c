@@ -52,9 +52,8 @@ static void test_decode_dns(void)
 	d->hdr.size = MOAT_DNS_EVENT_SIZE(0, 0);
 	CHECK(MOAT_DNS_EVENT_SIZE(0, 0) == 368 && MOAT_DNS_EVENT_SIZE(2, 0) == 416 &&
 		  MOAT_DNS_EVENT_SIZE(16, 4) == sizeof(*d),
-	      "DNS event sizes: query 368, two addresses 416, full struct at 4 CNAMEs",
-	      "%u %u %u", MOAT_DNS_EVENT_SIZE(0, 0), MOAT_DNS_EVENT_SIZE(2, 0),
-	      MOAT_DNS_EVENT_SIZE(16, 4));
+	      "DNS event sizes: query 368, two addresses 416, full struct at 4 CNAMEs", "%u %u %u",
+	      MOAT_DNS_EVENT_SIZE(0, 0), MOAT_DNS_EVENT_SIZE(2, 0), MOAT_DNS_EVENT_SIZE(16, 4));
 	CHECK(event_decode(d, d->hdr.size) == &d->hdr, "decode accepts a 368-byte DNS query",
 	      "rejected");
 	d->hdr.type = MOAT_EV_DNS_ANSWER;
@@ -76,8 +75,8 @@ static void test_decode_dns(void)
 	d->n_addrs = 0;
 	d->n_cnames = 0;
 	d->hdr.size = MOAT_DNS_EVENT_FIXED - 8;
-	CHECK(event_decode(d, sizeof(*d)) == NULL,
-	      "decode rejects a DNS event cut before its name", "accepted");
+	CHECK(event_decode(d, sizeof(*d)) == NULL, "decode rejects a DNS event cut before its name",
+	      "accepted");
 	free(d);
 }
 
@@ -173,6 +172,39 @@ static void test_json_exec(void)
 	      "json exec: unterminated argv stays bounded", "%s", json_object_to_json_string(argv));
 	CHECK_EQ_STR(jstr(o, "argv_truncated"), "true", "json exec: argv_truncated");
 	json_object_put(o);
+
+	/* Hostile bytes in process-controlled strings: the line is still one valid JSON
+	 * document and every byte comes back. */
+	{
+		static const char nasty_args[] = "a\"b\0c\\d\0e\nf\tg\x01h\x7f/\xc3\xa9";
+		static const char nasty_comm[] = "q\"\\\r\b\f\x1f";
+		struct format_buf b = {0};
+		const char *got;
+
+		memset(e.args, 0, sizeof(e.args));
+		memcpy(e.args, nasty_args, sizeof(nasty_args));
+		e.args_len = sizeof(nasty_args);
+		e.flags = 0;
+		memcpy(e.hdr.comm, nasty_comm, sizeof(nasty_comm));
+		CHECK(format_event_jsonl(&b, &e.hdr, NULL, 0) == 0 && b.len &&
+			  b.p[b.len - 1] == '\n' && !memchr(b.p, '\n', b.len - 1),
+		      "json line: one line, newline-terminated, whatever the strings hold", "%s",
+		      b.p ? b.p : "(null)");
+		o = json_tokener_parse(b.p);
+		json_object_object_get_ex(o, "argv", &argv);
+		got = argv ? json_object_get_string(json_object_array_get_idx(argv, 2)) : NULL;
+		CHECK(o && argv && json_object_array_length(argv) == 3 &&
+			  !strcmp(json_object_get_string(json_object_array_get_idx(argv, 0)),
+				  "a\"b") &&
+			  !strcmp(json_object_get_string(json_object_array_get_idx(argv, 1)),
+				  "c\\d") &&
+			  got && !strcmp(got, "e\nf\tg\x01h\x7f/\xc3\xa9") &&
+			  !strcmp(jstr(o, "comm"), nasty_comm),
+		      "json line: quotes, backslashes, control bytes and UTF-8 round-trip", "%s",
+		      b.p ? b.p : "(null)");
+		json_object_put(o);
+		free(b.p);
+	}
 }
 
 static void test_json_dns(void)
