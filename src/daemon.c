@@ -77,6 +77,9 @@ struct daemon {
 	struct access *access;	     /* egress decisions: log and statistics */
 	struct policy_set *policies; /* container-guard policies */
 	struct lists_watch policy_watch;
+	/* The policies' own rule sets (policy "egress_rules"), by index into policies->p. */
+	struct ruleset policy_rules[POLICY_MAX];
+	struct lists_watch policy_rules_watch[POLICY_MAX];
 	/* Interactive egress: answers held back for a decision. */
 	struct prompt {
 		uint32_t id; /* 0 = free slot */
@@ -92,6 +95,7 @@ struct daemon {
 		char domain[MOAT_DNS_NAME_LEN];
 		int action;
 		uint32_t kernel_id;
+		uint32_t set; /* the kernel rule set of the asking container */
 		int64_t until_s; /* 0 = free slot */
 	} once[RUN_MAX_PROMPTS];
 	uint32_t next_prompt_id;
@@ -205,6 +209,45 @@ static int want_egress(const struct daemon *d, const struct container_info *c)
 	return p && p->egress >= 0 ? p->egress : d->cfg.egress;
 }
 
+/* The kernel rule set id of a policy with its own rules: stable across reloads (a hash of
+ * its id, never 0, below MOAT_POLICY_GEN1), so a container's cgroup_cfg.policy keeps
+ * naming the same set while the generation switches under it. */
+static uint32_t policy_set_id(const struct policy_set *ps, int i)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *s = ps->p[i].id; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	h &= MOAT_POLICY_GEN1 - 1;
+	for (int j = 0; j < i; j++) /* two ids with one hash: the later one moves on */
+		if (ps->p[j].egress_rules[0] && policy_set_id(ps, j) == (h ? h : 1))
+			h++;
+	return h ? h : 1;
+}
+
+/* The egress rule set that binds container c: its policy's own (egress_rules), else the
+ * global rules file. Sets *id_base to the kernel rule ids' base and *set to the kernel
+ * rule set id (0: global); returns the rules. */
+static struct ruleset *egress_set(struct daemon *d, const struct container_info *c,
+				  uint32_t *id_base, uint32_t *set, const char **path)
+{
+	const struct policy *p = c ? policy_match(d->policies, c) : NULL;
+	int i = p ? (int)(p - d->policies->p) : -1;
+
+	if (i >= 0 && p->egress_rules[0]) {
+		*id_base = POLICY_RULES_BASE + 10000u * (uint32_t)i;
+		*set = policy_set_id(d->policies, i);
+		if (path)
+			*path = p->egress_rules;
+		return &d->policy_rules[i];
+	}
+	*id_base = RULES_ID_BASE;
+	*set = 0;
+	if (path)
+		*path = d->cfg.egress_rules;
+	return &d->egress;
+}
+
 /* Let a container in egress-enforce mode reach its own DNS resolvers (the
  * nameserver lines of its /etc/resolv.conf): without them it could not ask,
  * and only answers open the way. */
@@ -245,7 +288,10 @@ static void apply_container(struct daemon *d, const struct container_info *c)
 	    .kill_exec = (uint8_t)kill,
 	    .domains = (uint8_t)(d->cfg.report_only ? 0 : want_egress(d, c)),
 	};
+	uint32_t id_base;
 	int err;
+
+	egress_set(d, c, &id_base, &cfg.policy, NULL);
 
 	if (!c->cgroup_id)
 		return;
@@ -286,9 +332,10 @@ static int kernel_rules_commit(struct daemon *d)
 	    {BLACKLIST_RULE_BASE, BLACKLIST_RULE_BASE + 1000000u},
 	    {RULES_ID_BASE, RULES_ID_END},
 	    {ONCE_RULE_BASE, ONCE_RULE_BASE + 1000000u},
+	    {POLICY_RULES_BASE, POLICY_RULES_END},
 	};
 	struct netrules_txn t;
-	int err = netrules_txn_begin(&t, d->pin_dir, mine, 3);
+	int err = netrules_txn_begin(&t, d->pin_dir, mine, 4);
 
 	if (err) {
 		log_error("cannot update the kernel rules: %s; the rules in force stay",
@@ -303,12 +350,18 @@ static int kernel_rules_commit(struct daemon *d)
 			log_error("%s:%u: cannot deny %s in the kernel: %s", d->cfg.blacklist,
 				  e->line, e->text, strerror(-err));
 	}
-	if (!err && (err = rules_txn_put(&d->egress, &t, 0)))
+	if (!err && (err = rules_txn_put(&d->egress, &t, 0, RULES_ID_BASE)))
 		log_error("writing the egress rules into the kernel: %s", strerror(-err));
+	for (int i = 0; i < d->policies->n && !err; i++)
+		if (d->policies->p[i].egress_rules[0] &&
+		    (err = rules_txn_put(&d->policy_rules[i], &t, policy_set_id(d->policies, i),
+					 POLICY_RULES_BASE + 10000u * (uint32_t)i)))
+			log_error("writing policy %s's rule set into the kernel: %s",
+				  d->policies->p[i].id, strerror(-err));
 	for (int i = 0; i < RUN_MAX_PROMPTS && !err; i++)
 		if (d->once[i].until_s)
-			err = netrules_txn_domain_put(&t, 0, d->once[i].domain, d->once[i].action,
-						      d->once[i].kernel_id);
+			err = netrules_txn_domain_put(&t, d->once[i].set, d->once[i].domain,
+						      d->once[i].action, d->once[i].kernel_id);
 	if (err) {
 		netrules_txn_abort(&t);
 		log_error("kernel rules not updated; the rules in force stay");
@@ -324,15 +377,72 @@ static int kernel_rules_commit(struct daemon *d)
 
 /* (Re)load the policies. A bad file keeps the policies in force; containers
  * get their (new) policy at once. */
+/* Load policy i's own rule set (egress_rules) into d->policy_rules[i]. A bad file keeps
+ * what the set held (its file:line is logged); IP rules in it are reported and not applied
+ * (IP rules are global: the rules file's). Watches the file. */
+static void load_policy_rules(struct daemon *d, int i)
+{
+	const struct policy *p = &d->policies->p[i];
+	int err, fd;
+
+	err = rules_load(&d->policy_rules[i], p->egress_rules);
+	if (err == -ENOENT)
+		log_warn("policy %s: %s does not exist: its containers get an empty rule set "
+			 "(default allow) until it does ('moat rules --file %s ...')",
+			 p->id, p->egress_rules, p->egress_rules);
+	else if (err)
+		log_error("policy %s: %s refused (see above); its rule set stays as it was", p->id,
+			  p->egress_rules);
+	else
+		log_info("policy %s: %s: %d egress rule(s), default %s", p->id, p->egress_rules,
+			 d->policy_rules[i].n, d->policy_rules[i].default_deny ? "deny" : "allow");
+	for (int k = 0; k < d->policy_rules[i].n; k++)
+		if (rules_is_ip(&d->policy_rules[i].rules[k]))
+			log_warn("%s: rule %d (%s): IP rules are global and apply only from %s; not "
+				 "applied from a policy's rule set",
+				 p->egress_rules, d->policy_rules[i].rules[k].id,
+				 d->policy_rules[i].rules[k].match, d->cfg.egress_rules);
+	fd = lists_watch_fd(d->inofd, p->egress_rules, &d->policy_rules_watch[i]);
+	if (fd >= 0)
+		d->inofd = fd;
+}
+
+/* (Re)load the policies and their own rule sets, and write the sets into the kernel. A bad
+ * policies file keeps the policies in force. */
 static void load_policies(struct daemon *d)
 {
-	int err = policy_load(d->policies, d->cfg.policies);
+	struct policy_set *old = malloc(sizeof(*old));
+	struct ruleset kept[POLICY_MAX];
+	int err;
 
+	if (old)
+		*old = *d->policies;
+	memcpy(kept, d->policy_rules, sizeof(kept));
+	memset(d->policy_rules, 0, sizeof(d->policy_rules));
+	err = policy_load(d->policies, d->cfg.policies);
 	if (err == -ENOENT)
 		log_debug("%s: no policies file; the built-in default applies", d->cfg.policies);
 	else if (!err)
 		log_info("%s: %d polic%s", d->cfg.policies, d->policies->n,
 			 d->policies->n == 1 ? "y" : "ies");
+	/* A set survives a reload under the same policy id and file, so that a bad rules file
+	 * met later keeps its rules rather than none. */
+	for (int i = 0; i < d->policies->n; i++) {
+		const struct policy *p = &d->policies->p[i];
+
+		for (int j = 0; old && j < old->n && p->egress_rules[0]; j++)
+			if (kept[j].rules && !strcmp(old->p[j].id, p->id) &&
+			    !strcmp(old->p[j].egress_rules, p->egress_rules)) {
+				d->policy_rules[i] = kept[j];
+				memset(&kept[j], 0, sizeof(kept[j]));
+			}
+		if (p->egress_rules[0])
+			load_policy_rules(d, i);
+	}
+	for (int j = 0; j < POLICY_MAX; j++)
+		rules_free(&kept[j]);
+	free(old);
+	kernel_rules_commit(d);
 }
 
 /* (Re)load the egress rules file and write it into the kernel. A bad
@@ -502,6 +612,13 @@ static int prompt_decide(struct daemon *d, struct prompt *p, const char *choice,
 				 .address = p->n_addrs ? p->addrs[0] : "",
 				 .verdict = allow ? "allow" : "deny",
 				 .rule = choice};
+	const struct container_info *c = p->container_id[0] ? inventory_find(&d->inv, p->container_id)
+							     : NULL;
+	const char *path;
+	uint32_t base, set;
+	/* Domain decisions go to the asking container's rule set (its policy's own, or the
+	 * global one); IP rules are global. */
+	struct ruleset *rs = egress_set(d, c, &base, &set, &path);
 	int err = 0;
 
 	if (!strcmp(choice, "allow-once") || !strcmp(choice, "deny-once")) {
@@ -516,23 +633,26 @@ static int prompt_decide(struct daemon *d, struct prompt *p, const char *choice,
 		o->action = allow ? MOAT_ACT_ALLOW : MOAT_ACT_DENY;
 		o->kernel_id = ONCE_RULE_BASE + p->id;
 		o->until_s = now_unix_s() + ONCE_RULE_S;
+		o->set = set;
 		err = kernel_rules_commit(d);
 	} else if (!strcmp(choice, "allow-domain") || !strcmp(choice, "deny-domain")) {
-		err = rules_add(&d->egress, allow ? RULE_ALLOW_DOMAIN : RULE_DENY_DOMAIN, p->domain,
+		err = rules_add(rs, allow ? RULE_ALLOW_DOMAIN : RULE_DENY_DOMAIN, p->domain,
 				"moat prompt");
 	} else if (!strcmp(choice, "allow-ip") || !strcmp(choice, "deny-ip")) {
+		rs = &d->egress;
+		path = d->cfg.egress_rules;
 		for (int i = 0; i < p->n_addrs && err >= 0; i++)
-			err = rules_add(&d->egress, allow ? RULE_ALLOW_IP : RULE_DENY_IP,
-					p->addrs[i], "moat prompt");
+			err = rules_add(rs, allow ? RULE_ALLOW_IP : RULE_DENY_IP, p->addrs[i],
+					"moat prompt");
 	} else {
 		return -EINVAL;
 	}
 	if (err >= 0 && strstr(choice, "-once") == NULL) {
 		/* "Always" choices are written to the rules file, then applied. */
-		err = rules_save(&d->egress, d->cfg.egress_rules);
+		err = rules_save(rs, path);
 		if (err)
-			log_error("cannot write %s: %s; the decision holds until moat run exits",
-				  d->cfg.egress_rules, strerror(-err));
+			log_error("cannot write %s: %s; the decision holds until moat run exits", path,
+				  strerror(-err));
 		err = kernel_rules_commit(d);
 	}
 	access_record(d->access, &e);
@@ -596,7 +716,9 @@ static void access_dns(struct daemon *d, const struct moat_dns_event *q,
 		       const struct container_info *c)
 {
 	const struct rule *r = NULL;
-	int act = rules_decide(&d->egress, q->qname, &r);
+	uint32_t base, set;
+	const struct ruleset *rs = egress_set(d, c, &base, &set, NULL);
+	int act = rules_decide(rs, q->qname, &r);
 	json_object *addrs = json_object_new_array();
 	char a[64], comm[MOAT_COMM_LEN + 1];
 	struct access_entry e = {
@@ -609,8 +731,8 @@ static void access_dns(struct daemon *d, const struct moat_dns_event *q,
 	    .domain = q->qname,
 	    .addresses = addrs,
 	    .verdict = act == MOAT_ACT_DENY ? "deny" : "allow",
-	    .rule_id = r ? RULES_ID_BASE + r->id : RULES_ID_BASE,
-	    .rule = r ? r->match : (d->egress.default_deny ? "default deny" : "default allow"),
+	    .rule_id = r ? base + r->id : base,
+	    .rule = r ? r->match : (rs->default_deny ? "default deny" : "default allow"),
 	};
 
 	snprintf(comm, sizeof(comm), "%.*s", MOAT_COMM_LEN, q->hdr.comm);
@@ -628,7 +750,9 @@ static void access_net(struct daemon *d, const struct moat_net_event *n,
 		       const struct container_info *c)
 {
 	char a[64], comm[MOAT_COMM_LEN + 1];
-	const struct rule *r = rules_by_kernel_id(&d->egress, n->rule_id);
+	uint32_t base, set;
+	const struct ruleset *rs = egress_set(d, c, &base, &set, NULL);
+	const struct rule *r = rules_by_kernel_id(rs, base, n->rule_id);
 	const char *name =
 	    d->registry ? registry_explains(d->registry, c->id, n->family, n->daddr, now_unix_s())
 			: NULL;
@@ -646,8 +770,7 @@ static void access_net(struct daemon *d, const struct moat_net_event *n,
 	    .rule_id = n->rule_id,
 	    .rule = r				     ? r->match
 		    : n->rule_id == RESOLVER_RULE_ID ? "resolver"
-		    : n->rule_id == RULES_ID_BASE
-			? (d->egress.default_deny ? "default deny" : "default allow")
+		    : n->rule_id == base ? (rs->default_deny ? "default deny" : "default allow")
 		    : n->scope == MOAT_SCOPE_NONE ? "no rule: default deny"
 						  : "",
 	};
@@ -1365,6 +1488,12 @@ static void on_inotify(struct daemon *d)
 			load_policies(d);
 			apply_all_containers(d);
 		}
+		for (int i = 0; i < d->policies->n; i++)
+			if (d->policies->p[i].egress_rules[0] &&
+			    lists_watch_concerns(&d->policy_rules_watch[i], buf, n)) {
+				load_policy_rules(d, i);
+				kernel_rules_commit(d);
+			}
 	}
 }
 
@@ -1385,6 +1514,8 @@ static void teardown(struct daemon *d)
 	lists_free(&d->blacklist);
 	lists_free(&d->whitelist);
 	rules_free(&d->egress);
+	for (int i = 0; i < POLICY_MAX; i++)
+		rules_free(&d->policy_rules[i]);
 	access_close(d->access);
 	free(d->policies);
 	dedup_free(d->dedup);

@@ -113,6 +113,15 @@ static const char *parse_one(json_object *o, struct policy *p)
 		if (p->egress == -2)
 			return "\"egress\" must be monitor, enforce or interactive";
 	}
+	if (json_object_object_get_ex(o, "egress_rules", &v)) {
+		const char *path = json_object_get_string(v);
+
+		if (!json_object_is_type(v, json_type_string) || path[0] != '/' ||
+		    strlen(path) >= sizeof(p->egress_rules))
+			return "\"egress_rules\" must be the absolute path of a rules file (the format "
+			       "of /etc/moat/rules.json)";
+		snprintf(p->egress_rules, sizeof(p->egress_rules), "%s", path);
+	}
 	if (json_object_object_get_ex(o, "actions", &v)) {
 		if (!json_object_is_type(v, json_type_array))
 			return "\"actions\" must be an array";

@@ -406,7 +406,13 @@ int rules_import(struct ruleset *rs, const char *path)
 
 /* ---- into the kernel ---- */
 
-int rules_txn_put(const struct ruleset *rs, struct netrules_txn *t, uint32_t policy)
+int rules_is_ip(const struct rule *r)
+{
+	return is_ip_kind(r->kind);
+}
+
+int rules_txn_put(const struct ruleset *rs, struct netrules_txn *t, uint32_t policy,
+		  uint32_t id_base)
 {
 	int err = 0, e;
 
@@ -415,15 +421,17 @@ int rules_txn_put(const struct ruleset *rs, struct netrules_txn *t, uint32_t pol
 		int deny = r->kind == RULE_DENY_DOMAIN || r->kind == RULE_DENY_IP;
 		struct cidr c;
 
-		if (is_ip_kind(r->kind)) {
+		if (is_ip_kind(r->kind) && policy) {
+			continue; /* IP rules are global: only rule set 0 carries them */
+		} else if (is_ip_kind(r->kind)) {
 			e = cidr_parse(r->match, &c);
 			if (!e)
 				e = netrules_txn_put(t, &c, deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
-						     RULES_ID_BASE + r->id);
+						     id_base + r->id);
 		} else {
 			e = netrules_txn_domain_put(t, policy, r->match,
 						    deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
-						    RULES_ID_BASE + r->id);
+						    id_base + r->id);
 		}
 		if (e && !err)
 			err = e;
@@ -431,7 +439,7 @@ int rules_txn_put(const struct ruleset *rs, struct netrules_txn *t, uint32_t pol
 	/* "*": every other name, allowed (any name resolved may be reached; a
 	 * hard-coded address still may not) or denied. */
 	e = netrules_txn_domain_put(
-	    t, policy, "*", rs->default_deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW, RULES_ID_BASE);
+	    t, policy, "*", rs->default_deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW, id_base);
 	return err ? err : e;
 }
 
@@ -443,7 +451,7 @@ int rules_apply(const struct ruleset *rs, const char *pin_dir, uint32_t policy)
 
 	if (err)
 		return err;
-	err = rules_txn_put(rs, &t, policy);
+	err = rules_txn_put(rs, &t, policy, RULES_ID_BASE);
 	if (err) {
 		netrules_txn_abort(&t);
 		return err;
@@ -484,10 +492,11 @@ int rules_decide(const struct ruleset *rs, const char *name, const struct rule *
 	return rs->default_deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW;
 }
 
-const struct rule *rules_by_kernel_id(const struct ruleset *rs, uint32_t kernel_id)
+const struct rule *rules_by_kernel_id(const struct ruleset *rs, uint32_t id_base,
+				      uint32_t kernel_id)
 {
 	for (int i = 0; i < rs->n; i++)
-		if (RULES_ID_BASE + rs->rules[i].id == kernel_id)
+		if (id_base + rs->rules[i].id == kernel_id)
 			return &rs->rules[i];
 	return NULL;
 }

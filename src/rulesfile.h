@@ -15,6 +15,8 @@
 #define RULES_MAX	   65536
 #define RULES_ID_BASE	   2000000u /* kernel rule ids of file rules: base + rule id */
 #define RULES_ID_END	   3000000u /* ... below this */
+#define POLICY_RULES_BASE  5000000u /* a policy's own rule set: base + 10000 * index + rule id */
+#define POLICY_RULES_END   6000000u
 
 enum rule_kind {
 	RULE_ALLOW_DOMAIN = 1,
@@ -72,17 +74,26 @@ int rules_remove(struct ruleset *rs, const char *id_or_match);
 int rules_apply(const struct ruleset *rs, const char *pin_dir, uint32_t policy);
 
 /* The puts of rules_apply into an open transaction, for callers that commit more with
- * them (moat run: the blacklist and once-decisions). 0 or the first -errno. */
+ * them (moat run: the blacklist, once-decisions and the policies' own rule sets). Kernel
+ * rule ids are id_base + rule id (id_base for the "*" default). IP rules are global, so
+ * they are written only for rule set 0; a policy's set carries its domain rules and
+ * default. 0 or the first -errno. */
 struct netrules_txn;
-int rules_txn_put(const struct ruleset *rs, struct netrules_txn *t, uint32_t policy);
+int rules_txn_put(const struct ruleset *rs, struct netrules_txn *t, uint32_t policy,
+		  uint32_t id_base);
+
+/* Whether a rule is an IP rule (allow-ip / deny-ip). */
+int rules_is_ip(const struct rule *r);
 
 /* Decide name the way the kernel does (exact, longest *.suffix, then the
  * default). Returns MOAT_ACT_ALLOW or MOAT_ACT_DENY and sets *rule to the
  * deciding rule (NULL for the default). For logs and statistics. */
 int rules_decide(const struct ruleset *rs, const char *name, const struct rule **rule);
 
-/* The rule behind a kernel rule id (RULES_ID_BASE + id), or NULL. */
-const struct rule *rules_by_kernel_id(const struct ruleset *rs, uint32_t kernel_id);
+/* The rule behind a kernel rule id (id_base + id; RULES_ID_BASE for the global set), or
+ * NULL. */
+const struct rule *rules_by_kernel_id(const struct ruleset *rs, uint32_t id_base,
+				      uint32_t kernel_id);
 
 void rules_free(struct ruleset *rs);
 

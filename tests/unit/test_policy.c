@@ -38,6 +38,7 @@ int main(void)
 	    " {\"id\": \"low\", \"priority\": 50, \"actions\": [\"alert\"]},\n"
 	    " {\"id\": \"agents\", \"priority\": 10, \"target\": {\"names\": [\"agent-*\"]},\n"
 	    "  \"severity_threshold\": \"WARNING\", \"egress\": \"interactive\",\n"
+	    "  \"egress_rules\": \"/etc/moat/agents.json\",\n"
 	    "  \"actions\": [\"pause\", \"kill_exec\"]},\n"
 	    " {\"id\": \"images\", \"priority\": 20, \"target\": {\"images\": [\"python:*\"]},\n"
 	    "  \"actions\": [\"stop\", {\"network_disconnect\": [\"bridge\"]}]},\n"
@@ -57,6 +58,9 @@ int main(void)
 		  p->severity_threshold == ALERT_WARNING,
 	      "name glob wins by priority over the image match (first match)", "%s",
 	      p ? p->id : "none");
+	CHECK(p && !strcmp(p->egress_rules, "/etc/moat/agents.json") && !ps->p[0].egress_rules[0],
+	      "egress_rules names the policy's own rule set; none by default", "%s",
+	      p ? p->egress_rules : "none");
 	container(&c, "job", "python:3.12", NULL, NULL);
 	p = policy_match(ps, &c);
 	CHECK(p && !strcmp(p->id, "images") && (p->actions & POLICY_ACT_STOP) &&
@@ -76,6 +80,8 @@ int main(void)
 	      "a bad action refuses the file and keeps the policies", "n=%d", ps->n);
 	path = test_tmpfile("{\"policies\": [{\"id\": \"a\"}, {\"id\": \"a\"}]}");
 	CHECK_EQ_INT(policy_load(ps, path), -EINVAL, "duplicate ids are refused");
+	path = test_tmpfile("{\"policies\": [{\"id\": \"a\", \"egress_rules\": \"rel.json\"}]}");
+	CHECK_EQ_INT(policy_load(ps, path), -EINVAL, "a relative egress_rules path is refused");
 	path = test_tmpfile("{\"policies\": [{\"id\": \"a\", \"severity_threshold\": \"LOUD\"}]}");
 	CHECK_EQ_INT(policy_load(ps, path), -EINVAL, "a bad severity is refused");
 	path = test_tmpfile("{\"policies\": [");
