@@ -95,7 +95,7 @@ struct daemon {
 		char domain[MOAT_DNS_NAME_LEN];
 		int action;
 		uint32_t kernel_id;
-		uint32_t set; /* the kernel rule set of the asking container */
+		uint32_t set;	 /* the kernel rule set of the asking container */
 		int64_t until_s; /* 0 = free slot */
 	} once[RUN_MAX_PROMPTS];
 	uint32_t next_prompt_id;
@@ -398,10 +398,11 @@ static void load_policy_rules(struct daemon *d, int i)
 			 d->policy_rules[i].n, d->policy_rules[i].default_deny ? "deny" : "allow");
 	for (int k = 0; k < d->policy_rules[i].n; k++)
 		if (rules_is_ip(&d->policy_rules[i].rules[k]))
-			log_warn("%s: rule %d (%s): IP rules are global and apply only from %s; not "
-				 "applied from a policy's rule set",
-				 p->egress_rules, d->policy_rules[i].rules[k].id,
-				 d->policy_rules[i].rules[k].match, d->cfg.egress_rules);
+			log_warn(
+			    "%s: rule %d (%s): IP rules are global and apply only from %s; not "
+			    "applied from a policy's rule set",
+			    p->egress_rules, d->policy_rules[i].rules[k].id,
+			    d->policy_rules[i].rules[k].match, d->cfg.egress_rules);
 	fd = lists_watch_fd(d->inofd, p->egress_rules, &d->policy_rules_watch[i]);
 	if (fd >= 0)
 		d->inofd = fd;
@@ -612,8 +613,8 @@ static int prompt_decide(struct daemon *d, struct prompt *p, const char *choice,
 				 .address = p->n_addrs ? p->addrs[0] : "",
 				 .verdict = allow ? "allow" : "deny",
 				 .rule = choice};
-	const struct container_info *c = p->container_id[0] ? inventory_find(&d->inv, p->container_id)
-							     : NULL;
+	const struct container_info *c =
+	    p->container_id[0] ? inventory_find(&d->inv, p->container_id) : NULL;
 	const char *path;
 	uint32_t base, set;
 	/* Domain decisions go to the asking container's rule set (its policy's own, or the
@@ -651,8 +652,8 @@ static int prompt_decide(struct daemon *d, struct prompt *p, const char *choice,
 		/* "Always" choices are written to the rules file, then applied. */
 		err = rules_save(rs, path);
 		if (err)
-			log_error("cannot write %s: %s; the decision holds until moat run exits", path,
-				  strerror(-err));
+			log_error("cannot write %s: %s; the decision holds until moat run exits",
+				  path, strerror(-err));
 		err = kernel_rules_commit(d);
 	}
 	access_record(d->access, &e);

@@ -118,7 +118,8 @@ static const char *parse_one(json_object *o, struct policy *p)
 
 		if (!json_object_is_type(v, json_type_string) || path[0] != '/' ||
 		    strlen(path) >= sizeof(p->egress_rules))
-			return "\"egress_rules\" must be the absolute path of a rules file (the format "
+			return "\"egress_rules\" must be the absolute path of a rules file (the "
+			       "format "
 			       "of /etc/moat/rules.json)";
 		snprintf(p->egress_rules, sizeof(p->egress_rules), "%s", path);
 	}

@@ -31,9 +31,9 @@ struct policy {
 	int n_images;
 	char labels[POLICY_MAX_GLOBS][256]; /* "key=value" or "key" (present) */
 	int n_labels;
-	int egress;	      /* -1 unset (config decides), 0 monitor, 1 enforce, 2 interactive */
+	int egress;		/* -1 unset (config decides), 0 monitor, 1 enforce, 2 interactive */
 	char egress_rules[512]; /* this policy's own rule set (a rules file); "" = the global one */
-	int actions;	      /* enum policy_action_bits */
+	int actions;		/* enum policy_action_bits */
 	char networks[8][64]; /* network_disconnect: these; none = every network of the container */
 	int n_networks;
 };

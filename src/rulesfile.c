@@ -438,8 +438,8 @@ int rules_txn_put(const struct ruleset *rs, struct netrules_txn *t, uint32_t pol
 	}
 	/* "*": every other name, allowed (any name resolved may be reached; a
 	 * hard-coded address still may not) or denied. */
-	e = netrules_txn_domain_put(
-	    t, policy, "*", rs->default_deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW, id_base);
+	e = netrules_txn_domain_put(t, policy, "*",
+				    rs->default_deny ? MOAT_ACT_DENY : MOAT_ACT_ALLOW, id_base);
 	return err ? err : e;
 }
 
