@@ -326,7 +326,7 @@ int main(int argc, char **argv)
 		prog_stats(bpf_program__fd(l.net->progs.handle_connect4), "handle_connect4");
 		prog_stats(bpf_program__fd(l.dns->progs.handle_dns_egress), "handle_dns_egress");
 		prog_stats(bpf_program__fd(l.dns->progs.handle_dns_ingress), "handle_dns_ingress");
-		if (write(sfd, "0", 1) != 1)
+		if (pwrite(sfd, "0", 1, 0) != 1) /* offset 0: a sysctl ignores writes past it */
 			fprintf(stderr, "connect_ab: cannot reset kernel.bpf_stats_enabled\n");
 	}
 	if (sfd >= 0)
