@@ -11,7 +11,10 @@
 #   rss           BENCH_CONTAINERS (200) containers and a BENCH_NAMES (100000)-name DNS
 #                 registry: VmRSS/VmHWM of moat run, registry load and startup time,
 #                 against the same start with an empty registry
-#   all           the three (default)
+#   flood         BENCH_SECS (10) s of 2 `loadgen dns` and 1 `loadgen connect` generators at
+#                 full speed while moat run (--report-only) reads: events/s it read, and
+#                 the kernel drops (a dropped DNS answer would be a false alert)
+#   all           the four (default)
 #
 # BENCH_KEEP=1 keeps the alert file, logs and raw latencies in the temp dir.
 # BENCH_RUN_ARGS adds arguments to every moat run (e.g. "--config /tmp/rt0.json" with
@@ -39,6 +42,7 @@ TRIALS=${BENCH_TRIALS:-100}
 LOOPS=${BENCH_LOOPS:-100000}
 NCONT=${BENCH_CONTAINERS:-200}
 NNAMES=${BENCH_NAMES:-100000}
+FLOOD_SECS=${BENCH_SECS:-10}
 SVC_NAME=bench-svc.moat.test
 SVC_PORT=8080
 HOSTS=/run/moat-testenv/hosts
@@ -333,6 +337,48 @@ bench_rss() {
 }
 
 # moat_status_count: containers the daemon lists.
+# ---- flood ----------------------------------------------------------------------------
+
+# n_of WORD STATUS: the number before WORD in a daemon status line ("400002 events").
+n_of() { sed -n "s/.* \([0-9][0-9]*\) $1.*/\1/p" <<<"$2" | head -n 1; }
+
+bench_flood() {
+	local svc before after e0 e1 d0 d1 lines g1 g2 g3
+	echo "== flood: moat run reads while 2 DNS generators and 1 connect generator run at" \
+		"full speed for $FLOOD_SECS s"
+	run_container fsvc
+	docker cp "$NETPROBE" moat-bench-fsvc:/netprobe >/dev/null
+	docker exec -d moat-bench-fsvc /netprobe listen 0.0.0.0 "$SVC_PORT"
+	svc=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' moat-bench-fsvc)
+	for c in fdns1 fdns2 fconn; do bench_container "$c"; done
+	wait_for 5 docker exec moat-bench-fconn /loadgen connect "$svc" "$SVC_PORT" 1 0 ||
+		die "listener in moat-bench-fsvc does not answer"
+	start_moat flood --no-pause --report-only --skip-sync --state-dir "$TMP/state-fl"
+	before=$(daemon_status)
+	docker exec moat-bench-fdns1 /loadgen dns "$GW" "$SVC_NAME" 0 "$FLOOD_SECS" >"$TMP/fl-1" &
+	g1=$!
+	docker exec moat-bench-fdns2 /loadgen dns "$GW" "$SVC_NAME" 0 "$FLOOD_SECS" >"$TMP/fl-2" &
+	g2=$!
+	docker exec moat-bench-fconn /loadgen connect "$svc" "$SVC_PORT" 0 "$FLOOD_SECS" >"$TMP/fl-3" &
+	g3=$!
+	wait "$g1" "$g2" "$g3" # not a bare wait: moat run is a background job too
+	sleep 0.5 # the daemon drains every 20 ms
+	after=$(daemon_status)
+	stop_moat
+	lines=$(cat "$TMP/fl-1" "$TMP/fl-2" "$TMP/fl-3" | sed 's/^/  /')
+	echo "$lines"
+	e0=$(n_of events "$before")
+	e1=$(n_of events "$after")
+	d0=$(n_of "kernel drops" "$before")
+	d1=$(n_of "kernel drops" "$after")
+	echo "  daemon before: $before"
+	echo "  daemon after:  $after"
+	echo "  moat run read $((e1 - e0)) events in ${FLOOD_SECS} s ($(((e1 - e0) / FLOOD_SECS))/s)," \
+		"kernel drops $((d1 - d0))"
+	summary+=("flood: moat run read $(((e1 - e0) / FLOOD_SECS)) events/s with $((d1 - d0)) kernel drops" \
+		"(target 0)")
+}
+
 moat_status_count() {
 	moat status 2>/dev/null | awk '/^CONTAINER/ { on = 1; next } on && NF == 0 { exit } on { n++ }
 		END { print n + 0 }'
@@ -345,16 +391,16 @@ export MOAT PIN
 names=()
 for arg in "$@"; do
 	case $arg in
-	latency | false-alerts | rss) names+=("$arg") ;;
-	all) names+=(latency false-alerts rss) ;;
+	latency | false-alerts | rss | flood) names+=("$arg") ;;
+	all) names+=(latency false-alerts rss flood) ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0
 		;;
-	*) die "unknown benchmark '$arg' (latency, false-alerts, rss, all)" ;;
+	*) die "unknown benchmark '$arg' (latency, false-alerts, rss, flood, all)" ;;
 	esac
 done
-[ "${#names[@]}" -gt 0 ] || names=(latency false-alerts rss)
+[ "${#names[@]}" -gt 0 ] || names=(latency false-alerts rss flood)
 
 setup
 for n in "${names[@]}"; do
@@ -362,6 +408,7 @@ for n in "${names[@]}"; do
 	latency) bench_latency ;;
 	false-alerts) bench_false_alerts ;;
 	rss) bench_rss ;;
+	flood) bench_flood ;;
 	esac
 done
 
