@@ -1,7 +1,5 @@
 /* format.c - events as JSON lines (json-c) or as a readable table. */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
@@ -47,222 +45,151 @@ static void kstr(char *dst, size_t dlen, const char *src, size_t slen)
 	dst[n] = 0;
 }
 
-/* ---- JSON ----
+/* ---- JSON (json-c) ----
  *
- * Events are written as JSON text directly, not built as json-c objects: building costs a
- * malloc per value and a hash table per object, ~13 us per DNS event, and `moat trace
- * --json` fell behind the ring buffer at ~75k events/s (docs/performance.md section 1).
- * The writer below emits the same document (same keys, same order, the same escapes as
- * json-c's plain output except that '/' is not escaped). format_event_json parses it back
- * for callers that want an object; the tests do, so every field is checked through a real
- * JSON parser. */
+ * Each field is put into the object in place: a value already there of the same type is
+ * overwritten (json_object_set_*), otherwise a new one replaces it. A fresh object gets every
+ * field created; an object reused for the next event of the same type (format_json_cache,
+ * `moat trace --json`) gets them overwritten, with no allocation, hash-table insert or free
+ * per field. Building a new object per event made trace fall behind the ring buffer on DNS
+ * floods (docs/performance.md section 1). json-c keeps the keys in insertion order, so both
+ * ways print the same document. */
 
-static void jb_grow(struct format_buf *b, size_t more)
+static json_object *child(json_object *o, const char *k, json_type t)
 {
-	size_t cap = b->cap ? b->cap : 1024;
-	char *p;
+	json_object *v;
 
-	if (b->err || b->len + more + 1 <= b->cap)
-		return;
-	while (cap < b->len + more + 1)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (!p) {
-		b->err = 1;
-		return;
-	}
-	b->p = p;
-	b->cap = cap;
+	return json_object_object_get_ex(o, k, &v) && v && json_object_is_type(v, t) ? v : NULL;
 }
 
-static void jb_raw(struct format_buf *b, const char *s, size_t n)
+static void put_str_len(json_object *o, const char *k, const char *v, size_t n)
 {
-	jb_grow(b, n);
-	if (b->err)
-		return;
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
+	json_object *x = child(o, k, json_type_string);
 
-static void jb_c(struct format_buf *b, char c)
-{
-	jb_raw(b, &c, 1);
-}
-
-/* A separator before a member or element, unless it is the first of its container. */
-static void jb_sep(struct format_buf *b)
-{
-	if (b->len && b->p[b->len - 1] != '{' && b->p[b->len - 1] != '[' && b->p[b->len - 1] != ':')
-		jb_c(b, ',');
-}
-
-static void jb_strn(struct format_buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	jb_grow(b, n * 6 + 2);
-	if (b->err)
-		return;
-	b->p[b->len++] = '"';
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char *o = b->p + b->len;
-
-		if (c == '"' || c == '\\') {
-			o[0] = '\\';
-			o[1] = (char)c;
-			b->len += 2;
-		} else if (c < 0x20) {
-			const char *e = c == '\b'   ? "b"
-					: c == '\f' ? "f"
-					: c == '\n' ? "n"
-					: c == '\r' ? "r"
-					: c == '\t' ? "t"
-						    : NULL;
-
-			if (e) {
-				o[0] = '\\';
-				o[1] = e[0];
-				b->len += 2;
-			} else {
-				memcpy(o, "\\u00", 4);
-				o[4] = hex[c >> 4];
-				o[5] = hex[c & 15];
-				b->len += 6;
-			}
-		} else {
-			o[0] = (char)c;
-			b->len++;
-		}
-	}
-	b->p[b->len++] = '"';
-	b->p[b->len] = 0;
-}
-
-static void jb_key(struct format_buf *b, const char *k)
-{
-	jb_sep(b);
-	jb_strn(b, k, strlen(k));
-	jb_c(b, ':');
-}
-
-static void jb_str(struct format_buf *b, const char *k, const char *v)
-{
-	jb_key(b, k);
-	if (v)
-		jb_strn(b, v, strlen(v));
+	if (x)
+		json_object_set_string_len(x, v, (int)n);
 	else
-		jb_raw(b, "null", 4);
+		json_object_object_add(o, k, json_object_new_string_len(v, (int)n));
 }
 
-/* A possibly unterminated kernel string of at most n bytes. */
-static void jb_kstr(struct format_buf *b, const char *k, const char *v, size_t n)
+static void put_str(json_object *o, const char *k, const char *v)
 {
-	jb_key(b, k);
-	jb_strn(b, v, strnlen(v, n));
+	put_str_len(o, k, v, strlen(v));
 }
 
-static void jb_i64(struct format_buf *b, const char *k, int64_t v)
+/* A possibly unterminated kernel string of at most n bytes; "" becomes null when nullable. */
+static void put_kstr(json_object *o, const char *k, const char *v, size_t n, int nullable)
 {
-	char num[24];
+	size_t len = strnlen(v, n);
 
-	if (k)
-		jb_key(b, k);
+	if (!len && nullable)
+		json_object_object_add(o, k, NULL);
 	else
-		jb_sep(b);
-	jb_raw(b, num, (size_t)snprintf(num, sizeof(num), "%lld", (long long)v));
+		put_str_len(o, k, v, len);
 }
 
-static void jb_u64(struct format_buf *b, const char *k, uint64_t v)
+static void put_i64(json_object *o, const char *k, int64_t v)
 {
-	char num[24];
+	json_object *x = child(o, k, json_type_int);
 
-	jb_key(b, k);
-	jb_raw(b, num, (size_t)snprintf(num, sizeof(num), "%llu", (unsigned long long)v));
+	if (x)
+		json_object_set_int64(x, v);
+	else
+		json_object_object_add(o, k, json_object_new_int64(v));
 }
 
-static void jb_bool(struct format_buf *b, const char *k, int v)
+static void put_u64(json_object *o, const char *k, uint64_t v)
 {
-	jb_key(b, k);
-	jb_raw(b, v ? "true" : "false", v ? 4 : 5);
+	json_object *x = child(o, k, json_type_int);
+
+	if (x)
+		json_object_set_uint64(x, v);
+	else
+		json_object_object_add(o, k, json_object_new_uint64(v));
 }
 
-/* An array element that is a string. */
-static void jb_elem(struct format_buf *b, const char *v, size_t n)
+static void put_bool(json_object *o, const char *k, int v)
 {
-	jb_sep(b);
-	jb_strn(b, v, n);
+	json_object *x = child(o, k, json_type_boolean);
+
+	if (x)
+		json_object_set_boolean(x, v);
+	else
+		json_object_object_add(o, k, json_object_new_boolean(v));
 }
 
-static void jb_argv(struct format_buf *b, const struct moat_exec_event *e)
+/* The array at k, emptied (created when missing). */
+static json_object *put_array(json_object *o, const char *k)
+{
+	json_object *x = child(o, k, json_type_array);
+
+	if (x) {
+		size_t n = json_object_array_length(x);
+
+		if (n)
+			json_object_array_del_idx(x, 0, n);
+		return x;
+	}
+	x = json_object_new_array();
+	json_object_object_add(o, k, x);
+	return x;
+}
+
+static void argv_into(json_object *arr, const struct moat_exec_event *e)
 {
 	size_t len = e->args_len < MOAT_ARGS_LEN ? e->args_len : MOAT_ARGS_LEN;
 	size_t i = 0;
 
-	jb_key(b, "argv");
-	jb_c(b, '[');
-	while (i < len) {
+	while (arr && i < len) {
 		size_t n = strnlen(e->args + i, len - i);
 
-		jb_elem(b, e->args + i, n);
+		json_object_array_add(arr, json_object_new_string_len(e->args + i, (int)n));
 		i += n + 1;
 	}
-	jb_c(b, ']');
 }
 
 json_object *format_argv(const struct moat_exec_event *e)
 {
-	struct format_buf b = {0};
-	json_object *o;
+	json_object *arr = json_object_new_array();
 
-	jb_argv(&b, e);
-	/* "argv":[...] -> the array */
-	o = b.err ? NULL : json_tokener_parse(b.p + strlen("\"argv\":"));
-	free(b.p);
-	return o;
+	argv_into(arr, e);
+	return arr;
 }
 
-static void add_net(struct format_buf *b, const struct moat_net_event *e)
+static void add_net(json_object *o, const struct moat_net_event *e)
 {
 	char a[64];
 
-	jb_u64(b, "sock_cookie", e->sock_cookie);
-	jb_str(b, "family", e->family == AF_INET6 ? "ipv6" : "ipv4");
-	jb_str(b, "protocol", event_proto_name(e->protocol));
-	jb_str(b, "daddr", event_addr_str(e->family, e->daddr, a, sizeof(a)));
-	jb_i64(b, "dport", e->dport);
-	jb_str(b, "verdict", event_verdict_name(e->verdict));
-	jb_str(b, "scope", event_scope_name(e->scope));
-	jb_str(b, "mode", event_mode_name(e->mode));
-	jb_i64(b, "rule_id", e->rule_id);
+	put_u64(o, "sock_cookie", e->sock_cookie);
+	put_str(o, "family", e->family == AF_INET6 ? "ipv6" : "ipv4");
+	put_str(o, "protocol", event_proto_name(e->protocol));
+	put_str(o, "daddr", event_addr_str(e->family, e->daddr, a, sizeof(a)));
+	put_i64(o, "dport", e->dport);
+	put_str(o, "verdict", event_verdict_name(e->verdict));
+	put_str(o, "scope", event_scope_name(e->scope));
+	put_str(o, "mode", event_mode_name(e->mode));
+	put_i64(o, "rule_id", e->rule_id);
 }
 
-static void add_exec(struct format_buf *b, const struct moat_exec_event *e)
+static void add_exec(json_object *o, const struct moat_exec_event *e)
 {
-	jb_i64(b, "ppid", e->ppid);
-	jb_kstr(b, "filename", e->filename, sizeof(e->filename));
-	if (strnlen(e->interp, sizeof(e->interp)))
-		jb_kstr(b, "interp", e->interp, sizeof(e->interp));
-	else
-		jb_str(b, "interp", NULL);
-	if (strnlen(e->exe, sizeof(e->exe)))
-		jb_kstr(b, "exe", e->exe, sizeof(e->exe));
-	else
-		jb_str(b, "exe", NULL);
-	jb_i64(b, "argc", e->argc);
-	jb_argv(b, e);
-	jb_bool(b, "argv_truncated", e->flags & MOAT_EXEC_F_ARGS_TRUNC);
-	jb_bool(b, "killed", e->flags & MOAT_EXEC_F_KILLED);
-	jb_i64(b, "kill_rule", e->kill_rule);
+	put_i64(o, "ppid", e->ppid);
+	put_kstr(o, "filename", e->filename, sizeof(e->filename), 0);
+	put_kstr(o, "interp", e->interp, sizeof(e->interp), 1);
+	put_kstr(o, "exe", e->exe, sizeof(e->exe), 1);
+	put_i64(o, "argc", e->argc);
+	argv_into(put_array(o, "argv"), e);
+	put_bool(o, "argv_truncated", e->flags & MOAT_EXEC_F_ARGS_TRUNC);
+	put_bool(o, "killed", e->flags & MOAT_EXEC_F_KILLED);
+	put_i64(o, "kill_rule", e->kill_rule);
 }
 
-static void add_exit(struct format_buf *b, const struct moat_exit_event *e)
+static void add_exit(json_object *o, const struct moat_exit_event *e)
 {
-	jb_i64(b, "ppid", e->ppid);
-	jb_i64(b, "exit_code", (e->exit_code >> 8) & 0xff);
-	jb_i64(b, "signal", e->exit_code & 0x7f);
-	jb_u64(b, "start_ns", e->start_ns);
+	put_i64(o, "ppid", e->ppid);
+	put_i64(o, "exit_code", (e->exit_code >> 8) & 0xff);
+	put_i64(o, "signal", e->exit_code & 0x7f);
+	put_u64(o, "start_ns", e->start_ns);
 }
 
 static const struct {
@@ -284,107 +211,123 @@ static const struct {
     {MOAT_DNS_F_NAT, "nat"},
 };
 
-static void add_dns(struct format_buf *b, const struct moat_dns_event *e)
+static void add_dns(json_object *o, const struct moat_dns_event *e)
 {
 	const char *q = event_qtype_name(e->qtype), *r = event_rcode_name(e->rcode);
+	json_object *flags, *cn, *ans;
 	char a[64];
 
-	jb_u64(b, "sock_cookie", e->sock_cookie);
-	jb_i64(b, "id", e->id);
-	jb_kstr(b, "qname", e->qname, sizeof(e->qname));
+	put_u64(o, "sock_cookie", e->sock_cookie);
+	put_i64(o, "id", e->id);
+	put_kstr(o, "qname", e->qname, sizeof(e->qname), 0);
 	if (q)
-		jb_str(b, "qtype", q);
+		put_str(o, "qtype", q);
 	else
-		jb_i64(b, "qtype", e->qtype);
-	jb_str(b, "transport", e->flags & MOAT_DNS_F_TCP ? "tcp" : "udp");
-	jb_str(b, "saddr", event_addr_str(e->family, e->saddr, a, sizeof(a)));
-	jb_i64(b, "sport", e->sport);
-	jb_str(b, "daddr", event_addr_str(e->family, e->daddr, a, sizeof(a)));
-	jb_i64(b, "dport", e->dport);
-	jb_key(b, "flags");
-	jb_c(b, '[');
+		put_i64(o, "qtype", e->qtype);
+	put_str(o, "transport", e->flags & MOAT_DNS_F_TCP ? "tcp" : "udp");
+	put_str(o, "saddr", event_addr_str(e->family, e->saddr, a, sizeof(a)));
+	put_i64(o, "sport", e->sport);
+	put_str(o, "daddr", event_addr_str(e->family, e->daddr, a, sizeof(a)));
+	put_i64(o, "dport", e->dport);
+	flags = put_array(o, "flags");
 	for (size_t i = 0; i < sizeof(dns_flag_names) / sizeof(dns_flag_names[0]); i++)
 		if (e->flags & dns_flag_names[i].bit)
-			jb_elem(b, dns_flag_names[i].name, strlen(dns_flag_names[i].name));
-	jb_c(b, ']');
+			json_object_array_add(flags,
+					      json_object_new_string(dns_flag_names[i].name));
 	if (e->hdr.type != MOAT_EV_DNS_ANSWER)
 		return;
 	if (r)
-		jb_str(b, "rcode", r);
+		put_str(o, "rcode", r);
 	else
-		jb_i64(b, "rcode", e->rcode);
-	jb_i64(b, "ancount", e->ancount);
-	jb_key(b, "cnames");
-	jb_c(b, '[');
+		put_i64(o, "rcode", e->rcode);
+	put_i64(o, "ancount", e->ancount);
+	cn = put_array(o, "cnames");
 	for (unsigned i = 0; i < e->n_cnames && i < MOAT_DNS_MAX_CNAMES; i++)
-		jb_elem(b, e->cnames[i], strnlen(e->cnames[i], sizeof(e->cnames[i])));
-	jb_c(b, ']');
-	jb_key(b, "answers");
-	jb_c(b, '[');
+		json_object_array_add(
+		    cn, json_object_new_string_len(
+			    e->cnames[i], (int)strnlen(e->cnames[i], sizeof(e->cnames[i]))));
+	ans = put_array(o, "answers");
 	for (unsigned i = 0; i < e->n_addrs && i < MOAT_DNS_MAX_ADDRS; i++) {
-		jb_sep(b);
-		jb_c(b, '{');
-		jb_str(b, "addr",
-		       event_addr_str(e->addrs[i].family, e->addrs[i].addr, a, sizeof(a)));
-		jb_i64(b, "ttl", e->addrs[i].ttl);
-		jb_c(b, '}');
+		json_object *x = json_object_new_object();
+
+		put_str(x, "addr",
+			event_addr_str(e->addrs[i].family, e->addrs[i].addr, a, sizeof(a)));
+		put_i64(x, "ttl", e->addrs[i].ttl);
+		json_object_array_add(ans, x);
 	}
-	jb_c(b, ']');
 }
 
-int format_event_jsonl(struct format_buf *b, const struct moat_event_hdr *h,
+/* Fill o (new, or the object of the previous event of this type) with event h. */
+static void fill_event(json_object *o, const struct moat_event_hdr *h,
 		       const struct container_info *c, int64_t offset_ns)
 {
 	char ts[64];
 
-	b->len = 0;
-	b->err = 0;
 	fmt_time(offset_ns + (int64_t)h->ts_ns, ts, sizeof(ts), 0);
-	jb_c(b, '{');
-	jb_str(b, "type", event_type_name(h->type));
-	jb_str(b, "time", ts);
-	jb_u64(b, "ts_ns", h->ts_ns);
-	jb_i64(b, "cpu", h->cpu);
-	jb_u64(b, "cgroup_id", h->cgroup_id);
-	jb_i64(b, "pid", h->pid);
-	jb_i64(b, "tid", h->tid);
-	jb_i64(b, "uid", h->uid);
-	jb_i64(b, "gid", h->gid);
-	jb_kstr(b, "comm", h->comm, sizeof(h->comm));
+	put_str(o, "type", event_type_name(h->type));
+	put_str(o, "time", ts);
+	put_u64(o, "ts_ns", h->ts_ns);
+	put_i64(o, "cpu", h->cpu);
+	put_u64(o, "cgroup_id", h->cgroup_id);
+	put_i64(o, "pid", h->pid);
+	put_i64(o, "tid", h->tid);
+	put_i64(o, "uid", h->uid);
+	put_i64(o, "gid", h->gid);
+	put_kstr(o, "comm", h->comm, sizeof(h->comm), 0);
 	if (c) {
-		jb_key(b, "container");
-		jb_c(b, '{');
-		jb_str(b, "id", c->id);
-		jb_str(b, "name", c->name);
-		jb_str(b, "image", c->image);
-		jb_c(b, '}');
+		json_object *co = child(o, "container", json_type_object);
+
+		if (!co) {
+			co = json_object_new_object();
+			json_object_object_add(o, "container", co);
+		}
+		put_str(co, "id", c->id);
+		put_str(co, "name", c->name);
+		put_str(co, "image", c->image);
 	} else {
-		jb_str(b, "container", NULL);
+		json_object_object_add(o, "container", NULL);
 	}
 	switch (h->type) {
 	case MOAT_EV_CONNECT:
-	case MOAT_EV_SENDMSG: add_net(b, (const struct moat_net_event *)h); break;
-	case MOAT_EV_EXEC: add_exec(b, (const struct moat_exec_event *)h); break;
-	case MOAT_EV_EXIT: add_exit(b, (const struct moat_exit_event *)h); break;
+	case MOAT_EV_SENDMSG: add_net(o, (const struct moat_net_event *)h); break;
+	case MOAT_EV_EXEC: add_exec(o, (const struct moat_exec_event *)h); break;
+	case MOAT_EV_EXIT: add_exit(o, (const struct moat_exit_event *)h); break;
 	case MOAT_EV_DNS_QUERY:
-	case MOAT_EV_DNS_ANSWER: add_dns(b, (const struct moat_dns_event *)h); break;
+	case MOAT_EV_DNS_ANSWER: add_dns(o, (const struct moat_dns_event *)h); break;
 	}
-	jb_raw(b, "}\n", 2);
-	return b->err ? -ENOMEM : 0;
 }
 
 json_object *format_event_json(const struct moat_event_hdr *h, const struct container_info *c,
 			       int64_t offset_ns)
 {
-	struct format_buf b = {0};
-	json_object *o = NULL;
+	json_object *o = json_object_new_object();
 
-	if (format_event_jsonl(&b, h, c, offset_ns) == 0)
-		o = json_tokener_parse(b.p);
-	free(b.p);
 	if (!o)
-		errno = ENOMEM;
+		return NULL;
+	fill_event(o, h, c, offset_ns);
 	return o;
+}
+
+const char *format_event_json_line(struct format_json_cache *fc, const struct moat_event_hdr *h,
+				   const struct container_info *c, int64_t offset_ns)
+{
+	json_object **o;
+
+	if (h->type >= MOAT_EV_MAX)
+		return NULL;
+	o = &fc->by_type[h->type];
+	if (!*o && !(*o = json_object_new_object()))
+		return NULL;
+	fill_event(*o, h, c, offset_ns);
+	return json_object_to_json_string_ext(*o, JSON_C_TO_STRING_PLAIN);
+}
+
+void format_json_cache_free(struct format_json_cache *fc)
+{
+	for (unsigned t = 0; t < MOAT_EV_MAX; t++) {
+		json_object_put(fc->by_type[t]);
+		fc->by_type[t] = NULL;
+	}
 }
 
 void format_text_header(FILE *out)

@@ -14,22 +14,24 @@
  * Computed once from CLOCK_REALTIME - CLOCK_BOOTTIME. */
 int64_t format_boot_to_unix_offset(void);
 
-/* A growing text buffer (zero-initialise; free p when done). */
-struct format_buf {
-	char *p;
-	size_t len, cap;
-	int err; /* an allocation failed */
-};
-
-/* Write event h (already checked by event_decode) as one JSON line, '\n' included, into b
- * (replacing what was there). c may be NULL when the container is unknown. Returns 0 or
- * -ENOMEM. The fast path of `moat trace --json`. */
-int format_event_jsonl(struct format_buf *b, const struct moat_event_hdr *h,
-		       const struct container_info *c, int64_t offset_ns);
-
-/* The same event as a json-c object. Returns a new reference, or NULL with errno = ENOMEM. */
+/* Build the JSON object for event h (already checked by event_decode).
+ * c may be NULL when the container is unknown. Returns a new reference,
+ * or NULL with errno = ENOMEM. */
 json_object *format_event_json(const struct moat_event_hdr *h, const struct container_info *c,
 			       int64_t offset_ns);
+
+/* One object per event type, reused from event to event by format_event_json_line
+ * (zero-initialise; format_json_cache_free when done). */
+struct format_json_cache {
+	json_object *by_type[MOAT_EV_MAX];
+};
+
+/* Event h as one JSON line (no newline), the same document as format_event_json, written
+ * into the cache's object for its type. The string stays valid until the next call for the
+ * same type. NULL on allocation failure. */
+const char *format_event_json_line(struct format_json_cache *fc, const struct moat_event_hdr *h,
+				   const struct container_info *c, int64_t offset_ns);
+void format_json_cache_free(struct format_json_cache *fc);
 
 /* Write one line for event h to out: time, type, container, pid, comm and
  * the type's details. */

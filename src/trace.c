@@ -40,7 +40,7 @@ struct trace_ctx {
 	long malformed;
 	int64_t offset_ns;
 	struct inventory inv;
-	struct format_buf line; /* one JSON line, reused */
+	struct format_json_cache jc; /* one reused json-c object per event type */
 };
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -71,8 +71,12 @@ static int on_event(void *ctx, void *data, size_t len)
 			return 0;
 	}
 	if (t->json) {
-		if (format_event_jsonl(&t->line, h, c, t->offset_ns) == 0)
-			fwrite(t->line.p, 1, t->line.len, stdout);
+		const char *line = format_event_json_line(&t->jc, h, c, t->offset_ns);
+
+		if (line) {
+			fputs(line, stdout);
+			fputc('\n', stdout);
+		}
 	} else {
 		format_event_text(stdout, h, c, t->offset_ns);
 	}
@@ -226,7 +230,7 @@ cleanup:
 	if (events_fd >= 0)
 		close(events_fd);
 	inventory_close(&t.inv);
-	free(t.line.p);
+	format_json_cache_free(&t.jc);
 	loader_close(&l);
 	if (ephemeral)
 		loader_clear(own_pin);

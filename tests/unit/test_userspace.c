@@ -178,32 +178,32 @@ static void test_json_exec(void)
 	{
 		static const char nasty_args[] = "a\"b\0c\\d\0e\nf\tg\x01h\x7f/\xc3\xa9";
 		static const char nasty_comm[] = "q\"\\\r\b\f\x1f";
-		struct format_buf b = {0};
-		const char *got;
+		const char *line, *got;
+		json_object *back;
 
 		memset(e.args, 0, sizeof(e.args));
 		memcpy(e.args, nasty_args, sizeof(nasty_args));
 		e.args_len = sizeof(nasty_args);
 		e.flags = 0;
 		memcpy(e.hdr.comm, nasty_comm, sizeof(nasty_comm));
-		CHECK(format_event_jsonl(&b, &e.hdr, NULL, 0) == 0 && b.len &&
-			  b.p[b.len - 1] == '\n' && !memchr(b.p, '\n', b.len - 1),
-		      "json line: one line, newline-terminated, whatever the strings hold", "%s",
-		      b.p ? b.p : "(null)");
-		o = json_tokener_parse(b.p);
-		json_object_object_get_ex(o, "argv", &argv);
+		o = format_event_json(&e.hdr, NULL, 0);
+		line = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : "";
+		CHECK(o && !strchr(line, '\n'), "json line: one line, whatever the strings hold",
+		      "%s", line);
+		back = json_tokener_parse(line);
+		json_object_object_get_ex(back, "argv", &argv);
 		got = argv ? json_object_get_string(json_object_array_get_idx(argv, 2)) : NULL;
-		CHECK(o && argv && json_object_array_length(argv) == 3 &&
+		CHECK(back && argv && json_object_array_length(argv) == 3 &&
 			  !strcmp(json_object_get_string(json_object_array_get_idx(argv, 0)),
 				  "a\"b") &&
 			  !strcmp(json_object_get_string(json_object_array_get_idx(argv, 1)),
 				  "c\\d") &&
 			  got && !strcmp(got, "e\nf\tg\x01h\x7f/\xc3\xa9") &&
-			  !strcmp(jstr(o, "comm"), nasty_comm),
+			  !strcmp(jstr(back, "comm"), nasty_comm),
 		      "json line: quotes, backslashes, control bytes and UTF-8 round-trip", "%s",
-		      b.p ? b.p : "(null)");
+		      line);
+		json_object_put(back);
 		json_object_put(o);
-		free(b.p);
 	}
 }
 
@@ -274,6 +274,84 @@ static void test_cidr(void)
 	      "rejected");
 }
 
+/* The same line from a reused object (moat trace --json) as from a fresh one, across events
+ * of one type whose fields change shape: null <-> string, string <-> number, arrays that
+ * shrink and grow, a container and none. */
+static int same_line(struct format_json_cache *fc, const struct moat_event_hdr *h,
+		     const struct container_info *c)
+{
+	json_object *fresh = format_event_json(h, c, 0);
+	const char *reused = format_event_json_line(fc, h, c, 0);
+	int same = fresh && reused &&
+		   !strcmp(json_object_to_json_string_ext(fresh, JSON_C_TO_STRING_PLAIN), reused);
+
+	if (!same)
+		printf("# fresh:  %s\n# reused: %s\n",
+		       fresh ? json_object_to_json_string_ext(fresh, JSON_C_TO_STRING_PLAIN) : "-",
+		       reused ? reused : "-");
+	json_object_put(fresh);
+	return same;
+}
+
+static void test_json_reuse(void)
+{
+	struct format_json_cache fc = {0};
+	struct moat_exec_event x = {0};
+	struct moat_dns_event *d = calloc(1, sizeof(*d));
+	struct container_info c = {0};
+	static const char args1[] = "sh\0-c\0echo hi", args2[] = "python3";
+	int ok = 1;
+
+	if (!d)
+		abort();
+	snprintf(c.id, sizeof(c.id), "abc");
+	snprintf(c.name, sizeof(c.name), "web");
+	snprintf(c.image, sizeof(c.image), "busybox");
+	x.hdr.type = MOAT_EV_EXEC;
+	x.hdr.size = sizeof(x);
+	memcpy(x.filename, "/tmp/x.sh", 10);
+	memcpy(x.interp, "/bin/sh", 8);
+	memcpy(x.args, args1, sizeof(args1));
+	x.args_len = sizeof(args1);
+	ok &= same_line(&fc, &x.hdr, &c);
+	memset(x.interp, 0, sizeof(x.interp));
+	memset(x.args, 0, sizeof(x.args));
+	memcpy(x.args, args2, sizeof(args2));
+	x.args_len = sizeof(args2);
+	x.flags = MOAT_EXEC_F_KILLED;
+	ok &= same_line(&fc, &x.hdr, NULL);
+	memcpy(x.interp, "/usr/bin/env", 13);
+	ok &= same_line(&fc, &x.hdr, &c);
+	CHECK(ok, "json reuse: exec lines equal fresh ones (interp null/set, argv, container)",
+	      "differ, see above");
+
+	ok = 1;
+	d->hdr.type = MOAT_EV_DNS_ANSWER;
+	d->hdr.size = sizeof(*d);
+	d->family = AF_INET;
+	d->qtype = 1;
+	memcpy(d->qname, "a.moat.test", 12);
+	d->n_addrs = 2;
+	d->addrs[0].family = d->addrs[1].family = AF_INET;
+	ok &= same_line(&fc, &d->hdr, &c);
+	d->qtype = 65000; /* no name: a number */
+	d->rcode = 9;
+	d->n_addrs = 0;
+	d->n_cnames = 1;
+	memcpy(d->cnames[0], "cdn.test", 9);
+	d->flags = MOAT_DNS_F_NAT | MOAT_DNS_F_TCP;
+	ok &= same_line(&fc, &d->hdr, NULL);
+	d->qtype = 28;
+	d->rcode = 0;
+	d->n_addrs = 1;
+	d->flags = 0;
+	ok &= same_line(&fc, &d->hdr, &c);
+	CHECK(ok, "json reuse: DNS lines equal fresh ones (qtype/rcode name or number, arrays)",
+	      "differ, see above");
+	format_json_cache_free(&fc);
+	free(d);
+}
+
 int main(void)
 {
 	test_decode();
@@ -282,6 +360,7 @@ int main(void)
 	test_json_connect();
 	test_json_exec();
 	test_json_dns();
+	test_json_reuse();
 	test_cidr();
 	return TEST_EXIT();
 }
