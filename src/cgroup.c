@@ -1,7 +1,9 @@
 /* cgroup.c - locate cgroup v2, the runtime's parent cgroups and cgroup ids. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
@@ -63,6 +65,23 @@ uint64_t cgroup_id_of(const char *path)
 	if (stat(path, &st))
 		return 0;
 	return st.st_ino;
+}
+
+int cgroup_enter(const char *dir)
+{
+	char path[4200], pid[32];
+	int fd, n, err = 0;
+
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (write(fd, pid, (size_t)n) != n)
+		err = -errno;
+	close(fd);
+	return err;
 }
 
 int cgroup_of_pid(int pid, char *buf, size_t len)

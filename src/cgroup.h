@@ -26,4 +26,9 @@ uint64_t cgroup_id_of(const char *path);
  * from /proc/<pid>/cgroup. Returns 0 or -errno. */
 int cgroup_of_pid(int pid, char *buf, size_t len);
 
+/* Move the calling process into the cgroup v2 directory dir (writes its pid to
+ * dir/cgroup.procs). For tests and benchmarks that run their own traffic in a cgroup of
+ * their own. Returns 0 or -errno. */
+int cgroup_enter(const char *dir);
+
 #endif /* MOAT_CGROUP_H */

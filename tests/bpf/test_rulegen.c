@@ -46,22 +46,6 @@ static int try_connect(int last)
 	return err == ECONNREFUSED ? 0 : err ? err : -1;
 }
 
-static int join(const char *dir)
-{
-	char path[4200], pid[32];
-	int fd, n, err = 0;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	if (write(fd, pid, (size_t)n) != n)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 /* Entries of the v4 trie stored under cgroup id `id`. */
 static int trie_count(uint64_t id)
 {
@@ -263,7 +247,6 @@ int main(void)
 	char mnt[4096], cgs[1][4096], line[4200];
 	struct loader l;
 	uint64_t cgid;
-	FILE *f;
 
 	if (geteuid() != 0) {
 		CHECK(0, "rule generations", "run as root");
@@ -274,14 +257,8 @@ int main(void)
 		return TEST_EXIT();
 	}
 	/* Where this process lives now, to come back to. */
-	f = fopen("/proc/self/cgroup", "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "0::", 3)) {
-			line[strcspn(line, "\n")] = 0;
-			snprintf(home, sizeof(home), "%s%s", mnt, line + 3);
-		}
-	if (f)
-		fclose(f);
+	if (cgroup_of_pid(getpid(), line, sizeof(line)) == 0)
+		snprintf(home, sizeof(home), "%s%s", mnt, line);
 	snprintf(cg, sizeof(cg), "%s/moat-test-rulegen-%d", mnt, (int)getpid());
 	snprintf(pin, sizeof(pin), "/sys/fs/bpf/moat-test-rulegen-%d", (int)getpid());
 	if (snprintf(cgs[0], sizeof(cgs[0]), "%s", cg) >= (int)sizeof(cgs[0])) {
@@ -299,9 +276,10 @@ int main(void)
 	}
 	loader_close(&l);
 	cgid = cgroup_id_of(cg);
-	CHECK(home[0] && join(cg) == 0, "this process joined the test cgroup", "home %s", home);
+	CHECK(home[0] && cgroup_enter(cg) == 0, "this process joined the test cgroup", "home %s",
+	      home);
 	run(cgid);
-	CHECK_EQ_INT(join(home), 0, "this process went back to its cgroup");
+	CHECK_EQ_INT(cgroup_enter(home), 0, "this process went back to its cgroup");
 out:
 	loader_clear(pin);
 	rmdir(cg);

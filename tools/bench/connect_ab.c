@@ -62,22 +62,6 @@ static double cpu_s(void)
 	       ru.ru_stime.tv_usec / 1e6;
 }
 
-static int join(const char *dir)
-{
-	char path[4200], pid[32];
-	int fd, n, err = 0;
-
-	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	if (write(fd, pid, (size_t)n) != n)
-		err = -errno;
-	close(fd);
-	return err;
-}
-
 static void *acceptor(void *arg)
 {
 	(void)arg;
@@ -213,7 +197,6 @@ int main(int argc, char **argv)
 	struct loader l;
 	int one = 1, rc = 1, sfd, fails = 0;
 	uint64_t cgid;
-	FILE *f;
 
 	if (pairs < 1 || n < 1 || geteuid() != 0) {
 		fprintf(stderr, "usage (as root): connect_ab [PAIRS] [CONNECTS]\n");
@@ -223,14 +206,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "connect_ab: no cgroup2 mount\n");
 		return 1;
 	}
-	f = fopen("/proc/self/cgroup", "re");
-	while (f && fgets(line, sizeof(line), f))
-		if (!strncmp(line, "0::", 3)) {
-			line[strcspn(line, "\n")] = 0;
-			snprintf(home, sizeof(home), "%s%s", mnt, line + 3);
-		}
-	if (f)
-		fclose(f);
+	/* Where this process lives now, to come back to. */
+	if (cgroup_of_pid(getpid(), line, sizeof(line)) == 0)
+		snprintf(home, sizeof(home), "%s%s", mnt, line);
 	snprintf(cg, sizeof(cg), "%s/moat-bench-ab-%d", mnt, (int)getpid());
 	snprintf(pin, sizeof(pin), "/sys/fs/bpf/moat-bench-ab-%d", (int)getpid());
 	if (!home[0] || snprintf(cgs[0], sizeof(cgs[0]), "%s", cg) >= (int)sizeof(cgs[0]) ||
@@ -251,7 +229,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "connect_ab: cannot fill the maps\n");
 		goto out_loaded;
 	}
-	if (join(cg)) {
+	if (cgroup_enter(cg)) {
 		fprintf(stderr, "connect_ab: cannot join %s\n", cg);
 		goto out_loaded;
 	}
@@ -334,7 +312,7 @@ int main(int argc, char **argv)
 	rc = fails ? 1 : 0;
 out_joined:
 	stop = 1;
-	join(home);
+	cgroup_enter(home);
 out_loaded:
 	loader_close(&l);
 out:

@@ -203,13 +203,7 @@ bench_cost() {
 	ctl=$(docker exec moat-bench-dom /loadgen connect "$(docker inspect -f \
 		'{{.NetworkSettings.IPAddress}}' moat-bench-dnsm)" "$SVC_PORT" 1 0 || true)
 	echo "  control: connect to moat-bench-dnsm (not learned): $ctl (errors=1 expected: denied)"
-	# bpf_stats adds two clock reads to every program run (pvclock on a VM: ~0.1 us each);
-	# the timed rounds run without it, whatever it was left at.
-	if [ "$(sysctl -n kernel.bpf_stats_enabled)" != 0 ]; then
-		log "kernel.bpf_stats_enabled was on: off for the timed rounds (restored at exit)"
-		stats_saved=$(sysctl -n kernel.bpf_stats_enabled)
-		sysctl -q -w kernel.bpf_stats_enabled=0
-	fi
+	bpf_stats_off
 	docker exec moat-bench-dom /loadgen connect "$SVC_IP" "$SVC_PORT" "$CONNECTS" 0 >/dev/null # warm-up
 	for ((r = 1; r <= ROUNDS; r++)); do
 		# Rotate the order so drift over the run does not favour one mode.

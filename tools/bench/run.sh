@@ -245,12 +245,7 @@ bench_connect_cost() {
 	echo "== connect-cost: $CONNECTS connect()+close from a container to $GW:$PORT," \
 		"$ROUNDS rounds per mode, alternating"
 	rm -f "$TMP"/cost-*
-	# bpf_stats adds two clock reads to every program run: off for the timed rounds.
-	if [ "$(sysctl -n kernel.bpf_stats_enabled)" != 0 ]; then
-		log "kernel.bpf_stats_enabled was on: off for the timed rounds (restored at exit)"
-		stats_saved=$(sysctl -n kernel.bpf_stats_enabled)
-		sysctl -q -w kernel.bpf_stats_enabled=0
-	fi
+	bpf_stats_off
 	gen connect 0 "$CONNECTS" >/dev/null # warm-up: caches, listener, conntrack-free path
 	for ((r = 1; r <= ROUNDS; r++)); do
 		# Rotate the order so drift over the run does not favour one mode.
