@@ -79,6 +79,7 @@ struct daemon {
 	struct lists_watch policy_watch;
 	/* The policies' own rule sets (policy "egress_rules"), by index into policies->p. */
 	struct ruleset policy_rules[POLICY_MAX];
+	uint32_t policy_set[POLICY_MAX]; /* their kernel rule set ids (policy_set_ids) */
 	struct lists_watch policy_rules_watch[POLICY_MAX];
 	/* Interactive egress: answers held back for a decision. */
 	struct prompt {
@@ -209,20 +210,33 @@ static int want_egress(const struct daemon *d, const struct container_info *c)
 	return p && p->egress >= 0 ? p->egress : d->cfg.egress;
 }
 
-/* The kernel rule set id of a policy with its own rules: stable across reloads (a hash of
- * its id, never 0, below MOAT_POLICY_GEN1), so a container's cgroup_cfg.policy keeps
- * naming the same set while the generation switches under it. */
-static uint32_t policy_set_id(const struct policy_set *ps, int i)
+/* Give each policy with its own rules (egress_rules) its kernel rule set id: a hash of its
+ * id, stable across reloads, so a container's cgroup_cfg.policy keeps naming the same set
+ * while the generation switches under it. Never 0, below MOAT_POLICY_GEN1; two ids with
+ * one hash: the later one moves on. Computed once per policy load. */
+static void policy_set_ids(struct daemon *d)
 {
-	uint32_t h = 2166136261u;
+	const struct policy_set *ps = d->policies;
 
-	for (const char *s = ps->p[i].id; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	h &= MOAT_POLICY_GEN1 - 1;
-	for (int j = 0; j < i; j++) /* two ids with one hash: the later one moves on */
-		if (ps->p[j].egress_rules[0] && policy_set_id(ps, j) == (h ? h : 1))
-			h++;
-	return h ? h : 1;
+	for (int i = 0; i < ps->n; i++) {
+		uint32_t h = 2166136261u;
+		int taken;
+
+		d->policy_set[i] = 0;
+		if (!ps->p[i].egress_rules[0])
+			continue;
+		for (const char *s = ps->p[i].id; *s; s++)
+			h = (h ^ (unsigned char)*s) * 16777619u;
+		do {
+			h &= MOAT_POLICY_GEN1 - 1;
+			h = h ? h : 1;
+			taken = 0;
+			for (int j = 0; j < i && !taken; j++)
+				taken = d->policy_set[j] == h;
+			h += (uint32_t)taken;
+		} while (taken);
+		d->policy_set[i] = h;
+	}
 }
 
 /* The egress rule set that binds container c: its policy's own (egress_rules), else the
@@ -236,7 +250,7 @@ static struct ruleset *egress_set(struct daemon *d, const struct container_info 
 
 	if (i >= 0 && p->egress_rules[0]) {
 		*id_base = POLICY_RULES_BASE + 10000u * (uint32_t)i;
-		*set = policy_set_id(d->policies, i);
+		*set = d->policy_set[i];
 		if (path)
 			*path = p->egress_rules;
 		return &d->policy_rules[i];
@@ -354,7 +368,7 @@ static int kernel_rules_commit(struct daemon *d)
 		log_error("writing the egress rules into the kernel: %s", strerror(-err));
 	for (int i = 0; i < d->policies->n && !err; i++)
 		if (d->policies->p[i].egress_rules[0] &&
-		    (err = rules_txn_put(&d->policy_rules[i], &t, policy_set_id(d->policies, i),
+		    (err = rules_txn_put(&d->policy_rules[i], &t, d->policy_set[i],
 					 POLICY_RULES_BASE + 10000u * (uint32_t)i)))
 			log_error("writing policy %s's rule set into the kernel: %s",
 				  d->policies->p[i].id, strerror(-err));
@@ -421,6 +435,7 @@ static void load_policies(struct daemon *d)
 	memcpy(kept, d->policy_rules, sizeof(kept));
 	memset(d->policy_rules, 0, sizeof(d->policy_rules));
 	err = policy_load(d->policies, d->cfg.policies);
+	policy_set_ids(d);
 	if (err == -ENOENT)
 		log_debug("%s: no policies file; the built-in default applies", d->cfg.policies);
 	else if (!err)
