@@ -280,15 +280,6 @@ dns_prog() {
 	done | head -n 1
 }
 
-# prog_snapshot FILE: "name run_cnt run_time_ns" of each of our programs, into FILE.
-prog_snapshot() {
-	local link id
-	for link in "$PIN"/links/*; do
-		id=$(bpftool -j link show pinned "$link" | jq -r .prog_id)
-		bpftool -j prog show id "$id" | jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"'
-	done | sort -u >"$1"
-}
-
 bench_dns_cost() {
 	local r case c name b a line n ns
 	echo "== dns-cost: handle_dns_ingress ns/run under 'loadgen dns' (${SECS}s, 4 in flight);" \

@@ -6,6 +6,15 @@
 
 log() { echo "bench: $*" >&2; }
 
+# prog_snapshot FILE: "name run_cnt run_time_ns" of each program attached under $PIN, into FILE.
+prog_snapshot() {
+	local link id
+	for link in "$PIN"/links/*; do
+		id=$(bpftool -j link show pinned "$link" | jq -r .prog_id)
+		bpftool -j prog show id "$id" | jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"'
+	done | sort -u >"$1"
+}
+
 # bpf_stats_off: kernel.bpf_stats_enabled off for timed rounds, whatever it was left at: it
 # adds two clock reads to every program run (pvclock on a VM: ~0.1 us each). The old value
 # goes to $stats_saved, which the caller's cleanup restores.

@@ -280,15 +280,6 @@ bench_connect_cost() {
 
 # ---- per-program cost ---------------------------------------------------------------
 
-# prog_snapshot FILE: "name run_cnt run_time_ns" of each of our programs, into FILE.
-prog_snapshot() {
-	local link id
-	for link in "$PIN"/links/*; do
-		id=$(bpftool -j link show pinned "$link" | jq -r .prog_id)
-		bpftool -j prog show id "$id" | jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"'
-	done | sort -u >"$1"
-}
-
 bench_prog_cost() {
 	local secs=$((SECS < 5 ? SECS : 5)) cpid k name cnt ns per s
 	echo "== prog-cost: kernel.bpf_stats_enabled=1; each load alone for ${secs}s, consume reading"
