@@ -156,4 +156,7 @@ vmlinux:
 clean:
 	rm -rf $(BUILD)
 
+# libFuzzer harnesses (tests/fuzz): `make fuzz`, smoke runs in `make test`.
+-include tests/fuzz/fuzz.mk
+
 .SECONDARY: $(BPF_OBJS) $(SKELS)

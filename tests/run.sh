@@ -4,6 +4,8 @@
 # or "not ok - NAME: why" lines; a test program that exits non-zero without
 # a "not ok" line (a crash) counts as one failure. Ends with the line
 # "N passed, N failed". Usage: tests/run.sh [FILTER] (substring of a test's file name).
+# Scripts: tests/integration/ (real containers), tests/adversarial/ (attacks on moat's
+# promises, docs/security.md), tests/fuzz/ (short smoke runs of the fuzz harnesses).
 set -u
 cd "$(dirname "$0")/.."
 filter=${1:-}
@@ -38,7 +40,7 @@ for t in build/tests/*; do
 	case "$t" in *"$filter"*) ;; *) continue ;; esac
 	run_one "$(basename "$t")" "$t"
 done
-for t in tests/integration/test_*.sh; do
+for t in tests/integration/test_*.sh tests/adversarial/test_*.sh tests/fuzz/test_*.sh; do
 	[ -f "$t" ] || continue
 	case "$t" in *"$filter"*) ;; *) continue ;; esac
 	run_one "$(basename "$t" .sh)" bash "$t"
