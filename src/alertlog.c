@@ -351,19 +351,38 @@ struct query {
 	int color;
 	json_tokener *tok;
 	int fd;		 /* the file being read, for counting line numbers */
+	const char *mem; /* ... or its contents in memory (alertlog_query_buf), fd -1 */
+	size_t mem_len;
 	off_t cache_off; /* a line start whose number is known ... */
 	long cache_line; /* ... and that number */
 };
 
-/* Newlines in [from, to) of fd. */
-static long count_newlines(int fd, off_t from, off_t to)
+/* pread(2) from the file being read, or from its contents in memory. */
+static ssize_t q_pread(const struct query *q, void *buf, size_t n, off_t off)
+{
+	if (!q->mem)
+		return pread(q->fd, buf, n, off);
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((size_t)off >= q->mem_len)
+		return 0;
+	if (n > q->mem_len - (size_t)off)
+		n = q->mem_len - (size_t)off;
+	memcpy(buf, q->mem + off, n);
+	return (ssize_t)n;
+}
+
+/* Newlines in [from, to) of the file being read. */
+static long count_newlines(const struct query *q, off_t from, off_t to)
 {
 	char buf[65536];
 	long n = 0;
 
 	while (from < to) {
 		size_t want = (size_t)(to - from) < sizeof(buf) ? (size_t)(to - from) : sizeof(buf);
-		ssize_t got = pread(fd, buf, want, from);
+		ssize_t got = q_pread(q, buf, want, from);
 
 		if (got <= 0)
 			break;
@@ -379,9 +398,9 @@ static long count_newlines(int fd, off_t from, off_t to)
 static long line_number(struct query *q, off_t off)
 {
 	if (off >= q->cache_off)
-		q->cache_line += count_newlines(q->fd, q->cache_off, off);
+		q->cache_line += count_newlines(q, q->cache_off, off);
 	else
-		q->cache_line -= count_newlines(q->fd, off, q->cache_off);
+		q->cache_line -= count_newlines(q, off, q->cache_off);
 	q->cache_off = off;
 	return q->cache_line;
 }
@@ -461,7 +480,7 @@ static int query_line(struct query *q, char *line, size_t n, off_t off, char **t
 /* Reading a file backwards a line at a time. buf holds the bytes
  * [base, base + len) not yet returned. */
 struct rev {
-	int fd;
+	const struct query *q;
 	off_t base;
 	char *buf;
 	size_t len, cap;
@@ -507,8 +526,8 @@ static int rev_prev(struct rev *r, char **line, size_t *n, off_t *off, int *nl)
 		}
 		memmove(r->buf + chunk, r->buf, r->len);
 		while (got < chunk) {
-			ssize_t k = pread(r->fd, r->buf + got, chunk - got,
-					  r->base - (off_t)chunk + (off_t)got);
+			ssize_t k = q_pread(r->q, r->buf + got, chunk - got,
+					    r->base - (off_t)chunk + (off_t)got);
 
 			if (k < 0 && errno == EINTR)
 				continue;
@@ -526,7 +545,7 @@ static int rev_prev(struct rev *r, char **line, size_t *n, off_t *off, int *nl)
  * following (it may be a write in progress), else the file size. */
 static int query_last(struct query *q, off_t size, off_t *end)
 {
-	struct rev r = {.fd = q->fd, .base = size};
+	struct rev r = {.q = q, .base = size};
 	char **found = NULL, *line = NULL, *text;
 	int nfound = 0, cap = 0, err = 0, nl = 0;
 	size_t n = 0;
@@ -580,7 +599,7 @@ static int forward_read(struct query *q, struct fwd *w, off_t *pos, int final)
 	int err;
 
 	for (;;) {
-		ssize_t got = pread(q->fd, buf, sizeof(buf), *pos);
+		ssize_t got = q_pread(q, buf, sizeof(buf), *pos);
 		size_t start = 0;
 
 		if (got < 0 && errno == EINTR)
@@ -763,6 +782,38 @@ int alertlog_query(const char *path, const struct alert_filter *f, FILE *out)
 cleanup:
 	if (q.fd >= 0)
 		close(q.fd);
+	json_tokener_free(q.tok);
+	return err;
+}
+
+int alertlog_query_buf(const char *name, const char *buf, size_t len, const struct alert_filter *f,
+		       FILE *out)
+{
+	struct query q = {.path = name,
+			  .f = f,
+			  .out = out,
+			  .fd = -1,
+			  .mem = buf ? buf : "",
+			  .mem_len = buf ? len : 0,
+			  .cache_line = 1};
+	off_t end = 0;
+	int err;
+
+	if (f->follow || len > (size_t)INT64_MAX)
+		return -EINVAL;
+	q.color = f->json ? 0 : alertlog_use_color(f->color_mode, fileno(out));
+	q.tok = json_tokener_new();
+	if (!q.tok)
+		return -ENOMEM;
+	if (f->last > 0) {
+		err = query_last(&q, (off_t)q.mem_len, &end);
+	} else {
+		struct fwd w = {0};
+
+		err = forward_read(&q, &w, &end, 1);
+		free(w.pend);
+	}
+	fflush(out);
 	json_tokener_free(q.tok);
 	return err;
 }

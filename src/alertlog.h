@@ -80,6 +80,12 @@ int alertlog_parse_since(const char *s, int64_t now_ns, int64_t *out_ns);
  * Returns 0, -ENOENT when the file does not exist, or -errno. */
 int alertlog_query(const char *path, const struct alert_filter *f, FILE *out);
 
+/* alertlog_query on the len bytes at buf (a file's contents, named `name` in
+ * warnings), without following (f->follow must be 0: -EINVAL otherwise).
+ * Returns 0 or -errno. */
+int alertlog_query_buf(const char *name, const char *buf, size_t len, const struct alert_filter *f,
+		       FILE *out);
+
 /* `moat alerts [--last N] [--severity S] [--container C] [--since T]
  * [--follow] [--json] [--color auto|always|never] [--file PATH]`.
  * Returns the exit code: 0 ok, 1 failed, 2 usage. */

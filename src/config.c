@@ -149,6 +149,10 @@ static int get_str(struct cfg_parse *p, json_object *v, const char *key, char *o
 		return -1;
 	}
 	s = json_object_get_string(v);
+	if (strlen(s) != (size_t)json_object_get_string_len(v)) {
+		cfg_error(p, key, "must not contain a NUL character (\\u0000)", NULL);
+		return -1;
+	}
 	if (strlen(s) >= len) {
 		cfg_error(p, key, "is too long", NULL);
 		return -1;
@@ -177,7 +181,7 @@ static int get_names(struct cfg_parse *p, json_object *v, const char *key, struc
 
 		if (!json_object_is_type(e, json_type_string) ||
 		    strlen(s = json_object_get_string(e)) >= CONFIG_NAME_LEN || !*s ||
-		    strchr(s, '/')) {
+		    strchr(s, '/') || strlen(s) != (size_t)json_object_get_string_len(e)) {
 			cfg_error(p, key, "entries must be base names (no '/') of 1-31 characters",
 				  NULL);
 			return -1;
@@ -191,6 +195,8 @@ static int get_names(struct cfg_parse *p, json_object *v, const char *key, struc
 static void check_keys(struct cfg_parse *p, json_object *obj, const char *const *known, size_t n,
 		       const char *where)
 {
+	if (!json_object_is_type(obj, json_type_object))
+		return;
 	json_object_object_foreach(obj, key, val)
 	{
 		size_t i;
@@ -204,6 +210,15 @@ static void check_keys(struct cfg_parse *p, json_object *obj, const char *const 
 			p->errors++;
 		}
 	}
+}
+
+/* A section ("registry", "lists", ...) must be an object; shape shows one. */
+static int get_section(struct cfg_parse *p, json_object *v, const char *key, const char *shape)
+{
+	if (json_object_is_type(v, json_type_object))
+		return 0;
+	cfg_error(p, key, "must be an object: ", shape);
+	return -1;
 }
 
 /* "monitor" | "enforce" -> 0 | 1. */
@@ -356,7 +371,9 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	}
 	if (json_object_object_get_ex(root, "alert_dedup_seconds", &v))
 		get_uint(p, v, "alert_dedup_seconds", 86400, &c->dedup_s);
-	if (json_object_object_get_ex(root, "registry", &sub)) {
+	if (json_object_object_get_ex(root, "registry", &sub) &&
+	    get_section(p, sub, "registry", "{\"max_entries\": N, \"retention_seconds\": N}") ==
+		0) {
 		check_keys(p, sub, known_registry, 2, "\"registry\"");
 		if (json_object_object_get_ex(sub, "max_entries", &v) &&
 		    get_uint(p, v, "max_entries", 10000000, &u) == 0)
@@ -364,14 +381,19 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		if (json_object_object_get_ex(sub, "retention_seconds", &v))
 			get_uint(p, v, "retention_seconds", 365u * 86400, &c->registry_retention_s);
 	}
-	if (json_object_object_get_ex(root, "lists", &sub)) {
+	if (json_object_object_get_ex(root, "lists", &sub) &&
+	    get_section(p, sub, "lists", "{\"blacklist\": \"/path\", \"whitelist\": \"/path\"}") ==
+		0) {
 		check_keys(p, sub, known_lists, 2, "\"lists\"");
 		if (json_object_object_get_ex(sub, "blacklist", &v))
 			get_str(p, v, "blacklist", c->blacklist, sizeof(c->blacklist));
 		if (json_object_object_get_ex(sub, "whitelist", &v))
 			get_str(p, v, "whitelist", c->whitelist, sizeof(c->whitelist));
 	}
-	if (json_object_object_get_ex(root, "exec", &sub)) {
+	if (json_object_object_get_ex(root, "exec", &sub) &&
+	    get_section(p, sub, "exec",
+			"{\"shells\": [...], \"runtimes\": [...], \"network_tools\": [...]}") ==
+		0) {
 		check_keys(p, sub, known_exec, 3, "\"exec\"");
 		if (json_object_object_get_ex(sub, "shells", &v))
 			get_names(p, v, "shells", &c->shells);
@@ -380,7 +402,11 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		if (json_object_object_get_ex(sub, "network_tools", &v))
 			get_names(p, v, "network_tools", &c->net_tools);
 	}
-	if (json_object_object_get_ex(root, "actions", &sub)) {
+	if (json_object_object_get_ex(root, "actions", &sub) &&
+	    get_section(
+		p, sub, "actions",
+		"{\"attempts\": N, \"backoff_ms\": N, \"timeout_ms\": N, \"max_concurrent\": N}") ==
+		0) {
 		check_keys(p, sub, known_actions, 4, "\"actions\"");
 		if (json_object_object_get_ex(sub, "attempts", &v) &&
 		    get_uint(p, v, "attempts", 10, &u) == 0) {
@@ -419,7 +445,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	}
 }
 
-/* Read a whole file (at most 1 MiB) into a NUL-terminated buffer. */
+/* Read a whole file (at most CONFIG_MAX_BYTES) into a NUL-terminated buffer. */
 static char *read_file(const char *path, int *err)
 {
 	FILE *f = fopen(path, "re");
@@ -435,10 +461,10 @@ static char *read_file(const char *path, int *err)
 			char *nb;
 
 			cap = cap ? cap * 2 : 8192;
-			if (cap > (1u << 20) + 8192 || !(nb = realloc(buf, cap))) {
+			if (cap > CONFIG_MAX_BYTES + 8192 || !(nb = realloc(buf, cap))) {
 				free(buf);
 				fclose(f);
-				*err = cap > (1u << 20) ? -EFBIG : -ENOMEM;
+				*err = cap > CONFIG_MAX_BYTES ? -EFBIG : -ENOMEM;
 				return NULL;
 			}
 			buf = nb;
@@ -451,24 +477,21 @@ static char *read_file(const char *path, int *err)
 	return buf;
 }
 
-int config_load(struct config *c, const char *path)
+/* Parse the NUL-terminated text of the file named path over c (the
+ * contract of config_load). Takes ownership of text. */
+static int load_text(struct config *c, const char *path, char *text)
 {
 	struct json_tokener *tok = json_tokener_new();
-	struct cfg_parse p = {.path = path};
+	struct cfg_parse p = {.path = path, .text = text};
 	struct config *next = NULL;
 	json_object *root = NULL;
 	enum json_tokener_error jerr;
-	char *text;
 	int err = 0;
 
-	text = read_file(path, &err);
-	if (!text) {
-		if (err != -ENOENT)
-			log_error("%s: cannot read: %s", path, strerror(-err));
-		json_tokener_free(tok);
-		return err;
+	if (!tok) {
+		err = -ENOMEM;
+		goto cleanup;
 	}
-	p.text = text;
 	root = json_tokener_parse_ex(tok, text, (int)strlen(text) + 1);
 	jerr = json_tokener_get_error(tok);
 	if (!root || jerr != json_tokener_success) {
@@ -499,4 +522,34 @@ cleanup:
 	json_tokener_free(tok);
 	free(text);
 	return err;
+}
+
+int config_load(struct config *c, const char *path)
+{
+	char *text;
+	int err = 0;
+
+	text = read_file(path, &err);
+	if (!text) {
+		if (err != -ENOENT)
+			log_error("%s: cannot read: %s", path, strerror(-err));
+		return err;
+	}
+	return load_text(c, path, text);
+}
+
+int config_load_buf(struct config *c, const char *name, const char *buf, size_t len)
+{
+	char *text;
+
+	if (len > CONFIG_MAX_BYTES) {
+		log_error("%s: cannot read: %s", name, strerror(EFBIG));
+		return -EFBIG;
+	}
+	text = malloc(len + 1);
+	if (!text)
+		return -ENOMEM;
+	memcpy(text, buf, len);
+	text[len] = 0;
+	return load_text(c, name, text);
 }

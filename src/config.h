@@ -12,6 +12,7 @@
 #define CONFIG_NAME_LEN	      32
 #define CONFIG_MAX_CONTAINERS 64
 #define CONFIG_MAX_CGROUPS    16
+#define CONFIG_MAX_BYTES      (1u << 20) /* a larger configuration file is refused */
 
 /* A list of executable base names. */
 struct name_list {
@@ -74,6 +75,11 @@ void config_defaults(struct config *c);
  * returned. A missing file is -ENOENT (the caller decides whether that
  * matters: the default path may be absent). */
 int config_load(struct config *c, const char *path);
+
+/* config_load on the len bytes at buf (a file's contents; the text ends at
+ * the first NUL byte, as in a file), named `name` in messages and in
+ * c->path. The same contract otherwise. */
+int config_load_buf(struct config *c, const char *name, const char *buf, size_t len);
 
 /* The rule for container name, or NULL. */
 const struct container_rule *config_container(const struct config *c, const char *name);

@@ -318,7 +318,16 @@ int64_t docker_parse_time(const char *s)
 	if (t == -1)
 		return -1;
 	t -= oh * 3600 + om * 60;
+	/* From 1970 (Docker's times are) to 2262-04-11 (the int64 ns limit). */
+	if (t < 0 || t >= INT64_MAX / 1000000000LL)
+		return -1;
 	return t * 1000000000LL + frac;
+}
+
+/* Whether JSON string v holds a NUL character (it would cut the C string short). */
+static int has_nul(json_object *v)
+{
+	return strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v);
 }
 
 /* The field key of parent when it has type want. Missing, null or another
@@ -341,6 +350,10 @@ static json_object *field(json_object *parent, const char *key, json_type want, 
 			 json_type_to_name(json_object_get_type(v)), json_type_to_name(want));
 		return NULL;
 	}
+	if (want == json_type_string && has_nul(v)) {
+		log_warn("docker: %s: field %s holds a NUL character; left empty", ctx, name);
+		return NULL;
+	}
 	return v;
 }
 
@@ -361,8 +374,10 @@ static void push_strings(json_object *arr, const char *name, const char *ctx, co
 	for (size_t i = 0; i < len && *n < max; i++) {
 		json_object *e = json_object_array_get_idx(arr, i);
 
-		if (!json_object_is_type(e, json_type_string)) {
-			log_warn("docker: %s: %s[%zu] is not a string; skipped", ctx, name, i);
+		if (!json_object_is_type(e, json_type_string) || has_nul(e)) {
+			log_warn("docker: %s: %s[%zu] is not a string without NUL characters; "
+				 "skipped",
+				 ctx, name, i);
 			continue;
 		}
 		list[(*n)++] = json_object_get_string(e);
@@ -414,9 +429,10 @@ static void parse_config(json_object *cfg, struct container_info *c, const char 
 		return;
 	json_object_object_foreach(labels, k, v)
 	{
-		if (!json_object_is_type(v, json_type_string)) {
-			log_warn("docker: %s: label Config.Labels.%s is not a string; skipped", ctx,
-				 k);
+		if (!json_object_is_type(v, json_type_string) || has_nul(v)) {
+			log_warn("docker: %s: label Config.Labels.%s is not a string without NUL "
+				 "characters; skipped",
+				 ctx, k);
 			continue;
 		}
 		json_object_object_add(c->labels, k, json_object_get(v));

@@ -145,7 +145,8 @@ int docker_stream(struct docker *d, const char *path, const struct docker_stream
 
 /* Parse Docker's RFC 3339 time ("2024-05-01T10:11:12.123456789Z", or with
  * a +hh:mm offset) to ns since the epoch. Returns 0 for Docker's zero time
- * "0001-01-01T00:00:00Z", -1 when s is not such a time. */
+ * "0001-01-01T00:00:00Z", -1 when s is not such a time or is outside 1970 to
+ * 2262 (what int64 ns hold). */
 int64_t docker_parse_time(const char *s);
 
 #endif /* MOAT_DOCKER_H */

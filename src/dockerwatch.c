@@ -79,14 +79,22 @@ static int post_synthetic(struct dockerwatch *w, const char *action)
 	return post(w, &ev);
 }
 
+/* Whether v is a string without NUL characters (one would cut the C string short). */
+static int is_text(json_object *v)
+{
+	return json_object_is_type(v, json_type_string) &&
+	       strlen(json_object_get_string(v)) == (size_t)json_object_get_string_len(v);
+}
+
 static const char *attr(json_object *attrs, const char *key, const char *action)
 {
 	json_object *v;
 
 	if (!attrs || !json_object_object_get_ex(attrs, key, &v))
 		return NULL;
-	if (!json_object_is_type(v, json_type_string)) {
-		log_warn("docker: event %s: field Actor.Attributes.%s is not a string; ignored",
+	if (!is_text(v)) {
+		log_warn("docker: event %s: field Actor.Attributes.%s is not a string without NUL "
+			 "characters; ignored",
 			 action, key);
 		return NULL;
 	}
@@ -118,20 +126,19 @@ int dockerwatch_parse_event(json_object *o, struct docker_event *ev)
 	const char *s, *action;
 
 	memset(ev, 0, sizeof(*ev));
-	ev->exit_code = -1;
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		log_warn("docker: event is not a JSON object; ignored");
 		return -EPROTO;
 	}
-	if (!json_object_object_get_ex(o, "Action", &v) ||
-	    !json_object_is_type(v, json_type_string)) {
+	if (!json_object_object_get_ex(o, "Action", &v) || !is_text(v) ||
+	    !json_object_get_string_len(v)) {
 		log_warn("docker: event without a string field Action; ignored");
-		memset(ev, 0, sizeof(*ev));
 		return -EPROTO;
 	}
+	ev->exit_code = -1;
 	action = json_object_get_string(v);
 	snprintf(ev->action, sizeof(ev->action), "%s", action);
-	if (json_object_object_get_ex(o, "Type", &v) && json_object_is_type(v, json_type_string))
+	if (json_object_object_get_ex(o, "Type", &v) && is_text(v))
 		snprintf(ev->type, sizeof(ev->type), "%s", json_object_get_string(v));
 	else
 		log_warn("docker: event %s: field Type missing or not a string", action);
@@ -152,8 +159,7 @@ int dockerwatch_parse_event(json_object *o, struct docker_event *ev)
 		if ((s = attr(attrs, "name", action)))
 			snprintf(ev->network, sizeof(ev->network), "%s", s);
 	} else {
-		if (actor && json_object_object_get_ex(actor, "ID", &v) &&
-		    json_object_is_type(v, json_type_string))
+		if (actor && json_object_object_get_ex(actor, "ID", &v) && is_text(v))
 			snprintf(ev->id, sizeof(ev->id), "%s", json_object_get_string(v));
 		else
 			log_warn("docker: event %s: field Actor.ID missing or not a string",
@@ -167,12 +173,33 @@ int dockerwatch_parse_event(json_object *o, struct docker_event *ev)
 	}
 	if (json_object_object_get_ex(o, "timeNano", &v) && json_object_is_type(v, json_type_int))
 		ev->time_ns = json_object_get_int64(v);
-	else if (json_object_object_get_ex(o, "time", &v) && json_object_is_type(v, json_type_int))
+	else if (json_object_object_get_ex(o, "time", &v) &&
+		 json_object_is_type(v, json_type_int) && json_object_get_int64(v) >= 0 &&
+		 json_object_get_int64(v) < INT64_MAX / 1000000000LL)
 		ev->time_ns = json_object_get_int64(v) * 1000000000LL;
 	else
-		log_warn("docker: event %s: fields timeNano and time missing or not numbers",
+		log_warn("docker: event %s: fields timeNano and time missing or not numbers "
+			 "of ns / s since 1970",
 			 action);
 	return 0;
+}
+
+int dockerwatch_parse_line(const char *line, size_t len, struct docker_event *ev)
+{
+	enum json_tokener_error jerr;
+	json_object *o;
+	int err;
+
+	memset(ev, 0, sizeof(*ev));
+	o = json_tokener_parse_verbose(line, &jerr);
+	if (!o) {
+		log_warn("docker: events line of %zu bytes is not JSON (%s); skipped", len,
+			 json_tokener_error_desc(jerr));
+		return -EPROTO;
+	}
+	err = dockerwatch_parse_event(o, ev);
+	json_object_put(o);
+	return err;
 }
 
 static int on_open(void *ud)
@@ -193,23 +220,13 @@ static int on_open(void *ud)
 static int on_line(const char *line, size_t len, void *ud)
 {
 	struct dockerwatch *w = ud;
-	enum json_tokener_error jerr;
 	struct docker_event ev;
-	json_object *o = json_tokener_parse_verbose(line, &jerr);
-	int err = 0;
 
-	if (!o) {
-		log_warn("docker: events line of %zu bytes is not JSON (%s); skipped", len,
-			 json_tokener_error_desc(jerr));
+	if (dockerwatch_parse_line(line, len, &ev))
 		return 0;
-	}
-	if (dockerwatch_parse_event(o, &ev) == 0) {
-		if (ev.time_ns > w->last_ns)
-			w->last_ns = ev.time_ns;
-		err = post(w, &ev);
-	}
-	json_object_put(o);
-	return err ? 1 : 0;
+	if (ev.time_ns > w->last_ns)
+		w->last_ns = ev.time_ns;
+	return post(w, &ev) ? 1 : 0;
 }
 
 static int should_stop(void *ud)

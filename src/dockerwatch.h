@@ -3,6 +3,7 @@
 #ifndef MOAT_DOCKERWATCH_H
 #define MOAT_DOCKERWATCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <json-c/json.h>
 
@@ -52,7 +53,14 @@ int dockerwatch_next(struct dockerwatch *w, struct docker_event *ev);
 
 /* Fill ev from one /events object. Fields missing or of the wrong type
  * are warned about by name and left empty. Returns 0, or -EPROTO when o
- * is not an object or has no Action (ev is then zeroed). */
+ * is not an object or has no Action (a non-empty string); ev is then
+ * zeroed. */
 int dockerwatch_parse_event(json_object *o, struct docker_event *ev);
+
+/* Fill ev from one line of the /events stream: line is len bytes followed
+ * by a NUL (as docker_stream hands it over); the JSON text ends at the
+ * first NUL byte. A line that is not JSON is warned about (with its length)
+ * and gives -EPROTO (ev zeroed); otherwise as dockerwatch_parse_event. */
+int dockerwatch_parse_line(const char *line, size_t len, struct docker_event *ev);
 
 #endif /* MOAT_DOCKERWATCH_H */

@@ -49,10 +49,23 @@ static int get_globs(json_object *arr, char *out, size_t width, int max, int *n)
 		json_object *s = json_object_array_get_idx(arr, i);
 
 		if (!json_object_is_type(s, json_type_string) ||
-		    strlen(json_object_get_string(s)) >= width)
+		    (size_t)json_object_get_string_len(s) >= width ||
+		    strlen(json_object_get_string(s)) != (size_t)json_object_get_string_len(s))
 			return -1;
 		snprintf(out + (size_t)(*n)++ * width, width, "%s", json_object_get_string(s));
 	}
+	return 0;
+}
+
+/* Copy string v into out (len bytes). Returns 0, or -1 when v is not a
+ * string (null included), does not fit or holds a NUL character. */
+static int get_text(json_object *v, char *out, size_t len)
+{
+	if (!json_object_is_type(v, json_type_string) ||
+	    (size_t)json_object_get_string_len(v) >= len ||
+	    strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v))
+		return -1;
+	snprintf(out, len, "%s", json_object_get_string(v));
 	return 0;
 }
 
@@ -67,14 +80,14 @@ static const char *parse_one(json_object *o, struct policy *p)
 	p->severity_threshold = ALERT_CRITICAL;
 	if (!json_object_is_type(o, json_type_object))
 		return "a policy must be an object";
-	if (!json_object_object_get_ex(o, "id", &v) || !json_object_is_type(v, json_type_string) ||
-	    !*json_object_get_string(v) || strlen(json_object_get_string(v)) >= sizeof(p->id))
-		return "\"id\" (a non-empty string) is required";
-	snprintf(p->id, sizeof(p->id), "%s", json_object_get_string(v));
-	if (json_object_object_get_ex(o, "name", &v))
-		snprintf(p->name, sizeof(p->name), "%s", json_object_get_string(v));
-	if (json_object_object_get_ex(o, "description", &v))
-		snprintf(p->description, sizeof(p->description), "%s", json_object_get_string(v));
+	if (!json_object_object_get_ex(o, "id", &v) || get_text(v, p->id, sizeof(p->id)) ||
+	    !p->id[0])
+		return "\"id\" (a non-empty string of at most 63 bytes) is required";
+	if (json_object_object_get_ex(o, "name", &v) && get_text(v, p->name, sizeof(p->name)))
+		return "\"name\" must be a string of at most 127 bytes";
+	if (json_object_object_get_ex(o, "description", &v) &&
+	    get_text(v, p->description, sizeof(p->description)))
+		return "\"description\" must be a string of at most 255 bytes";
 	if (json_object_object_get_ex(o, "enabled", &v)) {
 		if (!json_object_is_type(v, json_type_boolean))
 			return "\"enabled\" must be true or false";
@@ -104,7 +117,8 @@ static const char *parse_one(json_object *o, struct policy *p)
 			return "\"target.labels\" must be an array of \"key=value\" or \"key\"";
 	}
 	if (json_object_object_get_ex(o, "egress", &v)) {
-		const char *e = json_object_get_string(v);
+		const char *e =
+		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 
 		p->egress = !strcmp(e, "monitor")	? 0
 			    : !strcmp(e, "enforce")	? 1
@@ -113,22 +127,18 @@ static const char *parse_one(json_object *o, struct policy *p)
 		if (p->egress == -2)
 			return "\"egress\" must be monitor, enforce or interactive";
 	}
-	if (json_object_object_get_ex(o, "egress_rules", &v)) {
-		const char *path = json_object_get_string(v);
-
-		if (!json_object_is_type(v, json_type_string) || path[0] != '/' ||
-		    strlen(path) >= sizeof(p->egress_rules))
-			return "\"egress_rules\" must be the absolute path of a rules file (the "
-			       "format "
-			       "of /etc/moat/rules.json)";
-		snprintf(p->egress_rules, sizeof(p->egress_rules), "%s", path);
-	}
+	if (json_object_object_get_ex(o, "egress_rules", &v) &&
+	    (get_text(v, p->egress_rules, sizeof(p->egress_rules)) || p->egress_rules[0] != '/'))
+		return "\"egress_rules\" must be the absolute path of a rules file (the format "
+		       "of /etc/moat/rules.json)";
 	if (json_object_object_get_ex(o, "actions", &v)) {
 		if (!json_object_is_type(v, json_type_array))
 			return "\"actions\" must be an array";
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
 			json_object *a = json_object_array_get_idx(v, i), *nets;
-			const char *s = json_object_get_string(a);
+			const char *s = json_object_is_type(a, json_type_string)
+					    ? json_object_get_string(a)
+					    : "";
 
 			if (json_object_is_type(a, json_type_object) &&
 			    json_object_object_get_ex(a, "network_disconnect", &nets)) {
@@ -163,23 +173,17 @@ static int by_priority(const void *a, const void *b)
 	return (x->priority > y->priority) - (x->priority < y->priority);
 }
 
-int policy_load(struct policy_set *ps, const char *path)
+/* Parse the NUL-terminated text of the file named path over ps (the
+ * contract of policy_load). */
+static int load_text(struct policy_set *ps, const char *path, const char *text)
 {
 	struct policy_set *next = calloc(1, sizeof(*next));
 	json_object *root = NULL, *arr;
-	FILE *f = fopen(path, "re");
-	char *text = NULL;
-	size_t cap = 0;
 	int errors = 0, err = 0;
 
-	if (!next || !f) {
-		err = f ? -ENOMEM : -errno;
-		if (err != -ENOENT)
-			log_error("%s: cannot read: %s", path, strerror(-err));
-		goto out;
-	}
-	if (getdelim(&text, &cap, '\0', f) < 0) {
-		err = -EIO;
+	if (!next) {
+		err = -ENOMEM;
+		log_error("%s: cannot read: %s", path, strerror(-err));
 		goto out;
 	}
 	root = json_tokener_parse(text);
@@ -203,7 +207,8 @@ int policy_load(struct policy_set *ps, const char *path)
 		char quoted[96] = "";
 
 		if (json_object_is_type(o, json_type_object) &&
-		    json_object_object_get_ex(o, "id", &id))
+		    json_object_object_get_ex(o, "id", &id) &&
+		    json_object_is_type(id, json_type_string))
 			snprintf(quoted, sizeof(quoted), "\"%s\"", json_object_get_string(id));
 		if (why) {
 			log_error("%s:%d: policy %zu: %s", path, line_of(text, quoted), i + 1, why);
@@ -228,10 +233,55 @@ int policy_load(struct policy_set *ps, const char *path)
 	memcpy(ps, next, sizeof(*ps));
 out:
 	json_object_put(root);
-	free(text);
-	if (f)
-		fclose(f);
 	free(next);
+	return err;
+}
+
+int policy_load(struct policy_set *ps, const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *text = NULL;
+	size_t cap = 0;
+	int err;
+
+	if (!f) {
+		err = -errno;
+		if (err != -ENOENT)
+			log_error("%s: cannot read: %s", path, strerror(-err));
+		return err;
+	}
+	/* The text ends at the first NUL byte; an empty file is not valid JSON. */
+	if (getdelim(&text, &cap, '\0', f) < 0) {
+		if (ferror(f)) {
+			err = -EIO;
+			log_error("%s: cannot read: %s", path, strerror(EIO));
+			goto out;
+		}
+		free(text);
+		text = strdup("");
+		if (!text) {
+			err = -ENOMEM;
+			goto out;
+		}
+	}
+	err = load_text(ps, path, text);
+out:
+	free(text);
+	fclose(f);
+	return err;
+}
+
+int policy_load_buf(struct policy_set *ps, const char *name, const char *buf, size_t len)
+{
+	char *text = malloc(len + 1);
+	int err;
+
+	if (!text)
+		return -ENOMEM;
+	memcpy(text, buf, len);
+	text[len] = 0;
+	err = load_text(ps, name, text);
+	free(text);
 	return err;
 }
 

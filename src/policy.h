@@ -52,6 +52,11 @@ void policy_defaults(struct policy_set *ps);
  * (-EINVAL). */
 int policy_load(struct policy_set *ps, const char *path);
 
+/* policy_load on the len bytes at buf (a file's contents; the text ends at
+ * the first NUL byte, as in a file), named `name` in messages and in
+ * ps->path. The same contract otherwise. */
+int policy_load_buf(struct policy_set *ps, const char *name, const char *buf, size_t len);
+
 /* The first enabled policy, in priority order, matching container c, or
  * NULL. */
 const struct policy *policy_match(const struct policy_set *ps, const struct container_info *c);

@@ -1965,6 +1965,12 @@ static int jtime(json_object *o, const char *key, int required, uint32_t def, ui
 	return 0;
 }
 
+/* Whether JSON string v holds a NUL character (it would cut the C string short). */
+static int has_nul(json_object *v)
+{
+	return strlen(json_object_get_string(v)) != (size_t)json_object_get_string_len(v);
+}
+
 /* Check one file entry into l. 0 or -EINVAL with the reason in err. */
 static int entry_check(json_object *o, struct lentry *l, char *err, size_t errlen)
 {
@@ -1984,6 +1990,10 @@ static int entry_check(json_object *o, struct lentry *l, char *err, size_t errle
 		snprintf(err, errlen, "field \"name\" is longer than 255 bytes");
 		return -EINVAL;
 	}
+	if (has_nul(v)) {
+		snprintf(err, errlen, "field \"name\" holds a NUL character");
+		return -EINVAL;
+	}
 	l->name_len = (size_t)n;
 	l->strs_len = (size_t)n + 1;
 	if (jtime(o, "first_seen", 1, 0, &l->first_seen, "", err, errlen) ||
@@ -1997,7 +2007,7 @@ static int entry_check(json_object *o, struct lentry *l, char *err, size_t errle
 
 		if (l->n_cnames == REGISTRY_MAX_CNAMES)
 			break;
-		if (!json_object_is_type(c, json_type_string) ||
+		if (!json_object_is_type(c, json_type_string) || has_nul(c) ||
 		    (n = name_norm(json_object_get_string(c), l->strs + l->strs_len)) < 0) {
 			snprintf(err, errlen, "field \"cnames[%zu]\" is not a name", k);
 			return -EINVAL;
@@ -2020,7 +2030,7 @@ static int entry_check(json_object *o, struct lentry *l, char *err, size_t errle
 			return -EINVAL;
 		if (s == 2 * REGISTRY_MAX_ADDRS)
 			break;
-		if (addr_parse(json_object_get_string(v), l->addrs[s])) {
+		if (has_nul(v) || addr_parse(json_object_get_string(v), l->addrs[s])) {
 			snprintf(err, errlen, "field \"%saddr\" is not an IP address", ctx);
 			return -EINVAL;
 		}
@@ -2050,6 +2060,10 @@ static int entry_check(json_object *o, struct lentry *l, char *err, size_t errle
 				 CID_LEN_MAX);
 			return -EINVAL;
 		}
+		if (has_nul(v)) {
+			snprintf(err, errlen, "field \"%sid\" holds a NUL character", ctx);
+			return -EINVAL;
+		}
 		if (seen) {
 			json_object_object_foreach(seen, key, val)
 			{
@@ -2057,7 +2071,9 @@ static int entry_check(json_object *o, struct lentry *l, char *err, size_t errle
 				unsigned s;
 
 				if (addr_parse(key, a) ||
-				    !json_object_is_type(val, json_type_int)) {
+				    !json_object_is_type(val, json_type_int) ||
+				    json_object_get_int64(val) < 0 ||
+				    json_object_get_int64(val) > UINT32_MAX) {
 					snprintf(err, errlen,
 						 "field \"%sseen\" has a bad member \"%s\"", ctx,
 						 key);
@@ -2119,7 +2135,7 @@ static int entry_merge(struct registry *r, const struct lentry *l, int64_t now)
 		uint32_t cseen = l->last_seen, ccount;
 		unsigned cs;
 
-		if (json_object_object_get_ex(co, "last_seen", &v))
+		if (json_object_object_get_ex(co, "last_seen", &v) && v)
 			cseen = (uint32_t)json_object_get_int64(v);
 		json_object_object_get_ex(co, "count", &v);
 		ccount = (uint32_t)json_object_get_int64(v);
@@ -2162,26 +2178,16 @@ cleanup:
 	return err;
 }
 
-int registry_load(struct registry *r, const char *path, int64_t now)
+/* registry_load from the open stream f (named path in messages); f stays open. */
+static int load_stream(struct registry *r, const char *path, FILE *f, int64_t now)
 {
 	size_t cap = 0, entry = 0, loaded = 0, bad = 0, expired = 0;
 	struct lentry *l = NULL;
 	json_object *o = NULL, *v;
 	char *line = NULL, why[320];
 	ssize_t n;
-	FILE *f;
 	int err = 0;
 
-	if (!r || !path)
-		return -EINVAL;
-	f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		err = -errno;
-		log_warn("%s: cannot open the DNS registry: %s", path, strerror(errno));
-		return err;
-	}
 	n = getline(&line, &cap, f);
 	if (n > 0)
 		o = json_tokener_parse(line);
@@ -2249,6 +2255,42 @@ cleanup:
 	json_object_put(o);
 	free(l);
 	free(line);
+	return err;
+}
+
+int registry_load(struct registry *r, const char *path, int64_t now)
+{
+	FILE *f;
+	int err;
+
+	if (!r || !path)
+		return -EINVAL;
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		err = -errno;
+		log_warn("%s: cannot open the DNS registry: %s", path, strerror(errno));
+		return err;
+	}
+	err = load_stream(r, path, f, now);
+	fclose(f);
+	return err;
+}
+
+int registry_load_buf(struct registry *r, const char *name, const char *buf, size_t len,
+		      int64_t now)
+{
+	FILE *f;
+	int err;
+
+	if (!r || !name || (!buf && len))
+		return -EINVAL;
+	/* fmemopen refuses an empty buffer; an empty file has no first line. */
+	f = len ? fmemopen((void *)buf, len, "r") : fopen("/dev/null", "re");
+	if (!f)
+		return -errno;
+	err = load_stream(r, name, f, now);
 	fclose(f);
 	return err;
 }

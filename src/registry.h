@@ -87,6 +87,10 @@ int registry_save(struct registry *r, const char *path);
  * entries are kept. Entries and (address, container) pairs expired at now are not loaded. */
 int registry_load(struct registry *r, const char *path, int64_t now);
 
+/* registry_load on the len bytes at buf (a file's contents), named `name` in messages. */
+int registry_load_buf(struct registry *r, const char *name, const char *buf, size_t len,
+		      int64_t now);
+
 size_t registry_count(const struct registry *r);      /* names */
 size_t registry_addr_count(const struct registry *r); /* (address, container, name) index entries */
 

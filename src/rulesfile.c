@@ -142,28 +142,17 @@ static int push(struct ruleset *rs, const struct rule *r)
 	return 0;
 }
 
-int rules_load(struct ruleset *rs, const char *path)
+/* Parse the NUL-terminated text of the file named path over rs (the
+ * contract of rules_load for a file that exists). */
+static int load_text(struct ruleset *rs, const char *path, const char *text)
 {
 	struct ruleset next = {0};
 	json_object *root, *arr, *v;
-	char *text;
-	int err = 0, errors = 0;
+	int errors = 0;
 
-	text = slurp(path, &err);
-	if (!text) {
-		if (err == -ENOENT) {
-			rules_free(rs);
-			rs->default_deny = 0;
-		} else {
-			log_error("%s: cannot read: %s", path, strerror(-err));
-		}
-		return err;
-	}
 	root = parse_json(path, text);
-	if (!root) {
-		free(text);
+	if (!root)
 		return -EINVAL;
-	}
 	if (!json_object_is_type(root, json_type_object) ||
 	    !json_object_object_get_ex(root, "rules", &arr) ||
 	    !json_object_is_type(arr, json_type_array)) {
@@ -174,10 +163,10 @@ int rules_load(struct ruleset *rs, const char *path)
 		goto out;
 	}
 	if (json_object_object_get_ex(root, "default", &v)) {
-		const char *d = json_object_get_string(v);
+		const char *d =
+		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 
-		if (!json_object_is_type(v, json_type_string) ||
-		    (strcmp(d, "allow") && strcmp(d, "deny"))) {
+		if (strcmp(d, "allow") && strcmp(d, "deny")) {
 			log_error("%s:%d: default: must be \"allow\" or \"deny\"", path,
 				  line_of_text(text, "\"default\""));
 			errors++;
@@ -192,10 +181,11 @@ int rules_load(struct ruleset *rs, const char *path)
 
 		if (!json_object_is_type(o, json_type_object) ||
 		    !json_object_object_get_ex(o, "kind", &f) ||
+		    !json_object_is_type(f, json_type_string) ||
 		    !(r.kind = rule_kind_parse(json_object_get_string(f))) ||
 		    !json_object_object_get_ex(o, "match", &f) ||
 		    !json_object_is_type(f, json_type_string) ||
-		    strlen(json_object_get_string(f)) >= sizeof(r.match)) {
+		    (size_t)json_object_get_string_len(f) >= sizeof(r.match)) {
 			log_error(
 			    "%s: rule %zu: needs \"kind\" (allow-domain, deny-domain, allow-ip, "
 			    "deny-ip) and \"match\"",
@@ -204,14 +194,30 @@ int rules_load(struct ruleset *rs, const char *path)
 			continue;
 		}
 		snprintf(r.match, sizeof(r.match), "%s", json_object_get_string(f));
+		if (strlen(r.match) != (size_t)json_object_get_string_len(f)) {
+			log_error("%s: rule %zu: \"match\" holds a NUL character (\\u0000)", path,
+				  i + 1);
+			errors++;
+			continue;
+		}
 		if (json_object_object_get_ex(o, "id", &f) &&
 		    json_object_is_type(f, json_type_int) && json_object_get_int64(f) > 0 &&
 		    json_object_get_int64(f) < 1000000)
 			r.id = (uint32_t)json_object_get_int64(f);
 		else
 			r.id = (uint32_t)i + 1;
-		if (json_object_object_get_ex(o, "comment", &f))
+		if (json_object_object_get_ex(o, "comment", &f) && f) {
+			if (!json_object_is_type(f, json_type_string) ||
+			    strlen(json_object_get_string(f)) !=
+				(size_t)json_object_get_string_len(f)) {
+				log_error("%s: rule %zu: \"comment\" must be a string without NUL "
+					  "characters",
+					  path, i + 1);
+				errors++;
+				continue;
+			}
 			snprintf(r.comment, sizeof(r.comment), "%s", json_object_get_string(f));
+		}
 		if (rule_validate(&r, &why)) {
 			char quoted[300];
 
@@ -231,7 +237,6 @@ int rules_load(struct ruleset *rs, const char *path)
 	}
 out:
 	json_object_put(root);
-	free(text);
 	if (errors) {
 		log_error("%s: %d error(s); rules not applied, the previous ones stay", path,
 			  errors);
@@ -241,6 +246,51 @@ out:
 	rules_free(rs);
 	*rs = next;
 	return 0;
+}
+
+int rules_load(struct ruleset *rs, const char *path)
+{
+	char *text;
+	int err = 0;
+
+	text = slurp(path, &err);
+	if (!text) {
+		if (err == -ENOENT) {
+			rules_free(rs);
+			rs->default_deny = 0;
+		} else {
+			log_error("%s: cannot read: %s", path, strerror(-err));
+		}
+		return err;
+	}
+	err = load_text(rs, path, text);
+	free(text);
+	return err;
+}
+
+/* A NUL-terminated copy of the len bytes at buf (the text ends at the first
+ * NUL byte, as in a file), or NULL. */
+static char *text_dup(const char *buf, size_t len)
+{
+	char *text = malloc(len + 1);
+
+	if (text) {
+		memcpy(text, buf, len);
+		text[len] = 0;
+	}
+	return text;
+}
+
+int rules_load_buf(struct ruleset *rs, const char *name, const char *buf, size_t len)
+{
+	char *text = text_dup(buf, len);
+	int err;
+
+	if (!text)
+		return -ENOMEM;
+	err = load_text(rs, name, text);
+	free(text);
+	return err;
 }
 
 int rules_save(const struct ruleset *rs, const char *path)
@@ -293,6 +343,10 @@ int rules_add(struct ruleset *rs, int kind, const char *match, const char *comme
 	const char *why;
 	uint32_t max = 0;
 
+	if (strlen(match) >= sizeof(r.match)) {
+		log_error("%.64s...: longer than %zu bytes", match, sizeof(r.match) - 1);
+		return -EINVAL;
+	}
 	snprintf(r.match, sizeof(r.match), "%s", match);
 	snprintf(r.comment, sizeof(r.comment), "%s", comment ? comment : "");
 	if (rule_validate(&r, &why)) {
@@ -330,19 +384,14 @@ int rules_remove(struct ruleset *rs, const char *id_or_match)
 	return -ENOENT;
 }
 
-int rules_import(struct ruleset *rs, const char *path)
+/* Merge the NUL-terminated text of the file named path into rs (the
+ * contract of rules_import). */
+static int import_text(struct ruleset *rs, const char *path, const char *text)
 {
 	json_object *root, *arr;
-	char *text;
 	int err = 0, added = 0;
 
-	text = slurp(path, &err);
-	if (!text) {
-		log_error("%s: cannot read: %s", path, strerror(-err));
-		return err;
-	}
 	root = parse_json(path, text);
-	free(text);
 	if (!root)
 		return -EINVAL;
 	if (json_object_object_get_ex(root, "rules", &arr)) {
@@ -350,7 +399,7 @@ int rules_import(struct ruleset *rs, const char *path)
 		struct ruleset other = {0};
 
 		json_object_put(root);
-		err = rules_load(&other, path);
+		err = load_text(&other, path, text);
 		if (err)
 			return err;
 		for (int i = 0; i < other.n; i++)
@@ -402,6 +451,33 @@ int rules_import(struct ruleset *rs, const char *path)
 	}
 	json_object_put(root);
 	return added;
+}
+
+int rules_import(struct ruleset *rs, const char *path)
+{
+	char *text;
+	int err = 0;
+
+	text = slurp(path, &err);
+	if (!text) {
+		log_error("%s: cannot read: %s", path, strerror(-err));
+		return err;
+	}
+	err = import_text(rs, path, text);
+	free(text);
+	return err;
+}
+
+int rules_import_buf(struct ruleset *rs, const char *name, const char *buf, size_t len)
+{
+	char *text = text_dup(buf, len);
+	int err;
+
+	if (!text)
+		return -ENOMEM;
+	err = import_text(rs, name, text);
+	free(text);
+	return err;
 }
 
 /* ---- into the kernel ---- */

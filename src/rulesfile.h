@@ -51,6 +51,11 @@ int rule_validate(const struct rule *r, const char **why);
  * "path:line: reason" logged, and rs untouched: -EINVAL. */
 int rules_load(struct ruleset *rs, const char *path);
 
+/* rules_load on the len bytes at buf (a file's contents; the text ends at
+ * the first NUL byte, as in a file), named `name` in messages. The same
+ * contract for a file that exists. */
+int rules_load_buf(struct ruleset *rs, const char *name, const char *buf, size_t len);
+
 /* Write the set atomically (temp file, fsync, rename). 0 or -errno. */
 int rules_save(const struct ruleset *rs, const char *path);
 
@@ -59,6 +64,9 @@ int rules_save(const struct ruleset *rs, const char *path);
  * into rs. URL rules are skipped with a warning (not supported yet).
  * Returns how many rules were added, or -errno. */
 int rules_import(struct ruleset *rs, const char *path);
+
+/* rules_import on the len bytes at buf, named `name` in messages. */
+int rules_import_buf(struct ruleset *rs, const char *name, const char *buf, size_t len);
 
 /* Add a rule (a new id is chosen), replacing a rule with the same match.
  * Returns its id, or -errno. */
