@@ -11,7 +11,7 @@ build_pkgs=(libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev libjson-c-dev
 	clang llvm bpftool pkg-config make gcc clang-format)
 # Test environment (tools/testenv.sh) and integration tests (socat: UDP listener;
 # jq: checking moat's JSON events).
-test_pkgs=(docker.io containerd runc busybox-static dnsmasq iproute2 curl util-linux socat jq musl-tools)
+test_pkgs=(docker.io containerd runc busybox-static dnsmasq iproute2 curl util-linux socat jq musl-tools libclang-rt-14-dev)
 
 die() {
 	echo "deps.sh: $*" >&2

@@ -1,0 +1,60 @@
+# fuzz.mk - libFuzzer harnesses for every parser of outside input (tests/fuzz/README.md).
+# Included by the top Makefile; nothing here is part of `make all`, so the main build
+# never needs clang's fuzzer runtime (libclang-rt-14-dev).
+#
+#   make fuzz-build     build/fuzz/fuzz_<parser> for every tests/fuzz/fuzz_<parser>.c
+#   make fuzz           build, then run every harness for FUZZ_SECONDS each (FUZZ_JOBS at a
+#                       time) and print the executions and crashes of each
+#   make fuzz-clean     remove build/fuzz (the working corpora and crash files too)
+#
+# The userspace modules the harnesses use (FUZZ_MODULES: the parsers and what they call)
+# are compiled with -fsanitize=fuzzer-no-link,address,undefined into build/fuzz/obj and
+# archived; each harness links what it needs from the archive. Only these modules, not
+# every src/*.c: a module the harnesses never call (the daemon, the loader with its BPF
+# skeletons) must not stop the parsers' fuzzing while it is being changed. A new call
+# from a parser into another module shows as an undefined symbol at link time: add the
+# module here. fuzz_dns_bpf also needs the dns skeleton (build/dns.skel.h), made by the top
+# Makefile's rules.
+
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 1200
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_DIR := $(BUILD)/fuzz
+FUZZ_SAN := -fsanitize=address,undefined
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
+	-Iinclude -I$(BUILD) -Isrc $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+
+FUZZ_MODULES := config policy rulesfile lists registry docker dockerwatch alertlog \
+	alert cgroup log netrules
+FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))
+FUZZ_LIB := $(FUZZ_DIR)/libmoat-fuzz.a
+FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_HARNESSES))
+
+.PHONY: fuzz fuzz-build fuzz-clean
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	tests/fuzz/campaign.sh -t $(FUZZ_SECONDS) -j $(FUZZ_JOBS)
+
+fuzz-clean:
+	rm -rf $(FUZZ_DIR)
+
+$(FUZZ_DIR)/obj/%.o: src/%.c src/*.h include/moat/*.h | $(FUZZ_DIR)/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+# Any sanitizer report is a crash, except the known ones listed in tests/fuzz/ubsan.supp.
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB) | $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -DFUZZ_UBSAN_SUPP='"$(abspath tests/fuzz/ubsan.supp)"' \
+		-fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_LIB) $(LDLIBS) -o $@
+
+# The BPF harness runs the real programs: it needs their skeleton.
+$(FUZZ_DIR)/fuzz_dns_bpf: $(BUILD)/dns.skel.h
+
+$(FUZZ_DIR) $(FUZZ_DIR)/obj:
+	mkdir -p $@
