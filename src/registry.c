@@ -269,8 +269,9 @@ static int addr_parse(const char *s, uint8_t out[16])
 	return -EINVAL;
 }
 
-/* Lowercase `in` (A-Z only, like the BPF parser) into out without a trailing dot. Returns the
- * length or -EINVAL (NULL, longer than 255). */
+/* Lowercase `in` (A-Z only, like the BPF parser) into out without trailing dots (all of them,
+ * so that a normalized name normalizes to itself: "a.." is "a", not "a." then "a" after a
+ * save and load). Returns the length or -EINVAL (NULL, longer than 255). */
 static int name_norm(const char *in, char out[MOAT_DNS_NAME_LEN])
 {
 	size_t n;
@@ -278,7 +279,9 @@ static int name_norm(const char *in, char out[MOAT_DNS_NAME_LEN])
 	if (!in)
 		return -EINVAL;
 	n = strnlen(in, NAME_MAX_LEN + 2);
-	if (n > 0 && in[n - 1] == '.')
+	if (n > NAME_MAX_LEN + 1)
+		return -EINVAL;
+	while (n > 0 && in[n - 1] == '.')
 		n--;
 	if (n > NAME_MAX_LEN)
 		return -EINVAL;

@@ -304,6 +304,33 @@ static void test_registry(void)
 	json_object_put(q);
 	registry_free(r);
 
+	r = load("{\"name\":\"Two.Dots..\",\"addrs\":[{\"addr\":\"192.0.2.1\",\"ttl\":60}],"
+		 "\"cnames\":[\"CDN..\"],\"first_seen\":1700000000,\"last_seen\":1700000000,"
+		 "\"containers\":[{\"id\":\"" CID "\",\"count\":1}]}",
+		 &rc);
+	{
+		char path[64];
+		struct registry *back = registry_new(16, 600);
+		json_object *a = registry_query(r, NULL, 0), *b = NULL;
+
+		snprintf(path, sizeof(path), "/tmp/moat-test-registry-%d.json", (int)getpid());
+		if (registry_save(r, path) == 0 && registry_load(back, path, T0) == 0)
+			b = registry_query(back, NULL, 0);
+		CHECK(a && b &&
+			  !strcmp(json_object_to_json_string(a), json_object_to_json_string(b)) &&
+			  strstr(json_object_to_json_string(b), "\"two.dots\"") &&
+			  strstr(json_object_to_json_string(b), "\"cdn\""),
+		      "registry: names ending in \"..\" are the same after save and load (were cut "
+		      "one dot per load)",
+		      "loaded %s, reloaded %s", a ? json_object_to_json_string(a) : "",
+		      b ? json_object_to_json_string(b) : "");
+		json_object_put(a);
+		json_object_put(b);
+		registry_free(back);
+		unlink(path);
+	}
+	registry_free(r);
+
 	r = registry_new(16, 600);
 	CAPTURED(rc, registry_load_buf(r, "registry.json", "", 0, T0));
 	CHECK(rc == -EINVAL && strstr(logbuf, "registry.json: not a moat DNS registry file"),
