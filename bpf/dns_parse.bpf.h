@@ -54,8 +54,9 @@ struct dns_name_walk {
 	__u32 barrier; /* a pointer must point below this: the name start, then the last target */
 	__u32 copy;    /* 1 while characters are written out; 0 to skip (no output, or cut) */
 	__u32 done;    /* 1 once the root label ended the name */
+	__u32 hash;    /* FNV-1a (32 bit) of the characters written out */
 	__u16 flags;   /* MOAT_DNS_F_* met in this name */
-	__u8 pad0[6];
+	__u8 pad0[2];
 };
 
 /* The dns_scratch map value: the message copy and the parse cursors. */
@@ -64,7 +65,8 @@ struct dns_scratch {
 	__u32 len;				/* bytes of the message in buf */
 	__u32 pos;				/* record walk cursor */
 	__u16 flags;				/* MOAT_DNS_F_* so far */
-	__u8 pad0[6];
+	__u8 pad0[2];
+	__u32 qhash; /* FNV-1a of the question name as written to the event (dns__parse) */
 	struct dns_name_walk w;
 };
 _Static_assert(sizeof(struct dns_scratch) <= MOAT_DNS_SCRATCH_BYTES, "dns_scratch fits its map");
@@ -118,6 +120,7 @@ static __always_inline void dns__put(struct dns_name_walk *w, char *out, const c
 		if (i >= n)
 			break;
 		out[(w->outlen + i) & (MOAT_DNS_NAME_LEN - 1)] = c[i];
+		w->hash = (w->hash ^ (__u8)c[i]) * 16777619u;
 	}
 	w->outlen += n;
 }
@@ -248,6 +251,7 @@ static __always_inline __u32 dns__name(struct dns_scratch *s, __u32 off, char *o
 	w->barrier = off;
 	w->copy = 1;
 	w->done = 0;
+	w->hash = 2166136261u;
 	w->flags = 0;
 	bpf_loop(DNS_NAME_STEPS, dns__name_step, &cb, 0);
 	if (!w->done && !(w->flags & (MOAT_DNS_F_TRUNCATED | MOAT_DNS_F_PTR_LOOP)))
@@ -363,6 +367,7 @@ static __always_inline void dns__parse(struct dns_scratch *s, struct moat_dns_ev
 {
 	__u32 hflags, qdcount, end;
 
+	s->qhash = 0;
 	if (s->len < DNS_HDR_LEN) {
 		s->flags |= MOAT_DNS_F_NOT_DNS;
 		return;
@@ -385,6 +390,7 @@ static __always_inline void dns__parse(struct dns_scratch *s, struct moat_dns_ev
 	}
 
 	end = dns__name(s, DNS_HDR_LEN, e->qname);
+	s->qhash = s->w.hash;
 	if (!end)
 		return;
 	if (end + 4 > s->len) { /* qtype, qclass */

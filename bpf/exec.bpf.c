@@ -11,23 +11,7 @@
  * thread group (signal->live reached 0). kprobes and fentry are not
  * needed (and not available on every kernel moat targets).
  */
-#include "common.bpf.h"
-
-/* Is the current task below one of the watched cgroups? Walks the
- * ancestors from the root down; cheap: at most MOAT_MAX_CGROUP_DEPTH
- * helper calls and hash lookups, and usually 2-3. */
-static __always_inline int exec__watched(void)
-{
-	for (int level = 1; level < MOAT_MAX_CGROUP_DEPTH; level++) {
-		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
-
-		if (!id)
-			return 0;
-		if (bpf_map_lookup_elem(&watch_cgroups, &id))
-			return 1;
-	}
-	return 0;
-}
+#include "decide.bpf.h"
 
 /* Copy the new program's argv (the NUL-separated strings between
  * mm->arg_start and mm->arg_end) into e->args, at most MOAT_ARGS_LEN
@@ -86,23 +70,81 @@ static long exec__scan(__u32 i, void *data)
 }
 
 /* Put the base name of the NUL-terminated s->path into s->key.name
- * (zero-padded, cut at MOAT_EXEC_NAME_LEN - 1 bytes). bpf_loop keeps the
- * verifier's work constant whatever the path length. */
+ * (zero-padded, cut at MOAT_EXEC_NAME_LEN - 1 bytes), without one leading
+ * '-' (a login shell's argv[0], "-sh", runs sh: busybox and the shells strip
+ * it). bpf_loop keeps the verifier's work constant whatever the path length. */
 static __always_inline void exec__basename(struct exec__scratch *s)
 {
 	struct exec__scan_ctx c = {.s = s};
 
 	bpf_loop(MOAT_PATH_LEN, exec__scan, &c, 0);
+	if (s->path[c.start & (MOAT_PATH_LEN - 1)] == '-')
+		c.start++;
 	__builtin_memset(s->key.name, 0, sizeof(s->key.name));
 	bpf_probe_read_kernel_str(s->key.name, sizeof(s->key.name),
 				  &s->path[c.start & (MOAT_PATH_LEN - 1)]);
 }
 
-/* Is name "busybox"? (No memcmp in BPF: compare the bytes.) */
+/* Does name start with "busybox"? busybox runs the applet named by argv[1] whenever the
+ * base name of argv[0] starts with "busybox" ("busybox", "busybox.static", "busyboxX"). (No
+ * memcmp in BPF: compare the bytes.) */
 static __always_inline int exec__is_busybox(const char *n)
 {
 	return n[0] == 'b' && n[1] == 'u' && n[2] == 's' && n[3] == 'y' && n[4] == 'b' &&
-	       n[5] == 'o' && n[6] == 'x' && n[7] == 0;
+	       n[5] == 'o' && n[6] == 'x';
+}
+
+/* Is name the dynamic loader: "ld-linux*" (glibc: ld-linux-x86-64.so.2, ld-linux.so.2,
+ * ld-linux-aarch64.so.1), "ld-musl-*" or "ld.so"? Run as a program it runs its first
+ * argument that is not an option ("/lib64/ld-linux-x86-64.so.2 /bin/dash"). */
+static __always_inline int exec__is_loader(const char *n)
+{
+	if (n[0] != 'l' || n[1] != 'd')
+		return 0;
+	if (n[2] == '.' && n[3] == 's' && n[4] == 'o' && !n[5])
+		return 1;
+	if (n[2] != '-')
+		return 0;
+	return (n[3] == 'l' && n[4] == 'i' && n[5] == 'n' && n[6] == 'u' && n[7] == 'x') ||
+	       (n[3] == 'm' && n[4] == 'u' && n[5] == 's' && n[6] == 'l' && n[7] == '-');
+}
+
+/* Does the loader option in path take no value? ("--list", "--verify", "--inhibit-cache",
+ * "--help", "--version", "--list-tunables", "--list-diagnostics"; every other option, such
+ * as --library-path DIR or --argv0 NAME, takes the next argument.) path starts with "--". */
+static __always_inline int exec__loader_flag(const char *p)
+{
+	return (p[2] == 'l' && p[3] == 'i' && p[4] == 's' && p[5] == 't') ||
+	       (p[2] == 'v' && p[3] == 'e' && p[4] == 'r') || (p[2] == 'h' && p[3] == 'e') ||
+	       (p[2] == 'i' && p[3] == 'n' && p[4] == 'h' && p[5] == 'i' && p[6] == 'b' &&
+		p[7] == 'i' && p[8] == 't' && p[9] == '-' && p[10] == 'c');
+}
+
+/* Skip the loader's options from argv[1] (at arg) and return the address of the program
+ * argument, or 0. At most 8 arguments are looked at. */
+static __always_inline unsigned long exec__loader_prog(struct exec__scratch *s, unsigned long arg,
+						       unsigned long end)
+{
+	int skip = 0;
+
+	for (int i = 0; i < 8; i++) {
+		long n;
+
+		if (arg >= end)
+			return 0;
+		n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)arg);
+		if (n <= 1)
+			return 0;
+		if (skip) {
+			skip = 0;
+		} else if (s->path[0] == '-' && s->path[1] == '-') {
+			skip = !exec__loader_flag(s->path);
+		} else {
+			return arg;
+		}
+		arg += n;
+	}
+	return 0;
 }
 
 /* Is s->key.name denied for cgroup cgid (or globally)? Returns the rule or NULL. */
@@ -120,59 +162,112 @@ static __always_inline struct moat_exec_rule *exec__denied(struct exec__scratch 
 	return bpf_map_lookup_elem(&exec_deny, &s->key);
 }
 
-/* The kill-exec policy: for a cgroup with kill_exec set, SIGKILL the new
- * program when the base name of the path passed to execve, of the #!
- * interpreter, of argv[0] (busybox runs applets by argv[0]) or of the file
- * actually executed is in exec_deny. The signal is pending before the new
- * image runs its first instruction in userspace. Returns the rule id, or 0. */
-static __always_inline __u32 exec__kill(struct task_struct *task, struct linux_binprm *bprm,
-					__u64 cgid)
+/* The name checks of kill-exec, in order: the base name of the path passed to execve, of
+ * the #! interpreter, of argv[0] (busybox runs applets by argv[0]; a leading '-' is
+ * dropped), of argv[1] when argv[0] names busybox, of the file actually executed (after
+ * symlinks), and, when that file is the dynamic loader, of the program it is asked to run.
+ * Returns the exec_deny rule or NULL. *loader is set when the file is the loader. */
+static __always_inline struct moat_exec_rule *exec__names(struct task_struct *task,
+							  struct linux_binprm *bprm,
+							  struct exec__scratch *s, __u64 key_cg,
+							  int *loader)
 {
-	struct moat_cgroup_cfg *cfg = bpf_map_lookup_elem(&cgroup_cfg, &cgid);
 	struct moat_exec_rule *r = NULL;
-	struct exec__scratch *s;
-	__u32 zero = 0;
-	const char *interp, *arg0;
+	const char *interp;
+	unsigned long arg0 = BPF_CORE_READ(task, mm, arg_start);
+	unsigned long end = BPF_CORE_READ(task, mm, arg_end);
 	long n;
 
-	if (!cfg || !cfg->kill_exec)
-		return 0;
-	s = bpf_map_lookup_elem(&exec_scratch, &zero);
-	if (!s)
-		return 0;
 	if (bpf_probe_read_kernel_str(s->path, sizeof(s->path), BPF_CORE_READ(bprm, filename)) >
 	    0) {
 		exec__basename(s);
-		r = exec__denied(s, cgid);
+		r = exec__denied(s, key_cg);
 	}
 	interp = BPF_CORE_READ(bprm, interp);
 	if (!r && interp && bpf_probe_read_kernel_str(s->path, sizeof(s->path), interp) > 0) {
 		exec__basename(s);
-		r = exec__denied(s, cgid);
+		r = exec__denied(s, key_cg);
 	}
-	arg0 = (const char *)BPF_CORE_READ(task, mm, arg_start);
-	n = bpf_probe_read_user_str(s->path, sizeof(s->path), arg0);
+	n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)arg0);
 	if (!r && n > 0) {
 		exec__basename(s);
-		r = exec__denied(s, cgid);
+		r = exec__denied(s, key_cg);
 		/* "busybox sh ...": the applet is argv[1]. */
 		if (!r && exec__is_busybox(s->key.name) &&
-		    bpf_probe_read_user_str(s->path, sizeof(s->path), arg0 + n) > 0) {
+		    bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)(arg0 + n)) >
+			0) {
 			exec__basename(s);
-			r = exec__denied(s, cgid);
+			r = exec__denied(s, key_cg);
 		}
 	}
-	if (!r &&
-	    bpf_probe_read_kernel_str(s->path, MOAT_EXEC_NAME_LEN,
+	if (bpf_probe_read_kernel_str(s->path, MOAT_EXEC_NAME_LEN,
 				      BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name)) > 0) {
 		exec__basename(s);
-		r = exec__denied(s, cgid);
+		*loader = exec__is_loader(s->key.name);
+		if (!r)
+			r = exec__denied(s, key_cg);
 	}
-	if (!r)
+	if (!r && *loader && n > 0) {
+		unsigned long prog = exec__loader_prog(s, arg0 + n, end);
+
+		if (prog &&
+		    bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)prog) > 0) {
+			exec__basename(s);
+			r = exec__denied(s, key_cg);
+		}
+	}
+	return r;
+}
+
+/* Has the executed file no name in any directory (a memfd, an O_TMPFILE, a deleted file)?
+ * Fileless execution: what runs cannot be found on disk, and its name says nothing. */
+static __always_inline int exec__fileless(struct linux_binprm *bprm)
+{
+	return BPF_CORE_READ(bprm, file, f_inode, i_nlink) == 0;
+}
+
+/* The kill-exec policy: for a cgroup with kill_exec set, SIGKILL the new
+ * program when one of its names (exec__names) is in exec_deny, or when it is fileless. The
+ * signal is pending before the new image runs its first instruction in userspace. Fills
+ * *flags (MOAT_EXEC_F_FILELESS, _LOADER); returns the rule id, or 0. */
+static __always_inline __u32 exec__kill(struct task_struct *task, struct linux_binprm *bprm,
+					__u8 *flags)
+{
+	struct decide__cg cg;
+	struct moat_exec_rule *r;
+	struct exec__scratch *s;
+	__u32 zero = 0, rule;
+	int loader = 0;
+
+	if (exec__fileless(bprm))
+		*flags |= MOAT_EXEC_F_FILELESS;
+	decide__cgroup_task(&cg);
+	s = bpf_map_lookup_elem(&exec_scratch, &zero);
+	if (!s)
+		return 0;
+	if (!cg.cfg.kill_exec) {
+		/* Still tell userspace when the loader runs a program. */
+		if (bpf_probe_read_kernel_str(
+			s->path, MOAT_EXEC_NAME_LEN,
+			BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name)) > 0) {
+			exec__basename(s);
+			if (exec__is_loader(s->key.name))
+				*flags |= MOAT_EXEC_F_LOADER;
+		}
+		return 0;
+	}
+	r = exec__names(task, bprm, s, cg.known ? cg.id : MOAT_CGROUP_UNKNOWN, &loader);
+	if (loader)
+		*flags |= MOAT_EXEC_F_LOADER;
+	if (r)
+		rule = r->rule_id ? r->rule_id : 1;
+	else if (*flags & MOAT_EXEC_F_FILELESS)
+		rule = MOAT_RULE_FILELESS_EXEC;
+	else
 		return 0;
 	bpf_send_signal(9 /* SIGKILL */);
 	stats__inc(MOAT_PROG_EXEC, MOAT_STAT_DENIED);
-	return r->rule_id ? r->rule_id : 1;
+	return rule;
 }
 
 SEC("tp_btf/sched_process_exec")
@@ -180,11 +275,12 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 {
 	struct moat_exec_event *e;
 	const char *filename, *interp;
+	__u8 flags = 0;
 	__u32 killed;
 
-	if (!exec__watched())
+	if (!decide__watched_task())
 		return 0;
-	killed = exec__kill(task, bprm, bpf_get_current_cgroup_id());
+	killed = exec__kill(task, bprm, &flags);
 	e = events__reserve(MOAT_PROG_EXEC, sizeof(*e));
 	if (!e)
 		return 0;
@@ -192,7 +288,7 @@ int BPF_PROG(handle_exec, struct task_struct *task, pid_t old_pid, struct linux_
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->args_len = 0;
 	e->argc = BPF_CORE_READ(bprm, argc);
-	e->flags = killed ? MOAT_EXEC_F_KILLED : 0;
+	e->flags = flags | (killed ? MOAT_EXEC_F_KILLED : 0);
 	e->pad0 = 0;
 	e->kill_rule = killed;
 	filename = BPF_CORE_READ(bprm, filename);
@@ -223,7 +319,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0; /* other threads of the group still run */
-	if (!exec__watched())
+	if (!decide__watched_task())
 		return 0;
 	e = events__reserve(MOAT_PROG_EXIT, sizeof(*e));
 	if (!e)

@@ -59,14 +59,71 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } net_rules_v6 SEC(".maps");
 
-/* Socket cookie -> the process that last connected/sent on it. */
+/* What moat keeps on a socket (socket-local storage, sock_state): who last connected or sent
+ * on it, so that packet-level (DNS) events name a process, and the DNS queries it sent that
+ * still wait for their answer, so that an answer is trusted only when its own socket asked
+ * that question of that server. It lives and dies with the socket: no shared table a busy
+ * container could fill or evict. Kernel-only: userspace never reads it. */
+struct moat_dns_pending {
+	__u64 expires_ns; /* boot ns; 0 = free slot */
+	__u32 name_hash;  /* FNV-1a of the question name as parsed (lowercase, escaped) */
+	__u16 id;	  /* DNS transaction id */
+	__u16 qtype;
+	__u16 port; /* the server port the application addressed (53; before NAT) */
+	__u8 family;
+	__u8 pad0;
+	__u8 server[16]; /* the server address (IPv4 in the first 4 bytes) */
+};
+
+struct moat_sock_state {
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u32 gid;
+	__u64 cgroup_id;
+	char comm[16];
+	__u8 dns;  /* 1: the socket connected or sent to port 53 (its packets may be NAT'd to
+		      another port: Docker's embedded DNS) */
+	__u8 next; /* the pending slot the next query takes when none is free */
+	__u8 pad0[6];
+	struct moat_dns_pending q[MOAT_DNS_PENDING];
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, MOAT_MAX_SOCKETS);
-	__type(key, __u64);
-	__type(value, struct moat_sock_owner);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct moat_sock_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} sock_owner SEC(".maps");
+} sock_state SEC(".maps");
+
+/* Run-time knobs (struct moat_settings), one entry, written by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct moat_settings);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} settings SEC(".maps");
+
+/* Per-cgroup counters the programs keep: learned entries against the fair share, and the
+ * packet-event budget. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOAT_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct moat_cgroup_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgroup_state SEC(".maps");
+
+/* DNS servers a cgroup may reach on port 53 (from Docker's configuration of the container). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOAT_MAX_RESOLVERS);
+	__type(key, struct moat_resolver_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} resolvers SEC(".maps");
 
 /* Cgroups moat watches (the attach points), keyed by cgroup id. The exec
  * hook is host-wide, so it reports only tasks below one of these. */
@@ -134,5 +191,14 @@ struct {
 	__type(value, struct moat_learned);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } learned_v6 SEC(".maps");
+
+/* Containers' host-side veths (struct moat_veth), keyed by ifindex. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOAT_MAX_VETHS);
+	__type(key, __u32);
+	__type(value, struct moat_veth);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} veth_cfg SEC(".maps");
 
 #endif /* MOAT_MAPS_BPF_H */

@@ -9,173 +9,45 @@
  * system call fail with EPERM before a packet leaves: enforcement at
  * connect() time, with no race against the first packet.
  */
-#include "common.bpf.h"
+#include "decide.bpf.h"
 
-#define SOCK_STREAM 1
-#define SOCK_DGRAM  2
-#define IPPROTO_TCP 6
-#define IPPROTO_UDP 17
+#define SOCK_RAW  3
+#define AF_PACKET 17
+#define AF_XDP	  44
 
-/* The destination as the hooks see it. */
-struct net__dst {
-	__u8 family;
-	__u8 protocol;
-	__u16 dport;
-	__u8 addr[16];
-};
-
-/* The decision for one destination. */
-struct net__decision {
-	__u8 verdict;
-	__u8 scope;
-	__u8 mode;
-	__u32 rule_id;
-};
-
-/* Remember which process uses this socket, so packet-level events (DNS)
- * can name it. Best effort: an LRU map, a failed update only loses
- * attribution. */
-static __always_inline void net__record_owner(__u64 cookie, __u32 prog, __u16 dport)
+/* The socket's state (bpf/maps.bpf.h), created on first use; NULL only when the kernel is out
+ * of memory for it (the socket's option memory, net.core.optmem_max). */
+static __always_inline struct moat_sock_state *net__state(struct bpf_sock *sk)
 {
-	struct moat_sock_owner o = {};
+	if (!sk)
+		return NULL;
+	return bpf_sk_storage_get(&sock_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+}
+
+/* Remember which process uses this socket, so packet-level (DNS) events
+ * can name it. Best effort: a socket whose state cannot be allocated loses
+ * attribution only (counted as an error). */
+static __always_inline void net__record_owner(struct bpf_sock_addr *ctx, __u32 prog, __u16 dport)
+{
+	struct moat_sock_state *st = net__state(ctx->sk);
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 uid_gid = bpf_get_current_uid_gid();
-	struct moat_sock_owner *cur;
 
-	if (!cookie)
-		return;
-	cur = bpf_map_lookup_elem(&sock_owner, &cookie);
-	if (cur && cur->tid == (__u32)pid_tgid && (cur->dns || dport != 53))
-		return;
-	/* A resolver socket stays one: its packets are DNS whatever port NAT gives them. */
-	o.dns = dport == 53 || (cur && cur->dns);
-	o.pid = pid_tgid >> 32;
-	o.tid = (__u32)pid_tgid;
-	o.uid = (__u32)uid_gid;
-	o.gid = uid_gid >> 32;
-	o.cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(o.comm, sizeof(o.comm));
-	if (bpf_map_update_elem(&sock_owner, &cookie, &o, BPF_ANY))
+	if (!st) {
 		stats__inc(prog, MOAT_STAT_ERRORS);
-}
-
-/* Is dst an IPv4-mapped IPv6 address (::ffff:a.b.c.d)? */
-static __always_inline int net__is_mapped(const struct net__dst *dst)
-{
-	return dst->family == AF_INET6 && !dst->addr[0] && !dst->addr[1] && !dst->addr[2] &&
-	       !dst->addr[3] && !dst->addr[4] && !dst->addr[5] && !dst->addr[6] && !dst->addr[7] &&
-	       !dst->addr[8] && !dst->addr[9] && dst->addr[10] == 0xff && dst->addr[11] == 0xff;
-}
-
-/* Look up the most specific CIDR rule for dst, per cgroup and global.
- * The longer prefix wins; at equal length the cgroup's own rule wins.
- * Returns the rule or NULL; *scope says which. */
-static __always_inline struct moat_rule_val *net__match(const struct net__dst *dst, __u64 cgid,
-							__u8 *scope)
-{
-	struct moat_rule_val *own, *glob;
-	/* Global rules of the live generation: one read, so both tries and every
-	 * lookup below see the same generation. */
-	__u64 gid = rules__gen() ? MOAT_GLOBAL_ID_GEN1 : 0;
-
-	/* An IPv4-mapped IPv6 destination (::ffff:a.b.c.d, a dual-stack
-	 * socket) is judged by the IPv4 rules. */
-	int mapped = net__is_mapped(dst);
-
-	if (dst->family == AF_INET || mapped) {
-		struct moat_lpm_v4 k = {.prefixlen = 64 + 32};
-
-		__builtin_memcpy(k.addr, mapped ? &dst->addr[12] : dst->addr, 4);
-		__builtin_memcpy(k.cgroup_id, &cgid, 8);
-		own = bpf_map_lookup_elem(&net_rules_v4, &k);
-		__builtin_memcpy(k.cgroup_id, &gid, 8);
-		glob = bpf_map_lookup_elem(&net_rules_v4, &k);
-	} else {
-		struct moat_lpm_v6 k = {.prefixlen = 64 + 128};
-
-		__builtin_memcpy(k.addr, dst->addr, 16);
-		__builtin_memcpy(k.cgroup_id, &cgid, 8);
-		own = bpf_map_lookup_elem(&net_rules_v6, &k);
-		__builtin_memcpy(k.cgroup_id, &gid, 8);
-		glob = bpf_map_lookup_elem(&net_rules_v6, &k);
-	}
-	if (own && (!glob || own->prefixlen >= glob->prefixlen)) {
-		*scope = MOAT_SCOPE_CGROUP;
-		return own;
-	}
-	if (glob) {
-		*scope = MOAT_SCOPE_GLOBAL;
-		return glob;
-	}
-	*scope = MOAT_SCOPE_NONE;
-	return NULL;
-}
-
-/* Domain mode: was dst learned from a DNS answer of this cgroup? An
- * allowed name's answer opens the address until its TTL (at least
- * MOAT_LEARN_MIN_NS) runs out; an address only denied names answered with
- * is refused. Returns 1 with d filled when that decides, 0 to go on to the
- * CIDR rules and the default (deny, for domain mode). */
-static __always_inline int net__learned(const struct net__dst *dst, __u64 cgid,
-					struct net__decision *d)
-{
-	struct moat_learned *l;
-	__u64 now = bpf_ktime_get_boot_ns();
-	int mapped = net__is_mapped(dst);
-
-	if (dst->family == AF_INET || mapped) {
-		struct moat_learn_key_v4 k = {.cgroup_id = cgid};
-
-		__builtin_memcpy(k.addr, mapped ? &dst->addr[12] : dst->addr, 4);
-		l = bpf_map_lookup_elem(&learned_v4, &k);
-	} else {
-		struct moat_learn_key_v6 k = {.cgroup_id = cgid};
-
-		__builtin_memcpy(k.addr, dst->addr, 16);
-		l = bpf_map_lookup_elem(&learned_v6, &k);
-	}
-	if (!l)
-		return 0;
-	d->scope = MOAT_SCOPE_DOMAIN;
-	d->rule_id = l->rule_id;
-	if (l->allow_until_ns > now) {
-		d->verdict = MOAT_VERDICT_ALLOW;
-		return 1;
-	}
-	if (l->deny_until_ns > now) {
-		d->verdict =
-		    d->mode == MOAT_MODE_ENFORCE ? MOAT_VERDICT_DENY : MOAT_VERDICT_WOULD_DENY;
-		return 1;
-	}
-	return 0;
-}
-
-/* Decide: a rule's action, else the cgroup's default action. Monitor mode
- * (the default for a cgroup without an entry) turns deny into would-deny. */
-static __always_inline void net__decide(const struct net__dst *dst, __u64 cgid,
-					struct net__decision *d)
-{
-	struct moat_cgroup_cfg *cfg = bpf_map_lookup_elem(&cgroup_cfg, &cgid);
-	struct moat_rule_val *rule;
-	__u8 action;
-
-	d->mode = cfg ? cfg->mode : MOAT_MODE_MONITOR;
-	if (cfg && cfg->domains && net__learned(dst, cgid, d))
 		return;
-	rule = net__match(dst, cgid, &d->scope);
-	if (rule) {
-		action = rule->action;
-		d->rule_id = rule->rule_id;
-	} else {
-		action = cfg ? cfg->default_action : MOAT_ACT_ALLOW;
-		d->rule_id = 0;
 	}
-	if (action != MOAT_ACT_DENY)
-		d->verdict = MOAT_VERDICT_ALLOW;
-	else if (d->mode == MOAT_MODE_ENFORCE)
-		d->verdict = MOAT_VERDICT_DENY;
-	else
-		d->verdict = MOAT_VERDICT_WOULD_DENY;
+	/* A resolver socket stays one: its packets are DNS whatever port NAT gives them. */
+	if (dport == 53)
+		st->dns = 1;
+	if (st->tid == (__u32)pid_tgid && st->pid)
+		return;
+	st->pid = pid_tgid >> 32;
+	st->tid = (__u32)pid_tgid;
+	st->uid = (__u32)uid_gid;
+	st->gid = uid_gid >> 32;
+	st->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(st->comm, sizeof(st->comm));
 }
 
 /* Shared body of the four hooks, once the destination is read. Returns 1
@@ -184,8 +56,8 @@ static __always_inline int net__handle(struct bpf_sock_addr *ctx, struct net__ds
 				       __u32 prog)
 {
 	struct net__decision d = {};
+	struct decide__cg cg;
 	struct moat_net_event *e;
-	__u64 cgid = bpf_get_current_cgroup_id();
 	__u64 cookie = bpf_get_socket_cookie(ctx);
 	__u32 proto = ctx->protocol;
 
@@ -193,10 +65,11 @@ static __always_inline int net__handle(struct bpf_sock_addr *ctx, struct net__ds
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
 		dst->protocol = proto;
 	/* Only DNS needs the owner of a socket (packet events carry no pid):
-	 * UDP, or TCP to port 53. Skipping TCP spares an LRU update per connect. */
+	 * UDP, or TCP to port 53. Skipping TCP spares the state on every connect. */
 	if (dst->protocol == IPPROTO_UDP || dst->dport == 53)
-		net__record_owner(cookie, prog, dst->dport);
-	net__decide(dst, cgid, &d);
+		net__record_owner(ctx, prog, dst->dport);
+	decide__cgroup_task(&cg);
+	decide__dst(&cg, dst, &d);
 	if (d.verdict == MOAT_VERDICT_DENY)
 		stats__inc(prog, MOAT_STAT_DENIED);
 
@@ -269,6 +142,141 @@ SEC("cgroup/sendmsg6")
 int handle_sendmsg6(struct bpf_sock_addr *ctx)
 {
 	return net__handle6(ctx, MOAT_EV_SENDMSG, MOAT_PROG_SENDMSG6);
+}
+
+/* ---- Socket kinds and binds (issue #8: other socket kinds skip connect/sendmsg) ---- */
+
+/* Report a socket() or bind() moat restricts. Reports share the cgroup's packet-report
+ * budget, so a container looping on refused socket() calls cannot flood the ring buffer. */
+static __always_inline void net__report_socket(__u32 prog, const struct decide__cg *cg, __u8 op,
+					       __u16 family, __u16 type, __u16 protocol, __u16 port,
+					       const __u8 *addr, __u8 verdict, __u32 rule_id)
+{
+	struct moat_socket_event *e;
+
+	if (!decide__report_budget(cg->id))
+		return;
+	e = events__reserve(prog, sizeof(*e));
+	if (!e)
+		return;
+	hdr__fill_task(&e->hdr, MOAT_EV_SOCKET, sizeof(*e));
+	e->family = family;
+	e->type = type;
+	e->protocol = protocol;
+	e->port = port;
+	e->op = op;
+	e->verdict = verdict;
+	e->mode = cg->cfg.mode;
+	e->pad0 = 0;
+	e->rule_id = rule_id;
+	if (addr)
+		__builtin_memcpy(e->addr, addr, 16);
+	else
+		__builtin_memset(e->addr, 0, 16);
+	events__submit_urgent(prog, e);
+}
+
+/* Why this hook: cgroup/sock_create runs from inet_create / inet6_create for every IPv4 and
+ * IPv6 socket a process in the cgroup creates, whatever the path (socket(), socketcall(),
+ * 32-bit compat calls, io_uring), after the protocol is resolved, and returning 0 fails the
+ * call with EPERM. Plain TCP and UDP sockets pass at once: connect/sendmsg judge them. A
+ * restricted cgroup (MOAT_CFG_RESTRICTED) may also open ping sockets, whose packets the
+ * egress backstop judges; raw sockets (which can forge any source), UDP-Lite (whose
+ * connect() skips the connect hook), MPTCP, SCTP and every other protocol are refused.
+ * Elsewhere they are allowed and reported, and in enforce mode their packets are judged by
+ * the egress backstop (dns.bpf.c). */
+SEC("cgroup/sock_create")
+int handle_sock_create(struct bpf_sock *sk)
+{
+	__u32 type = sk->type, protocol = sk->protocol, family = sk->family;
+	struct decide__cg cg;
+	int ping, deny;
+
+	if (decide__plain_sock(type, protocol))
+		return 1;
+	ping = type == SOCK_DGRAM && (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6);
+	decide__cgroup_task(&cg);
+	deny = !ping && MOAT_CFG_RESTRICTED(&cg.cfg);
+	if (deny)
+		stats__inc(MOAT_PROG_SOCK_CREATE, MOAT_STAT_DENIED);
+	net__report_socket(MOAT_PROG_SOCK_CREATE, &cg, MOAT_SOCK_OP_CREATE, family, type, protocol,
+			   0, NULL,
+			   deny ? MOAT_VERDICT_DENY
+			   : (!ping && cg.cfg.mode != MOAT_MODE_ENFORCE &&
+			      (cg.cfg.default_action == MOAT_ACT_DENY || cg.cfg.domains))
+			       ? MOAT_VERDICT_WOULD_DENY
+			       : MOAT_VERDICT_ALLOW,
+			   deny ? MOAT_RULE_SOCKET_KIND : 0);
+	return deny ? 0 : 1;
+}
+
+/* Why this hook: cgroup/bind4 and bind6 run from inet_bind / inet6_bind before the address
+ * is taken (returning 0 fails bind() with EPERM). A restricted cgroup may not bind port 53:
+ * a socket on port 53 could answer the container's own resolver socket from "the resolver's"
+ * address (127.0.0.11 and 127.0.0.1 are local addresses; IP_TRANSPARENT, which CAP_NET_RAW
+ * grants, makes any address bindable). Other cgroups are reported. */
+static __always_inline int net__bind(struct bpf_sock_addr *ctx, __u32 prog, const __u8 *addr)
+{
+	__u16 port = bpf_ntohs((__u16)ctx->user_port);
+	struct decide__cg cg;
+	int deny;
+
+	if (port != 53)
+		return 1;
+	decide__cgroup_task(&cg);
+	deny = MOAT_CFG_RESTRICTED(&cg.cfg);
+	if (deny)
+		stats__inc(prog, MOAT_STAT_DENIED);
+	net__report_socket(prog, &cg, MOAT_SOCK_OP_BIND, ctx->user_family, ctx->type, ctx->protocol,
+			   port, addr, deny ? MOAT_VERDICT_DENY : MOAT_VERDICT_ALLOW,
+			   deny ? MOAT_RULE_BIND_DNS : 0);
+	return deny ? 0 : 1;
+}
+
+SEC("cgroup/bind4")
+int handle_bind4(struct bpf_sock_addr *ctx)
+{
+	__u8 addr[16] = {};
+	__u32 a = ctx->user_ip4;
+
+	__builtin_memcpy(addr, &a, 4);
+	return net__bind(ctx, MOAT_PROG_BIND4, addr);
+}
+
+SEC("cgroup/bind6")
+int handle_bind6(struct bpf_sock_addr *ctx)
+{
+	__u32 a[4];
+
+	a[0] = ctx->user_ip6[0];
+	a[1] = ctx->user_ip6[1];
+	a[2] = ctx->user_ip6[2];
+	a[3] = ctx->user_ip6[3];
+	return net__bind(ctx, MOAT_PROG_BIND6, (const __u8 *)a);
+}
+
+/* Why this hook: no cgroup hook sees AF_PACKET or AF_XDP sockets (packet_create and
+ * xsk_create never call the BPF cgroup hooks), and their frames bypass every IP hook. The
+ * frames a container sends are judged on its host-side veth (veth.bpf.c); this tracepoint
+ * only reports who opened such a socket, in any mode. It fires on the native socket()
+ * system call; 32-bit compat calls and io_uring are not traced by the syscall tracepoints,
+ * so the report is best effort (the veth guard is not). Needs tracefs. */
+SEC("tp/syscalls/sys_enter_socket")
+int handle_socket_tp(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 family = (__u32)ctx->args[0], type = (__u32)ctx->args[1] & 0xf;
+	__u16 protocol = bpf_ntohs((__u16)ctx->args[2]);
+	struct decide__cg cg;
+
+	if (family != AF_PACKET && family != AF_XDP)
+		return 0;
+	if (!decide__watched_task())
+		return 0;
+	decide__cgroup_task(&cg);
+	net__report_socket(MOAT_PROG_SOCKET_TP, &cg, MOAT_SOCK_OP_CREATE, family, type,
+			   family == AF_PACKET ? protocol : (__u16)ctx->args[2], 0, NULL,
+			   MOAT_VERDICT_ALLOW, 0);
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -175,8 +175,8 @@ static void status_links(const char *pin_dir)
 static void status_counters(const char *pin_dir)
 {
 	static const char *const names[MOAT_PROG_NR] = {
-	    "connect4", "connect6", "sendmsg4",	  "sendmsg6",
-	    "exec",	"exit",	    "dns_egress", "dns_ingress",
+	    "connect4",	   "connect6", "sendmsg4", "sendmsg6", "exec", "exit",	    "dns_egress",
+	    "dns_ingress", "sock_new", "bind4",	   "bind6",    "veth", "socket_tp",
 	};
 	uint64_t v[MOAT_STATS_SLOTS];
 	int err = netrules_read_stats(pin_dir, v);

@@ -1,5 +1,6 @@
 /* config.c - defaults, the JSON configuration file, and its validation
  * with errors that name file:line. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdio.h>
@@ -48,6 +49,8 @@ void config_defaults(struct config *c)
 	c->action_backoff_ms = 100;
 	c->action_timeout_ms = 5000;
 	c->action_max_concurrent = 4;
+	c->dns_max_ttl_s = MOAT_MAX_TTL_DEFAULT;
+	c->learn_limit = MOAT_LEARN_LIMIT_DEFAULT;
 	set_names(&c->shells, default_shells, sizeof(default_shells) / sizeof(default_shells[0]));
 	set_names(&c->runtimes, default_runtimes,
 		  sizeof(default_runtimes) / sizeof(default_runtimes[0]));
@@ -295,6 +298,11 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "prompt_timeout_seconds",
 	    "policies",
 	    "egress_rules",
+	    "dns_max_ttl_seconds",
+	    "resolvers",
+	    "trust_image_labels",
+	    "spoof_guard",
+	    "learn_limit",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
 	static const char *const known_lists[] = {"blacklist", "whitelist"};
@@ -358,6 +366,60 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 				  "must be a power of two from 64 to 1048576 (KiB)", NULL);
 		else
 			c->ring_buffer_kib = u;
+	}
+	if (json_object_object_get_ex(root, "dns_max_ttl_seconds", &v) &&
+	    get_uint(p, v, "dns_max_ttl_seconds", 7 * 86400, &u) == 0) {
+		if (u < 10)
+			cfg_error(p, "dns_max_ttl_seconds", "must be at least 10", NULL);
+		else
+			c->dns_max_ttl_s = u;
+	}
+	if (json_object_object_get_ex(root, "learn_limit", &v) &&
+	    get_uint(p, v, "learn_limit", MOAT_MAX_LEARNED, &u) == 0) {
+		if (u < 16)
+			cfg_error(p, "learn_limit", "must be at least 16", NULL);
+		else
+			c->learn_limit = u;
+	}
+	if (json_object_object_get_ex(root, "trust_image_labels", &v))
+		get_bool(p, v, "trust_image_labels", &c->trust_image_labels);
+	if (json_object_object_get_ex(root, "spoof_guard", &v)) {
+		const char *g = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
+									 : "";
+
+		if (!strcmp(g, "enforced"))
+			c->spoof_guard = SPOOF_GUARD_ENFORCED;
+		else if (!strcmp(g, "all"))
+			c->spoof_guard = SPOOF_GUARD_ALL;
+		else if (!strcmp(g, "off"))
+			c->spoof_guard = SPOOF_GUARD_OFF;
+		else
+			cfg_error(p, "spoof_guard", "must be \"enforced\", \"all\" or \"off\"",
+				  NULL);
+	}
+	if (json_object_object_get_ex(root, "resolvers", &v)) {
+		size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+		int bad = !json_object_is_type(v, json_type_array) || n > CONFIG_MAX_RESOLVERS;
+
+		for (size_t i = 0; !bad && i < n; i++) {
+			json_object *e = json_object_array_get_idx(v, i);
+			unsigned char a[16];
+			const char *s = json_object_is_type(e, json_type_string)
+					    ? json_object_get_string(e)
+					    : "";
+
+			bad = (inet_pton(AF_INET, s, a) != 1 && inet_pton(AF_INET6, s, a) != 1) ||
+			      strlen(s) >= sizeof(c->resolvers[0]);
+		}
+		if (bad) {
+			cfg_error(p, "resolvers",
+				  "must be an array of at most 8 IP addresses (DNS servers)", NULL);
+		} else {
+			c->n_resolvers = (int)n;
+			for (size_t i = 0; i < n; i++)
+				snprintf(c->resolvers[i], sizeof(c->resolvers[0]), "%s",
+					 json_object_get_string(json_object_array_get_idx(v, i)));
+		}
 	}
 	if (json_object_object_get_ex(root, "realtime_priority", &v) &&
 	    get_uint(p, v, "realtime_priority", 99, &u) == 0)

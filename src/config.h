@@ -15,6 +15,8 @@
 #define CONFIG_MAX_BYTES      (1u << 20) /* a larger configuration file is refused */
 
 /* A list of executable base names. */
+#define CONFIG_MAX_RESOLVERS 8
+
 struct name_list {
 	char names[CONFIG_MAX_NAMES][CONFIG_NAME_LEN];
 	int n;
@@ -64,7 +66,18 @@ struct config {
 	struct name_list shells, runtimes, net_tools;
 	struct container_rule containers[CONFIG_MAX_CONTAINERS];
 	int n_containers;
+	/* Hardening (docs/security.md) */
+	uint32_t dns_max_ttl_s;		     /* a DNS answer opens an address at most this long */
+	char resolvers[CONFIG_MAX_RESOLVERS][46]; /* DNS servers every container may use (port
+						     53): when dockerd has its own "dns" */
+	int n_resolvers;
+	int trust_image_labels; /* 1: moat.* labels and policy label filters also take labels
+				   an image sets; 0 (default): only labels given at docker run */
+	int spoof_guard;	/* SPOOF_GUARD_*: which containers' veths drop spoofed frames */
+	uint32_t learn_limit;	/* learned addresses per container, at most */
 };
+
+enum spoof_guard { SPOOF_GUARD_ENFORCED = 0, SPOOF_GUARD_ALL = 1, SPOOF_GUARD_OFF = 2 };
 
 /* Fill c with the built-in defaults. */
 void config_defaults(struct config *c);

@@ -3,6 +3,7 @@
  * socket, signals and a 1 s timer. Data flows one way: kernel event ->
  * decode -> enrich (inventory, DNS registry) -> detect -> alert -> act. */
 #define _GNU_SOURCE /* accept4, SCHED_RESET_ON_FORK */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -32,6 +33,7 @@
 #include "commands.h"
 #include "config.h"
 #include "control.h"
+#include "copycheck.h"
 #include "detect.h"
 #include "dockerwatch.h"
 #include "event.h"
@@ -45,13 +47,13 @@
 #include "preflight.h"
 #include "registry.h"
 #include "rulesfile.h"
+#include "vethguard.h"
 
 #define RUN_MAX_ALERTS	    4
 #define RUN_MAX_PENDING	    64
-#define BLACKLIST_RULE_BASE 1000000u /* kernel rule id = base + list line */
-#define RESOLVER_RULE_ID    3000000u /* per-container allow of its own DNS resolvers */
-#define ONCE_RULE_BASE	    4000000u /* allow-once / deny-once: base + prompt id */
-#define ONCE_RULE_S	    30	     /* how long a once-decision stays in the kernel */
+#define BLACKLIST_RULE_BASE MOAT_RULE_BLACKLIST_BASE /* kernel rule id = base + list line */
+#define ONCE_RULE_BASE	    MOAT_RULE_ONCE_BASE	     /* allow-once / deny-once: base + prompt id */
+#define ONCE_RULE_S	    30 /* how long a once-decision stays in the kernel */
 #define RUN_MAX_PROMPTS	    64
 
 /* A control client waiting for an action's result. */
@@ -70,6 +72,9 @@ struct daemon {
 	struct inventory inv;
 	struct dockerwatch *watch;
 	struct actions *actions;
+	struct copycheck *copycheck; /* renamed-copy checks, off the event loop */
+	int veth_fd, veth_in_fd;     /* the veth guard's programs (loader) */
+	uint64_t n_copycheck_skipped;
 	struct registry *registry;
 	struct iplist blacklist, whitelist;
 	struct lists_watch bl_watch, wl_watch, rules_watch;
@@ -108,17 +113,12 @@ struct daemon {
 	int exiting;
 	int64_t started;
 	struct pending_reply pending[RUN_MAX_PENDING];
-	/* Queries seen, by (socket cookie, DNS id): an answer fills the
-	 * registry only when its own socket asked that question, so a
-	 * container cannot explain its direct connections with a forged
-	 * "answer" from a port-53 server of its own. */
-	struct {
-		uint64_t cookie;
-		uint16_t id;
-		int64_t until;
-	} queries[4096];
-	uint64_t n_unsolicited;
-	pid_t saver; /* child writing the registry, 0 when none */
+	/* DNS answers the kernel did not verify (MOAT_DNS_F_VERIFIED: the first answer to a
+	 * query its own socket sent, from the server it was sent to): not recorded, so a
+	 * container cannot explain its direct connections with a forged "answer". */
+	uint64_t n_unsolicited, n_untrusted;
+	uint32_t learn_share; /* each domain-mode container's learned-address limit */
+	pid_t saver;	      /* child writing the registry, 0 when none */
 	/* Counters for status. */
 	uint64_t n_events, n_bad_events, n_alerts[3], n_actions_ok, n_actions_failed;
 	/* Containers with a pause queued or done by moat: no second pause. */
@@ -262,31 +262,175 @@ static struct ruleset *egress_set(struct daemon *d, const struct container_info 
 	return &d->egress;
 }
 
-/* Let a container in egress-enforce mode reach its own DNS resolvers (the
- * nameserver lines of its /etc/resolv.conf): without them it could not ask,
- * and only answers open the way. */
-static void allow_resolvers(struct daemon *d, const struct container_info *c)
+/* Docker's fallback when the host has no usable nameserver (libnetwork resolvconf). */
+static const char *const docker_default_dns[] = {"8.8.8.8", "8.8.4.4"};
+
+/* Add the nameservers of the host file path to resolvers, skipping loopback ones (Docker
+ * does: a container cannot reach the host's 127.0.0.53). Returns how many were taken. */
+static int host_nameservers(const char *path, struct cidr *out, int max)
 {
-	char path[64], line[256];
-	FILE *f;
+	FILE *f = fopen(path, "re");
+	char line[256];
+	int n = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/root/etc/resolv.conf", c->pid);
-	f = c->pid > 0 ? fopen(path, "re") : NULL;
-	if (!f) {
-		log_warn("container %s: cannot read its resolv.conf: DNS may be refused in egress "
-			 "enforce mode",
-			 c->name);
-		return;
-	}
-	while (fgets(line, sizeof(line), f)) {
+	if (!f)
+		return 0;
+	while (n < max && fgets(line, sizeof(line), f)) {
 		char addr[64];
-		struct cidr cd;
 
-		if (sscanf(line, " nameserver %63s", addr) == 1 && cidr_parse(addr, &cd) == 0)
-			netrules_put(d->pin_dir, c->cgroup_id, &cd, MOAT_ACT_ALLOW,
-				     RESOLVER_RULE_ID);
+		if (sscanf(line, " nameserver %63s", addr) != 1 || cidr_parse(addr, &out[n]) ||
+		    (out[n].family == AF_INET && out[n].prefixlen != 32) ||
+		    (out[n].family == AF_INET6 && out[n].prefixlen != 128))
+			continue;
+		if ((out[n].family == AF_INET && out[n].addr[0] == 127) ||
+		    (out[n].family == AF_INET6 &&
+		     !memcmp(out[n].addr, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16)))
+			continue;
+		n++;
 	}
 	fclose(f);
+	return n;
+}
+
+/* The DNS resolvers every container may reach on port 53 (resolvers entries of cgroup 0),
+ * from the host's, Docker's and moat's own configuration (`resolvers`), never from a file a
+ * container can write:
+ * Docker's embedded DNS at 127.0.0.11 (user-defined networks; the address is the
+ * container's own loopback, so nothing else is reachable through it), and the host's
+ * nameservers, which Docker gives a container on the default bridge that has no --dns
+ * (/etc/resolv.conf, or systemd-resolved's upstream list when the host uses 127.0.0.53;
+ * Google's public servers when none is usable, as Docker does). A container's own --dns
+ * servers are added per container (apply_container). */
+static void resolvers_global(struct daemon *d)
+{
+	struct cidr ns[8];
+	int n, err;
+
+	netrules_resolver_clear(d->pin_dir, 0);
+	cidr_parse("127.0.0.11", &ns[0]);
+	err = netrules_resolver_put(d->pin_dir, 0, AF_INET, ns[0].addr, MOAT_RULE_RESOLVER);
+	n = host_nameservers("/etc/resolv.conf", ns, 8);
+	if (!n)
+		n = host_nameservers("/run/systemd/resolve/resolv.conf", ns, 8);
+	for (int i = 0; !n && i < 2; i++)
+		n += cidr_parse(docker_default_dns[i], &ns[n]) == 0;
+	for (int i = 0; i < d->cfg.n_resolvers && n < 8; i++)
+		n += cidr_parse(d->cfg.resolvers[i], &ns[n]) == 0;
+	for (int i = 0; i < n && !err; i++)
+		err = netrules_resolver_put(d->pin_dir, 0, ns[i].family, ns[i].addr,
+					    MOAT_RULE_RESOLVER);
+	if (err)
+		log_error("cannot write the DNS resolvers into the kernel: %s; containers under "
+			  "egress rules may be unable to resolve",
+			  strerror(-err));
+}
+
+/* A container's own DNS servers (docker run --dns, HostConfig.Dns), port 53 only. */
+static void resolvers_of(struct daemon *d, const struct container_info *c)
+{
+	netrules_resolver_clear(d->pin_dir, c->cgroup_id);
+	for (int i = 0; i < c->n_dns; i++) {
+		struct cidr cd;
+
+		if (cidr_parse(c->dns[i], &cd) ||
+		    cd.prefixlen != (cd.family == AF_INET ? 32 : 128)) {
+			log_warn("container %s: DNS server \"%s\" (HostConfig.Dns) is not an "
+				 "address; ignored",
+				 c->name, c->dns[i]);
+			continue;
+		}
+		netrules_resolver_put(d->pin_dir, c->cgroup_id, cd.family, cd.addr,
+				      MOAT_RULE_RESOLVER);
+	}
+}
+
+/* Each container's fair share of the learned-address maps: the maps' capacity divided
+ * among the containers under domain rules, at most the configured learn_limit, at least
+ * 256. */
+static uint32_t learn_share(struct daemon *d)
+{
+	int n = 0;
+	uint32_t share;
+
+	for (int i = 0; i < inventory_count(&d->inv); i++) {
+		const struct container_info *c = inventory_at(&d->inv, i);
+
+		if (c && !inventory_gone_since(c) && want_egress(d, c))
+			n++;
+	}
+	share = MOAT_MAX_LEARNED / (uint32_t)(n > 0 ? n : 1);
+	if (share > d->cfg.learn_limit)
+		share = d->cfg.learn_limit;
+	return share < 256 ? 256 : share;
+}
+
+/* Parse "02:42:ac:11:00:02". 0 or -EINVAL. */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return 0;
+}
+
+/* The veth guard (bpf/veth.bpf.c) on each host-side veth of container c: in enforce mode it
+ * judges every frame the container sends (packet sockets included) and drops spoofed ones;
+ * with spoof_guard "all" monitored containers get the spoofing checks only (their other
+ * frames pass). Its network identity (MAC, addresses, gateway) comes from Docker, the veths
+ * and the namespace id from the kernel. Failures are logged: the cgroup hooks still hold. */
+static void guard_veths(struct daemon *d, const struct container_info *c, int enforce)
+{
+	struct vethguard_port ports[DOCKER_MAX_NETWORKS];
+	int32_t nsid = -1;
+	int n, spoof = d->cfg.spoof_guard != SPOOF_GUARD_OFF &&
+		       (enforce || d->cfg.spoof_guard == SPOOF_GUARD_ALL);
+
+	if (!c->pid || (!enforce && !spoof) || !d->veth_fd)
+		return;
+	n = vethguard_ports(c->pid, &nsid, ports, DOCKER_MAX_NETWORKS);
+	if (n < 0) {
+		log_warn("container %s: cannot find its network interfaces: %s; its packet "
+			 "sockets are not guarded",
+			 c->name, strerror(-n));
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct moat_veth v = {.cgroup_id = c->cgroup_id, .netnsid = nsid};
+		const struct container_net *net = NULL;
+		char gw[16];
+		int err;
+
+		snprintf(gw, sizeof(gw), "%u.%u.%u.%u", ports[i].gw4[0], ports[i].gw4[1],
+			 ports[i].gw4[2], ports[i].gw4[3]);
+		for (int k = 0; k < c->n_nets && !net; k++)
+			if (!strcmp(c->nets[k].gw4, gw) || (n == 1 && c->n_nets == 1))
+				net = &c->nets[k];
+		if (!net || parse_mac(net->mac, v.mac) ||
+		    inet_pton(AF_INET, net->ipv4, v.ip4) != 1) {
+			log_warn("container %s: interface %d matches none of its Docker networks "
+				 "(gateway %s); not guarded",
+				 c->name, ports[i].ifindex, gw);
+			continue;
+		}
+		if (net->ipv6[0])
+			inet_pton(AF_INET6, net->ipv6, v.ip6);
+		memcpy(v.gw_mac, ports[i].gw_mac, 6);
+		memcpy(v.gw4, ports[i].gw4, 4);
+		v.flags = (uint8_t)((enforce ? MOAT_VETH_F_GUARD | MOAT_VETH_F_ARPGW : 0) |
+				    (spoof ? MOAT_VETH_F_SPOOF : 0));
+		err = netrules_veth_put(d->pin_dir, (uint32_t)ports[i].ifindex, &v);
+		if (!err)
+			err = vethguard_attach(ports[i].ifindex, d->veth_fd, d->veth_in_fd);
+		if (err)
+			log_warn("container %s: cannot guard interface %d: %s", c->name,
+				 ports[i].ifindex, strerror(-err));
+		else
+			log_debug("container %s: veth guard on interface %d (%s)", c->name,
+				  ports[i].ifindex, enforce ? "enforce" : "spoofing only");
+	}
 }
 
 /* Give container c its kernel settings: enforce mode (deny what the rules
@@ -301,6 +445,7 @@ static void apply_container(struct daemon *d, const struct container_info *c)
 	    .default_action = egress ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
 	    .kill_exec = (uint8_t)kill,
 	    .domains = (uint8_t)(d->cfg.report_only ? 0 : want_egress(d, c)),
+	    .learn_limit = d->learn_share,
 	};
 	uint32_t id_base;
 	int err;
@@ -309,8 +454,7 @@ static void apply_container(struct daemon *d, const struct container_info *c)
 
 	if (!c->cgroup_id)
 		return;
-	if (egress)
-		allow_resolvers(d, c);
+	resolvers_of(d, c);
 	err = netrules_set_cfg(d->pin_dir, c->cgroup_id, &cfg);
 	if (err)
 		log_warn("container %s: cannot set its kernel mode: %s", c->name, strerror(-err));
@@ -321,10 +465,41 @@ static void apply_container(struct daemon *d, const struct container_info *c)
 		kill_names(d, c->cgroup_id, &d->cfg.runtimes, r);
 		kill_names(d, c->cgroup_id, &d->cfg.net_tools, r);
 	}
+	guard_veths(d, c, cfg.mode == MOAT_MODE_ENFORCE);
+}
+
+/* moat run's defaults for a container it has not set up yet (moat_settings.unknown): the
+ * global mode, egress setting and kill-exec, from the container's first instruction until
+ * Docker's start event is handled; and the caps on DNS TTLs and wildcard depth. */
+static void apply_settings(struct daemon *d)
+{
+	struct moat_settings st;
+	int err;
+
+	netrules_get_settings(d->pin_dir, &st); /* keeps max_wild_labels (netrules' own) */
+	st.unknown = (struct moat_cgroup_cfg){
+	    .mode = d->cfg.report_only ? MOAT_MODE_MONITOR : MOAT_MODE_ENFORCE,
+	    .default_action = d->cfg.egress && !d->cfg.report_only ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
+	    .kill_exec = (uint8_t)(d->cfg.kill_exec && !d->cfg.report_only),
+	    .domains = (uint8_t)(d->cfg.report_only ? 0 : d->cfg.egress),
+	    .learn_limit = d->learn_share,
+	};
+	st.max_ttl_s = d->cfg.dns_max_ttl_s;
+	err = netrules_set_settings(d->pin_dir, &st);
+
+	if (err)
+		log_error("cannot write moat's kernel settings: %s", strerror(-err));
+	if (st.unknown.kill_exec) {
+		kill_names(d, MOAT_CGROUP_UNKNOWN, &d->cfg.shells, NULL);
+		kill_names(d, MOAT_CGROUP_UNKNOWN, &d->cfg.runtimes, NULL);
+		kill_names(d, MOAT_CGROUP_UNKNOWN, &d->cfg.net_tools, NULL);
+	}
 }
 
 static void apply_all_containers(struct daemon *d)
 {
+	d->learn_share = learn_share(d);
+	apply_settings(d);
 	for (int i = 0; i < inventory_count(&d->inv); i++) {
 		const struct container_info *c = inventory_at(&d->inv, i);
 
@@ -784,8 +959,8 @@ static void access_net(struct daemon *d, const struct moat_net_event *n,
 	    .port = n->dport,
 	    .verdict = event_verdict_name(n->verdict),
 	    .rule_id = n->rule_id,
-	    .rule = r				     ? r->match
-		    : n->rule_id == RESOLVER_RULE_ID ? "resolver"
+	    .rule = r				       ? r->match
+		    : n->rule_id == MOAT_RULE_RESOLVER ? "resolver"
 		    : n->rule_id == base ? (rs->default_deny ? "default deny" : "default allow")
 		    : n->scope == MOAT_SCOPE_NONE ? "no rule: default deny"
 						  : "",
@@ -815,6 +990,54 @@ static void set_realtime(int prio)
 		log_debug("event loop runs under SCHED_FIFO %d", prio);
 }
 
+/* Queue the renamed-copy check of an exec whose names matched nothing. A container that
+ * execs new files faster than the checker's per-container budget has the rest skipped and
+ * counted (status: copycheck_skipped), and a WARNING says so once per dedup window. */
+static void submit_copycheck(struct daemon *d, const struct moat_exec_event *e,
+			     const struct container_info *c)
+{
+	struct copycheck_job *job = malloc(sizeof(*job));
+	int err;
+
+	if (!job)
+		return;
+	job->ev = *e;
+	snprintf(job->container_id, sizeof(job->container_id), "%s", c->id);
+	job->pid = c->pid;
+	err = copycheck_submit(d->copycheck, job);
+	free(job);
+	if (!err)
+		return;
+	d->n_copycheck_skipped++;
+	if (!dedup_seen(d->dedup, "exec-unchecked", c->id, "", now_unix_s())) {
+		struct alert a;
+
+		memset(&a, 0, sizeof(a));
+		a.time_ns = d->dx.offset_ns + (int64_t)e->hdr.ts_ns;
+		a.severity = ALERT_WARNING;
+		snprintf(a.rule, sizeof(a.rule), "exec-unchecked");
+		snprintf(a.source, sizeof(a.source), "process");
+		alert_new_trace_id(&a);
+		snprintf(a.container_id, sizeof(a.container_id), "%s", c->id);
+		snprintf(a.container_name, sizeof(a.container_name), "%s", c->name);
+		snprintf(a.container_image, sizeof(a.container_image), "%s", c->image);
+		snprintf(a.message, sizeof(a.message),
+			 "Container %s runs new programs faster than moat can check them for "
+			 "renamed copies of shells (%d waiting); the rest are not checked",
+			 c->name, COPYCHECK_PER_CT);
+		emit(d, &a);
+		alert_release(&a);
+	}
+}
+
+/* detect_ctx.restricted: is c's egress enforced (domain rules or default deny)? */
+static int container_restricted(void *ud, const struct container_info *c)
+{
+	const struct daemon *d = ud;
+
+	return !d->cfg.report_only && want_egress(d, c);
+}
+
 static int on_kernel_event(void *ctx, void *data, size_t len)
 {
 	struct daemon *d = ctx;
@@ -832,30 +1055,27 @@ static int on_kernel_event(void *ctx, void *data, size_t len)
 	d->n_events++;
 	if (h->type == MOAT_EV_DNS_QUERY || h->type == MOAT_EV_DNS_ANSWER) {
 		const struct moat_dns_event *q = (const struct moat_dns_event *)h;
-		size_t slot =
-		    (q->sock_cookie * 31 + q->id) % (sizeof(d->queries) / sizeof(d->queries[0]));
 		int64_t now = now_unix_s();
 
-		if (h->type == MOAT_EV_DNS_QUERY) {
-			d->queries[slot].cookie = q->sock_cookie;
-			d->queries[slot].id = q->id;
-			d->queries[slot].until = now + 30;
+		if (h->type == MOAT_EV_DNS_QUERY)
 			return 0;
+		c = inventory_lookup(&d->inv, h->cgroup_id);
+		if (q->flags & MOAT_DNS_F_UNTRUSTED) {
+			d->n_untrusted++;
+			n = detect_event(&d->dx, h, c, alerts, RUN_MAX_ALERTS);
+			goto alerts;
 		}
-		if (q->flags & MOAT_DNS_F_HELD) {
-			c = inventory_lookup(&d->inv, h->cgroup_id);
-			prompt_add(d, q, c);
-			return 0;
-		}
-		if (d->queries[slot].cookie != q->sock_cookie || d->queries[slot].id != q->id ||
-		    d->queries[slot].until < now || !q->sock_cookie) {
+		if (!(q->flags & MOAT_DNS_F_VERIFIED)) {
 			d->n_unsolicited++;
 			log_debug("DNS answer for %.255s (id %u) matches no query of its socket; "
 				  "not recorded",
 				  q->qname, q->id);
 			return 0;
 		}
-		c = inventory_lookup(&d->inv, h->cgroup_id);
+		if (q->flags & MOAT_DNS_F_HELD) {
+			prompt_add(d, q, c);
+			return 0;
+		}
 		if (d->registry) {
 			registry_record_event(d->registry, q, c ? c->id : "", now);
 			d->registry_dirty = 1;
@@ -869,6 +1089,10 @@ static int on_kernel_event(void *ctx, void *data, size_t len)
 	    !d->cfg.report_only)
 		access_net(d, (const struct moat_net_event *)h, c);
 	n = detect_event(&d->dx, h, c, alerts, RUN_MAX_ALERTS);
+	if (h->type == MOAT_EV_EXEC && d->copycheck &&
+	    detect_exec_wants_copy_check(&d->dx, (const struct moat_exec_event *)h, c))
+		submit_copycheck(d, (const struct moat_exec_event *)h, c);
+alerts:
 	for (int i = 0; i < n; i++) {
 		alerts[i].latency_ns = boot_ns() - (int64_t)h->ts_ns;
 		emit(d, &alerts[i]);
@@ -876,6 +1100,20 @@ static int on_kernel_event(void *ctx, void *data, size_t len)
 		alert_release(&alerts[i]);
 	}
 	return 0;
+}
+
+/* A renamed-copy check has its answer: alert as for any suspicious exec. */
+static void on_copycheck_result(struct daemon *d, const struct copycheck_result *r)
+{
+	const struct container_info *c = inventory_find(&d->inv, r->job.container_id);
+	struct alert a;
+
+	if (!r->cls || !c || !detect_copied_exec(&d->dx, &r->job.ev, c, r->cls, r->orig, &a))
+		return;
+	a.latency_ns = boot_ns() - (int64_t)r->job.ev.hdr.ts_ns;
+	emit(d, &a);
+	act_on(d, &a);
+	alert_release(&a);
 }
 
 /* Answer a control client waiting for this result, if any. */
@@ -1015,6 +1253,14 @@ static json_object *status_json(struct daemon *d)
 
 			json_object_object_add(o, "policy", json_object_new_string(p ? p->id : ""));
 		}
+		{
+			struct moat_cgroup_state st;
+
+			netrules_cgroup_state(d->pin_dir, c->cgroup_id, &st);
+			json_object_object_add(o, "learned", json_object_new_int64(st.learned));
+			json_object_object_add(o, "learn_refused",
+					       json_object_new_uint64(st.learn_refused));
+		}
 		json_object_array_add(cs, o);
 	}
 	if (netrules_read_stats(d->pin_dir, v) == 0)
@@ -1028,6 +1274,23 @@ static json_object *status_json(struct daemon *d)
 	json_object_object_add(s, "bad_events", json_object_new_uint64(d->n_bad_events));
 	json_object_object_add(s, "unsolicited_dns_answers",
 			       json_object_new_uint64(d->n_unsolicited));
+	json_object_object_add(s, "untrusted_dns_answers", json_object_new_uint64(d->n_untrusted));
+	if (d->copycheck) {
+		struct copycheck_stats cs;
+		json_object *o = json_object_new_object();
+
+		copycheck_get_stats(d->copycheck, &cs);
+		json_object_object_add(o, "checked", json_object_new_uint64(cs.checked));
+		json_object_object_add(o, "cached", json_object_new_uint64(cs.cached));
+		json_object_object_add(o, "copies", json_object_new_uint64(cs.copies));
+		json_object_object_add(o, "not_checked", json_object_new_uint64(cs.not_checked));
+		json_object_object_add(o, "skipped_budget",
+				       json_object_new_uint64(cs.refused_budget));
+		json_object_object_add(o, "skipped_full", json_object_new_uint64(cs.refused_full));
+		json_object_object_add(o, "bytes_read", json_object_new_uint64(cs.bytes_read));
+		json_object_object_add(s, "copycheck", o);
+	}
+	json_object_object_add(s, "learn_share", json_object_new_uint64(d->learn_share));
 	json_object_object_add(s, "kernel_drops", json_object_new_uint64(drops));
 	json_object_object_add(al, "INFO", json_object_new_uint64(d->n_alerts[0]));
 	json_object_object_add(al, "WARNING", json_object_new_uint64(d->n_alerts[1]));
@@ -1171,6 +1434,9 @@ static void reload(struct daemon *d)
 			snprintf(next.control_socket, sizeof(next.control_socket), "%s",
 				 d->cfg.control_socket);
 			d->cfg = next;
+			if (d->copycheck)
+				copycheck_set_names(d->copycheck, &d->cfg.shells, &d->cfg.runtimes,
+						    &d->cfg.net_tools);
 			log_info("%s reloaded", d->config_path);
 		} else {
 			log_error("%s: not reloaded; the running configuration stays",
@@ -1247,8 +1513,17 @@ static void on_timer(struct daemon *d)
 	if (d->registry && registry_prune(d->registry, now_unix_s()))
 		d->registry_dirty = 1;
 	prompts_tick(d);
-	if (++ticks % 10 == 0)
+	if (++ticks % 10 == 0) {
+		int gone = 0;
+
 		save_registry_async(d);
+		/* Expired learned addresses go, and each container's count against its fair
+		 * share is made exact again. */
+		netrules_learned_sweep(d->pin_dir, (uint64_t)boot_ns(), 60ULL * 1000000000ULL,
+				       &gone);
+		if (gone)
+			log_debug("%d expired learned address(es) removed", gone);
+	}
 }
 
 static int epoll_add(int epfd, int fd, uint32_t tag)
@@ -1258,7 +1533,16 @@ static int epoll_add(int epfd, int fd, uint32_t tag)
 	return fd < 0 ? 0 : epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-enum { TAG_RB = 1, TAG_DOCKER, TAG_ACTIONS, TAG_CONTROL, TAG_INOTIFY, TAG_SIGNAL, TAG_TIMER };
+enum {
+	TAG_RB = 1,
+	TAG_DOCKER,
+	TAG_ACTIONS,
+	TAG_CONTROL,
+	TAG_INOTIFY,
+	TAG_SIGNAL,
+	TAG_TIMER,
+	TAG_COPYCHECK
+};
 
 static void usage(void)
 {
@@ -1393,6 +1677,8 @@ static int setup(struct daemon *d)
 	if (loader_load(&d->loader, d->pin_dir, d->cfg.ring_buffer_kib << 10) ||
 	    loader_attach(&d->loader, cgroups, n))
 		return -1;
+	d->veth_fd = loader_veth_out_fd(&d->loader);
+	d->veth_in_fd = loader_veth_in_fd(&d->loader);
 	d->alerts = alertlog_open(d->cfg.alerts_file, STDERR_FILENO, ALERTLOG_COLOR_AUTO);
 	if (!d->alerts) {
 		log_error("cannot open the alert log %s: %s", d->cfg.alerts_file, strerror(errno));
@@ -1455,6 +1741,12 @@ static int setup(struct daemon *d)
 		log_error("cannot start the Docker threads: %s", strerror(errno));
 		return -1;
 	}
+	d->copycheck = copycheck_start(&d->cfg.shells, &d->cfg.runtimes, &d->cfg.net_tools);
+	if (!d->copycheck) {
+		log_error("cannot start the renamed-copy checker: %s", strerror(errno));
+		return -1;
+	}
+	resolvers_global(d);
 	apply_all_containers(d);
 	d->rb = ring_buffer__new(loader_events_fd(&d->loader), on_kernel_event, d, NULL);
 	if (!d->rb) {
@@ -1469,6 +1761,7 @@ static int setup(struct daemon *d)
 	if (d->epfd < 0 || epoll_add(d->epfd, ring_buffer__epoll_fd(d->rb), TAG_RB) ||
 	    epoll_add(d->epfd, dockerwatch_fd(d->watch), TAG_DOCKER) ||
 	    epoll_add(d->epfd, actions_fd(d->actions), TAG_ACTIONS) ||
+	    epoll_add(d->epfd, copycheck_fd(d->copycheck), TAG_COPYCHECK) ||
 	    epoll_add(d->epfd, d->ctlfd, TAG_CONTROL) ||
 	    epoll_add(d->epfd, d->inofd, TAG_INOTIFY) || epoll_add(d->epfd, d->sigfd, TAG_SIGNAL) ||
 	    epoll_add(d->epfd, d->timerfd, TAG_TIMER)) {
@@ -1481,6 +1774,8 @@ static int setup(struct daemon *d)
 	d->dx.whitelist = &d->whitelist;
 	d->dx.dedup = d->dedup;
 	d->dx.offset_ns = format_boot_to_unix_offset();
+	d->dx.restricted = container_restricted;
+	d->dx.ud = d;
 	d->started = now_unix_s();
 	log_info("moat run: watching %d container(s), %s, alerts to %s, control socket %s",
 		 inventory_count(&d->inv), d->cfg.report_only ? "report-only" : "enforcing",
@@ -1523,6 +1818,7 @@ static void teardown(struct daemon *d)
 		if (d->pending[i].fd > 0)
 			control_reply(d->pending[i].fd, answer(0, "moat is shutting down"));
 	actions_stop(d->actions);
+	copycheck_stop(d->copycheck);
 	dockerwatch_stop(d->watch);
 	ring_buffer__free(d->rb);
 	inventory_close(&d->inv);
@@ -1591,6 +1887,13 @@ int cmd_run(int argc, char **argv, const char *pin_dir)
 
 				while (actions_next(d->actions, &r) == 0)
 					on_action_result(d, &r);
+				break;
+			}
+			case TAG_COPYCHECK: {
+				static struct copycheck_result r;
+
+				while (copycheck_next(d->copycheck, &r) == 0)
+					on_copycheck_result(d, &r);
 				break;
 			}
 			case TAG_CONTROL: on_control(d); break;

@@ -1,6 +1,5 @@
 /* detect.c - direct-connection, blacklisted-destination, suspicious-exec and
  * container-lifecycle detections. Events in, alerts out. */
-#define _GNU_SOURCE /* O_PATH */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -10,14 +9,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <linux/openat2.h>
-#include <sys/syscall.h>
 
 #include "detect.h"
 #include "event.h"
 #include "format.h"
 #include "registry.h"
+#include "textesc.h"
 
 /* ---- repeat suppression ------------------------------------------------ */
 
@@ -128,10 +125,45 @@ static int class_of(const struct config *cfg, const char *name)
 	return EXEC_NONE;
 }
 
+/* Does name start with "busybox"? (busybox runs the applet argv[1] then.) */
+static int is_busybox(const char *name)
+{
+	return strncmp(name, "busybox", 7) == 0;
+}
+
+/* Is name the dynamic loader (ld-linux*, ld-musl-*, ld.so)? */
+static int is_loader(const char *name)
+{
+	return !strncmp(name, "ld-linux", 8) || !strncmp(name, "ld-musl-", 8) ||
+	       !strcmp(name, "ld.so");
+}
+
+/* The loader options that take no value; every other "--" option takes the next argument
+ * (--library-path DIR, --argv0 NAME, --preload LIST, --audit LIST, ...). */
+static int loader_flag(const char *opt)
+{
+	static const char *const flags[] = {
+	    "--list",	 "--verify",	    "--inhibit-cache",	 "--help",
+	    "--version", "--list-tunables", "--list-diagnostics"};
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (!strcmp(opt, flags[i]))
+			return 1;
+	return 0;
+}
+
+/* Base name without one leading '-' (a login shell's argv[0], "-sh"). */
+static const char *prog_name(const char *path)
+{
+	const char *b = base_name(path);
+
+	return b[0] == '-' && b[1] ? b + 1 : b;
+}
+
 int detect_exec_class(const struct config *cfg, const struct moat_exec_event *e,
 		      const char **matched)
 {
-	static char names[5][MOAT_PATH_LEN];
+	static char names[6][MOAT_PATH_LEN];
 	size_t len = e->args_len < MOAT_ARGS_LEN ? e->args_len : MOAT_ARGS_LEN;
 	size_t a0 = strnlen(e->args, len);
 	int n = 0;
@@ -143,13 +175,39 @@ int detect_exec_class(const struct config *cfg, const struct moat_exec_event *e,
 		char arg0[MOAT_PATH_LEN];
 
 		snprintf(arg0, sizeof(arg0), "%.*s", (int)a0, e->args);
-		snprintf(names[n], MOAT_PATH_LEN, "%s", base_name(arg0));
-		/* "busybox sh": the applet is the next argument. */
-		if (strcmp(names[n++], "busybox") == 0 && a0 + 1 < len)
-			snprintf(names[n++], MOAT_PATH_LEN, "%.*s",
+		snprintf(names[n], MOAT_PATH_LEN, "%s", prog_name(arg0));
+		/* "busybox sh", "busybox.static sh": the applet is the next argument. */
+		if (is_busybox(names[n++]) && a0 + 1 < len) {
+			char arg1[MOAT_PATH_LEN];
+
+			snprintf(arg1, sizeof(arg1), "%.*s",
 				 (int)strnlen(e->args + a0 + 1, len - a0 - 1), e->args + a0 + 1);
+			snprintf(names[n++], MOAT_PATH_LEN, "%s", prog_name(arg1));
+		}
 	}
 	snprintf(names[n++], MOAT_PATH_LEN, "%.*s", MOAT_NAME_LEN, e->exe);
+	/* The dynamic loader run as a program runs its first argument that is not an option
+	 * ("/lib64/ld-linux-x86-64.so.2 /bin/dash"). */
+	if ((e->flags & MOAT_EXEC_F_LOADER) || is_loader(names[n - 1]) ||
+	    is_loader(base_name(e->filename))) {
+		int skip = 0;
+
+		for (size_t i = a0 + 1; i < len;) {
+			char arg[MOAT_PATH_LEN];
+			size_t an = strnlen(e->args + i, len - i);
+
+			snprintf(arg, sizeof(arg), "%.*s", (int)an, e->args + i);
+			if (skip) {
+				skip = 0;
+			} else if (!strncmp(arg, "--", 2)) {
+				skip = !loader_flag(arg);
+			} else {
+				snprintf(names[n++], MOAT_PATH_LEN, "%s", prog_name(arg));
+				break;
+			}
+			i += an + 1;
+		}
+	}
 	for (int i = 0; i < n; i++) {
 		int cls = class_of(cfg, names[i]);
 
@@ -261,144 +319,91 @@ static int exec_expected(const struct detect_ctx *x, const struct moat_exec_even
 	return label_allows(c, name);
 }
 
-/* Open path inside the container whose root is root_fd, resolving every
- * symlink inside that root (RESOLVE_IN_ROOT): "/bin/sh -> /bin/busybox"
- * must lead to the container's busybox, never the host's. fd or -errno. */
-static int open_in_root(int root_fd, const char *path)
+/* The process object of an exec alert. */
+static json_object *exec_process_json(const struct moat_exec_event *e, const char *matched)
 {
-	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
-	long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+	json_object *p = process_json(&e->hdr);
 
-	return fd < 0 ? -errno : (int)fd;
-}
-
-/* Content identity of an open file: size and CRC-32 (zlib); closes fd.
- * 0 or -errno. */
-static int file_ident(int fd, off_t *size, uint32_t *crc)
-{
-	unsigned char buf[65536];
-	struct stat st;
-	uLong c = crc32(0L, Z_NULL, 0);
-	ssize_t n;
-
-	if (fd < 0)
-		return fd;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) {
-		close(fd);
-		return -EINVAL;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		c = crc32(c, buf, (uInt)n);
-	close(fd);
-	*size = st.st_size;
-	*crc = (uint32_t)c;
-	return 0;
-}
-
-/* A renamed copy of a listed binary ("cp /bin/sh /tmp/x; /tmp/x") keeps
- * its bytes: compare the executed file with the container's own shells,
- * runtimes and tools of the same size. Returns the class and the original
- * name in orig, or EXEC_NONE. Best effort: files are read through
- * /proc/<init pid>/root while the container runs. */
-static int exec_copied_class(const struct detect_ctx *x, const struct moat_exec_event *e,
-			     const struct container_info *c, char *orig, size_t olen)
-{
-	static const char *const dirs[] = {"/bin", "/usr/bin", "/usr/local/bin", "/sbin",
-					   "/usr/sbin"};
-	const struct name_list *lists[] = {&x->cfg->shells, &x->cfg->runtimes, &x->cfg->net_tools};
-	char root[64];
-	struct stat st, cand;
-	off_t size = 0;
-	uint32_t crc = 0;
-	int have = 0, cls = EXEC_NONE, root_fd, fd;
-
-	if (!c->pid || e->filename[0] != '/')
-		return EXEC_NONE;
-	snprintf(root, sizeof(root), "/proc/%d/root", c->pid);
-	root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root_fd < 0)
-		return EXEC_NONE;
-	fd = open_in_root(root_fd, e->filename);
-	if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		if (fd >= 0)
-			close(fd);
-		close(root_fd);
-		return EXEC_NONE;
-	}
-	close(fd);
-	for (int l = 0; l < 3 && !cls; l++) {
-		for (int i = 0; i < lists[l]->n && !cls; i++) {
-			const char *name = lists[l]->names[i];
-
-			if (strpbrk(name, "*?["))
-				continue; /* globs name no file */
-			for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]) && !cls; d++) {
-				char cpath[128];
-				off_t csize;
-				uint32_t ccrc;
-
-				snprintf(cpath, sizeof(cpath), "%s/%s", dirs[d], name);
-				fd = open_in_root(root_fd, cpath);
-				if (fd < 0)
-					continue;
-				if (fstat(fd, &cand) || cand.st_size != st.st_size ||
-				    (cand.st_ino == st.st_ino && cand.st_dev == st.st_dev)) {
-					close(fd);
-					continue;
-				}
-				if (!have &&
-				    file_ident(open_in_root(root_fd, e->filename), &size, &crc)) {
-					close(fd);
-					close(root_fd);
-					return EXEC_NONE;
-				}
-				have = 1;
-				if (file_ident(fd, &csize, &ccrc) == 0 && csize == size &&
-				    ccrc == crc) {
-					snprintf(orig, olen, "%s", cpath);
-					cls = l + 1;
-				}
-			}
-		}
-	}
-	close(root_fd);
-	return cls;
-}
-
-static int detect_exec(const struct detect_ctx *x, const struct moat_exec_event *e,
-		       const struct container_info *c, struct alert *out)
-{
-	static const char *const what[] = {"", "Shell", "Scripting runtime", "Network tool"};
-	const struct container_rule *r;
-	const char *name = NULL;
-	char orig[300] = "";
-	int cls;
-	json_object *p;
-
-	if (!c)
-		return 0;
-	r = config_container(x->cfg, c->name);
-	if (r && r->suspicious_exec == 0)
-		return 0;
-	cls = detect_exec_class(x->cfg, e, &name);
-	if (cls == EXEC_NONE) {
-		cls = exec_copied_class(x, e, c, orig, sizeof(orig));
-		name = base_name(e->filename);
-	}
-	if (cls == EXEC_NONE || (!orig[0] && exec_expected(x, e, c, name)))
-		return 0;
-	alert_init(out, x, &e->hdr, c, ALERT_CRITICAL, "suspicious-exec", "process");
-	snprintf(out->message, sizeof(out->message), "%s process detected: %.200s%s%.200s%s",
-		 what[cls], e->filename, orig[0] ? " (a copy of " : "", orig, orig[0] ? ")" : "");
-	p = process_json(&e->hdr);
 	json_object_object_add(p, "ppid", json_object_new_int64(e->ppid));
 	json_object_object_add(p, "filename", json_object_new_string(e->filename));
 	if (e->interp[0])
 		json_object_object_add(p, "interp", json_object_new_string(e->interp));
 	json_object_object_add(p, "argv", format_argv(e));
-	json_object_object_add(p, "matched", json_object_new_string(orig[0] ? orig : name));
+	if (matched)
+		json_object_object_add(p, "matched", json_object_new_string(matched));
 	json_object_object_add(p, "killed", json_object_new_boolean(e->flags & MOAT_EXEC_F_KILLED));
-	out->process = p;
+	json_object_object_add(p, "fileless",
+			       json_object_new_boolean(e->flags & MOAT_EXEC_F_FILELESS));
+	json_object_object_add(p, "loader", json_object_new_boolean(e->flags & MOAT_EXEC_F_LOADER));
+	return p;
+}
+
+static const char *const exec_what[] = {"", "Shell", "Scripting runtime", "Network tool"};
+
+/* suspicious-exec (a listed name, not the container's own) and fileless-exec (a program
+ * with no file name: memfd, O_TMPFILE, deleted), up to max alerts. */
+static int detect_exec(const struct detect_ctx *x, const struct moat_exec_event *e,
+		       const struct container_info *c, struct alert *out, int max)
+{
+	const struct container_rule *r;
+	const char *name = NULL;
+	char fn[MOAT_PATH_LEN * 4];
+	int cls, n = 0;
+
+	if (!c)
+		return 0;
+	r = config_container(x->cfg, c->name);
+	cls = detect_exec_class(x->cfg, e, &name);
+	text_escape(fn, 400, e->filename, sizeof(e->filename));
+	if ((e->flags & MOAT_EXEC_F_FILELESS) && n < max) {
+		alert_init(&out[n], x, &e->hdr, c, ALERT_CRITICAL, "fileless-exec", "process");
+		snprintf(out[n].message, sizeof(out[n].message),
+			 "Fileless program executed: %.300s (a memfd or deleted file: what runs is "
+			 "on no disk)%s%.64s%s",
+			 fn, cls ? "; it runs as " : "", cls ? name : "",
+			 e->flags & MOAT_EXEC_F_KILLED ? "; killed in the kernel" : "");
+		out[n].process = exec_process_json(e, name);
+		n++;
+	}
+	if ((r && r->suspicious_exec == 0) || cls == EXEC_NONE || n >= max ||
+	    exec_expected(x, e, c, name))
+		return n;
+	alert_init(&out[n], x, &e->hdr, c, ALERT_CRITICAL, "suspicious-exec", "process");
+	snprintf(out[n].message, sizeof(out[n].message), "%s process detected: %.400s%s%s",
+		 exec_what[cls], fn,
+		 e->flags & MOAT_EXEC_F_LOADER ? " (run by the dynamic loader)" : "",
+		 e->flags & MOAT_EXEC_F_KILLED ? "; killed in the kernel" : "");
+	out[n].process = exec_process_json(e, name);
+	return n + 1;
+}
+
+int detect_exec_wants_copy_check(const struct detect_ctx *x, const struct moat_exec_event *e,
+				 const struct container_info *c)
+{
+	const struct container_rule *r;
+	const char *name;
+
+	if (!c || !c->pid || e->filename[0] != '/' || (e->flags & MOAT_EXEC_F_FILELESS))
+		return 0;
+	r = config_container(x->cfg, c->name);
+	if (r && r->suspicious_exec == 0)
+		return 0;
+	return detect_exec_class(x->cfg, e, &name) == EXEC_NONE;
+}
+
+int detect_copied_exec(const struct detect_ctx *x, const struct moat_exec_event *e,
+		       const struct container_info *c, int cls, const char *orig, struct alert *out)
+{
+	char fn[MOAT_PATH_LEN * 4], o[300 * 4];
+
+	if (!c || cls <= EXEC_NONE || cls > EXEC_NETTOOL)
+		return 0;
+	text_escape(fn, 400, e->filename, sizeof(e->filename));
+	text_escape(o, 400, orig, 300);
+	alert_init(out, x, &e->hdr, c, ALERT_CRITICAL, "suspicious-exec", "process");
+	snprintf(out->message, sizeof(out->message),
+		 "%s process detected: %.200s (a copy of %.200s)", exec_what[cls], fn, o);
+	out->process = exec_process_json(e, orig);
 	return 1;
 }
 
@@ -490,13 +495,173 @@ static int detect_net(const struct detect_ctx *x, const struct moat_net_event *e
 	return n + 1;
 }
 
+/* ---- socket kinds, dropped packets, forged DNS answers ------------------ */
+
+/* A raw or packet socket (which can sniff and forge traffic), or a socket kind or bind that
+ * a restricted container was refused. */
+static int detect_socket(const struct detect_ctx *x, const struct moat_socket_event *e,
+			 const struct container_info *c, struct alert *out)
+{
+	int64_t now = (x->offset_ns + (int64_t)e->hdr.ts_ns) / 1000000000LL;
+	int raw = e->type == 3 /* SOCK_RAW */ || e->family == 17 /* AF_PACKET */ ||
+		  e->family == 44 /* AF_XDP */;
+	const char *rule = e->verdict == MOAT_VERDICT_DENY ? "socket-refused" : "raw-socket";
+	char what[96], key[96], comm[4 * MOAT_COMM_LEN + 1];
+	json_object *p;
+
+	if (!c || (e->verdict != MOAT_VERDICT_DENY && !raw))
+		return 0;
+	if (e->op == MOAT_SOCK_OP_BIND)
+		snprintf(what, sizeof(what), "a bind to port %u", e->port);
+	else
+		snprintf(what, sizeof(what), "a %s %s socket (protocol %u)",
+			 event_family_name(e->family), event_socktype_name(e->type), e->protocol);
+	snprintf(key, sizeof(key), "%u/%u/%u/%u/%u", e->op, e->family, e->type, e->protocol,
+		 e->port);
+	if (x->dedup && dedup_seen(x->dedup, rule, c->id, key, now))
+		return 0;
+	text_escape(comm, sizeof(comm), e->hdr.comm, sizeof(e->hdr.comm));
+	alert_init(out, x, &e->hdr, c, ALERT_WARNING, rule, "network");
+	if (e->verdict == MOAT_VERDICT_DENY)
+		snprintf(out->message, sizeof(out->message),
+			 "Refused %s to %s: this container's egress is restricted, and such "
+			 "sockets could bypass it",
+			 what, comm);
+	else
+		snprintf(out->message, sizeof(out->message),
+			 "%s opened %s: it can read and forge network traffic%s", comm, what,
+			 e->family == 17 || e->family == 44
+			     ? (e->mode == MOAT_MODE_ENFORCE
+				    ? " (its frames are judged on the container's veth)"
+				    : " (monitor mode: nothing stops its frames)")
+			     : "");
+	p = process_json(&e->hdr);
+	json_object_object_add(p, "family", json_object_new_string(event_family_name(e->family)));
+	json_object_object_add(p, "socktype", json_object_new_string(event_socktype_name(e->type)));
+	json_object_object_add(p, "protocol", json_object_new_int(e->protocol));
+	json_object_object_add(p, "verdict",
+			       json_object_new_string(event_verdict_name(e->verdict)));
+	out->process = p;
+	return 1;
+}
+
+/* A packet moat dropped: spoofing is CRITICAL (no honest program forges its source), the
+ * rest a WARNING. Repeats are suppressed per container, reason and destination. */
+static int detect_packet(const struct detect_ctx *x, const struct moat_packet_event *e,
+			 const struct container_info *c, struct alert *out)
+{
+	int64_t now = (x->offset_ns + (int64_t)e->hdr.ts_ns) / 1000000000LL;
+	int fam = e->family ? e->family : AF_INET;
+	int spoof = e->reason == MOAT_PKT_R_SPOOF_IP || e->reason == MOAT_PKT_R_SPOOF_MAC ||
+		    e->reason == MOAT_PKT_R_ARP_SPOOF;
+	const char *rule = spoof				 ? "spoofed-traffic"
+			   : e->reason == MOAT_PKT_R_ARP_GATEWAY ? "arp-spoof-target"
+								 : "packet-dropped";
+	char sa[64], da[64], key[160];
+	json_object *n;
+
+	if (!c)
+		return 0;
+	event_addr_str(fam, e->saddr, sa, sizeof(sa));
+	event_addr_str(fam, e->daddr, da, sizeof(da));
+	snprintf(key, sizeof(key), "%u/%s/%s", e->reason, sa, da);
+	if (x->dedup && dedup_seen(x->dedup, rule, c->id, key, now))
+		return 0;
+	alert_init(out, x, &e->hdr, c, spoof ? ALERT_CRITICAL : ALERT_WARNING, rule, "network");
+	switch (e->reason) {
+	case MOAT_PKT_R_DENIED:
+		snprintf(out->message, sizeof(out->message),
+			 "Dropped a %s packet to %s: not allowed for this container (sent outside "
+			 "connect(): %s)",
+			 event_proto_name(e->protocol), da,
+			 e->where == MOAT_PKT_AT_SOCKET ? "a raw, ping or UDP-Lite socket"
+							: "a packet socket");
+		break;
+	case MOAT_PKT_R_DNS_RESPONSE:
+		snprintf(out->message, sizeof(out->message),
+			 "Dropped a DNS response from %s:%u to %s:%u: a container under egress "
+			 "rules may not answer DNS queries",
+			 sa, e->sport, da, e->dport);
+		break;
+	case MOAT_PKT_R_ARP_GATEWAY:
+		snprintf(out->message, sizeof(out->message),
+			 "Dropped an ARP message to this container claiming %s from MAC "
+			 "%02x:%02x:%02x:%02x:%02x:%02x: someone on its network impersonates the "
+			 "gateway",
+			 sa, e->smac[0], e->smac[1], e->smac[2], e->smac[3], e->smac[4],
+			 e->smac[5]);
+		break;
+	case MOAT_PKT_R_NOT_IP:
+		snprintf(out->message, sizeof(out->message),
+			 "Dropped a frame of ethertype 0x%04x: a container under enforcement may "
+			 "send only ARP, IPv4 and IPv6",
+			 e->ethertype);
+		break;
+	default:
+		snprintf(out->message, sizeof(out->message),
+			 "Dropped a %s frame with a forged %s (%s to %s): the container tried to "
+			 "pass for another host",
+			 e->reason == MOAT_PKT_R_ARP_SPOOF ? "ARP" : event_proto_name(e->protocol),
+			 e->reason == MOAT_PKT_R_SPOOF_MAC   ? "source MAC"
+			 : e->reason == MOAT_PKT_R_ARP_SPOOF ? "ARP sender"
+							     : "source address",
+			 sa, da);
+	}
+	out->process = process_json(&e->hdr);
+	n = json_object_new_object();
+	json_object_object_add(n, "reason",
+			       json_object_new_string(event_pkt_reason_name(e->reason)));
+	json_object_object_add(n, "where", json_object_new_string(event_pkt_where_name(e->where)));
+	json_object_object_add(n, "saddr", json_object_new_string(sa));
+	json_object_object_add(n, "daddr", json_object_new_string(da));
+	json_object_object_add(n, "dport", json_object_new_int(e->dport));
+	json_object_object_add(n, "protocol",
+			       json_object_new_string(event_proto_name(e->protocol)));
+	json_object_object_add(n, "suppressed", json_object_new_int64(e->suppressed));
+	out->network = n;
+	return 1;
+}
+
+/* A DNS answer no resolver sent (MOAT_DNS_F_UNTRUSTED) claiming a non-loopback source or
+ * Docker's 127.0.0.11: injected with a packet socket, or sent by the container to itself.
+ * (Answers from the container's own local resolver on another loopback address are not
+ * trusted either, but are not an attack.) */
+static int detect_dns(const struct detect_ctx *x, const struct moat_dns_event *e,
+		      const struct container_info *c, struct alert *out)
+{
+	int64_t now = (x->offset_ns + (int64_t)e->hdr.ts_ns) / 1000000000LL;
+	char sa[64], name[4 * 80];
+	int restricted;
+
+	if (!c || e->hdr.type != MOAT_EV_DNS_ANSWER || !(e->flags & MOAT_DNS_F_UNTRUSTED))
+		return 0;
+	event_addr_str(e->family, e->saddr, sa, sizeof(sa));
+	if (is_local_or_unspec(e->family, e->saddr) && strcmp(sa, "127.0.0.11"))
+		return 0;
+	if (x->dedup && dedup_seen(x->dedup, "dns-forged", c->id, sa, now))
+		return 0;
+	restricted = x->restricted && x->restricted(x->ud, c);
+	text_escape(name, sizeof(name), e->qname, 80);
+	alert_init(out, x, &e->hdr, c, restricted ? ALERT_CRITICAL : ALERT_WARNING, "dns-forged",
+		   "network");
+	snprintf(out->message, sizeof(out->message),
+		 "Forged DNS answer for %.200s claiming to come from %s:%u: no resolver sent it "
+		 "(a packet socket injected it, or the container answered itself); not trusted",
+		 name, sa, e->sport);
+	out->process = process_json(&e->hdr);
+	return 1;
+}
+
 int detect_event(const struct detect_ctx *x, const struct moat_event_hdr *h,
 		 const struct container_info *c, struct alert *out, int max)
 {
 	if (max <= 0)
 		return 0;
 	switch (h->type) {
-	case MOAT_EV_EXEC: return detect_exec(x, (const struct moat_exec_event *)h, c, out);
+	case MOAT_EV_SOCKET: return detect_socket(x, (const struct moat_socket_event *)h, c, out);
+	case MOAT_EV_PACKET: return detect_packet(x, (const struct moat_packet_event *)h, c, out);
+	case MOAT_EV_DNS_ANSWER: return detect_dns(x, (const struct moat_dns_event *)h, c, out);
+	case MOAT_EV_EXEC: return detect_exec(x, (const struct moat_exec_event *)h, c, out, max);
 	case MOAT_EV_CONNECT:
 	case MOAT_EV_SENDMSG: return detect_net(x, (const struct moat_net_event *)h, c, out, max);
 	default: return 0;

@@ -1,6 +1,6 @@
 /* detect.h - the detections: kernel events and Docker events in, alerts
- * out. Pure decisions: no I/O except reading a container's files through
- * /proc/<pid>/root to identify a copied shell; no actions. */
+ * out. Pure decisions: no I/O (the renamed-copy check reads container files in its own
+ * thread, copycheck.h), no actions. */
 #ifndef MOAT_DETECT_H
 #define MOAT_DETECT_H
 
@@ -24,6 +24,10 @@ struct detect_ctx {
 	const struct iplist *whitelist;
 	struct dedup *dedup; /* suppresses repeats; NULL = report everything */
 	int64_t offset_ns;   /* boot time -> Unix time */
+	/* Is container c's egress restricted (enforced domain rules or default deny)? Raises
+	 * the severity of a forged DNS answer. NULL: never. */
+	int (*restricted)(void *ud, const struct container_info *c);
+	void *ud;
 };
 
 /* Which class an executable name belongs to. */
@@ -34,6 +38,17 @@ enum exec_class { EXEC_NONE = 0, EXEC_SHELL, EXEC_RUNTIME, EXEC_NETTOOL };
  * the executed file's name. *matched gets the name that matched. */
 int detect_exec_class(const struct config *cfg, const struct moat_exec_event *e,
 		      const char **matched);
+
+/* Should the exec be checked for a renamed copy of a listed binary (copycheck.h)? 1 when
+ * none of its names is listed and the container runs (its files can be read). */
+int detect_exec_wants_copy_check(const struct detect_ctx *x, const struct moat_exec_event *e,
+				 const struct container_info *c);
+
+/* The suspicious-exec alert for an exec that copycheck found to be a copy of orig (class
+ * cls). Returns 1 with *out filled, or 0. */
+int detect_copied_exec(const struct detect_ctx *x, const struct moat_exec_event *e,
+		       const struct container_info *c, int cls, const char *orig,
+		       struct alert *out);
 
 /* Run the detections for one kernel event of container c (NULL when the
  * cgroup is no known container: only the blacklist applies then). Fills

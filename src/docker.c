@@ -474,6 +474,27 @@ static void net_str(char *dst, size_t len, json_object *ep, const char *key, con
 	copy_str(dst, len, ep, key, name, ctx, 1);
 }
 
+/* HostConfig.Dns: the --dns servers. Entries that are not strings are warned about and
+ * skipped; more than DOCKER_MAX_DNS are ignored (Docker's resolv.conf holds 3). */
+static void parse_host_config(json_object *hc, struct container_info *c, const char *ctx)
+{
+	json_object *dns = hc ? field(hc, "Dns", json_type_array, "HostConfig.Dns", ctx, 1) : NULL;
+
+	for (size_t i = 0; dns && i < json_object_array_length(dns); i++) {
+		json_object *e = json_object_array_get_idx(dns, i);
+
+		if (!json_object_is_type(e, json_type_string) ||
+		    json_object_get_string_len(e) >= (int)sizeof(c->dns[0])) {
+			log_warn("docker: %s: HostConfig.Dns[%zu] is not an address; skipped", ctx,
+				 i);
+			continue;
+		}
+		if (c->n_dns < DOCKER_MAX_DNS)
+			snprintf(c->dns[c->n_dns++], sizeof(c->dns[0]), "%s",
+				 json_object_get_string(e));
+	}
+}
+
 static void parse_networks(json_object *ns, struct container_info *c, const char *ctx)
 {
 	json_object *nets =
@@ -501,6 +522,7 @@ static void parse_networks(json_object *ns, struct container_info *c, const char
 		net_str(n->gw4, sizeof(n->gw4), v, "Gateway", name, ctx);
 		net_str(n->ipv6, sizeof(n->ipv6), v, "GlobalIPv6Address", name, ctx);
 		net_str(n->gw6, sizeof(n->gw6), v, "IPv6Gateway", name, ctx);
+		net_str(n->mac, sizeof(n->mac), v, "MacAddress", name, ctx);
 		c->n_nets++;
 	}
 }
@@ -535,6 +557,7 @@ int docker_parse_inspect(json_object *o, struct container_info *out)
 	parse_state(field(o, "State", json_type_object, "State", ctx, 0), out, ctx);
 	parse_networks(field(o, "NetworkSettings", json_type_object, "NetworkSettings", ctx, 0),
 		       out, ctx);
+	parse_host_config(field(o, "HostConfig", json_type_object, "HostConfig", ctx, 1), out, ctx);
 	if (!out->argv || !out->labels) {
 		container_info_clear(out);
 		return -ENOMEM;

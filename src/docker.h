@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #define DOCKER_MAX_NETWORKS 8
+#define DOCKER_MAX_DNS	    4
 
 struct docker;
 
@@ -23,6 +24,7 @@ struct container_net {
 	char gw4[16];  /* Gateway */
 	char ipv6[46]; /* GlobalIPv6Address */
 	char gw6[46];  /* IPv6Gateway */
+	char mac[18];  /* MacAddress ("02:42:ac:11:00:02") */
 };
 
 /* What moat knows of one container. The heap fields (labels, argv) are
@@ -57,6 +59,10 @@ struct container_info {
 	char health_cmd[512];
 	struct container_net nets[DOCKER_MAX_NETWORKS];
 	int n_nets;
+	/* HostConfig.Dns: the DNS servers given to docker run --dns (addresses as text). Docker's
+	 * own configuration, unlike the container's resolv.conf, which the container can write. */
+	char dns[DOCKER_MAX_DNS][46];
+	int n_dns;
 };
 
 /* Free the heap fields of c and zero it. Safe on a zeroed struct. */

@@ -11,6 +11,7 @@ static const char *const type_names[MOAT_EV_MAX] = {
     [MOAT_EV_CONNECT] = "connect",     [MOAT_EV_SENDMSG] = "sendmsg",
     [MOAT_EV_EXEC] = "exec",	       [MOAT_EV_EXIT] = "exit",
     [MOAT_EV_DNS_QUERY] = "dns_query", [MOAT_EV_DNS_ANSWER] = "dns_answer",
+    [MOAT_EV_SOCKET] = "socket",       [MOAT_EV_PACKET] = "packet",
 };
 
 static const size_t type_sizes[MOAT_EV_MAX] = {
@@ -20,6 +21,8 @@ static const size_t type_sizes[MOAT_EV_MAX] = {
     [MOAT_EV_EXIT] = sizeof(struct moat_exit_event),
     [MOAT_EV_DNS_QUERY] = sizeof(struct moat_dns_event),
     [MOAT_EV_DNS_ANSWER] = sizeof(struct moat_dns_event),
+    [MOAT_EV_SOCKET] = sizeof(struct moat_socket_event),
+    [MOAT_EV_PACKET] = sizeof(struct moat_packet_event),
 };
 
 const struct moat_event_hdr *event_decode(const void *data, size_t len)
@@ -107,9 +110,10 @@ const char *event_verdict_name(unsigned v)
 
 const char *event_scope_name(unsigned s)
 {
-	static const char *const n[] = {"none", "global", "cgroup", "domain"};
+	static const char *const n[] = {"none",	  "global",   "cgroup",
+					"domain", "resolver", "builtin"};
 
-	return s < 4 ? n[s] : "unknown";
+	return s < 6 ? n[s] : "unknown";
 }
 
 const char *event_mode_name(unsigned m)
@@ -121,7 +125,61 @@ const char *event_mode_name(unsigned m)
 
 const char *event_proto_name(unsigned p)
 {
-	return p == 6 ? "tcp" : p == 17 ? "udp" : "other";
+	switch (p) {
+	case 1: return "icmp";
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 58: return "icmpv6";
+	case 132: return "sctp";
+	case 136: return "udplite";
+	case 255: return "raw";
+	case 262: return "mptcp";
+	default: return "other";
+	}
+}
+
+const char *event_family_name(unsigned f)
+{
+	switch (f) {
+	case 0: return "none";
+	case 2: return "inet";
+	case 10: return "inet6";
+	case 17: return "packet";
+	case 44: return "xdp";
+	default: return "other";
+	}
+}
+
+const char *event_socktype_name(unsigned t)
+{
+	static const char *const n[] = {"", "stream", "dgram", "raw", "rdm", "seqpacket"};
+
+	return t >= 1 && t <= 5 ? n[t] : t == 10 ? "packet" : "other";
+}
+
+const char *event_sock_op_name(unsigned op)
+{
+	return op == MOAT_SOCK_OP_CREATE ? "socket" : op == MOAT_SOCK_OP_BIND ? "bind" : "unknown";
+}
+
+const char *event_pkt_reason_name(unsigned r)
+{
+	static const char *const n[] = {
+	    [MOAT_PKT_R_DENIED] = "denied",	      [MOAT_PKT_R_DNS_RESPONSE] = "dns_response",
+	    [MOAT_PKT_R_SPOOF_IP] = "spoofed_ip",     [MOAT_PKT_R_SPOOF_MAC] = "spoofed_mac",
+	    [MOAT_PKT_R_ARP_SPOOF] = "arp_spoof",     [MOAT_PKT_R_NOT_IP] = "not_ip",
+	    [MOAT_PKT_R_ARP_GATEWAY] = "arp_gateway",
+	};
+
+	return r < sizeof(n) / sizeof(n[0]) && n[r] ? n[r] : "unknown";
+}
+
+const char *event_pkt_where_name(unsigned w)
+{
+	return w == MOAT_PKT_AT_SOCKET	  ? "socket"
+	       : w == MOAT_PKT_AT_VETH	  ? "veth"
+	       : w == MOAT_PKT_AT_VETH_IN ? "veth_in"
+					  : "unknown";
 }
 
 const char *event_qtype_name(unsigned q)

@@ -14,7 +14,7 @@
 const struct moat_event_hdr *event_decode(const void *data, size_t len);
 
 /* Stable names used in JSON, tables and --type filters ("connect",
- * "sendmsg", "exec", "exit", "dns_query", "dns_answer"). */
+ * "sendmsg", "exec", "exit", "dns_query", "dns_answer", "socket", "packet"). */
 const char *event_type_name(unsigned type);
 
 /* The type for a name, or 0 when unknown. "dns" is not a type; see
@@ -30,6 +30,12 @@ const char *event_verdict_name(unsigned verdict);
 const char *event_scope_name(unsigned scope);
 const char *event_mode_name(unsigned mode);
 const char *event_proto_name(unsigned proto);
+/* Names for moat_socket_event and moat_packet_event fields (docs/events.md). */
+const char *event_family_name(unsigned family);
+const char *event_socktype_name(unsigned type);
+const char *event_sock_op_name(unsigned op);
+const char *event_pkt_reason_name(unsigned reason);
+const char *event_pkt_where_name(unsigned where);
 /* DNS qtype name ("A", "AAAA", ...) or NULL when moat has no name for it. */
 const char *event_qtype_name(unsigned qtype);
 /* DNS rcode name ("NOERROR", "NXDOMAIN", ...) or NULL. */

@@ -6,6 +6,7 @@
 
 #include "event.h"
 #include "format.h"
+#include "textesc.h"
 
 int64_t format_boot_to_unix_offset(void)
 {
@@ -32,17 +33,6 @@ static void fmt_time(int64_t unix_ns, char *buf, size_t len, int short_form)
 		strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 		snprintf(buf, len, "%s.%09ldZ", base, ns);
 	}
-}
-
-/* A bounded copy of a possibly unterminated kernel string. */
-static void kstr(char *dst, size_t dlen, const char *src, size_t slen)
-{
-	size_t n = strnlen(src, slen);
-
-	if (n >= dlen)
-		n = dlen - 1;
-	memcpy(dst, src, n);
-	dst[n] = 0;
 }
 
 /* ---- JSON (json-c) ----
@@ -182,6 +172,8 @@ static void add_exec(json_object *o, const struct moat_exec_event *e)
 	put_bool(o, "argv_truncated", e->flags & MOAT_EXEC_F_ARGS_TRUNC);
 	put_bool(o, "killed", e->flags & MOAT_EXEC_F_KILLED);
 	put_i64(o, "kill_rule", e->kill_rule);
+	put_bool(o, "fileless", e->flags & MOAT_EXEC_F_FILELESS);
+	put_bool(o, "loader", e->flags & MOAT_EXEC_F_LOADER);
 }
 
 static void add_exit(json_object *o, const struct moat_exit_event *e)
@@ -209,6 +201,9 @@ static const struct {
     {MOAT_DNS_F_TCP_PARTIAL, "tcp_partial"},
     {MOAT_DNS_F_HELD, "held"},
     {MOAT_DNS_F_NAT, "nat"},
+    {MOAT_DNS_F_VERIFIED, "verified"},
+    {MOAT_DNS_F_UNTRUSTED, "untrusted"},
+    {MOAT_DNS_F_OUTBOUND, "outbound"},
 };
 
 static void add_dns(json_object *o, const struct moat_dns_event *e)
@@ -257,6 +252,58 @@ static void add_dns(json_object *o, const struct moat_dns_event *e)
 	}
 }
 
+static void add_socket(json_object *o, const struct moat_socket_event *e)
+{
+	char a[64];
+
+	put_str(o, "op", event_sock_op_name(e->op));
+	put_str(o, "family", event_family_name(e->family));
+	put_str(o, "socktype", event_socktype_name(e->type));
+	if (e->family == 17 /* AF_PACKET */)
+		put_i64(o, "protocol", e->protocol);
+	else
+		put_str(o, "protocol", event_proto_name(e->protocol));
+	put_i64(o, "protocol_number", e->protocol);
+	put_str(o, "verdict", event_verdict_name(e->verdict));
+	put_str(o, "mode", event_mode_name(e->mode));
+	put_i64(o, "rule_id", e->rule_id);
+	if (e->op == MOAT_SOCK_OP_BIND) {
+		put_str(o, "addr", event_addr_str(e->family, e->addr, a, sizeof(a)));
+		put_i64(o, "port", e->port);
+	}
+}
+
+static void add_packet(json_object *o, const struct moat_packet_event *e)
+{
+	char a[64];
+
+	put_str(o, "reason", event_pkt_reason_name(e->reason));
+	put_str(o, "where", event_pkt_where_name(e->where));
+	put_str(o, "family", e->family == AF_INET6 ? "ipv6" : e->family ? "ipv4" : "none");
+	put_str(o, "protocol", event_proto_name(e->protocol));
+	put_i64(o, "protocol_number", e->protocol);
+	put_str(o, "saddr",
+		e->family || e->ethertype == 0x0806
+		    ? event_addr_str(e->family ? e->family : AF_INET, e->saddr, a, sizeof(a))
+		    : "");
+	put_i64(o, "sport", e->sport);
+	put_str(o, "daddr",
+		e->family || e->ethertype == 0x0806
+		    ? event_addr_str(e->family ? e->family : AF_INET, e->daddr, a, sizeof(a))
+		    : "");
+	put_i64(o, "dport", e->dport);
+	put_i64(o, "rule_id", e->rule_id);
+	put_i64(o, "suppressed", e->suppressed);
+	if (e->where != MOAT_PKT_AT_SOCKET) {
+		snprintf(a, sizeof(a), "%02x:%02x:%02x:%02x:%02x:%02x", e->smac[0], e->smac[1],
+			 e->smac[2], e->smac[3], e->smac[4], e->smac[5]);
+		put_str(o, "smac", a);
+		put_i64(o, "ifindex", e->ifindex);
+		snprintf(a, sizeof(a), "0x%04x", e->ethertype);
+		put_str(o, "ethertype", a);
+	}
+}
+
 /* Fill o (new, or the object of the previous event of this type) with event h. */
 static void fill_event(json_object *o, const struct moat_event_hdr *h,
 		       const struct container_info *c, int64_t offset_ns)
@@ -294,6 +341,8 @@ static void fill_event(json_object *o, const struct moat_event_hdr *h,
 	case MOAT_EV_EXIT: add_exit(o, (const struct moat_exit_event *)h); break;
 	case MOAT_EV_DNS_QUERY:
 	case MOAT_EV_DNS_ANSWER: add_dns(o, (const struct moat_dns_event *)h); break;
+	case MOAT_EV_SOCKET: add_socket(o, (const struct moat_socket_event *)h); break;
+	case MOAT_EV_PACKET: add_packet(o, (const struct moat_packet_event *)h); break;
 	}
 }
 
@@ -339,7 +388,7 @@ void format_text_header(FILE *out)
 /* The details column for each type. */
 static void text_details(FILE *out, const struct moat_event_hdr *h)
 {
-	char a[64], s[MOAT_DNS_NAME_LEN];
+	char a[64];
 
 	switch (h->type) {
 	case MOAT_EV_CONNECT:
@@ -358,22 +407,29 @@ static void text_details(FILE *out, const struct moat_event_hdr *h)
 		const struct moat_exec_event *e = (const void *)h;
 		size_t len = e->args_len < MOAT_ARGS_LEN ? e->args_len : MOAT_ARGS_LEN;
 
-		kstr(s, sizeof(s), e->filename, sizeof(e->filename));
-		fprintf(out, "%s", s);
+		text_escape_fput(out, e->filename, sizeof(e->filename));
 		if (e->interp[0]) {
-			kstr(s, sizeof(s), e->interp, sizeof(e->interp));
-			fprintf(out, " (interp %s)", s);
+			fprintf(out, " (interp ");
+			text_escape_fput(out, e->interp, sizeof(e->interp));
+			fputc(')', out);
 		}
 		fprintf(out, " argv:");
 		for (size_t i = 0; i < len;) {
 			size_t n = strnlen(e->args + i, len - i);
 
-			fprintf(out, " %.*s", (int)n, e->args + i);
+			fputc(' ', out);
+			text_escape_fput(out, e->args + i, n);
 			i += n + 1;
 		}
 		if (e->flags & MOAT_EXEC_F_ARGS_TRUNC)
 			fprintf(out, " ...");
 		fprintf(out, " ppid=%u", e->ppid);
+		if (e->flags & MOAT_EXEC_F_FILELESS)
+			fprintf(out, " fileless");
+		if (e->flags & MOAT_EXEC_F_LOADER)
+			fprintf(out, " loader");
+		if (e->flags & MOAT_EXEC_F_KILLED)
+			fprintf(out, " killed rule=%u", e->kill_rule);
 		break;
 	}
 	case MOAT_EV_EXIT: {
@@ -387,8 +443,8 @@ static void text_details(FILE *out, const struct moat_event_hdr *h)
 		const struct moat_dns_event *e = (const void *)h;
 		const char *q = event_qtype_name(e->qtype), *r = event_rcode_name(e->rcode);
 
-		kstr(s, sizeof(s), e->qname, sizeof(e->qname));
-		fprintf(out, "%s ", s);
+		text_escape_fput(out, e->qname, sizeof(e->qname));
+		fputc(' ', out);
 		if (q)
 			fprintf(out, "%s", q);
 		else
@@ -400,8 +456,8 @@ static void text_details(FILE *out, const struct moat_event_hdr *h)
 			else
 				fprintf(out, " RCODE%u", e->rcode);
 			for (unsigned i = 0; i < e->n_cnames && i < MOAT_DNS_MAX_CNAMES; i++) {
-				kstr(s, sizeof(s), e->cnames[i], sizeof(e->cnames[i]));
-				fprintf(out, " -> %s", s);
+				fprintf(out, " -> ");
+				text_escape_fput(out, e->cnames[i], sizeof(e->cnames[i]));
 			}
 			for (unsigned i = 0; i < e->n_addrs && i < MOAT_DNS_MAX_ADDRS; i++)
 				fprintf(out, " %s",
@@ -412,18 +468,47 @@ static void text_details(FILE *out, const struct moat_event_hdr *h)
 			fprintf(out, " flags=0x%x", e->flags);
 		break;
 	}
+	case MOAT_EV_SOCKET: {
+		const struct moat_socket_event *e = (const void *)h;
+
+		fprintf(out, "%s %s/%s proto=%u %s", event_sock_op_name(e->op),
+			event_family_name(e->family), event_socktype_name(e->type), e->protocol,
+			event_verdict_name(e->verdict));
+		if (e->op == MOAT_SOCK_OP_BIND)
+			fprintf(out, " %s:%u", event_addr_str(e->family, e->addr, a, sizeof(a)),
+				e->port);
+		if (e->rule_id)
+			fprintf(out, " rule=%u", e->rule_id);
+		break;
+	}
+	case MOAT_EV_PACKET: {
+		const struct moat_packet_event *e = (const void *)h;
+		char b[64];
+
+		fprintf(out, "dropped %s at %s %s %s:%u -> %s:%u", event_pkt_reason_name(e->reason),
+			event_pkt_where_name(e->where), event_proto_name(e->protocol),
+			event_addr_str(e->family ? e->family : AF_INET, e->saddr, a, sizeof(a)),
+			e->sport,
+			event_addr_str(e->family ? e->family : AF_INET, e->daddr, b, sizeof(b)),
+			e->dport);
+		if (e->where != MOAT_PKT_AT_SOCKET)
+			fprintf(out, " ethertype=0x%04x", e->ethertype);
+		if (e->suppressed)
+			fprintf(out, " (+%u not reported)", e->suppressed);
+		break;
+	}
 	}
 }
 
 void format_event_text(FILE *out, const struct moat_event_hdr *h, const struct container_info *c,
 		       int64_t offset_ns)
 {
-	char ts[64], comm[MOAT_COMM_LEN + 1], cont[20];
+	char ts[64], comm[4 * MOAT_COMM_LEN + 1], cont[80];
 
 	fmt_time(offset_ns + (int64_t)h->ts_ns, ts, sizeof(ts), 1);
-	kstr(comm, sizeof(comm), h->comm, sizeof(h->comm));
+	text_escape(comm, sizeof(comm), h->comm, sizeof(h->comm));
 	if (c)
-		snprintf(cont, sizeof(cont), "%.16s", c->name[0] ? c->name : c->id);
+		text_escape(cont, 17, c->name[0] ? c->name : c->id, 16);
 	else
 		snprintf(cont, sizeof(cont), "cg:%llu", (unsigned long long)h->cgroup_id);
 	fprintf(out, "%-15s %-10s %-16s %7u %-16s ", ts, event_type_name(h->type), cont, h->pid,

@@ -352,6 +352,56 @@ static int find_cgroup_dir(const struct inventory *inv, uint64_t cgid, char *id,
 	return -ENOENT;
 }
 
+/* Is the cgroup with inode cgid somewhere below dir (depth at most 4, at most *budget
+ * directories looked at)? */
+static int below(const char *dir, uint64_t cgid, int depth, int *budget)
+{
+	DIR *d;
+	struct dirent *de;
+	char path[4096];
+	int found = 0;
+
+	if (depth > 4 || *budget <= 0 || !(d = opendir(dir)))
+		return 0;
+	while (!found && (de = readdir(d)) && --*budget > 0) {
+		struct stat st;
+
+		if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
+		    stat(path, &st) || !S_ISDIR(st.st_mode))
+			continue;
+		found = st.st_ino == cgid || below(path, cgid, depth + 1, budget);
+	}
+	closedir(d);
+	return found;
+}
+
+/* A child cgroup of a known container: remember it as an alias of the container's cgroup.
+ * Returns the entry or NULL. */
+static struct inventory_entry *resolve_child(struct inventory *inv, uint64_t cgid)
+{
+	for (int i = 0; i < INVENTORY_ALIASES; i++)
+		if (inv->alias[i].sub == cgid)
+			return by_cgroup(inv, inv->alias[i].parent);
+	for (int i = 0; i < inv->n; i++) {
+		struct inventory_entry *e = inv->es[i];
+		char dir[4096 + 256];
+		int budget = 512;
+
+		if (e->gone || !e->info.cgroup_id || !e->info.cgroup[0])
+			continue;
+		snprintf(dir, sizeof(dir), "%s%s", inv->cg_mount, e->info.cgroup);
+		if (below(dir, cgid, 1, &budget)) {
+			inv->alias[inv->alias_next].sub = cgid;
+			inv->alias[inv->alias_next].parent = e->info.cgroup_id;
+			inv->alias_next = (inv->alias_next + 1) % INVENTORY_ALIASES;
+			return e;
+		}
+	}
+	return NULL;
+}
+
 int inventory_resolve_cgroup(struct inventory *inv, uint64_t cgid)
 {
 	struct container_info ci;
@@ -391,13 +441,20 @@ const struct container_info *inventory_lookup(struct inventory *inv, uint64_t cg
 	struct inventory_entry *e = by_cgroup(inv, cgid);
 	int64_t now;
 
-	if (e || !cgid || !inv->docker)
+	if (e || !cgid)
 		return e ? &e->info : NULL;
+	for (int i = 0; i < INVENTORY_ALIASES; i++)
+		if (inv->alias[i].sub == cgid && (e = by_cgroup(inv, inv->alias[i].parent)))
+			return &e->info;
+	if (!inv->docker)
+		return NULL;
 	now = mono_ns();
 	if (missed_recently(inv, cgid, now))
 		return NULL;
 	if (inventory_resolve_cgroup(inv, cgid) == 0)
 		return &by_cgroup(inv, cgid)->info;
+	if ((e = resolve_child(inv, cgid)))
+		return &e->info;
 	if (inv->refresh_on_miss && now - inv->last_refresh >= INVENTORY_MIN_REFRESH_NS &&
 	    inventory_resync(inv) == 0 && (e = by_cgroup(inv, cgid)))
 		return &e->info;

@@ -28,6 +28,7 @@
 
 #define INVENTORY_GRACE_NS   10000000000LL /* how long gone containers are kept */
 #define INVENTORY_MISS_SLOTS 32
+#define INVENTORY_ALIASES    256 /* child cgroups of containers remembered */
 
 struct inventory_entry;
 
@@ -46,6 +47,12 @@ struct inventory {
 		int64_t until;
 	} miss[INVENTORY_MISS_SLOTS];
 	int miss_next;
+	/* Child cgroups of containers (a container moved processes into a cgroup of its own):
+	 * their ids, and the id of the container's cgroup they are below. */
+	struct {
+		uint64_t sub, parent;
+	} alias[INVENTORY_ALIASES];
+	int alias_next;
 	int refresh_on_miss;
 	int64_t last_refresh; /* CLOCK_MONOTONIC ns */
 	unsigned gen;	      /* resync generation */
@@ -61,9 +68,9 @@ void inventory_close(struct inventory *inv);
  * cannot answer reloads the whole list, at most every 200 ms. */
 void inventory_set_refresh_on_miss(struct inventory *inv, int on);
 
-/* The container whose cgroup is cgid, or NULL. A miss tries
- * inventory_resolve_cgroup(), then (if enabled) a reload; a cgroup id that
- * is still unknown is not retried for a second. */
+/* The container whose cgroup is cgid, or that has cgid as a child cgroup (found below
+ * its cgroup directory), or NULL. A miss tries inventory_resolve_cgroup(), then (if enabled)
+ * a reload; a cgroup id that is still unknown is not retried for a second. */
 const struct container_info *inventory_lookup(struct inventory *inv, uint64_t cgid);
 
 /* Find a container by name, full id or id prefix (at least 4 characters),

@@ -13,11 +13,13 @@
 #include "dns.skel.h"
 #include "exec.skel.h"
 #include "net.skel.h"
+#include "veth.skel.h"
 
 #include "cgroup.h"
 #include "loader.h"
 #include "moat/maps.h"
 #include "log.h"
+#include "vethguard.h"
 
 /* Advice for the common ways a load fails. */
 static const char *load_hint(int err)
@@ -83,7 +85,8 @@ int loader_load(struct loader *l, const char *pin_dir, uint32_t ring_bytes)
 	l->net = net_bpf__open_opts(&opts);
 	l->exec = exec_bpf__open_opts(&opts);
 	l->dns = dns_bpf__open_opts(&opts);
-	if (!l->net || !l->exec || !l->dns) {
+	l->veth = veth_bpf__open_opts(&opts);
+	if (!l->net || !l->exec || !l->dns || !l->veth) {
 		err = -errno;
 		log_error("cannot open the BPF objects: %s", strerror(-err));
 		goto cleanup;
@@ -100,7 +103,8 @@ int loader_load(struct loader *l, const char *pin_dir, uint32_t ring_bytes)
 	}
 	if (bpf_map__set_max_entries(l->net->maps.events, ring_bytes) ||
 	    bpf_map__set_max_entries(l->exec->maps.events, ring_bytes) ||
-	    bpf_map__set_max_entries(l->dns->maps.events, ring_bytes)) {
+	    bpf_map__set_max_entries(l->dns->maps.events, ring_bytes) ||
+	    bpf_map__set_max_entries(l->veth->maps.events, ring_bytes)) {
 		err = -EINVAL;
 		log_error(
 		    "cannot size the ring buffer at %u bytes: it must be a power of two of at "
@@ -111,6 +115,7 @@ int loader_load(struct loader *l, const char *pin_dir, uint32_t ring_bytes)
 	l->net->rodata->rb_wakeup_bytes = ring_bytes / 8;
 	l->exec->rodata->rb_wakeup_bytes = ring_bytes / 8;
 	l->dns->rodata->rb_wakeup_bytes = ring_bytes / 8;
+	l->veth->rodata->rb_wakeup_bytes = ring_bytes / 8;
 	/* The first load creates and pins the shared maps; the others reuse them. */
 	err = net_bpf__load(l->net);
 	if (err) {
@@ -130,9 +135,15 @@ int loader_load(struct loader *l, const char *pin_dir, uint32_t ring_bytes)
 			  load_hint(err));
 		goto cleanup;
 	}
-	log_info("loaded: connect/sendmsg (cgroup sock_addr), exec/exit (tp_btf), DNS "
-		 "(cgroup_skb packet parser), one ring buffer; kprobes/fentry not needed "
-		 "('moat probe' for details)");
+	err = veth_bpf__load(l->veth);
+	if (err) {
+		log_error("cannot load the veth guard (tc): %s (%s)", strerror(-err),
+			  load_hint(err));
+		goto cleanup;
+	}
+	log_info("loaded: connect/sendmsg/bind/socket (cgroup), exec/exit (tp_btf), DNS and the "
+		 "egress backstop (cgroup_skb), the veth guard (tc), one ring buffer; "
+		 "kprobes/fentry not needed ('moat probe' for details)");
 	return 0;
 cleanup:
 	loader_close(l);
@@ -186,9 +197,11 @@ cleanup:
 int loader_attach(struct loader *l, char cgroups[][4096], int n)
 {
 	struct bpf_program *cg_progs[] = {
-	    l->net->progs.handle_connect4,   l->net->progs.handle_connect6,
-	    l->net->progs.handle_sendmsg4,   l->net->progs.handle_sendmsg6,
-	    l->dns->progs.handle_dns_egress, l->dns->progs.handle_dns_ingress,
+	    l->net->progs.handle_connect4,    l->net->progs.handle_connect6,
+	    l->net->progs.handle_sendmsg4,    l->net->progs.handle_sendmsg6,
+	    l->net->progs.handle_sock_create, l->net->progs.handle_bind4,
+	    l->net->progs.handle_bind6,	      l->dns->progs.handle_dns_egress,
+	    l->dns->progs.handle_dns_ingress,
 	};
 	struct bpf_program *tp_progs[] = {l->exec->progs.handle_exec, l->exec->progs.handle_exit};
 	int watch_fd = bpf_map__fd(l->net->maps.watch_cgroups);
@@ -239,6 +252,16 @@ int loader_attach(struct loader *l, char cgroups[][4096], int n)
 			return err;
 		}
 	}
+	/* Reporting only (the veth guard enforces): a kernel without tracefs loses the report
+	 * of who opened a packet socket, nothing else. */
+	snprintf(path, sizeof(path), "%s/links/%s", l->pin_dir,
+		 bpf_program__name(l->net->progs.handle_socket_tp));
+	err = attach_pinned(l->net->progs.handle_socket_tp, -1, path);
+	if (err)
+		log_warn("cannot attach the socket() tracepoint (%s): packet sockets opened in "
+			 "containers are not reported (mount tracefs: mount -t tracefs tracefs "
+			 "/sys/kernel/tracing)",
+			 strerror(-err));
 	return 0;
 }
 
@@ -247,8 +270,20 @@ int loader_events_fd(const struct loader *l)
 	return bpf_map__fd(l->net->maps.events);
 }
 
+int loader_veth_out_fd(const struct loader *l)
+{
+	return bpf_program__fd(l->veth->progs.handle_veth_out);
+}
+
+int loader_veth_in_fd(const struct loader *l)
+{
+	return bpf_program__fd(l->veth->progs.handle_veth_in);
+}
+
 void loader_close(struct loader *l)
 {
+	veth_bpf__destroy(l->veth);
+	l->veth = NULL;
 	dns_bpf__destroy(l->dns);
 	exec_bpf__destroy(l->exec);
 	net_bpf__destroy(l->net);
@@ -293,11 +328,37 @@ static int clear_dir(const char *dir, int detach)
 	return err;
 }
 
+/* Take the veth guard off every veth in the pinned veth_cfg (veths already gone took their
+ * filters with them). */
+static void clear_veths(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	__u32 key, next;
+	void *prev = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/veth_cfg", pin_dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		int err = vethguard_detach((int)next);
+
+		if (err && err != -ENODEV && err != -ENOENT && err != -EINVAL)
+			log_warn("cannot take the veth guard off interface %u: %s", next,
+				 strerror(-err));
+		key = next;
+		prev = &key;
+	}
+	close(fd);
+}
+
 int loader_clear(const char *pin_dir)
 {
 	char links[PATH_MAX];
 	int err, err2;
 
+	clear_veths(pin_dir);
 	snprintf(links, sizeof(links), "%s/links", pin_dir);
 	err = clear_dir(links, 1);
 	if (rmdir(links) && errno != ENOENT && !err)
@@ -355,7 +416,11 @@ void loader_print_features(void)
 	} types[] = {
 	    {BPF_PROG_TYPE_CGROUP_SOCK_ADDR, "cgroup sock_addr",
 	     "connect4/6 and sendmsg4/6: connections and UDP sends, deny at connect()"},
-	    {BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb", "DNS queries and answers from packets"},
+	    {BPF_PROG_TYPE_CGROUP_SKB, "cgroup_skb",
+	     "DNS queries and answers from packets; the egress backstop"},
+	    {BPF_PROG_TYPE_CGROUP_SOCK, "cgroup sock", "sock_create: refuse raw and other sockets"},
+	    {BPF_PROG_TYPE_SCHED_CLS, "tc (sched_cls)",
+	     "the veth guard: every frame a container sends"},
 	    {BPF_PROG_TYPE_TRACING, "tracing (tp_btf)", "process exec and exit"},
 	    {BPF_PROG_TYPE_KPROBE, "kprobe", "not used: DNS is parsed from packets instead"},
 	    {BPF_PROG_TYPE_LSM, "lsm", "not used"},
@@ -386,6 +451,9 @@ void loader_print_features(void)
 	       libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_loop, NULL) == 1 ? "yes"
 											   : "no",
 	       "bounded DNS name walks");
+	printf("%-22s %-9s %s\n", "socket storage",
+	       libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) == 1 ? "yes" : "no",
+	       "per-socket DNS queries waiting for answers");
 	printf("%-22s %-9s %s\n", "kernel BTF",
 	       stat("/sys/kernel/btf/vmlinux", &st) == 0 ? "yes" : "no", "CO-RE relocations");
 }

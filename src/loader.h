@@ -8,12 +8,14 @@
 struct net_bpf;
 struct exec_bpf;
 struct dns_bpf;
+struct veth_bpf;
 
 struct loader {
 	char pin_dir[256];
 	struct net_bpf *net;
 	struct exec_bpf *exec;
 	struct dns_bpf *dns;
+	struct veth_bpf *veth;
 };
 
 /* Open and load every program. Maps are pinned by name under pin_dir
@@ -38,6 +40,11 @@ int loader_attach(struct loader *l, char cgroups[][4096], int n);
 
 /* The fd of the shared events ring buffer (owned by the loader). */
 int loader_events_fd(const struct loader *l);
+
+/* The veth guard's programs (bpf/veth.bpf.c), for vethguard_attach: frames out of and into
+ * a container. */
+int loader_veth_out_fd(const struct loader *l);
+int loader_veth_in_fd(const struct loader *l);
 
 /* Free the userspace handles. Pinned maps and links stay in the kernel. */
 void loader_close(struct loader *l);

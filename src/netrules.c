@@ -381,6 +381,56 @@ int domain_normalize(const char *pattern, char out[MOAT_DNS_NAME_LEN], int *wild
 }
 
 /* Write (rule != NULL) or delete a domain rule. */
+/* Labels of a wildcard rule's name ("github.com" of "*.github.com": 2). */
+static uint32_t name_labels(const char *name)
+{
+	uint32_t n = name[0] ? 1 : 0;
+
+	for (const char *p = name; *p; p++)
+		n += *p == '.';
+	return n;
+}
+
+/* The labels of the deepest wildcard rule in domain_rules (fd), every generation, at
+ * least 1. */
+static uint32_t wild_labels(int fd)
+{
+	struct moat_domain_key key, next;
+	uint32_t max = 1;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (next.wildcard) {
+			uint32_t n = name_labels(next.name);
+
+			if (n > max)
+				max = n;
+		}
+		key = next;
+		prev = &key;
+	}
+	return max;
+}
+
+/* Tell the DNS program how deep wildcard rules go (moat_settings.max_wild_labels): it tries
+ * a name's suffixes of at most that many labels. raise_to > 0: only raise it to at least
+ * that (before a deeper rule is written); 0: set it to what domain_rules holds now (after
+ * rules went). */
+static void sync_wild_labels(const char *pin_dir, int dom_fd, uint32_t raise_to)
+{
+	struct moat_settings st;
+	uint32_t want;
+
+	if (netrules_get_settings(pin_dir, &st))
+		return;
+	want = raise_to ? (raise_to > st.max_wild_labels ? raise_to : st.max_wild_labels)
+			: wild_labels(dom_fd);
+	if (want != st.max_wild_labels) {
+		st.max_wild_labels = want;
+		netrules_set_settings(pin_dir, &st);
+	}
+}
+
 static int domain_write(const char *pin_dir, uint32_t policy, const char *pattern,
 			const struct moat_domain_rule *rule)
 {
@@ -393,9 +443,13 @@ static int domain_write(const char *pin_dir, uint32_t policy, const char *patter
 	lock = lock_pins(pin_dir);
 	k.policy = gen_policy(policy, netrules_live_gen(pin_dir));
 	fd = open_pinned(pin_dir, "domain_rules");
+	if (fd >= 0 && rule && wildcard)
+		sync_wild_labels(pin_dir, fd, name_labels(k.name));
 	if (fd >= 0 &&
 	    (rule ? bpf_map_update_elem(fd, &k, rule, BPF_ANY) : bpf_map_delete_elem(fd, &k)))
 		err = -errno;
+	if (fd >= 0 && !rule)
+		sync_wild_labels(pin_dir, fd, 0);
 	if (fd >= 0)
 		close(fd);
 	unlock_pins(lock);
@@ -706,6 +760,8 @@ int netrules_txn_commit(struct netrules_txn *t)
 	uint32_t zero = 0;
 	int err = 0;
 
+	/* Wildcard rules of the new generation must be tried from its first answer on. */
+	sync_wild_labels(t->pin_dir, t->dom, wild_labels(t->dom));
 	/* The switch: one write of one array slot. */
 	if (bpf_map_update_elem(t->gen, &zero, &g, BPF_ANY)) {
 		err = -errno;
@@ -715,6 +771,7 @@ int netrules_txn_commit(struct netrules_txn *t)
 	}
 	wait_programs();
 	err = gen_move_all(t, t->live, -1, NULL, 0);
+	sync_wild_labels(t->pin_dir, t->dom, 0);
 	t->revoked = revoke_learned(t);
 	txn_close(t);
 	return err;
@@ -753,6 +810,212 @@ int netrules_read_stats(const char *pin_dir, uint64_t vals[MOAT_STATS_SLOTS])
 			vals[k] += percpu[c];
 	}
 	free(percpu);
+	close(fd);
+	return err;
+}
+
+/* ---- settings, resolvers, per-cgroup state (issue #8) ---- */
+
+int netrules_set_settings(const char *pin_dir, const struct moat_settings *s)
+{
+	int fd = open_pinned(pin_dir, "settings"), err = 0;
+	uint32_t zero = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &zero, s, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int netrules_get_settings(const char *pin_dir, struct moat_settings *s)
+{
+	int fd = open_pinned(pin_dir, "settings"), err = 0;
+	uint32_t zero = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, s))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static void resolver_key(struct moat_resolver_key *k, uint64_t cgid, int family,
+			 const uint8_t *addr)
+{
+	memset(k, 0, sizeof(*k));
+	k->cgroup_id = cgid;
+	if (family == AF_INET) {
+		k->addr[10] = 0xff;
+		k->addr[11] = 0xff;
+		memcpy(&k->addr[12], addr, 4);
+	} else {
+		memcpy(k->addr, addr, 16);
+	}
+}
+
+int netrules_resolver_put(const char *pin_dir, uint64_t cgid, int family, const uint8_t *addr,
+			  uint32_t rule_id)
+{
+	int fd = open_pinned(pin_dir, "resolvers"), err = 0;
+	struct moat_resolver_key k;
+
+	if (fd < 0)
+		return fd;
+	resolver_key(&k, cgid, family, addr);
+	if (bpf_map_update_elem(fd, &k, &rule_id, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int want_resolver_cg(const void *key, void *ctx)
+{
+	return ((const struct moat_resolver_key *)key)->cgroup_id == *(const uint64_t *)ctx;
+}
+
+int netrules_resolver_clear(const char *pin_dir, uint64_t cgid)
+{
+	int fd = open_pinned(pin_dir, "resolvers"), n;
+	uint8_t *keys = NULL;
+
+	if (fd < 0)
+		return fd;
+	n = collect_keys(fd, sizeof(struct moat_resolver_key), want_resolver_cg, &cgid, &keys);
+	for (int i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, keys + (size_t)i * sizeof(struct moat_resolver_key));
+	free(keys);
+	close(fd);
+	return n < 0 ? n : 0;
+}
+
+int netrules_cgroup_state(const char *pin_dir, uint64_t cgid, struct moat_cgroup_state *out)
+{
+	int fd = open_pinned(pin_dir, "cgroup_state"), err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &cgid, out))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* Count of learned entries per cgroup, for the sweep. */
+struct learn_count {
+	uint64_t cgid;
+	int64_t n;
+};
+
+static void count_add(struct learn_count **c, size_t *n, size_t *cap, uint64_t cgid)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*c)[i].cgid == cgid) {
+			(*c)[i].n++;
+			return;
+		}
+	if (*n == *cap) {
+		struct learn_count *nc = realloc(*c, (*cap = *cap ? *cap * 2 : 64) * sizeof(**c));
+
+		if (!nc)
+			return;
+		*c = nc;
+	}
+	(*c)[(*n)++] = (struct learn_count){cgid, 1};
+}
+
+int netrules_learned_sweep(const char *pin_dir, uint64_t now_ns, uint64_t grace_ns, int *removed)
+{
+	static const char *const maps[] = {"learned_v4", "learned_v6"};
+	static const size_t ksize[] = {sizeof(struct moat_learn_key_v4),
+				       sizeof(struct moat_learn_key_v6)};
+	struct learn_count *counts = NULL;
+	size_t n_counts = 0, cap = 0;
+	uint8_t *keys = NULL;
+	int st_fd, gone = 0;
+
+	for (int m = 0; m < 2; m++) {
+		int fd = open_pinned(pin_dir, maps[m]), n;
+
+		if (fd < 0)
+			continue;
+		n = collect_keys(fd, ksize[m], want_any, NULL, &keys);
+		for (int i = 0; i < n; i++) {
+			uint8_t *k = keys + (size_t)i * ksize[m];
+			struct moat_learned v;
+			uint64_t cgid;
+
+			if (bpf_map_lookup_elem(fd, k, &v))
+				continue;
+			memcpy(&cgid, k, sizeof(cgid));
+			if (v.allow_until_ns + grace_ns <= now_ns &&
+			    v.deny_until_ns + grace_ns <= now_ns &&
+			    bpf_map_delete_elem(fd, k) == 0) {
+				gone++;
+				continue;
+			}
+			count_add(&counts, &n_counts, &cap, cgid);
+		}
+		free(keys);
+		keys = NULL;
+		close(fd);
+	}
+	/* Recount: the programs add as they learn; what expired, was revoked or evicted goes
+	 * here. A learn racing this write is lost from the count until the next sweep. */
+	st_fd = open_pinned(pin_dir, "cgroup_state");
+	if (st_fd >= 0) {
+		uint64_t key, next;
+		void *prev = NULL;
+
+		while (bpf_map_get_next_key(st_fd, prev, &next) == 0) {
+			struct moat_cgroup_state s;
+			int64_t have = 0;
+
+			for (size_t i = 0; i < n_counts; i++)
+				if (counts[i].cgid == next)
+					have = counts[i].n;
+			if (bpf_map_lookup_elem(st_fd, &next, &s) == 0 && s.learned != have) {
+				s.learned = have;
+				bpf_map_update_elem(st_fd, &next, &s, BPF_EXIST);
+			}
+			key = next;
+			prev = &key;
+		}
+		close(st_fd);
+	}
+	free(counts);
+	if (removed)
+		*removed = gone;
+	return 0;
+}
+
+int netrules_forget_cgroup(const char *pin_dir, uint64_t cgid)
+{
+	static const char *const maps[] = {"cgroup_cfg", "cgroup_state"};
+
+	for (int m = 0; m < 2; m++) {
+		int fd = open_pinned(pin_dir, maps[m]);
+
+		if (fd >= 0) {
+			bpf_map_delete_elem(fd, &cgid);
+			close(fd);
+		}
+	}
+	return netrules_resolver_clear(pin_dir, cgid);
+}
+
+int netrules_veth_put(const char *pin_dir, uint32_t ifindex, const struct moat_veth *v)
+{
+	int fd = open_pinned(pin_dir, "veth_cfg"), err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(fd, &ifindex, v, BPF_ANY))
+		err = -errno;
 	close(fd);
 	return err;
 }

@@ -109,4 +109,31 @@ void netrules_txn_abort(struct netrules_txn *t);
  * Returns 0 or -errno. */
 int netrules_read_stats(const char *pin_dir, uint64_t vals[MOAT_STATS_SLOTS]);
 
+/* ---- Settings, resolvers and per-cgroup state ---- */
+
+/* Write / read the one moat_settings entry (the defaults for unknown cgroups, the TTL cap,
+ * the longest wildcard). 0 or -errno. */
+int netrules_set_settings(const char *pin_dir, const struct moat_settings *s);
+int netrules_get_settings(const char *pin_dir, struct moat_settings *s);
+
+/* Let cgroup cgid (0: every cgroup) reach a DNS resolver at addr (family AF_INET or
+ * AF_INET6) on port 53 only; clear every resolver of cgid. 0 or -errno. */
+int netrules_resolver_put(const char *pin_dir, uint64_t cgid, int family, const uint8_t *addr,
+			  uint32_t rule_id);
+int netrules_resolver_clear(const char *pin_dir, uint64_t cgid);
+
+/* The programs' counters for cgroup cgid (zero when none). 0 or -errno (-ENOENT: none). */
+int netrules_cgroup_state(const char *pin_dir, uint64_t cgid, struct moat_cgroup_state *out);
+
+/* Delete learned addresses whose allow and deny marks both ended more than grace_ns before
+ * now_ns (boot ns), and recount each cgroup's learned entries (moat_cgroup_state.learned,
+ * its fair share). *removed: how many went. 0 or -errno. */
+int netrules_learned_sweep(const char *pin_dir, uint64_t now_ns, uint64_t grace_ns, int *removed);
+
+/* Describe the container behind host-side veth ifindex to the veth guard. 0 or -errno. */
+int netrules_veth_put(const char *pin_dir, uint32_t ifindex, const struct moat_veth *v);
+
+/* A container is gone: remove its cgroup's settings, counters and resolvers. 0 or -errno. */
+int netrules_forget_cgroup(const char *pin_dir, uint64_t cgid);
+
 #endif /* MOAT_NETRULES_H */

@@ -7,7 +7,7 @@
 set -euo pipefail
 
 # Build: BPF objects, skeletons, the daemon and its libraries, `make lint`.
-build_pkgs=(libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev libjson-c-dev
+build_pkgs=(libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev libjson-c-dev libmnl-dev
 	clang llvm bpftool pkg-config make gcc clang-format)
 # Test environment (tools/testenv.sh) and integration tests (socat: UDP listener;
 # jq: checking moat's JSON events).

@@ -29,6 +29,8 @@ enum moat_event_type {
 	MOAT_EV_EXIT = 4,	/* a process (thread group) exited */
 	MOAT_EV_DNS_QUERY = 5,	/* a DNS query leaving a monitored cgroup */
 	MOAT_EV_DNS_ANSWER = 6, /* a DNS response arriving to a monitored cgroup */
+	MOAT_EV_SOCKET = 7,	/* a socket kind or bind moat restricts, and what it decided */
+	MOAT_EV_PACKET = 8,	/* a packet moat dropped outside the connect/sendmsg hooks */
 	MOAT_EV_MAX,
 };
 
@@ -60,6 +62,9 @@ enum moat_rule_scope {
 	MOAT_SCOPE_GLOBAL = 1, /* a global CIDR rule */
 	MOAT_SCOPE_CGROUP = 2, /* a rule for this cgroup */
 	MOAT_SCOPE_DOMAIN = 3, /* a destination learned from a DNS answer (domain rules) */
+	MOAT_SCOPE_RESOLVER =
+	    4, /* one of the container's DNS resolvers, port 53 (Docker's config) */
+	MOAT_SCOPE_BUILTIN = 5, /* a rule built into the programs (MOAT_RULE_* >= 6000000) */
 };
 
 /* MOAT_EV_CONNECT and MOAT_EV_SENDMSG. */
@@ -99,6 +104,12 @@ struct moat_exec_event {
 #define MOAT_EXEC_F_ARGS_TRUNC 0x01 /* argv was longer than MOAT_ARGS_LEN */
 #define MOAT_EXEC_F_KILLED     0x02 /* SIGKILL sent by the exec hook (kill-exec policy) */
 #define MOAT_EXEC_F_NOARGS     0x04 /* argv could not be read */
+#define MOAT_EXEC_F_FILELESS                                                                       \
+	0x08 /* the executed file has no name in any directory: a memfd, an O_TMPFILE or a deleted \
+		file (fileless execution) */
+#define MOAT_EXEC_F_LOADER                                                                         \
+	0x10 /* the executed file is the dynamic loader (ld-linux*.so*, ld-musl-*.so*): the        \
+		program it runs is its first argument that is not an option */
 _Static_assert(sizeof(struct moat_exec_event) == 56 + 16 + 256 + 256 + 512 + 32,
 	       "moat_exec_event ABI");
 
@@ -137,6 +148,18 @@ _Static_assert(sizeof(struct moat_dns_addr) == 24, "moat_dns_addr ABI");
 	0x1000 /* egress: the packet's destination port was rewritten by NAT (Docker's embedded    \
 		  DNS at 127.0.0.11 is DNAT'd to dockerd's listener) but its socket addressed      \
 		  port 53; dport is the port the application addressed */
+#define MOAT_DNS_F_VERIFIED                                                                        \
+	0x2000 /* ingress: this answer matched a query its own socket sent and was waiting for     \
+		  (id, question name and type, server address and port) and is the first answer to \
+		  it. Only verified answers open addresses (domain rules) and feed the registry */
+#define MOAT_DNS_F_UNTRUSTED                                                                       \
+	0x4000 /* ingress: an answer no resolver could have sent: it arrived on the loopback       \
+		  interface from a non-loopback address (injected with a packet socket), or from   \
+		  a loopback address other than Docker's 127.0.0.11 (the container answering       \
+		  itself). Never verified */
+#define MOAT_DNS_F_OUTBOUND                                                                        \
+	0x8000 /* egress: a DNS response leaving the container (it answered a query); a            \
+		  restricted container's are dropped instead (MOAT_EV_PACKET) */
 #define MOAT_DNS_F_HELD                                                                            \
 	0x0800 /* interactive mode: no rule for the name; the answer was held                      \
 		  back (dropped) while moat asks; the resolver's retry gets                        \
@@ -177,5 +200,71 @@ _Static_assert(sizeof(struct moat_dns_event) == 56 + 8 + 16 + 32 + 256 + 16 * 24
 	((n_cnames) ? MOAT_DNS_EVENT_FIXED + MOAT_DNS_MAX_ADDRS * 24 +                             \
 			  (unsigned)(n_cnames)*MOAT_DNS_NAME_LEN                                   \
 		    : MOAT_DNS_EVENT_FIXED + (unsigned)(n_addrs)*24)
+
+/* MOAT_EV_SOCKET: a socket() of a kind moat restricts, or a bind() to port 53, in a watched
+ * cgroup. Restricted cgroups (MOAT_CFG_RESTRICTED) are refused (EPERM); others are
+ * reported. AF_PACKET and AF_XDP sockets are seen at socket() by a syscall tracepoint and
+ * reported only (no cgroup hook can refuse them; the veth guard judges their frames). */
+enum moat_sock_op {
+	MOAT_SOCK_OP_CREATE = 1, /* socket() */
+	MOAT_SOCK_OP_BIND = 2,	 /* bind() to port 53 */
+};
+
+struct moat_socket_event {
+	struct moat_event_hdr hdr;
+	__u16 family;	/* AF_INET (2), AF_INET6 (10), AF_PACKET (17), AF_XDP (44) */
+	__u16 type;	/* SOCK_STREAM (1), SOCK_DGRAM (2), SOCK_RAW (3), ... */
+	__u16 protocol; /* IPPROTO_* (IP sockets), ETH_P_* host order (packet sockets) */
+	__u16 port;	/* bind: the port, host order; 0 for socket() */
+	__u8 op;	/* enum moat_sock_op */
+	__u8 verdict;	/* enum moat_verdict */
+	__u8 mode;	/* enum moat_mode of the cgroup */
+	__u8 pad0;
+	__u32 rule_id; /* MOAT_RULE_SOCKET_KIND or MOAT_RULE_BIND_DNS when refused, else 0 */
+	__u8 addr[16]; /* bind: the address (IPv4 in the first 4 bytes) */
+};
+_Static_assert(sizeof(struct moat_socket_event) == 56 + 32, "moat_socket_event ABI");
+
+/* Why a packet was dropped (moat_packet_event.reason). */
+enum moat_pkt_reason {
+	MOAT_PKT_R_DENIED = 1,	     /* its destination is not allowed (as connect() would judge) */
+	MOAT_PKT_R_DNS_RESPONSE = 2, /* a DNS response leaving a restricted container */
+	MOAT_PKT_R_SPOOF_IP = 3,     /* source address is not one of the container's */
+	MOAT_PKT_R_SPOOF_MAC = 4,    /* source MAC is not the container's */
+	MOAT_PKT_R_ARP_SPOOF = 5, /* an ARP message claiming an address that is not the sender's */
+	MOAT_PKT_R_NOT_IP = 6,	  /* a frame that is not ARP, IPv4 or IPv6 */
+	MOAT_PKT_R_ARP_GATEWAY = 7, /* inbound: ARP claiming the gateway from another MAC */
+};
+
+/* Where the packet was judged (moat_packet_event.where). */
+enum moat_pkt_where {
+	MOAT_PKT_AT_SOCKET = 1, /* cgroup_skb egress: a packet of a socket that is not plain TCP or
+				   UDP (raw, ping, UDP-Lite), or a DNS response */
+	MOAT_PKT_AT_VETH = 2,	/* tc on the container's host-side veth: every frame it sends */
+	MOAT_PKT_AT_VETH_IN = 3 /* tc on the host-side veth, frames going into the container */
+};
+
+/* MOAT_EV_PACKET: a packet moat dropped outside the connect/sendmsg hooks. Rate-limited per
+ * cgroup (MOAT_REPORT_RATE); `suppressed` counts the reports left out before this one. At the
+ * veth there is no process: pid, tid, uid, gid are 0 and comm is empty. */
+struct moat_packet_event {
+	struct moat_event_hdr hdr;
+	__u8 family;	 /* AF_INET, AF_INET6; 0 for a frame that is not IP */
+	__u8 protocol;	 /* IPPROTO_* of the packet (0 for a non-IP frame) */
+	__u8 reason;	 /* enum moat_pkt_reason */
+	__u8 where;	 /* enum moat_pkt_where */
+	__u32 rule_id;	 /* the deciding rule (MOAT_RULE_* or a policy rule), 0 when none */
+	__u16 sport;	 /* source port, host order (TCP, UDP, UDP-Lite); ICMP: type */
+	__u16 dport;	 /* destination port, host order; ICMP: code */
+	__u16 ethertype; /* veth: the frame's ethertype, host order */
+	__u16 pad0;
+	__u32 ifindex;	  /* veth: host-side interface index; 0 otherwise */
+	__u32 suppressed; /* packet reports of this cgroup dropped by the rate limit before it */
+	__u8 saddr[16];	  /* source address (IPv4 in the first 4 bytes; ARP: sender address) */
+	__u8 daddr[16];	  /* destination address (ARP: target address) */
+	__u8 smac[6];	  /* veth: the frame's source MAC */
+	__u8 pad1[2];
+};
+_Static_assert(sizeof(struct moat_packet_event) == 56 + 64, "moat_packet_event ABI");
 
 #endif /* MOAT_EVENTS_H */

@@ -19,8 +19,8 @@
 #define MOAT_RB_POLL_MS	      20	   /* readers drain at least this often */
 #define MOAT_MAX_CGROUPS      4096	   /* cgroup_cfg entries */
 #define MOAT_MAX_NET_RULES    65536	   /* entries per rules trie */
-#define MOAT_MAX_SOCKETS      65536	   /* sock_owner entries (LRU) */
 #define MOAT_MAX_WATCHED      64	   /* watch_cgroups entries */
+#define MOAT_MAX_RESOLVERS    16384	   /* resolvers entries */
 #define MOAT_MAX_CGROUP_DEPTH 16	   /* ancestor levels the exec filter walks */
 #define MOAT_MAX_DOMAIN_RULES 65536	   /* domain_rules entries */
 #define MOAT_MAX_LEARNED      262144	   /* learned_v4/v6 entries (LRU) */
@@ -42,17 +42,78 @@ enum moat_action {
 	MOAT_ACT_DENY = 1,
 };
 
-/* cgroup_cfg value: per-cgroup settings, keyed by cgroup id (__u64). */
+/* cgroup_cfg value: per-cgroup settings, keyed by cgroup id (__u64). A cgroup with no entry
+ * takes the entry of its nearest ancestor that has one (processes a container moved into a
+ * child cgroup of its own), else moat_settings.unknown (a container moat run has not set up
+ * yet). */
 struct moat_cgroup_cfg {
 	__u8 mode;	     /* enum moat_mode */
 	__u8 default_action; /* enum moat_action for destinations no rule matches */
-	__u8 kill_exec;	     /* 1: the exec hook SIGKILLs names found in exec_deny */
+	__u8 kill_exec;	     /* 1: the exec hook SIGKILLs names found in exec_deny, fileless
+				executables and denied programs run through the dynamic loader */
 	__u8 domains;	     /* 1: DNS answers decide (domain rules, learned_v4/v6);
 				2: the same, and an answer for a name with no rule is held
 				back while moat asks (interactive) */
 	__u32 policy;	     /* domain rule set (domain_rules key), 0 = the global set */
+	__u32 learn_limit;   /* addresses this cgroup may hold in learned_v4 + learned_v6 at
+				once (its fair share); 0 = MOAT_LEARN_LIMIT_DEFAULT */
+	__u32 pad0;
 };
-_Static_assert(sizeof(struct moat_cgroup_cfg) == 8, "moat_cgroup_cfg ABI");
+_Static_assert(sizeof(struct moat_cgroup_cfg) == 16, "moat_cgroup_cfg ABI");
+
+/* A cgroup whose egress is restricted: enforce mode with default deny or domain rules. Such a
+ * cgroup may only create TCP, UDP and ping sockets, may not bind port 53, and its outbound DNS
+ * responses are dropped (docs/security.md). */
+#define MOAT_CFG_RESTRICTED(c)                                                                     \
+	((c)->mode == MOAT_MODE_ENFORCE && ((c)->default_action == MOAT_ACT_DENY || (c)->domains))
+
+#define MOAT_LEARN_LIMIT_DEFAULT 8192 /* learned addresses per cgroup when learn_limit is 0 */
+
+/* The one entry of the `settings` array: knobs userspace may change at run time. */
+struct moat_settings {
+	struct moat_cgroup_cfg unknown; /* cgroups below a watched parent that neither they nor an
+					   ancestor have a cgroup_cfg entry for (all zero:
+					   monitor); moat run writes its defaults here, so a
+					   container is held to them from its first instruction */
+	__u32 max_ttl_s;		/* a DNS answer opens its addresses at most this long
+					   (0: MOAT_MAX_TTL_DEFAULT) */
+	__u32 max_wild_labels;		/* labels of the longest wildcard rule ("*.a.b" has 2);
+					   names are tried against wildcard suffixes of at most
+					   this many labels; 0: every suffix */
+};
+_Static_assert(sizeof(struct moat_settings) == 24, "moat_settings ABI");
+
+#define MOAT_MAX_TTL_DEFAULT  3600		      /* seconds */
+#define MOAT_CGROUP_UNKNOWN   0xfffffffffffffffeULL   /* exec_deny key of moat_settings.unknown */
+#define MOAT_DNS_QUERY_TTL_NS (15ULL * 1000000000ULL) /* a query waits this long for its answer */
+#define MOAT_DNS_PENDING      8 /* queries a socket may have waiting for answers at once */
+#define MOAT_MARK_DNS_OUT                                                                          \
+	0x40000000u /* skb->mark bit the egress program sets on a DNS response a container sends:  \
+		       an answer carrying it was not sent by a resolver outside the container */
+
+/* Per-cgroup counters the programs keep (cgroup_state, keyed by the cgroup id that owns the
+ * learned entries). Created by the programs; removed by userspace with the container. */
+struct moat_cgroup_state {
+	__s64 learned;		  /* entries of this cgroup in learned_v4 + learned_v6 (userspace
+				     recounts it when it sweeps expired entries) */
+	__u64 learn_refused;	  /* answer addresses not learned: the cgroup was at its limit */
+	__u64 report_tokens;	  /* packet-event budget (rate limit), in milli-events */
+	__u64 report_ns;	  /* when the budget was last refilled (boot ns) */
+	__u64 reports_suppressed; /* packet events not sent for want of budget */
+};
+_Static_assert(sizeof(struct moat_cgroup_state) == 40, "moat_cgroup_state ABI");
+
+#define MOAT_REPORT_RATE  100 /* packet events per second and cgroup, at most ... */
+#define MOAT_REPORT_BURST 200 /* ... with bursts of this many */
+
+/* resolvers key: a DNS server a cgroup may reach on port 53 (only), from Docker's own
+ * configuration of the container (never from files inside it). cgroup_id 0: every cgroup.
+ * IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d). Value: the rule id (__u32). */
+struct moat_resolver_key {
+	__u64 cgroup_id;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct moat_resolver_key) == 24, "moat_resolver_key ABI");
 
 /* Keys of the LPM tries net_rules_v4 / net_rules_v6. An LPM key is
  * {u32 prefixlen; u8 data[]} and the data is matched bit by bit, so the
@@ -158,20 +219,30 @@ struct moat_exec_rule {
 };
 _Static_assert(sizeof(struct moat_exec_rule) == 8, "moat_exec_rule ABI");
 
-/* sock_owner value: who last used a socket, keyed by socket cookie (__u64).
- * Filled by connect/sendmsg so packet-level (DNS) events name a process. */
-struct moat_sock_owner {
-	__u32 pid;
-	__u32 tid;
-	__u32 uid;
-	__u32 gid;
-	__u64 cgroup_id;
-	char comm[16];
-	__u8 dns; /* 1: the socket connected or sent to port 53 (its packets may be
-		     NAT'd to another port: Docker's embedded DNS) */
+/* veth_cfg value, keyed by the ifindex (__u32) of a container's host-side veth: who is behind
+ * it, so that the veth guard (bpf/veth.bpf.c) can judge every frame the container sends,
+ * whatever socket made it (packet and XDP sockets included). Written by moat run from
+ * Docker's view of the container's network and the kernel's view of its namespace. */
+struct moat_veth {
+	__u64 cgroup_id; /* the container's cgroup: its cgroup_cfg decides */
+	__s32 netnsid;	 /* id of the container's network namespace in the host's (socket
+			    lookups); -1 when unknown */
+	__u8 mac[6];	 /* the container's MAC on this network */
+	__u8 gw_mac[6];	 /* the bridge's MAC (the gateway) */
+	__u8 ip4[4];	 /* the container's IPv4 address here; zero: none */
+	__u8 gw4[4];	 /* the gateway's IPv4 address; zero: none */
+	__u8 ip6[16];	 /* the container's global IPv6 address here; zero: none */
+	__u8 flags;	 /* MOAT_VETH_F_* */
 	__u8 pad0[7];
 };
-_Static_assert(sizeof(struct moat_sock_owner) == 48, "moat_sock_owner ABI");
+_Static_assert(sizeof(struct moat_veth) == 56, "moat_veth ABI");
+
+#define MOAT_VETH_F_GUARD 0x01 /* enforce: judge every frame out by the container's rules */
+#define MOAT_VETH_F_SPOOF                                                                          \
+	0x02		       /* drop frames whose source MAC/IP is not the container's and       \
+				  ARP that claims another address (any mode) */
+#define MOAT_VETH_F_ARPGW 0x04 /* inbound: drop ARP claiming the gateway from another MAC */
+#define MOAT_MAX_VETHS	  4096
 
 /* Per-program counters: index into the per-CPU array `stats`,
  * MOAT_STAT_* (what) + MOAT_PROG_* * MOAT_STAT_NR (which program). */
@@ -184,6 +255,12 @@ enum moat_prog_id {
 	MOAT_PROG_EXIT = 5,
 	MOAT_PROG_DNS_EGRESS = 6,
 	MOAT_PROG_DNS_INGRESS = 7,
+	MOAT_PROG_SOCK_CREATE = 8,
+	MOAT_PROG_BIND4 = 9,
+	MOAT_PROG_BIND6 = 10,
+	MOAT_PROG_VETH = 11,
+	MOAT_PROG_SOCKET_TP = 12,
+	MOAT_PROG_VETH_IN = 13,
 	MOAT_PROG_NR,
 };
 
@@ -196,5 +273,26 @@ enum moat_stat_id {
 };
 
 #define MOAT_STATS_SLOTS (MOAT_PROG_NR * MOAT_STAT_NR)
+
+/* Rule ids, as reported in events (rule_id, kill_rule): who wrote the rule.
+ *   1 .. 999999            `moat rule` / `moat domain` from the command line (--id)
+ *   1000000 + line         moat run: the blacklist, by line
+ *   2000000 + id           moat run: the egress rules file, by rule id (2000000: its default)
+ *   3000000                moat run: a container's DNS resolvers (port 53 only)
+ *   4000000 + prompt id    moat run: allow-once / deny-once decisions
+ *   5000000 + 10000 * i    moat run: policy i's own rule set (+ rule id)
+ *   6000000 ...            built into the programs (below) */
+#define MOAT_RULE_BLACKLIST_BASE 1000000u
+#define MOAT_RULE_FILE_BASE	 2000000u
+#define MOAT_RULE_RESOLVER	 3000000u
+#define MOAT_RULE_ONCE_BASE	 4000000u
+#define MOAT_RULE_POLICY_BASE	 5000000u
+#define MOAT_RULE_BUILTIN_BASE	 6000000u
+#define MOAT_RULE_FILELESS_EXEC	 6000001u /* kill-exec: a program with no file name (memfd) */
+#define MOAT_RULE_SOCKET_KIND	 6000002u /* a socket kind a restricted cgroup may not open */
+#define MOAT_RULE_BIND_DNS	 6000003u /* a restricted cgroup may not bind port 53 */
+#define MOAT_RULE_DNS_RESPONSE	 6000004u /* a DNS response leaving a restricted cgroup */
+#define MOAT_RULE_SPOOF		 6000005u /* a frame whose source is not the container's */
+#define MOAT_RULE_NOT_IP	 6000006u /* a frame that is not ARP, IPv4 or IPv6 */
 
 #endif /* MOAT_MAPS_H */

@@ -50,6 +50,10 @@ static struct ring_buffer *rb;
 static int n_events;
 static long total_events; /* every event read from the ring buffer */
 static struct moat_dns_event events[MAX_EVENTS];
+static int verified[MAX_EVENTS]; /* MOAT_DNS_F_VERIFIED, taken out of events[].flags */
+/* The context of the next run: the interface the packet came in on (1 is lo; 2 stands for
+ * the container's eth0) and its mark. */
+static __u32 run_ifindex = 2, run_mark;
 static size_t event_len[MAX_EVENTS]; /* ring buffer record sizes */
 static __u64 want_cgroup_id;	     /* 0 when the cgroup2 mount was not found */
 
@@ -255,6 +259,12 @@ static int on_event(void *ctx, void *data, size_t size)
 		memset(&events[n_events], 0, sizeof(struct moat_dns_event));
 		memcpy(&events[n_events], data, size);
 		event_len[n_events] = size;
+		/* Answers the skeleton trusts are verified (test_skip_verify); the bit is checked
+		 * on its own (test_trust), so the flag checks below stay exact. */
+		verified[n_events] = events[n_events].hdr.type == MOAT_EV_DNS_ANSWER &&
+				     (events[n_events].flags & MOAT_DNS_F_VERIFIED);
+		if (verified[n_events])
+			events[n_events].flags &= ~MOAT_DNS_F_VERIFIED;
 	}
 	n_events++;
 	total_events++;
@@ -267,7 +277,9 @@ static int run(int ingress, const struct frame *f)
 {
 	struct bpf_program *prog =
 	    ingress ? skel->progs.handle_dns_ingress : skel->progs.handle_dns_egress;
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->b, .data_size_in = f->len);
+	struct __sk_buff ctx = {.ingress_ifindex = run_ifindex, .mark = run_mark};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->b, .data_size_in = f->len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
 	int err;
 
 	n_events = 0;
@@ -673,6 +685,288 @@ static void test_domain_learning(void)
 	}
 	cfg.domains = 0;
 	bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_cfg), &cg, &cfg, BPF_ANY);
+}
+
+/* ---- issue #8: which answers are trusted, verified and learned from ---- */
+
+static void set_cfg(const struct moat_cgroup_cfg *cfg)
+{
+	__u64 cg = want_cgroup_id;
+
+	if (cfg)
+		bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_cfg), &cg, cfg, BPF_ANY);
+	else
+		bpf_map_delete_elem(bpf_map__fd(skel->maps.cgroup_cfg), &cg);
+}
+
+/* One A answer name -> 10.9.a.b from src:53 to the client, with the run context set. */
+static int answer_from(const __u8 *src, __u32 ifindex, __u32 mark, const char *name, __u8 c, __u8 d)
+{
+	static struct frame f;
+	struct msg m;
+	int ret;
+
+	put_hdr(&m, 0x5151, QR | RD | RA, 1, 1);
+	put_question(&m, name, T_A);
+	put_a(&m, 60, 10, 9, c, d);
+	udp(&f, 0, src, ip4_client, 53, 40000, m.b, m.len);
+	run_ifindex = ifindex;
+	run_mark = mark;
+	ret = run(1, &f);
+	run_ifindex = 2;
+	run_mark = 0;
+	return ret;
+}
+
+static void test_trust(void)
+{
+	static const __u8 lo_other[4] = {127, 0, 0, 1}, embedded[4] = {127, 0, 0, 11};
+	struct moat_cgroup_cfg cfg = {.mode = MOAT_MODE_ENFORCE, .domains = 1, .policy = 21};
+
+	if (!want_cgroup_id) {
+		CHECK(0, "trust: cgroup id known", "no cgroup2 mount");
+		return;
+	}
+	set_cfg(&cfg);
+	domain_rule(21, 0, "trust.test", MOAT_ACT_ALLOW, 211);
+
+	answer_from(ip4_server, 2, 0, "trust.test", 11, 1);
+	CHECK(n_events == 1 && verified[0] && !(events[0].flags & MOAT_DNS_F_UNTRUSTED),
+	      "trust: an answer from the network on eth0 is trusted", "flags %#x",
+	      n_events ? events[0].flags : 0);
+	CHECK(learned(10, 9, 11, 1) != NULL, "trust: and learned from", "not learned");
+
+	answer_from(ip4_server, 1, 0, "trust.test", 11, 2);
+	CHECK(n_events == 1 && !verified[0] && (events[0].flags & MOAT_DNS_F_UNTRUSTED),
+	      "trust: a non-loopback source on lo (packet-socket injection) is untrusted",
+	      "flags %#x", n_events ? events[0].flags : 0);
+	CHECK(learned(10, 9, 11, 2) == NULL, "trust: an injected answer learns nothing", "learned");
+
+	answer_from(lo_other, 1, 0, "trust.test", 11, 3);
+	CHECK(n_events == 1 && (events[0].flags & MOAT_DNS_F_UNTRUSTED) &&
+		  learned(10, 9, 11, 3) == NULL,
+	      "trust: 127.0.0.1:53 (the container answering itself) is untrusted", "flags %#x",
+	      n_events ? events[0].flags : 0);
+
+	answer_from(embedded, 1, 0, "trust.test", 11, 4);
+	CHECK(n_events == 1 && verified[0] && learned(10, 9, 11, 4) != NULL,
+	      "trust: Docker's embedded DNS (127.0.0.11 on lo) is trusted", "flags %#x",
+	      n_events ? events[0].flags : 0);
+
+	answer_from(embedded, 1, MOAT_MARK_DNS_OUT, "trust.test", 11, 5);
+	CHECK(n_events == 1 && (events[0].flags & MOAT_DNS_F_UNTRUSTED) &&
+		  learned(10, 9, 11, 5) == NULL,
+	      "trust: an answer a container socket sent (marked at its egress) is untrusted",
+	      "flags %#x", n_events ? events[0].flags : 0);
+
+	answer_from(lo_other, 2, 0, "trust.test", 11, 6);
+	CHECK(n_events == 1 && (events[0].flags & MOAT_DNS_F_UNTRUSTED),
+	      "trust: a loopback source on another interface is untrusted", "flags %#x",
+	      n_events ? events[0].flags : 0);
+	set_cfg(NULL);
+}
+
+/* A DNS response leaving the container: marked and reported in monitor mode, dropped
+ * (with a packet event) when its egress is restricted. */
+static void test_outbound(void)
+{
+	struct moat_cgroup_cfg cfg = {.mode = MOAT_MODE_ENFORCE, .default_action = MOAT_ACT_DENY};
+	struct moat_lpm_v4 k = {.prefixlen = 64 + 32, .addr = {10, 0, 0, 2}};
+	struct moat_rule_val allow = {.action = MOAT_ACT_ALLOW, .prefixlen = 32, .rule_id = 78};
+	__u64 cg = want_cgroup_id;
+	static struct frame f;
+	struct msg m;
+	int ret;
+
+	if (!want_cgroup_id) {
+		CHECK(0, "outbound: cgroup id known", "no cgroup2 mount");
+		return;
+	}
+	put_hdr(&m, 0x6161, QR | RD | RA, 1, 1);
+	put_question(&m, "ok.allowed.test", T_A);
+	put_a(&m, 300, 203, 0, 113, 7);
+	udp(&f, 0, ip4_client, ip4_client, 53, 40001, m.b, m.len);
+	ret = run(0, &f);
+	CHECK(ret == 1 && n_events == 1 && events[0].hdr.type == MOAT_EV_DNS_ANSWER &&
+		  (events[0].flags & MOAT_DNS_F_OUTBOUND),
+	      "outbound: a response a monitored container sends passes, flagged outbound",
+	      "ret %d events %d flags %#x", ret, n_events, n_events ? events[0].flags : 0);
+	set_cfg(&cfg);
+	/* test_run's socket meets the backstop too: let its destination pass there. */
+	memcpy(k.cgroup_id, &cg, 8);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.net_rules_v4), &k, &allow, BPF_ANY);
+	ret = run(0, &f);
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.net_rules_v4), &k);
+	{
+		const struct moat_packet_event *p = (const void *)&events[0];
+
+		CHECK(ret == 0 && n_events == 1 && p->hdr.type == MOAT_EV_PACKET &&
+			  p->reason == MOAT_PKT_R_DNS_RESPONSE && p->where == MOAT_PKT_AT_SOCKET &&
+			  p->sport == 53 && p->dport == 40001 &&
+			  p->rule_id == MOAT_RULE_DNS_RESPONSE,
+		      "outbound: a restricted container's DNS response is dropped and reported",
+		      "ret %d events %d type %u reason %u", ret, n_events,
+		      n_events ? p->hdr.type : 0, n_events ? p->reason : 0);
+	}
+	set_cfg(NULL);
+}
+
+/* The egress backstop: test_run's socket is neither plain TCP nor UDP, as a raw or ping
+ * socket would be, so every packet it sends is judged by the destination. */
+static void test_backstop(void)
+{
+	struct moat_cgroup_cfg cfg = {.mode = MOAT_MODE_ENFORCE, .default_action = MOAT_ACT_DENY};
+	static const __u8 icmp[8] = {8, 0, 0, 0, 0x12, 0x34, 0, 1};
+	static struct frame f;
+	struct moat_lpm_v4 k = {.prefixlen = 64 + 32, .addr = {10, 0, 0, 1}};
+	struct moat_rule_val allow = {.action = MOAT_ACT_ALLOW, .prefixlen = 32, .rule_id = 77};
+	__u64 cg = want_cgroup_id;
+	int ret;
+
+	if (!cg) {
+		CHECK(0, "backstop: cgroup id known", "no cgroup2 mount");
+		return;
+	}
+	ip(&f, 0, 1 /* ICMP */, ip4_client, ip4_server, sizeof(icmp));
+	memcpy(f.b + f.len, icmp, sizeof(icmp));
+	f.len += sizeof(icmp);
+	ret = run(0, &f);
+	CHECK_EQ_INT(ret, 1, "backstop: monitor mode lets a raw packet go");
+	set_cfg(&cfg);
+	ret = run(0, &f);
+	{
+		const struct moat_packet_event *p = (const void *)&events[0];
+
+		CHECK(ret == 0 && n_events == 1 && p->hdr.type == MOAT_EV_PACKET &&
+			  p->reason == MOAT_PKT_R_DENIED && p->protocol == 1 &&
+			  !memcmp(p->daddr, ip4_server, 4),
+		      "backstop: enforce mode drops an ICMP packet to a denied address, reported",
+		      "ret %d events %d", ret, n_events);
+	}
+	memcpy(k.cgroup_id, &cg, 8);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.net_rules_v4), &k, &allow, BPF_ANY);
+	ret = run(0, &f);
+	CHECK_EQ_INT(ret, 1, "backstop: an allowed address passes");
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.net_rules_v4), &k);
+	set_cfg(NULL);
+}
+
+/* One answer's TTL opens an address at most moat_settings.max_ttl_s. */
+static void test_ttl_clamp(void)
+{
+	struct moat_cgroup_cfg cfg = {.mode = MOAT_MODE_ENFORCE, .domains = 1, .policy = 22};
+	struct moat_settings st = {.max_ttl_s = 100};
+	const struct moat_learned *l;
+	__u32 zero = 0;
+	__u64 now = now_boot_ns();
+
+	if (!want_cgroup_id)
+		return;
+	set_cfg(&cfg);
+	domain_rule(22, 0, "ttl.test", MOAT_ACT_ALLOW, 221);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.settings), &zero, &st, BPF_ANY);
+	answer("ttl: a decade", "ttl.test", 315360000, 10, 9, 2, 1);
+	l = learned(10, 9, 2, 1);
+	CHECK(l && l->allow_until_ns <= now_boot_ns() + 111000000000ULL &&
+		  l->allow_until_ns >= now + 109000000000ULL,
+	      "ttl: a TTL of ten years opens the address for max_ttl_s (100 s) + 10 s",
+	      "allow_until in %lld s", l ? (long long)(l->allow_until_ns - now) / 1000000000 : -1);
+	memset(&st, 0, sizeof(st));
+	bpf_map_update_elem(bpf_map__fd(skel->maps.settings), &zero, &st, BPF_ANY);
+	answer("ttl: default cap", "ttl.test", 315360000, 10, 9, 2, 2);
+	l = learned(10, 9, 2, 2);
+	CHECK(l && l->allow_until_ns <= now_boot_ns() + (MOAT_MAX_TTL_DEFAULT + 11) * 1000000000ULL,
+	      "ttl: without a setting the cap is MOAT_MAX_TTL_DEFAULT", "not capped");
+	set_cfg(NULL);
+}
+
+/* A wildcard rule matches however many labels the name has (it used to stop at 16). */
+static void test_deep_wildcard(void)
+{
+	struct moat_cgroup_cfg cfg = {.mode = MOAT_MODE_ENFORCE, .domains = 1, .policy = 23};
+	struct moat_settings st = {.max_wild_labels = 2};
+	const struct moat_learned *l;
+	char name[256] = "";
+	__u32 zero = 0;
+
+	if (!want_cgroup_id)
+		return;
+	for (int i = 0; i < 40; i++)
+		snprintf(name + strlen(name), sizeof(name) - strlen(name), "l%d.", i);
+	snprintf(name + strlen(name), sizeof(name) - strlen(name), "evil.test");
+	set_cfg(&cfg);
+	domain_rule(23, 1, "evil.test", MOAT_ACT_DENY, 231);
+	domain_rule(23, 1, "", MOAT_ACT_ALLOW, 232); /* "*" */
+	answer("wildcard: 42 labels", name, 60, 10, 9, 3, 1);
+	l = learned(10, 9, 3, 1);
+	CHECK(l && l->rule_id == 231 && l->deny_until_ns && !l->allow_until_ns,
+	      "wildcard: *.evil.test denies a name of 42 labels (not the * allow)", "l=%p rule %u",
+	      (void *)l, l ? l->rule_id : 0);
+	bpf_map_update_elem(bpf_map__fd(skel->maps.settings), &zero, &st, BPF_ANY);
+	answer("wildcard: 42 labels, depth 2", name, 60, 10, 9, 3, 2);
+	l = learned(10, 9, 3, 2);
+	CHECK(l && l->rule_id == 231,
+	      "wildcard: with max_wild_labels 2 the 2-label suffix is still tried", "l=%p rule %u",
+	      (void *)l, l ? l->rule_id : 0);
+	memset(&st, 0, sizeof(st));
+	bpf_map_update_elem(bpf_map__fd(skel->maps.settings), &zero, &st, BPF_ANY);
+	set_cfg(NULL);
+}
+
+/* A container cannot hold more than its learn_limit: it cannot evict the others. */
+static void test_learn_quota(void)
+{
+	struct moat_cgroup_cfg cfg = {
+	    .mode = MOAT_MODE_ENFORCE, .domains = 1, .policy = 24, .learn_limit = 2};
+	struct moat_cgroup_state st;
+	__u64 cg = want_cgroup_id;
+
+	if (!cg)
+		return;
+	bpf_map_delete_elem(bpf_map__fd(skel->maps.cgroup_state), &cg);
+	set_cfg(&cfg);
+	domain_rule(24, 0, "quota.test", MOAT_ACT_ALLOW, 241);
+	answer("quota: 1", "quota.test", 60, 10, 9, 4, 1);
+	answer("quota: 2", "quota.test", 60, 10, 9, 4, 2);
+	answer("quota: 3", "quota.test", 60, 10, 9, 4, 3);
+	answer("quota: 1 again", "quota.test", 60, 10, 9, 4, 1);
+	CHECK(learned(10, 9, 4, 1) && learned(10, 9, 4, 2) && !learned(10, 9, 4, 3),
+	      "quota: the third address is not learned at a limit of 2", "wrong entries");
+	CHECK(bpf_map_lookup_elem(bpf_map__fd(skel->maps.cgroup_state), &cg, &st) == 0 &&
+		  st.learned == 2 && st.learn_refused == 1,
+	      "quota: counted: 2 learned, 1 refused (a refresh is no new entry)",
+	      "learned %lld refused %llu", (long long)st.learned,
+	      (unsigned long long)st.learn_refused);
+	set_cfg(NULL);
+}
+
+/* Without test_skip_verify an answer no socket asked for teaches nothing. */
+static void test_verify_gate(void)
+{
+	struct moat_cgroup_cfg cfg = {.mode = MOAT_MODE_ENFORCE, .domains = 1, .policy = 25};
+	struct dns_bpf *real = dns_bpf__open(), *saved = skel;
+	struct bpf_map *map;
+	__u64 cg = want_cgroup_id;
+
+	if (!real || !cg) {
+		CHECK(0, "verify: second skeleton", "open failed or no cgroup id");
+		dns_bpf__destroy(real);
+		return;
+	}
+	bpf_object__for_each_map(map, real->obj) bpf_map__set_pin_path(map, NULL);
+	if (dns_bpf__load(real)) {
+		CHECK(0, "verify: second skeleton loads", "load failed");
+		dns_bpf__destroy(real);
+		return;
+	}
+	skel = real; /* run() and learned() use skel; its events go to a ring nobody reads */
+	set_cfg(&cfg);
+	domain_rule(25, 0, "verify.test", MOAT_ACT_ALLOW, 251);
+	answer_from(ip4_server, 2, 0, "verify.test", 5, 1);
+	CHECK(learned(10, 9, 5, 1) == NULL,
+	      "verify: an answer to a query its socket never sent is not learned", "learned");
+	skel = saved;
+	dns_bpf__destroy(real);
 }
 
 /* www.example.com CNAME cdn.<ptr example.com>, then an A whose owner points
@@ -1295,6 +1589,7 @@ int main(void)
 	}
 	/* Private maps: never reuse or create pins under /sys/fs/bpf. */
 	bpf_object__for_each_map(map, skel->obj) bpf_map__set_pin_path(map, NULL);
+	skel->rodata->test_skip_verify = 1; /* see bpf/dns.bpf.c; test_verify_gate loads without */
 	err = dns_bpf__load(skel);
 	CHECK(!err, "dns skeleton loads", "load: %s (run as root)", strerror(-err));
 	if (err)
@@ -1326,6 +1621,13 @@ int main(void)
 	test_garbage();
 	test_domain_learning();
 	test_rule_generations();
+	test_trust();
+	test_outbound();
+	test_backstop();
+	test_ttl_clamp();
+	test_deep_wildcard();
+	test_learn_quota();
+	test_verify_gate();
 
 	/* Every event read came through events__submit and was counted. */
 	CHECK_EQ_INT(stat_get(MOAT_PROG_DNS_EGRESS, MOAT_STAT_EVENTS) +
