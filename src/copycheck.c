@@ -69,8 +69,10 @@ static int64_t mono_ns(void)
  * never blocks). Returns the fd or -errno. */
 static int open_in_root(int root_fd, const char *path, int flags)
 {
+	/* openat2 refuses O_PATH with anything but O_CLOEXEC, O_DIRECTORY and O_NOFOLLOW. */
 	struct open_how how = {
-	    .flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY | (flags == O_PATH ? 0 : O_NONBLOCK)),
+	    .flags = (uint64_t)(flags == O_PATH ? O_PATH | O_CLOEXEC
+						: flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK),
 	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	long fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));

@@ -49,7 +49,7 @@ t_check "no connect slipped through during the restart" docker exec moat-test-en
 msg=$(try_connect)
 t_check "still denied after the restart" bash -c "grep -qi 'not permitted' <<<'$msg'"
 n=$(ls /sys/fs/bpf/moat/links | wc -l)
-t_check "restart adds no duplicate links ($n)" test "$n" -eq 8
+t_check "restart adds no duplicate links ($n)" test "$n" -eq 12
 
 t_check "moat clear" "$MOAT" clear
 t_check "clear removes the pin directory" test ! -e /sys/fs/bpf/moat
