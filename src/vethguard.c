@@ -268,8 +268,12 @@ static int attach_one(int ifindex, enum bpf_tc_attach_point where, int prog_fd)
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = where);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = GUARD_HANDLE, .priority = GUARD_PRIO,
 		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	/* An existing clsact qdisc (ours from an earlier run) is fine: libbpf would log the
+	 * kernel's "Exclusivity flag on" for it, so its log is off for this one call. */
+	libbpf_print_fn_t old = libbpf_set_print(NULL);
 	int err = bpf_tc_hook_create(&hook);
 
+	libbpf_set_print(old);
 	if (err && err != -EEXIST)
 		return err;
 	return bpf_tc_attach(&hook, &opts);

@@ -32,6 +32,8 @@
 #    * Network (tools/testenv/daemon.json): bridge docker0 172.29.0.1/24, no IP
 #      forwarding, no iptables rules, no masquerading, no IPv6. Containers reach
 #      the gateway address and each other, and nothing beyond this machine.
+#  - The image moat-test/debian: dash, bash, glibc and its loader from this host's Debian
+#    packages, for attacks that need a real glibc userland (tests/adversarial).
 #  - The image moat-test/busybox, made with `docker import` from busybox-static
 #    (/bin/busybox plus applet links): no registry is reachable, none is needed.
 #  - dnsmasq bound to the gateway address only, serving the test zones of
@@ -45,6 +47,7 @@ RUN=/run/moat-testenv
 DATA=/var/lib/moat-testenv
 SOCK=/var/run/docker.sock
 IMAGE=moat-test/busybox
+DEBIAN_IMAGE=moat-test/debian
 export DOCKER_HOST=unix://$SOCK
 
 log() { echo "testenv: $*"; }
@@ -318,6 +321,44 @@ image_up() {
 	log "imported image $IMAGE from /bin/busybox ($(/bin/busybox | head -n 1 | awk '{print $2}'))"
 }
 
+# The image moat-test/debian: a real glibc userland (dash, bash, coreutils, the dynamic
+# loader) for the attacks that need one (ld.so running a shell, memfd exec of a dynamic
+# binary). Built from this host's own Debian packages (the files dpkg says they installed,
+# resolved with their shared libraries), plus busybox for everything else; docker import, no
+# registry.
+debian_image_up() {
+	local root f lib
+	if docker image inspect "$DEBIAN_IMAGE" >/dev/null 2>&1; then
+		log "image $DEBIAN_IMAGE present"
+		return 0
+	fi
+	root=$(mktemp -d)
+	mkdir -p "$root"/{bin,etc,root,tmp,usr/bin,lib64}
+	chmod 1777 "$root/tmp"
+	for f in /bin/dash /bin/bash /usr/bin/env /bin/cat /bin/ls /bin/cp /bin/sleep /bin/true \
+		/usr/bin/id; do
+		[ -e "$f" ] || continue
+		cp -L "$f" "$root/usr/bin/${f##*/}"
+		for lib in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*' || true); do
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		done
+	done
+	ln -s ../usr/bin/dash "$root/bin/sh"
+	ln -s ../usr/bin/bash "$root/bin/bash"
+	ln -s ../usr/bin/dash "$root/bin/dash"
+	cp /bin/busybox "$root/bin/busybox"
+	printf 'root:x:0:0:root:/root:/bin/bash\n' >"$root/etc/passwd"
+	printf 'root:x:0:\n' >"$root/etc/group"
+	if ! tar -C "$root" -c . | docker import -c 'ENV PATH=/usr/bin:/bin' -c 'CMD ["/bin/sh"]' \
+		- "$DEBIAN_IMAGE" >/dev/null; then
+		rm -rf "$root"
+		die "docker import of $DEBIAN_IMAGE failed"
+	fi
+	rm -rf "$root"
+	log "imported image $DEBIAN_IMAGE (dash, bash, glibc $(ldd --version | head -n 1 | awk '{print $NF}') from this host's packages)"
+}
+
 dns_up() {
 	local gw pid new=$RUN/dnsmasq.conf.new
 	gw=$(gateway) || die "no docker0 gateway address; is docker up? ('$0 status')"
@@ -355,6 +396,8 @@ cmd_up() {
 	mount_fs
 	docker_up
 	image_up
+
+	debian_image_up
 	dns_up
 	log "up: gateway and DNS $(gateway), image $IMAGE, DOCKER_HOST=$DOCKER_HOST," \
 		"containers' cgroups under $(cmd_cgroup_parent)"
