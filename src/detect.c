@@ -564,7 +564,8 @@ static int detect_packet(const struct detect_ctx *x, const struct moat_packet_ev
 		return 0;
 	event_addr_str(fam, e->saddr, sa, sizeof(sa));
 	event_addr_str(fam, e->daddr, da, sizeof(da));
-	snprintf(key, sizeof(key), "%u/%s/%s", e->reason, sa, da);
+	snprintf(key, sizeof(key), "%u/%u/%u/%s/%s/%u", e->reason, e->where, e->protocol, sa, da,
+		 e->dport);
 	if (x->dedup && dedup_seen(x->dedup, rule, c->id, key, now))
 		return 0;
 	alert_init(out, x, &e->hdr, c, spoof ? ALERT_CRITICAL : ALERT_WARNING, rule, "network");
