@@ -196,10 +196,16 @@ void copycheck_run(int pid, const char *path, const struct name_list *lists[3],
 					continue;
 				err = fstat(pfd, &cand);
 				close(pfd);
-				/* Same size, another file: worth reading both. */
-				if (err || !S_ISREG(cand.st_mode) || cand.st_size != st.st_size ||
-				    (cand.st_ino == st.st_ino && cand.st_dev == st.st_dev))
+				if (err || !S_ISREG(cand.st_mode) || cand.st_size != st.st_size)
 					continue;
+				/* The same file under another name: a hard link ("ln /bin/sh
+				 * /tmp/x"), nothing to read. */
+				if (cand.st_ino == st.st_ino && cand.st_dev == st.st_dev) {
+					snprintf(res->orig, sizeof(res->orig), "%s", cpath);
+					res->cls = l + 1;
+					break;
+				}
+				/* Same size, another file: worth reading both. */
 				if (!have) {
 					struct stat again;
 

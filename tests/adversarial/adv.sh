@@ -50,10 +50,13 @@ adv_start() {
 	shift
 	"$MOATBIN" --pin-dir "$ADV_PIN" clear >/dev/null 2>&1
 	: >"$ADV_ALERTS"
+	# Emptied here, not by the redirection below: that happens in the child, after the wait
+	# below may already have read the previous run's "watching".
+	: >"$ADV_LOG"
 	"$MOATBIN" --pin-dir "$ADV_PIN" run --no-pause --state-dir "$T_TMP/state" \
 		--alerts-file "$ADV_ALERTS" --control-socket "$T_TMP/moat.sock" \
 		--egress-rules "$T_TMP/none.json" --policies "$T_TMP/none-policies.json" \
-		"$@" >"$ADV_LOG" 2>&1 &
+		"$@" >>"$ADV_LOG" 2>&1 &
 	ADV_PID=$!
 	t_on_exit "adv_stop"
 	if ! wait_for -t 20 grep -q "moat run: watching" "$ADV_LOG"; then
