@@ -610,6 +610,7 @@ static void load_policies(struct daemon *d)
 	memcpy(kept, d->policy_rules, sizeof(kept));
 	memset(d->policy_rules, 0, sizeof(d->policy_rules));
 	err = policy_load(d->policies, d->cfg.policies);
+	d->policies->trust_image_labels = d->cfg.trust_image_labels;
 	policy_set_ids(d);
 	if (err == -ENOENT)
 		log_debug("%s: no policies file; the built-in default applies", d->cfg.policies);
@@ -1697,6 +1698,7 @@ static int setup(struct daemon *d)
 	if (!d->policies)
 		return -1;
 	policy_defaults(d->policies);
+	d->policies->trust_image_labels = d->cfg.trust_image_labels;
 	d->access = access_open(d->cfg.access_log);
 	d->inofd = -1;
 	/* The first kernel_rules_commit (load_egress_rules below, always) replaces what a

@@ -272,10 +272,12 @@ static int in_container_argv(const struct container_info *c, const char *word)
 	return 0;
 }
 
-/* Is name allowed by the container's label moat.exec.allow ("a,b,c")? */
-static int label_allows(const struct container_info *c, const char *name)
+/* Is name allowed by the container's label moat.exec.allow ("a,b,c")? Only when the operator
+ * set the label (docker run --label), not its image, unless trust_image_labels. */
+static int label_allows(const struct detect_ctx *x, const struct container_info *c,
+			const char *name)
 {
-	const char *v = container_label(c, "moat.exec.allow");
+	const char *v = container_label_from(c, "moat.exec.allow", x->cfg->trust_image_labels);
 	size_t len = strlen(name);
 
 	while (v && *v) {
@@ -316,7 +318,7 @@ static int exec_expected(const struct detect_ctx *x, const struct moat_exec_even
 		return 1;
 	if (r && name_list_has(&r->exec_allow, name))
 		return 1;
-	return label_allows(c, name);
+	return label_allows(x, c, name);
 }
 
 /* The process object of an exec alert. */

@@ -16,7 +16,15 @@
 #define DOCKER_MAX_ANSWER   (16u << 20)
 #define DOCKER_TIMEOUT_MS   5000L
 
+#define DOCKER_IMAGE_CACHE 32
+
 struct docker {
+	/* Image labels by image id: an image's labels never change. */
+	struct {
+		char id[80];
+		json_object *labels;
+	} images[DOCKER_IMAGE_CACHE];
+	int image_next;
 	CURL *curl;
 	char sock[PATH_MAX];
 	char version[16]; /* "/v1.43" once negotiated, else "" */
@@ -106,6 +114,8 @@ void docker_close(struct docker *d)
 {
 	if (!d)
 		return;
+	for (int i = 0; i < DOCKER_IMAGE_CACHE; i++)
+		json_object_put(d->images[i].labels);
 	curl_easy_cleanup(d->curl);
 	free(d);
 }
@@ -250,6 +260,7 @@ static char **argv_dup(const char *const *src, int n)
 void container_info_clear(struct container_info *c)
 {
 	json_object_put(c->labels);
+	json_object_put(c->image_labels);
 	free(c->argv);
 	memset(c, 0, sizeof(*c));
 }
@@ -258,11 +269,13 @@ int container_info_copy(struct container_info *dst, const struct container_info 
 {
 	memcpy(dst, src, sizeof(*dst));
 	dst->labels = src->labels ? json_object_get(src->labels) : NULL; /* immutable, shared */
+	dst->image_labels = src->image_labels ? json_object_get(src->image_labels) : NULL;
 	dst->argv = NULL;
 	if (src->argv) {
 		dst->argv = argv_dup((const char *const *)src->argv, src->argc);
 		if (!dst->argv) {
 			json_object_put(dst->labels);
+			json_object_put(dst->image_labels);
 			memset(dst, 0, sizeof(*dst));
 			return -ENOMEM;
 		}
@@ -277,6 +290,21 @@ const char *container_label(const struct container_info *c, const char *key)
 	if (!c->labels || !json_object_object_get_ex(c->labels, key, &v))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+const char *container_label_from(const struct container_info *c, const char *key, int trust_image)
+{
+	const char *v = container_label(c, key);
+	json_object *iv;
+
+	if (!v || trust_image)
+		return v;
+	if (!c->image_labels)
+		return NULL;
+	if (json_object_object_get_ex(c->image_labels, key, &iv) &&
+	    json_object_is_type(iv, json_type_string) && !strcmp(json_object_get_string(iv), v))
+		return NULL;
+	return v;
 }
 
 int64_t docker_parse_time(const char *s)
@@ -548,6 +576,13 @@ int docker_parse_inspect(json_object *o, struct container_info *out)
 	}
 	snprintf(out->id, sizeof(out->id), "%s", json_object_get_string(id));
 	snprintf(ctx, sizeof(ctx), "inspect %.12s", out->id);
+	{
+		json_object *img = field(o, "Image", json_type_string, "Image", ctx, 1);
+
+		if (img && json_object_get_string_len(img) < (int)sizeof(out->image_id))
+			snprintf(out->image_id, sizeof(out->image_id), "%s",
+				 json_object_get_string(img));
+	}
 	if ((name = field(o, "Name", json_type_string, "Name", ctx, 0))) {
 		const char *s = json_object_get_string(name);
 
@@ -563,6 +598,51 @@ int docker_parse_inspect(json_object *o, struct container_info *out)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* The labels image id sets (its Config.Labels; an empty object when it sets none), from the
+ * cache or one GET /images/<id>/json. A new reference, or NULL when the image cannot be
+ * inspected (logged). */
+static json_object *image_labels(struct docker *d, const char *id)
+{
+	char path[256];
+	char *esc;
+	json_object *o = NULL, *cfg, *labels, *out;
+
+	if (!id[0])
+		return NULL;
+	for (int i = 0; i < DOCKER_IMAGE_CACHE; i++)
+		if (d->images[i].labels && !strcmp(d->images[i].id, id))
+			return json_object_get(d->images[i].labels);
+	esc = curl_easy_escape(d->curl, id, 0);
+	if (!esc)
+		return NULL;
+	snprintf(path, sizeof(path), "/images/%s/json", esc);
+	curl_free(esc);
+	if (docker_get(d, path, &o)) {
+		log_warn("docker: image %.80s: cannot inspect it; its containers' labels are not "
+			 "trusted",
+			 id);
+		return NULL;
+	}
+	out = json_object_new_object();
+	cfg = field(o, "Config", json_type_object, "Config", "image", 1);
+	labels = cfg ? field(cfg, "Labels", json_type_object, "Config.Labels", "image", 1) : NULL;
+	if (labels && out) {
+		json_object_object_foreach(labels, k, v)
+		{
+			if (json_object_is_type(v, json_type_string))
+				json_object_object_add(out, k, json_object_get(v));
+		}
+	}
+	json_object_put(o);
+	if (!out)
+		return NULL;
+	json_object_put(d->images[d->image_next].labels);
+	snprintf(d->images[d->image_next].id, sizeof(d->images[0].id), "%s", id);
+	d->images[d->image_next].labels = json_object_get(out);
+	d->image_next = (d->image_next + 1) % DOCKER_IMAGE_CACHE;
+	return out;
 }
 
 int docker_inspect(struct docker *d, const char *id, struct container_info *out)
@@ -584,6 +664,7 @@ int docker_inspect(struct docker *d, const char *id, struct container_info *out)
 	json_object_put(o);
 	if (err)
 		return err;
+	out->image_labels = image_labels(d, out->image_id);
 	if (out->pid > 0 && cgroup_of_pid(out->pid, out->cgroup, sizeof(out->cgroup)) == 0 &&
 	    d->cg_mount[0]) {
 		snprintf(full, sizeof(full), "%s%s", d->cg_mount, out->cgroup);

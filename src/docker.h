@@ -47,6 +47,12 @@ struct container_info {
 	 * parsed (an empty object when the container has none). Read it with
 	 * container_label(). */
 	json_object *labels;
+	/* The labels its image sets (the image's Config.Labels; Docker merges them into
+	 * Config.Labels above). An image is untrusted input: its labels must not pass for the
+	 * operator's (container_label_from). NULL when unknown (the image could not be
+	 * inspected): then no label counts as the operator's. Shared, immutable. */
+	json_object *image_labels;
+	char image_id[80]; /* the image's id ("sha256:..."), "" when unknown */
 	/* Config.Entrypoint followed by Config.Cmd: the argv the container's
 	 * own init runs, NULL-terminated, argc entries. Never NULL once parsed. */
 	char **argv;
@@ -74,6 +80,11 @@ int container_info_copy(struct container_info *dst, const struct container_info 
 
 /* The value of label key, or NULL. */
 const char *container_label(const struct container_info *c, const char *key);
+
+/* The value of label key when the operator set it (docker run/create --label), or NULL: a
+ * label the container's image sets (same key and value in image_labels), or any label when
+ * the image's labels are unknown, does not count unless trust_image is set. */
+const char *container_label_from(const struct container_info *c, const char *key, int trust_image);
 
 /* Connect to the Engine API at host ("unix:///path"), or $DOCKER_HOST,
  * or unix:///var/run/docker.sock, and negotiate the API version. The

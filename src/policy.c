@@ -293,7 +293,8 @@ static int any_glob(const char *globs, size_t width, int n, const char *s)
 	return n == 0;
 }
 
-static int labels_match(const struct policy *p, const struct container_info *c)
+static int labels_match(const struct policy_set *ps, const struct policy *p,
+			const struct container_info *c)
 {
 	for (int i = 0; i < p->n_labels; i++) {
 		char key[256];
@@ -302,7 +303,7 @@ static int labels_match(const struct policy *p, const struct container_info *c)
 		snprintf(key, sizeof(key), "%.*s",
 			 (int)(eq ? (size_t)(eq - p->labels[i]) : strlen(p->labels[i])),
 			 p->labels[i]);
-		have = container_label(c, key);
+		have = container_label_from(c, key, ps->trust_image_labels);
 		if (!have || (eq && strcmp(have, eq + 1)))
 			return 0;
 	}
@@ -317,7 +318,7 @@ const struct policy *policy_match(const struct policy_set *ps, const struct cont
 		if (p->enabled && c &&
 		    any_glob(p->names[0], sizeof(p->names[0]), p->n_names, c->name) &&
 		    any_glob(p->images[0], sizeof(p->images[0]), p->n_images, c->image) &&
-		    labels_match(p, c))
+		    labels_match(ps, p, c))
 			return p;
 	}
 	return NULL;

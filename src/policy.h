@@ -41,7 +41,9 @@ struct policy {
 struct policy_set {
 	struct policy p[POLICY_MAX];
 	int n;
-	char path[4096]; /* "" = the built-in default */
+	char path[4096];	/* "" = the built-in default */
+	int trust_image_labels; /* target.labels also match labels an image sets (config
+				   trust_image_labels; by default only docker run's labels do) */
 };
 
 /* The built-in default: every container, CRITICAL -> pause. */

@@ -28,6 +28,7 @@ static void make_container(struct container_info *c)
 	c->argv = argv;
 	c->argc = 3;
 	c->labels = json_object_new_object();
+	c->image_labels = json_object_new_object();
 	c->n_nets = 1;
 	snprintf(c->nets[0].ipv4, sizeof(c->nets[0].ipv4), "172.29.0.5");
 	snprintf(c->nets[0].gw4, sizeof(c->nets[0].gw4), "172.29.0.1");
@@ -110,6 +111,13 @@ static void test_exec(void)
 	json_object_object_add(c.labels, "moat.exec.allow", json_object_new_string("perl,sh"));
 	make_exec(&e, 107, 1, "/bin/sh", "", "sh\0", 3, "busybox");
 	CHECK_EQ_INT(run_exec(&x, &e, &c, &a), 0, "label moat.exec.allow allows sh");
+	json_object_object_add(c.image_labels, "moat.exec.allow",
+			       json_object_new_string("perl,sh"));
+	n = run_exec(&x, &e, &c, &a);
+	CHECK_EQ_INT(n, 1, "moat.exec.allow set by the image allows nothing");
+	if (n)
+		alert_release(&a);
+	json_object_object_del(c.image_labels, "moat.exec.allow");
 	json_object_object_del(c.labels, "moat.exec.allow");
 	snprintf(c.health_cmd, sizeof(c.health_cmd), "sh -c wget -q -O- http://localhost/");
 	make_exec(&e, 108, 1, "/bin/sh", "", "/bin/sh\0-c\0wget -q -O- http://localhost/\0", 40,

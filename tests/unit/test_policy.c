@@ -15,6 +15,7 @@ static void container(struct container_info *c, const char *name, const char *im
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	snprintf(c->image, sizeof(c->image), "%s", image);
 	c->labels = json_object_new_object();
+	c->image_labels = json_object_new_object(); /* the image sets none: docker run's labels */
 	if (label_k)
 		json_object_object_add(c->labels, label_k, json_object_new_string(label_v));
 }
@@ -74,6 +75,21 @@ int main(void)
 	CHECK(p && !strcmp(p->id, "low"), "label value must match; falls to the catch-all", "%s",
 	      p ? p->id : "none");
 	CHECK(policy_match(ps, NULL) == NULL, "no container, no policy", "matched");
+	/* An image cannot select a policy by the labels it sets itself. */
+	json_object_object_add(d.labels, "tier", json_object_new_string("untrusted"));
+	json_object_object_add(d.image_labels, "tier", json_object_new_string("untrusted"));
+	p = policy_match(ps, &d);
+	CHECK(p && !strcmp(p->id, "low"), "a label the image sets does not select a policy", "%s",
+	      p ? p->id : "none");
+	ps->trust_image_labels = 1;
+	p = policy_match(ps, &d);
+	CHECK(p && !strcmp(p->id, "labels"), "unless trust_image_labels", "%s", p ? p->id : "none");
+	ps->trust_image_labels = 0;
+	json_object_put(d.image_labels);
+	d.image_labels = NULL;
+	p = policy_match(ps, &d);
+	CHECK(p && !strcmp(p->id, "low"), "labels of an image moat could not inspect do not count",
+	      "%s", p ? p->id : "none");
 
 	path = test_tmpfile("{\"policies\": [{\"id\": \"x\", \"actions\": [\"explode\"]}]}");
 	CHECK(policy_load(ps, path) == -EINVAL && ps->n == 5,
