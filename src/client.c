@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "textesc.h"
 #include "config.h"
 #include "control.h"
 #include "docker.h"
@@ -284,9 +285,13 @@ int cmd_prompt(int argc, char **argv, const char *pin_dir)
 			for (size_t i = 0; argc == 2 && i < n; i++) {
 				json_object *p = json_object_array_get_idx(pending, i);
 
-				printf("%s  %-16s %-8s %-40s %s\n", str_of(p, "id"),
-				       str_of(p, "container"), str_of(p, "comm"),
-				       str_of(p, "domain"), str_of(p, "asked"));
+				char cont[512], comm[128], dom[1100];
+
+				text_escape(cont, sizeof(cont), str_of(p, "container"), 128);
+				text_escape(comm, sizeof(comm), str_of(p, "comm"), 32);
+				text_escape(dom, sizeof(dom), str_of(p, "domain"), 256);
+				printf("%s  %-16s %-8s %-40s %s\n", str_of(p, "id"), cont, comm,
+				       dom, str_of(p, "asked"));
 			}
 			json_object_put(ans);
 			return 0;
@@ -294,30 +299,43 @@ int cmd_prompt(int argc, char **argv, const char *pin_dir)
 		for (size_t i = 0; i < n; i++) {
 			json_object *p = json_object_array_get_idx(pending, i), *addrs;
 			long id = strtol(str_of(p, "id"), NULL, 10), k;
+			char cont[512], comm[128], dom[1100];
 
+			/* Everything but the id comes from the container: shown escaped, so a
+			 * name or process name cannot rewrite the question (terminal escapes, a
+			 * carriage return, bidi overrides). */
+			text_escape(cont, sizeof(cont), str_of(p, "container"), 128);
+			text_escape(comm, sizeof(comm), str_of(p, "comm"), 32);
+			text_escape(dom, sizeof(dom), str_of(p, "domain"), 256);
 			printf(
 			    "\n==================================================================="
 			    "=============\nNetwork Access Request %ld\nContainer: %s\nProcess: "
 			    "%s (pid %s)\nHost: %s\nAddresses:",
-			    id, str_of(p, "container"), str_of(p, "comm"), str_of(p, "pid"),
-			    str_of(p, "domain"));
+			    id, cont, comm, str_of(p, "pid"), dom);
 			if (json_object_object_get_ex(p, "addresses", &addrs))
-				for (size_t a = 0; a < json_object_array_length(addrs); a++)
-					printf(" %s", json_object_get_string(
-							  json_object_array_get_idx(addrs, a)));
+				for (size_t a = 0; a < json_object_array_length(addrs); a++) {
+					char addr[200];
+
+					text_escape(addr, sizeof(addr),
+						    json_object_get_string(
+							json_object_array_get_idx(addrs, a)),
+						    64);
+					printf(" %s", addr);
+				}
 			printf(
 			    "\n================================================================"
 			    "================\n\nChoose action:\n  1. Allow this request once\n"
 			    "  2. Deny this request once\n  3. Always allow %s\n  4. Always deny "
 			    "%s\n  5. Always allow these addresses\n  6. Always deny these "
-			    "addresses\n\nYour choice [1]: ",
-			    str_of(p, "domain"), str_of(p, "domain"));
+			    "addresses\n\nYour choice [2]: ",
+			    dom, dom);
 			fflush(stdout);
 			if (!fgets(line, sizeof(line), stdin)) {
 				json_object_put(ans);
 				return 0;
 			}
-			k = line[0] == '\n' ? 1 : strtol(line, NULL, 10);
+			/* Enter denies once: a key pressed by accident never opens anything. */
+			k = line[0] == '\n' ? 2 : strtol(line, NULL, 10);
 			if (k < 1 || k > 6) {
 				printf("no such choice; asking again\n");
 				continue;

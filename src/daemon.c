@@ -55,6 +55,7 @@
 #define ONCE_RULE_BASE	    MOAT_RULE_ONCE_BASE	     /* allow-once / deny-once: base + prompt id */
 #define ONCE_RULE_S	    30 /* how long a once-decision stays in the kernel */
 #define RUN_MAX_PROMPTS	    64
+#define RUN_PROMPTS_PER_CT  8 /* open prompts one container may hold */
 
 /* A control client waiting for an action's result. */
 struct pending_reply {
@@ -116,7 +117,7 @@ struct daemon {
 	/* DNS answers the kernel did not verify (MOAT_DNS_F_VERIFIED: the first answer to a
 	 * query its own socket sent, from the server it was sent to): not recorded, so a
 	 * container cannot explain its direct connections with a forged "answer". */
-	uint64_t n_unsolicited, n_untrusted;
+	uint64_t n_unsolicited, n_untrusted, n_prompts_refused;
 	uint32_t learn_share; /* each domain-mode container's learned-address limit */
 	pid_t saver;	      /* child writing the registry, 0 when none */
 	/* Counters for status. */
@@ -433,32 +434,56 @@ static void guard_veths(struct daemon *d, const struct container_info *c, int en
 	}
 }
 
-/* Give container c its kernel settings: enforce mode (deny what the rules
- * deny; default allow) unless report-only, kill-exec when configured, and
- * egress enforcement (domain rules decide; default deny) when configured. */
-static void apply_container(struct daemon *d, const struct container_info *c)
+/* Each container's fair share of the DNS registry: its capacity divided among the running
+ * containers, at least 1,000 names. */
+static void registry_share(struct daemon *d)
 {
-	int kill = want_kill(d, c) && !d->cfg.report_only;
+	int n = 0;
+	size_t q;
+
+	for (int i = 0; i < inventory_count(&d->inv); i++) {
+		const struct container_info *c = inventory_at(&d->inv, i);
+
+		n += c && !inventory_gone_since(c);
+	}
+	q = d->cfg.registry_max / (size_t)(n > 0 ? n : 1);
+	registry_set_container_quota(d->registry, (uint32_t)(q < 1000 ? 1000 : q));
+}
+
+/* Container c's kernel settings: enforce mode (deny what the rules deny; default allow)
+ * unless report-only, kill-exec when configured, egress enforcement (domain rules decide;
+ * default deny) when configured, and its fair share of learned addresses. */
+static void container_cfg(struct daemon *d, const struct container_info *c,
+			  struct moat_cgroup_cfg *cfg)
+{
 	int egress = want_egress(d, c) && !d->cfg.report_only;
-	struct moat_cgroup_cfg cfg = {
+	uint32_t id_base;
+
+	*cfg = (struct moat_cgroup_cfg){
 	    .mode = d->cfg.report_only ? MOAT_MODE_MONITOR : MOAT_MODE_ENFORCE,
 	    .default_action = egress ? MOAT_ACT_DENY : MOAT_ACT_ALLOW,
-	    .kill_exec = (uint8_t)kill,
+	    .kill_exec = (uint8_t)(want_kill(d, c) && !d->cfg.report_only),
 	    .domains = (uint8_t)(d->cfg.report_only ? 0 : want_egress(d, c)),
 	    .learn_limit = d->learn_share,
 	};
-	uint32_t id_base;
+	egress_set(d, c, &id_base, &cfg->policy, NULL);
+}
+
+/* Give container c its kernel settings (container_cfg), its DNS resolvers, its kill-exec
+ * names and the veth guard. */
+static void apply_container(struct daemon *d, const struct container_info *c)
+{
+	struct moat_cgroup_cfg cfg;
 	int err;
 
-	egress_set(d, c, &id_base, &cfg.policy, NULL);
-
+	container_cfg(d, c, &cfg);
 	if (!c->cgroup_id)
 		return;
 	resolvers_of(d, c);
 	err = netrules_set_cfg(d->pin_dir, c->cgroup_id, &cfg);
 	if (err)
 		log_warn("container %s: cannot set its kernel mode: %s", c->name, strerror(-err));
-	if (kill) {
+	if (cfg.kill_exec) {
 		const struct container_rule *r = config_container(&d->cfg, c->name);
 
 		kill_names(d, c->cgroup_id, &d->cfg.shells, r);
@@ -466,6 +491,30 @@ static void apply_container(struct daemon *d, const struct container_info *c)
 		kill_names(d, c->cgroup_id, &d->cfg.net_tools, r);
 	}
 	guard_veths(d, c, cfg.mode == MOAT_MODE_ENFORCE);
+}
+
+static void apply_settings(struct daemon *d);
+
+/* A container came or went: recompute the fair shares, and when the learned-address share
+ * changed, give every running container its new limit (one map write each). */
+static void refresh_shares(struct daemon *d)
+{
+	uint32_t share = learn_share(d);
+
+	registry_share(d);
+	if (share == d->learn_share)
+		return;
+	d->learn_share = share;
+	apply_settings(d);
+	for (int i = 0; i < inventory_count(&d->inv); i++) {
+		const struct container_info *c = inventory_at(&d->inv, i);
+		struct moat_cgroup_cfg cfg;
+
+		if (!c || inventory_gone_since(c) || !c->cgroup_id)
+			continue;
+		container_cfg(d, c, &cfg);
+		netrules_set_cfg(d->pin_dir, c->cgroup_id, &cfg);
+	}
 }
 
 /* moat run's defaults for a container it has not set up yet (moat_settings.unknown): the
@@ -499,6 +548,7 @@ static void apply_settings(struct daemon *d)
 static void apply_all_containers(struct daemon *d)
 {
 	d->learn_share = learn_share(d);
+	registry_share(d);
 	apply_settings(d);
 	for (int i = 0; i < inventory_count(&d->inv); i++) {
 		const struct container_info *c = inventory_at(&d->inv, i);
@@ -561,6 +611,10 @@ static int kernel_rules_commit(struct daemon *d)
 		log_error("switching the kernel rules: %s", strerror(-err));
 	if (t.revoked > 0)
 		log_info("%d learned address(es) shut: no rule allows them now", t.revoked);
+	if (t.shadowed > 0)
+		log_warn("%d allow-ip rule(s) of %s not applied: a deny (blacklist or `moat rule`) "
+			 "holds the same CIDR, and deny wins",
+			 t.shadowed, d->cfg.egress_rules);
 	return err;
 }
 
@@ -749,16 +803,28 @@ static void prompt_add(struct daemon *d, const struct moat_dns_event *q,
 	struct alert a = {0};
 	char addr[64];
 
+	int mine = 0;
+
 	for (int i = 0; i < RUN_MAX_PROMPTS; i++) {
 		struct prompt *x = &d->prompts[i];
 
 		if (x->id && !strcmp(x->domain, q->qname) &&
 		    !strcmp(x->container_id, c ? c->id : ""))
 			return; /* already asked; the resolver is retrying */
+		mine += x->id && !strcmp(x->container_id, c ? c->id : "");
 		if (!x->id && !p)
 			p = x;
 	}
+	/* Fair share: one container asking for many names fills its own RUN_PROMPTS_PER_CT
+	 * slots, never the others'. Its other answers stay held; its resolver retries. */
+	if (mine >= RUN_PROMPTS_PER_CT) {
+		d->n_prompts_refused++;
+		log_debug("container %s has %d open prompts; %.255s stays held", c ? c->name : "?",
+			  mine, q->qname);
+		return;
+	}
 	if (!p) {
+		d->n_prompts_refused++;
 		log_warn("too many open prompts; %s stays held until one is decided", q->qname);
 		return;
 	}
@@ -1205,8 +1271,19 @@ static void on_docker_event(struct daemon *d, const struct docker_event *ev)
 	if (strcmp(ev->type, "container"))
 		return;
 	c = inventory_find(&d->inv, ev->id);
-	if (!strcmp(ev->action, "start") && c)
-		apply_container(d, c);
+	if (!strcmp(ev->action, "start") && c) {
+		refresh_shares(d);
+		c = inventory_find(&d->inv, ev->id);
+		if (c)
+			apply_container(d, c);
+	} else if (!strcmp(ev->action, "die") || !strcmp(ev->action, "destroy")) {
+		/* Its cgroup is gone with its processes (a restart makes a new one): its
+		 * settings, counters, resolvers and veth entries go too. */
+		if (c && c->cgroup_id && !strcmp(ev->action, "die"))
+			netrules_forget_cgroup(d->pin_dir, c->cgroup_id);
+		refresh_shares(d);
+		c = inventory_find(&d->inv, ev->id);
+	}
 	if (!strcmp(ev->action, "unpause") || !strcmp(ev->action, "die"))
 		paused_set(d, ev->id, 0);
 	if (detect_docker_event(&d->dx, ev->action, ev->exit_code, c, ev->time_ns, &a)) {
@@ -1276,6 +1353,7 @@ static json_object *status_json(struct daemon *d)
 	json_object_object_add(s, "unsolicited_dns_answers",
 			       json_object_new_uint64(d->n_unsolicited));
 	json_object_object_add(s, "untrusted_dns_answers", json_object_new_uint64(d->n_untrusted));
+	json_object_object_add(s, "prompts_refused", json_object_new_uint64(d->n_prompts_refused));
 	if (d->copycheck) {
 		struct copycheck_stats cs;
 		json_object *o = json_object_new_object();
@@ -1302,6 +1380,8 @@ static json_object *status_json(struct daemon *d)
 	json_object_object_add(
 	    s, "registry_names",
 	    json_object_new_uint64(d->registry ? registry_count(d->registry) : 0));
+	json_object_object_add(s, "registry_refused",
+			       json_object_new_uint64(registry_refused(d->registry)));
 	json_object_object_add(s, "blacklist_entries", json_object_new_uint64(d->blacklist.n));
 	json_object_object_add(s, "whitelist_entries", json_object_new_uint64(d->whitelist.n));
 	json_object_object_add(s, "config", json_object_new_string(d->cfg.path));

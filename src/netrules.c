@@ -649,6 +649,17 @@ int netrules_txn_put(struct netrules_txn *t, const struct cidr *c, int action, u
 		memcpy(k6.addr, c->addr, 16);
 		key = &k6;
 	}
+	/* Deny wins: an allow for exactly the CIDR of a deny in the same generation (a
+	 * blacklist entry, a command-line rule) does not replace it. */
+	if (action == MOAT_ACT_ALLOW) {
+		struct moat_rule_val cur;
+
+		if (bpf_map_lookup_elem(fd, key, &cur) == 0 && cur.action == MOAT_ACT_DENY &&
+		    cur.prefixlen == c->prefixlen) {
+			t->shadowed++;
+			return 0;
+		}
+	}
 	return bpf_map_update_elem(fd, key, &v, BPF_ANY) ? -errno : 0;
 }
 
@@ -993,17 +1004,38 @@ int netrules_learned_sweep(const char *pin_dir, uint64_t now_ns, uint64_t grace_
 	return 0;
 }
 
+static int want_veth_cg(const void *key, void *ctx)
+{
+	(void)key;
+	(void)ctx;
+	return 1;
+}
+
 int netrules_forget_cgroup(const char *pin_dir, uint64_t cgid)
 {
 	static const char *const maps[] = {"cgroup_cfg", "cgroup_state"};
+	uint8_t *keys = NULL;
+	int fd, n;
 
 	for (int m = 0; m < 2; m++) {
-		int fd = open_pinned(pin_dir, maps[m]);
-
+		fd = open_pinned(pin_dir, maps[m]);
 		if (fd >= 0) {
 			bpf_map_delete_elem(fd, &cgid);
 			close(fd);
 		}
+	}
+	fd = open_pinned(pin_dir, "veth_cfg");
+	if (fd >= 0) {
+		n = collect_keys(fd, sizeof(uint32_t), want_veth_cg, NULL, &keys);
+		for (int i = 0; i < n; i++) {
+			struct moat_veth v;
+
+			if (bpf_map_lookup_elem(fd, keys + (size_t)i * 4, &v) == 0 &&
+			    v.cgroup_id == cgid)
+				bpf_map_delete_elem(fd, keys + (size_t)i * 4);
+		}
+		free(keys);
+		close(fd);
 	}
 	return netrules_resolver_clear(pin_dir, cgid);
 }

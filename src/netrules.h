@@ -76,7 +76,9 @@ int netrules_domain_sweep(const char *pin_dir, uint32_t policy, netrules_domain_
  * a half-written set:
  *   begin   lock the pin directory (one writer), clear the next generation, copy every live
  *           entry whose rule id is not in `drop` (the ranges the caller rewrites) into it;
- *   put     write entries into the next generation (invisible to the programs);
+ *   put     write entries into the next generation (invisible to the programs); an allow for
+ *           exactly the CIDR of a deny already there is not written (deny wins; counted in
+ *           t->shadowed);
  *   commit  flip rules_gen, wait for program runs that read the old generation (an RCU
  *           grace period), delete the old generation, shut the learned addresses whose
  *           opening rule no longer allows (t->revoked counts them), unlock;
@@ -94,7 +96,8 @@ struct netrules_txn {
 	char pin_dir[4096];
 	uint32_t live, next;
 	int v4, v6, dom, gen, lock;
-	int revoked; /* after commit: learned addresses shut because no rule allows them now */
+	int revoked;  /* after commit: learned addresses shut because no rule allows them now */
+	int shadowed; /* allows not written: a deny holds the same CIDR (deny wins) */
 };
 
 int netrules_txn_begin(struct netrules_txn *t, const char *pin_dir,
@@ -133,7 +136,8 @@ int netrules_learned_sweep(const char *pin_dir, uint64_t now_ns, uint64_t grace_
 /* Describe the container behind host-side veth ifindex to the veth guard. 0 or -errno. */
 int netrules_veth_put(const char *pin_dir, uint32_t ifindex, const struct moat_veth *v);
 
-/* A container is gone: remove its cgroup's settings, counters and resolvers. 0 or -errno. */
+/* A container is gone: remove its cgroup's settings, counters, resolvers and veth entries.
+ * 0 or -errno. */
 int netrules_forget_cgroup(const char *pin_dir, uint64_t cgid);
 
 #endif /* MOAT_NETRULES_H */

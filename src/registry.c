@@ -194,6 +194,9 @@ struct registry {
 	size_t cbmask;
 
 	struct edit ed;
+
+	uint32_t ct_quota; /* new names one container may add at most (0: no limit) */
+	uint64_t refused;  /* names not recorded: their container held its quota */
 };
 
 /* ---- hashing ---- */
@@ -1547,6 +1550,18 @@ int registry_record(struct registry *r, const char *qname, const char *const *cn
 	cid = cid_get(r, container);
 	if (cid < 0)
 		return cid;
+	/* Fair share: a container that names ct_quota names already adds no new one, so that a
+	 * flood of unique names from one container cannot push every other container's names
+	 * out (their connects would then look direct). refs counts its names, plus one for
+	 * this call. */
+	if (r->ct_quota && r->cids[cid].refs > r->ct_quota &&
+	    (name_find(r, strs, qlen, hash_name(r, strs, qlen)) == NIL ||
+	     (nc &&
+	      name_find(r, strs + last, last_len, hash_name(r, strs + last, last_len)) == NIL))) {
+		r->refused++;
+		cid_unref(r, (uint16_t)cid);
+		return -EDQUOT;
+	}
 	err = 0;
 	/* The CNAME target first, so the asked name's nodes end up first in the index. */
 	if (nc && (last_len != qlen || memcmp(strs + last, strs, qlen) != 0))
@@ -1628,6 +1643,17 @@ const char *registry_explains(struct registry *r, const char *container, int fam
 size_t registry_count(const struct registry *r)
 {
 	return r ? r->n_entries : 0;
+}
+
+void registry_set_container_quota(struct registry *r, uint32_t names)
+{
+	if (r)
+		r->ct_quota = names;
+}
+
+uint64_t registry_refused(const struct registry *r)
+{
+	return r ? r->refused : 0;
 }
 
 size_t registry_addr_count(const struct registry *r)

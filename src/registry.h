@@ -91,7 +91,12 @@ int registry_load(struct registry *r, const char *path, int64_t now);
 int registry_load_buf(struct registry *r, const char *name, const char *buf, size_t len,
 		      int64_t now);
 
-size_t registry_count(const struct registry *r);      /* names */
+size_t registry_count(const struct registry *r); /* names */
+/* Fair share: a container holding `names` names already records no new one (registry_record
+ * returns -EDQUOT and counts it in registry_refused); 0 (the default) is no limit. moat run
+ * sets it to the capacity divided among the running containers. */
+void registry_set_container_quota(struct registry *r, uint32_t names);
+uint64_t registry_refused(const struct registry *r);
 size_t registry_addr_count(const struct registry *r); /* (address, container, name) index entries */
 
 /* Drop names whose every answer is past max(TTL, retention) at now; returns how many. Cost is

@@ -227,11 +227,25 @@ static int load_text(struct ruleset *rs, const char *path, const char *text)
 			errors++;
 			continue;
 		}
-		for (int k = 0; k < next.n; k++)
+		for (int k = 0; k < next.n; k++) {
 			if (next.rules[k].id == r.id) {
 				log_error("%s: rule %zu: id %u is used twice", path, i + 1, r.id);
 				errors++;
 			}
+			if (rules_same_target(&next.rules[k], &r) && next.rules[k].kind != r.kind) {
+				char quoted[300];
+
+				snprintf(quoted, sizeof(quoted), "\"%s\"", r.match);
+				log_error(
+				    "%s:%d: rule %zu (%s %s) conflicts with rule %u (%s %s): one "
+				    "name or address cannot be both allowed and denied; remove "
+				    "one",
+				    path, line_of_text(text, quoted), i + 1, rule_kind_name(r.kind),
+				    r.match, next.rules[k].id, rule_kind_name(next.rules[k].kind),
+				    next.rules[k].match);
+				errors++;
+			}
+		}
 		if (push(&next, &r))
 			errors++;
 	}
@@ -246,6 +260,25 @@ out:
 	rules_free(rs);
 	*rs = next;
 	return 0;
+}
+
+int rules_same_target(const struct rule *a, const struct rule *b)
+{
+	if (is_ip_kind(a->kind) != is_ip_kind(b->kind))
+		return 0;
+	if (is_ip_kind(a->kind)) {
+		struct cidr x, y;
+
+		return cidr_parse(a->match, &x) == 0 && cidr_parse(b->match, &y) == 0 &&
+		       x.family == y.family && x.prefixlen == y.prefixlen &&
+		       !memcmp(x.addr, y.addr, 16);
+	} else {
+		char x[MOAT_DNS_NAME_LEN], y[MOAT_DNS_NAME_LEN];
+		int wx, wy;
+
+		return domain_normalize(a->match, x, &wx) == 0 &&
+		       domain_normalize(b->match, y, &wy) == 0 && wx == wy && !strcmp(x, y);
+	}
 }
 
 int rules_load(struct ruleset *rs, const char *path)

@@ -90,6 +90,10 @@ struct netrules_txn;
 int rules_txn_put(const struct ruleset *rs, struct netrules_txn *t, uint32_t policy,
 		  uint32_t id_base);
 
+/* Do two rules name the same thing (the same normalized domain pattern, or the same CIDR),
+ * whatever their action? A rules file with an allow and a deny for one target is refused. */
+int rules_same_target(const struct rule *a, const struct rule *b);
+
 /* Whether a rule is an IP rule (allow-ip / deny-ip). */
 int rules_is_ip(const struct rule *r);
 

@@ -210,6 +210,29 @@ static void test_lru(void)
 	registry_free(r);
 }
 
+/* Fair share: a container at its quota of names adds no new one (a flood of unique names
+ * from one container cannot evict the names the others need). */
+static void test_container_quota(void)
+{
+	struct registry *r = registry_new(10, 0);
+	char name[32], addr[32];
+
+	registry_set_container_quota(r, 3);
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "flood%d.test", i);
+		snprintf(addr, sizeof(addr), "198.51.100.%d", 10 + i);
+		record1(r, name, addr, 60, C1, T0 + i);
+	}
+	CHECK_EQ_INT(registry_count(r), 3, "quota: the flooding container keeps 3 names");
+	CHECK_EQ_INT(registry_refused(r), 5, "quota: the other 5 are refused and counted");
+	record1(r, "flood0.test", "198.51.100.10", 60, C1, T0 + 9);
+	CHECK_EQ_INT(registry_refused(r), 5, "quota: a name it has already is still updated");
+	record1(r, "innocent.test", "203.0.113.9", 60, C2, T0 + 10);
+	CHECK_EQ_STR(why(r, C2, "203.0.113.9", T0 + 11), "innocent.test",
+		     "quota: another container still records its names");
+	registry_free(r);
+}
+
 static void test_prune(void)
 {
 	struct registry *r = registry_new(100, 60);
@@ -754,6 +777,7 @@ int main(void)
 	test_cname_v6_case();
 	test_expiry();
 	test_lru();
+	test_container_quota();
 	test_prune();
 	test_query();
 	test_event();

@@ -69,6 +69,18 @@ int main(void)
 	CHECK(rules_remove(&rs, "1") == 0 && rs.n == 3, "remove by id", "n=%d", rs.n);
 	CHECK_EQ_INT(rules_remove(&rs, "nothing.example"), -ENOENT, "remove: unknown is -ENOENT");
 	rules_free(&rs);
+	p = test_tmpfile("{\"rules\": [{\"kind\": \"allow-domain\", \"match\": \"*.x.test\"},\n"
+			 "{\"kind\": \"deny-domain\", \"match\": \"*.X.test.\"}]}");
+	CHECK_EQ_INT(rules_load(&rs, p), -EINVAL,
+		     "load: allow and deny of one name (normalized) is refused");
+	p = test_tmpfile("{\"rules\": [{\"kind\": \"allow-ip\", \"match\": \"10.0.0.0/8\"},\n"
+			 "{\"kind\": \"deny-ip\", \"match\": \"10.1.2.3/8\"}]}");
+	CHECK_EQ_INT(rules_load(&rs, p), -EINVAL,
+		     "load: allow and deny of one CIDR (host bits aside) is refused");
+	p = test_tmpfile("{\"rules\": [{\"kind\": \"allow-ip\", \"match\": \"10.0.0.0/8\"},\n"
+			 "{\"kind\": \"deny-ip\", \"match\": \"10.0.0.0/16\"}]}");
+	CHECK_EQ_INT(rules_load(&rs, p), 0, "load: nested CIDRs are not a conflict");
+	rules_free(&rs);
 	unlink(p);
 	return TEST_EXIT();
 }
