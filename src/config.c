@@ -384,8 +384,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	if (json_object_object_get_ex(root, "trust_image_labels", &v))
 		get_bool(p, v, "trust_image_labels", &c->trust_image_labels);
 	if (json_object_object_get_ex(root, "spoof_guard", &v)) {
-		const char *g = json_object_is_type(v, json_type_string) ? json_object_get_string(v)
-									 : "";
+		const char *g =
+		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
 
 		if (!strcmp(g, "enforced"))
 			c->spoof_guard = SPOOF_GUARD_ENFORCED;
@@ -398,7 +398,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 				  NULL);
 	}
 	if (json_object_object_get_ex(root, "resolvers", &v)) {
-		size_t n = json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
+		size_t n =
+		    json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 0;
 		int bad = !json_object_is_type(v, json_type_array) || n > CONFIG_MAX_RESOLVERS;
 
 		for (size_t i = 0; !bad && i < n; i++) {

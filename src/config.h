@@ -67,7 +67,7 @@ struct config {
 	struct container_rule containers[CONFIG_MAX_CONTAINERS];
 	int n_containers;
 	/* Hardening (docs/security.md) */
-	uint32_t dns_max_ttl_s;		     /* a DNS answer opens an address at most this long */
+	uint32_t dns_max_ttl_s; /* a DNS answer opens an address at most this long */
 	char resolvers[CONFIG_MAX_RESOLVERS][46]; /* DNS servers every container may use (port
 						     53): when dockerd has its own "dns" */
 	int n_resolvers;
