@@ -1,8 +1,9 @@
 #!/bin/bash
-# campaign.sh - `make fuzz`: run every fuzz harness (or the ones named) for SECONDS each,
-# JOBS at a time, and print the executions and crashes of each.
+# campaign.sh - `make fuzz`: run every fuzz harness (or the ones named) for SECONDS each
+# (or until RUNS executions, whichever comes first), JOBS at a time, and print the
+# executions and crashes of each.
 #
-# usage: tests/fuzz/campaign.sh [-t SECONDS] [-j JOBS] [HARNESS...]
+# usage: tests/fuzz/campaign.sh [-t SECONDS] [-n RUNS] [-j JOBS] [HARNESS...]
 #
 # Each harness grows its own working corpus in build/fuzz/corpus/<harness> (seeded from the
 # committed tests/fuzz/corpus/<harness>, which is never written), keeps its logs in
@@ -14,13 +15,15 @@
 set -u
 cd "$(dirname "$0")/../.."
 seconds=1200
+max_runs=0 # 0: no limit
 jobs=$(nproc 2>/dev/null || echo 2)
-while getopts "t:j:" opt; do
+while getopts "t:n:j:" opt; do
 	case $opt in
 	t) seconds=$OPTARG ;;
+	n) max_runs=$OPTARG ;;
 	j) jobs=$OPTARG ;;
 	*)
-		echo "usage: $0 [-t SECONDS] [-j JOBS] [HARNESS...]" >&2
+		echo "usage: $0 [-t SECONDS] [-n RUNS] [-j JOBS] [HARNESS...]" >&2
 		exit 2
 		;;
 	esac
@@ -51,9 +54,11 @@ campaign_one() {
 	start=$(date +%s)
 	left=$seconds
 	while [ "$left" -gt 0 ] && [ "$runs" -lt 20 ]; do
+		[ "$max_runs" -gt 0 ] && [ "$execs" -ge "$max_runs" ] && break
 		runs=$((runs + 1))
 		# shellcheck disable=SC2046
 		"$bin" $(fuzz_options "$h") -max_total_time="$left" -print_final_stats=1 \
+			-runs=$((max_runs > 0 ? max_runs - execs : -1)) \
 			-artifact_prefix="$art/" "$work" "tests/fuzz/corpus/$h" >>"$log" 2>&1
 		rc=$?
 		n=$(grep -a 'stat::number_of_executed_units' "$log" | tail -n 1 | awk '{print $2}')
@@ -69,7 +74,8 @@ campaign_one() {
 	printf '%s %d %d %d\n' "$h" "$((now - start))" "$execs" "$crashes" >"$out/results/$h"
 }
 
-echo "fuzz campaign: ${#harnesses[@]} harnesses, ${seconds}s each, $jobs at a time"
+echo "fuzz campaign: ${#harnesses[@]} harnesses, ${seconds}s each$([ "$max_runs" -gt 0 ] &&
+	echo " or $max_runs executions"), $jobs at a time"
 rm -f "$out/results/"*
 running=0
 for h in "${harnesses[@]}"; do

@@ -49,7 +49,7 @@ $(FUZZ_LIB): $(FUZZ_OBJS)
 	ar rcs $@ $^
 
 # Any sanitizer report is a crash, except the known ones listed in tests/fuzz/ubsan.supp.
-$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB) | $(FUZZ_DIR)
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/fuzz_json.h $(FUZZ_LIB) | $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -DFUZZ_UBSAN_SUPP='"$(abspath tests/fuzz/ubsan.supp)"' \
 		-fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_LIB) $(LDLIBS) -o $@
 

@@ -14,6 +14,9 @@
 
 #include "alertlog.h"
 #include "fuzz.h"
+#define FUZZ_JSON_PREFIX 2 /* the filter bytes */
+#define FUZZ_JSON_LINES	 1
+#include "fuzz_json.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

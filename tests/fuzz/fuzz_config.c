@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "fuzz.h"
+#include "fuzz_json.h"
 
 static struct config *cfg, *before;
 

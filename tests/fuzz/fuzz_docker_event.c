@@ -10,6 +10,7 @@
 
 #include "dockerwatch.h"
 #include "fuzz.h"
+#include "fuzz_json.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

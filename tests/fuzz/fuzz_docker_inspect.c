@@ -11,6 +11,7 @@
 
 #include "docker.h"
 #include "fuzz.h"
+#include "fuzz_json.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

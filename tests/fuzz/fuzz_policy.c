@@ -10,6 +10,7 @@
 
 #include "alert.h"
 #include "fuzz.h"
+#include "fuzz_json.h"
 #include "policy.h"
 
 static struct policy_set *ps, *before;

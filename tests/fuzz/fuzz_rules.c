@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "fuzz_json.h"
 #include "rulesfile.h"
 
 static char dir[64], saved[96];

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "fuzz.h"
+#include "fuzz_json.h"
 #include "rulesfile.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
