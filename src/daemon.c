@@ -346,8 +346,8 @@ static void resolvers_of(struct daemon *d, const struct container_info *c)
 }
 
 /* Each container's fair share of the learned-address maps: the maps' capacity divided
- * among the containers under domain rules, at most the configured learn_limit, at least
- * 256. */
+ * among the containers under domain rules (at least 256), at most the configured
+ * learn_limit. */
 static uint32_t learn_share(struct daemon *d)
 {
 	int n = 0;
@@ -360,9 +360,9 @@ static uint32_t learn_share(struct daemon *d)
 			n++;
 	}
 	share = MOAT_MAX_LEARNED / (uint32_t)(n > 0 ? n : 1);
-	if (share > d->cfg.learn_limit)
-		share = d->cfg.learn_limit;
-	return share < 256 ? 256 : share;
+	if (share < 256)
+		share = 256;
+	return share > d->cfg.learn_limit ? d->cfg.learn_limit : share;
 }
 
 /* Parse "02:42:ac:11:00:02". 0 or -EINVAL. */

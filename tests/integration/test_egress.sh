@@ -35,6 +35,7 @@ printf '{"containers": [{"match": "moat-test-eg-*", "egress": "enforce"}], "aler
 run_pid=$!
 t_on_exit "kill $run_pid 2>/dev/null; wait $run_pid 2>/dev/null; '$MOATBIN' --pin-dir '$PIN' clear >/dev/null 2>&1"
 t_check "moat run is up with the rules" wait_for -t 15 grep -q "egress rule(s), default deny" "$T_TMP/run.log"
+wait_for -t 15 grep -q "moat run: watching" "$T_TMP/run.log"
 
 ag() { docker exec moat-test-eg-agent sh -c "$1" 2>/dev/null; }
 t_check "enforced: no lookup, no connect (EPERM)" test "$(ag "/netprobe connect $A 8080")" = EPERM
