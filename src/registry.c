@@ -2048,7 +2048,7 @@ static int entry_check(json_object *o, struct lentry *l, char *err, size_t errle
 		return -EINVAL;
 	for (size_t k = 0; k < json_object_array_length(arr); k++) {
 		json_object *ao = json_object_array_get_idx(arr, k);
-		unsigned s = l->n_addrs;
+		unsigned s = l->n_addrs, d;
 
 		snprintf(ctx, sizeof(ctx), "addrs[%zu].", k);
 		if (!json_object_is_type(ao, json_type_object)) {
@@ -2066,6 +2066,16 @@ static int entry_check(json_object *o, struct lentry *l, char *err, size_t errle
 		if (jtime(ao, "ttl", 1, 0, &l->ttl[s], ctx, err, errlen) ||
 		    jtime(ao, "last_seen", 0, l->last_seen, &l->addr_seen[s], ctx, err, errlen))
 			return -EINVAL;
+		/* An address listed twice (as 192.0.2.1 and ::ffff:192.0.2.1, say) is one
+		 * address: its longest TTL and latest sighting. */
+		for (d = 0; d < s && memcmp(l->addrs[d], l->addrs[s], 16); d++)
+			;
+		if (d < s) {
+			l->ttl[d] = l->ttl[s] > l->ttl[d] ? l->ttl[s] : l->ttl[d];
+			l->addr_seen[d] =
+			    l->addr_seen[s] > l->addr_seen[d] ? l->addr_seen[s] : l->addr_seen[d];
+			continue;
+		}
 		l->n_addrs++;
 	}
 	if (jfield(o, "containers", json_type_array, 1, &arr, "", err, errlen))
@@ -2190,6 +2200,12 @@ static int entry_merge(struct registry *r, const struct lentry *l, int64_t now)
 			if (!alive(r, t, l->ttl[a], now) || !d_slot_is(d, slots[a], l->addrs[a]))
 				continue;
 			edit_touch(r, slots[a], cs, t);
+			/* As when recorded: a name and a container were last seen no earlier than
+			 * any of their addresses (a file may say otherwise; a save writes this). */
+			if (t > d->clast[cs])
+				d->clast[cs] = t;
+			if (t > d->last_seen)
+				d->last_seen = t;
 		}
 	}
 	if (l->first_seen < d->first_seen)

@@ -331,6 +331,33 @@ static void test_registry(void)
 	}
 	registry_free(r);
 
+	/* One address three times (two spellings, TTLs 60 and 2^32-1), and an entry last_seen
+	 * a year before its container saw the address: the save must keep what the load took. */
+	r = load("{\"name\":\"dup.test\",\"addrs\":[{\"addr\":\"192.0.2.52\",\"ttl\":60},"
+		 "{\"addr\":\"::ffff:192.0.2.52\",\"ttl\":4294967295},{\"addr\":\"192.0.2.52\","
+		 "\"ttl\":60}],\"first_seen\":1600000000,\"last_seen\":1645830634,\"containers\":"
+		 "[{\"id\":\"" CID "\",\"count\":1,\"seen\":{\"192.0.2.52\":1700000000}}]}",
+		 &rc);
+	{
+		char path[64];
+		struct registry *back = registry_new(16, 600);
+		const uint8_t a[16] = {192, 0, 2, 52};
+		const char *x = registry_explains(r, CID, AF_INET, a, T0 + 1000000), *y = NULL;
+
+		snprintf(path, sizeof(path), "/tmp/moat-test-registry-%d.json", (int)getpid());
+		if (registry_save(r, path) == 0 && registry_load(back, path, T0) == 0)
+			y = registry_explains(back, CID, AF_INET, a, T0 + 1000000);
+		CHECK(registry_addr_count(r) == 1 && x && y && !strcmp(x, "dup.test") &&
+			  !strcmp(y, "dup.test"),
+		      "registry: an address listed twice is one address with its longest TTL, and "
+		      "still explains after a save and load (the load used to drop the entry)",
+		      "pairs %zu, before %s, after %s", registry_addr_count(r), x ? x : "nothing",
+		      y ? y : "nothing");
+		registry_free(back);
+		unlink(path);
+	}
+	registry_free(r);
+
 	r = registry_new(16, 600);
 	CAPTURED(rc, registry_load_buf(r, "registry.json", "", 0, T0));
 	CHECK(rc == -EINVAL && strstr(logbuf, "registry.json: not a moat DNS registry file"),
