@@ -321,4 +321,49 @@ static __always_inline __u64 decide__report_budget(__u64 cgid)
 	return sup + 1;
 }
 
+/* Fair share of the ring buffer: may cgroup cgid put one more ordinary event (an allowed
+ * connect or send, a DNS message, an exit) in it? A token bucket of moat_settings.event_rate
+ * events per second (a second's worth of burst), per cgroup, so that a container flooding
+ * connects or DNS queries cannot fill the ring every container shares and push out another
+ * container's shell. Enforcement never depends on it: only the report is left out, and
+ * counted (MOAT_STAT_SUPPRESSED for prog, and the cgroup's events_suppressed). Returns 1 to
+ * send. */
+static __always_inline int decide__event_budget(__u64 cgid, __u32 prog)
+{
+	struct moat_settings *set = decide__settings();
+	struct moat_cgroup_state *st;
+	__u64 now, tokens, ms, cap;
+
+	if (!set || !set->event_rate)
+		return 1;
+	cap = (__u64)set->event_rate * 1000ULL;
+	st = bpf_map_lookup_elem(&cgroup_state, &cgid);
+	if (!st) {
+		struct moat_cgroup_state fresh = {.report_tokens = MOAT_REPORT_BURST * 1000ULL};
+
+		bpf_map_update_elem(&cgroup_state, &cgid, &fresh, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&cgroup_state, &cgid);
+		if (!st)
+			return 1;
+	}
+	now = bpf_ktime_get_boot_ns();
+	if (!st->event_ns) {
+		st->event_ns = now;
+		st->event_tokens = cap;
+	}
+	ms = (now - st->event_ns) / 1000000ULL;
+	tokens = st->event_tokens + ms * set->event_rate;
+	if (tokens > cap)
+		tokens = cap;
+	st->event_ns += ms * 1000000ULL;
+	if (tokens < 1000) {
+		st->event_tokens = tokens;
+		__sync_fetch_and_add(&st->events_suppressed, 1);
+		stats__inc(prog, MOAT_STAT_SUPPRESSED);
+		return 0;
+	}
+	st->event_tokens = tokens - 1000;
+	return 1;
+}
+
 #endif /* MOAT_DECIDE_BPF_H */

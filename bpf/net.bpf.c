@@ -72,6 +72,8 @@ static __always_inline int net__handle(struct bpf_sock_addr *ctx, struct net__ds
 	decide__dst(&cg, dst, &d);
 	if (d.verdict == MOAT_VERDICT_DENY)
 		stats__inc(prog, MOAT_STAT_DENIED);
+	if (d.verdict == MOAT_VERDICT_ALLOW && !decide__event_budget(cg.id, prog))
+		return 1;
 
 	e = events__reserve(prog, sizeof(*e));
 	if (e) {

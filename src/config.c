@@ -51,6 +51,7 @@ void config_defaults(struct config *c)
 	c->action_max_concurrent = 4;
 	c->dns_max_ttl_s = MOAT_MAX_TTL_DEFAULT;
 	c->learn_limit = MOAT_LEARN_LIMIT_DEFAULT;
+	c->event_rate = 25000;
 	set_names(&c->shells, default_shells, sizeof(default_shells) / sizeof(default_shells[0]));
 	set_names(&c->runtimes, default_runtimes,
 		  sizeof(default_runtimes) / sizeof(default_runtimes[0]));
@@ -303,6 +304,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "trust_image_labels",
 	    "spoof_guard",
 	    "learn_limit",
+	    "event_rate_per_container",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
 	static const char *const known_lists[] = {"blacklist", "whitelist"};
@@ -381,6 +383,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		else
 			c->learn_limit = u;
 	}
+	if (json_object_object_get_ex(root, "event_rate_per_container", &v))
+		get_uint(p, v, "event_rate_per_container", 10000000, &c->event_rate);
 	if (json_object_object_get_ex(root, "trust_image_labels", &v))
 		get_bool(p, v, "trust_image_labels", &c->trust_image_labels);
 	if (json_object_object_get_ex(root, "spoof_guard", &v)) {

@@ -75,6 +75,7 @@ struct config {
 				   an image sets; 0 (default): only labels given at docker run */
 	int spoof_guard;	/* SPOOF_GUARD_*: which containers' veths drop spoofed frames */
 	uint32_t learn_limit;	/* learned addresses per container, at most */
+	uint32_t event_rate;	/* ordinary events per container and second (0: no limit) */
 };
 
 enum spoof_guard { SPOOF_GUARD_ENFORCED = 0, SPOOF_GUARD_ALL = 1, SPOOF_GUARD_OFF = 2 };

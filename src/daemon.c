@@ -534,6 +534,7 @@ static void apply_settings(struct daemon *d)
 	    .learn_limit = d->learn_share,
 	};
 	st.max_ttl_s = d->cfg.dns_max_ttl_s;
+	st.event_rate = d->cfg.event_rate;
 	err = netrules_set_settings(d->pin_dir, &st);
 
 	if (err)
@@ -1584,6 +1585,51 @@ static void save_registry_async(struct daemon *d)
 	d->registry_dirty = 0;
 }
 
+/* A container over its event budget (event_rate_per_container) had ordinary events left
+ * out of the ring buffer: its enforcement is whole, but what moat run saw of it is not (a
+ * direct connection among a flood goes unreported). Say so, once per dedup window. */
+static void check_suppressed(struct daemon *d)
+{
+	/* The count each container had at the last look (only new suppressions are news). */
+	static struct {
+		uint64_t cgid, seen;
+	} last[512];
+
+	for (int i = 0; i < inventory_count(&d->inv); i++) {
+		const struct container_info *c = inventory_at(&d->inv, i);
+		struct moat_cgroup_state st;
+		struct alert a;
+		int k;
+
+		if (!c || inventory_gone_since(c) || !c->cgroup_id ||
+		    netrules_cgroup_state(d->pin_dir, c->cgroup_id, &st) || !st.events_suppressed)
+			continue;
+		k = (int)(c->cgroup_id % 512);
+		if (last[k].cgid == c->cgroup_id && last[k].seen == st.events_suppressed)
+			continue;
+		last[k].cgid = c->cgroup_id;
+		last[k].seen = st.events_suppressed;
+		if (dedup_seen(d->dedup, "events-suppressed", c->id, "", now_unix_s()))
+			continue;
+		memset(&a, 0, sizeof(a));
+		a.time_ns = now_unix_s() * 1000000000LL;
+		a.severity = ALERT_WARNING;
+		snprintf(a.rule, sizeof(a.rule), "events-suppressed");
+		snprintf(a.source, sizeof(a.source), "kernel");
+		alert_new_trace_id(&a);
+		snprintf(a.container_id, sizeof(a.container_id), "%s", c->id);
+		snprintf(a.container_name, sizeof(a.container_name), "%s", c->name);
+		snprintf(a.container_image, sizeof(a.container_image), "%s", c->image);
+		snprintf(
+		    a.message, sizeof(a.message),
+		    "Container %s sends more than %u events per second: %llu were left out of "
+		    "the ring buffer (enforcement is unaffected; its detections are incomplete)",
+		    c->name, d->cfg.event_rate, (unsigned long long)st.events_suppressed);
+		emit(d, &a);
+		alert_release(&a);
+	}
+}
+
 static void on_timer(struct daemon *d)
 {
 	static int ticks;
@@ -1594,6 +1640,8 @@ static void on_timer(struct daemon *d)
 	if (d->registry && registry_prune(d->registry, now_unix_s()))
 		d->registry_dirty = 1;
 	prompts_tick(d);
+	if (ticks % 5 == 0)
+		check_suppressed(d);
 	if (++ticks % 10 == 0) {
 		int gone = 0;
 

@@ -80,8 +80,14 @@ struct moat_settings {
 	__u32 max_wild_labels;		/* labels of the longest wildcard rule ("*.a.b" has 2);
 					   names are tried against wildcard suffixes of at most
 					   this many labels; 0: every suffix */
+	__u32 event_rate;		/* ordinary events (allowed connects and sends, DNS,
+					   exits) one cgroup may put in the ring buffer per second,
+					   in bursts of as many; the rest are counted, not sent
+					   (MOAT_STAT_SUPPRESSED). Execs, denials and held answers
+					   always go. 0: no limit (moat trace, moat attach) */
+	__u32 pad0;
 };
-_Static_assert(sizeof(struct moat_settings) == 24, "moat_settings ABI");
+_Static_assert(sizeof(struct moat_settings) == 32, "moat_settings ABI");
 
 #define MOAT_MAX_TTL_DEFAULT  3600		      /* seconds */
 #define MOAT_CGROUP_UNKNOWN   0xfffffffffffffffeULL   /* exec_deny key of moat_settings.unknown */
@@ -100,8 +106,11 @@ struct moat_cgroup_state {
 	__u64 report_tokens;	  /* packet-event budget (rate limit), in milli-events */
 	__u64 report_ns;	  /* when the budget was last refilled (boot ns) */
 	__u64 reports_suppressed; /* packet events not sent for want of budget */
+	__u64 event_tokens;	  /* ordinary-event budget (moat_settings.event_rate), milli */
+	__u64 event_ns;		  /* when it was last refilled */
+	__u64 events_suppressed;  /* ordinary events not sent for want of budget, in all */
 };
-_Static_assert(sizeof(struct moat_cgroup_state) == 40, "moat_cgroup_state ABI");
+_Static_assert(sizeof(struct moat_cgroup_state) == 64, "moat_cgroup_state ABI");
 
 #define MOAT_REPORT_RATE  100 /* packet events per second and cgroup, at most ... */
 #define MOAT_REPORT_BURST 200 /* ... with bursts of this many */
@@ -265,10 +274,11 @@ enum moat_prog_id {
 };
 
 enum moat_stat_id {
-	MOAT_STAT_EVENTS = 0, /* events written to the ring buffer */
-	MOAT_STAT_DROPS = 1,  /* events lost: ring buffer full */
-	MOAT_STAT_DENIED = 2, /* connects/sends refused */
-	MOAT_STAT_ERRORS = 3, /* parse failures and failed lookups (traffic still passed) */
+	MOAT_STAT_EVENTS = 0,	  /* events written to the ring buffer */
+	MOAT_STAT_DROPS = 1,	  /* events lost: ring buffer full */
+	MOAT_STAT_DENIED = 2,	  /* connects/sends refused */
+	MOAT_STAT_ERRORS = 3,	  /* parse failures and failed lookups (traffic still passed) */
+	MOAT_STAT_SUPPRESSED = 4, /* events not sent: their cgroup's event budget (event_rate) */
 	MOAT_STAT_NR,
 };
 

@@ -11,11 +11,12 @@ GW=$(gw_addr)
 adv_container fl -- sleep 600 || { t_fail "containers start" "docker run"; t_done; }
 adv_container inn -- sleep 600
 adv_container fp -- sleep 600
+adv_container fe -- sleep 600
 adv_container ip -- sleep 600
 start_listener 18400 tcp
 adv_rules "$T_TMP/rules.json" 'allow-domain *.flood.test' 'allow-domain *.allowed.test'
 cat >"$T_TMP/cfg.json" <<'EOF'
-{"learn_limit": 64, "prompt_timeout_seconds": 30,
+{"learn_limit": 64, "prompt_timeout_seconds": 30, "event_rate_per_container": 2000,
  "containers": [{"match": "moat-test-fp", "egress": "interactive"},
                 {"match": "moat-test-ip", "egress": "interactive"}]}
 EOF
@@ -52,5 +53,19 @@ docker exec -d moat-test-ip sh -c 'nslookup 10-78-8-1.ask.test >/dev/null 2>&1'
 t_check "another container's question still gets a prompt" wait_for -t 8 ip_asked
 n=$(adv_status '.prompts_refused')
 t_check "prompts refused to the flooder are counted ($n)" test "${n:-0}" -ge 1
+# The ring buffer: a flood of allowed sends from one container is cut at its event budget
+# (2,000 a second here); another container's shell is still seen, at once.
+: >"$ADV_ALERTS"
+docker exec -d moat-test-fe sh -c "nslookup ok.allowed.test >/dev/null 2>&1; /netprobe sendto $GW 18401 60000"
+sleep 0.3
+docker exec moat-test-inn sh -c true
+t_check "during the flood, another container's shell is alerted" \
+	adv_alert '.rule=="suspicious-exec" and .container.name=="moat-test-inn"' 3
+t_check "the flooder's excess events are left out and reported (events-suppressed)" \
+	adv_alert '.rule=="events-suppressed" and .container.name=="moat-test-fe"' 8
+t_check "the kernel counts them" \
+	sh -c "'$MOATBIN' --pin-dir '$ADV_PIN' status | awk '\$1==\"sendmsg4\" {exit !(\$6 > 1000)}'"
+t_check "and enforcement did not change: the flooder's denied peer is still denied" \
+	test "$(docker exec moat-test-fl /netprobe connect 10.77.0.150 18400 2>/dev/null)" = EPERM
 t_check "moat run kept running" kill -0 "$ADV_PID"
 t_done
