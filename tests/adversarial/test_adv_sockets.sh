@@ -98,10 +98,37 @@ sleep 0.5
 t_check "enforce: ARP spoofing of the gateway towards a neighbour is dropped ($mac0 = $(arp_gw))" \
 	test "$(arp_gw)" = "$mac0"
 t_check "enforce: and reported" adv_alert '.rule=="spoofed-traffic" and .network.reason=="arp_spoof"'
+# The inbound guard: a neighbour moat does not guard (simulated: the attacker's veth guard is
+# taken off, as for a container of another runtime on the same bridge) claims the gateway
+# towards an enforced container: the claim is dropped on its way in.
+host_veth() {
+	local n
+	n=$(docker exec "moat-test-$1" cat /sys/class/net/eth0/iflink)
+	ip -o link | awk -F': ' -v n="$n" '$1 == n {sub(/@.*/, "", $2); print $2}'
+}
+VSK=$(host_veth sk)
+tc filter del dev "$VSK" ingress pref 1 handle 0x6d6f bpf 2>/dev/null
+mac1=$(arp_gw)
+attack sk arp eth0 "$(docker inspect -f '{{.NetworkSettings.MacAddress}}' moat-test-nb)" "$GW" >/dev/null
+sleep 0.5
+t_check "an unguarded neighbour's gateway claim does not reach an enforced container ($mac1 = $(arp_gw))" \
+	test "$(arp_gw)" = "$mac1"
+t_check "and is reported to the victim (arp-spoof-target)" \
+	adv_alert '.rule=="arp-spoof-target" and .container.name=="moat-test-nb"'
 t_check "enforce: a real UDP sendto to the peer is refused as before" \
 	test "$(docker exec moat-test-sk /netprobe sendto "$GW" $PORT)" = EPERM
 t_check "enforce: the container still resolves allowed names" \
 	sh -c "docker exec moat-test-sk nslookup ok.allowed.test | grep -q '$GW'"
+adv_stop
+
+# ---- monitor with spoof_guard "all": anti-spoofing only ----
+printf '{"spoof_guard": "all"}\n' >"$T_TMP/sg.json"
+adv_start sk --report-only --config "$T_TMP/sg.json"
+t_check "moat run --report-only, spoof_guard all" test -n "$ADV_PID"
+R_SPOOF=$(attack sk packet eth0 "$GWMAC" "$NB" "$GW" $PORT "spoof-g")
+R_PKT=$(attack sk packet eth0 "$GWMAC" auto "$GW" $PORT "pkt-g")
+t_check "spoof_guard all: a monitored container's spoofed frame is dropped" never spoof-g
+t_check "spoof_guard all: its honest frames still go (monitor mode)" got pkt-g
 adv_stop
 
 # ---- enforce with default allow: a blacklist holds the peer ----
