@@ -420,6 +420,8 @@ static void guard_veths(struct daemon *d, const struct container_info *c, int en
 			inet_pton(AF_INET6, net->ipv6, v.ip6);
 		memcpy(v.gw_mac, ports[i].gw_mac, 6);
 		memcpy(v.gw4, ports[i].gw4, 4);
+		memcpy(v.gw6, ports[i].gw6, sizeof(v.gw6));
+		memcpy(v.ll6, ports[i].ll6, sizeof(v.ll6));
 		v.flags = (uint8_t)((enforce ? MOAT_VETH_F_GUARD | MOAT_VETH_F_ARPGW : 0) |
 				    (spoof ? MOAT_VETH_F_SPOOF : 0));
 		err = netrules_veth_put(d->pin_dir, (uint32_t)ports[i].ifindex, &v);

@@ -555,10 +555,13 @@ static int detect_packet(const struct detect_ctx *x, const struct moat_packet_ev
 	int64_t now = (x->offset_ns + (int64_t)e->hdr.ts_ns) / 1000000000LL;
 	int fam = e->family ? e->family : AF_INET;
 	int spoof = e->reason == MOAT_PKT_R_SPOOF_IP || e->reason == MOAT_PKT_R_SPOOF_MAC ||
-		    e->reason == MOAT_PKT_R_ARP_SPOOF;
-	const char *rule = spoof				 ? "spoofed-traffic"
-			   : e->reason == MOAT_PKT_R_ARP_GATEWAY ? "arp-spoof-target"
-								 : "packet-dropped";
+		    e->reason == MOAT_PKT_R_ARP_SPOOF || e->reason == MOAT_PKT_R_NDP_SPOOF ||
+		    e->reason == MOAT_PKT_R_IP6_EXT;
+	const char *rule =
+	    spoof ? "spoofed-traffic"
+	    : e->reason == MOAT_PKT_R_ARP_GATEWAY || e->reason == MOAT_PKT_R_GATEWAY_CLAIM
+		? "arp-spoof-target"
+		: "packet-dropped";
 	char sa[64], da[64], key[160];
 	json_object *n;
 
@@ -593,6 +596,36 @@ static int detect_packet(const struct detect_ctx *x, const struct moat_packet_ev
 			 "gateway",
 			 sa, e->smac[0], e->smac[1], e->smac[2], e->smac[3], e->smac[4],
 			 e->smac[5]);
+		break;
+	case MOAT_PKT_R_GATEWAY_CLAIM:
+		snprintf(out->message, sizeof(out->message),
+			 "Dropped %s to this container from %s (MAC "
+			 "%02x:%02x:%02x:%02x:%02x:%02x): only the gateway may send it, and the "
+			 "bridge did not; someone on its network impersonates the gateway",
+			 e->family == AF_INET		  ? "an ICMP redirect"
+			 : e->sport == 134 /* RA */	  ? "a router advertisement"
+			 : e->sport == 137 /* redirect */ ? "an ICMPv6 redirect"
+							  : "a neighbour discovery message "
+							    "claiming the gateway",
+			 sa, e->smac[0], e->smac[1], e->smac[2], e->smac[3], e->smac[4],
+			 e->smac[5]);
+		break;
+	case MOAT_PKT_R_NDP_SPOOF:
+		snprintf(out->message, sizeof(out->message),
+			 "Dropped %s from %s (about %s): the container tried to pass for another "
+			 "host or for the network's router",
+			 e->sport == 134 ? "a router advertisement"
+			 : e->sport == 137
+			     ? "an ICMPv6 redirect"
+			     : "a neighbour discovery message claiming an address or MAC "
+			       "that is not its own",
+			 sa, da);
+		break;
+	case MOAT_PKT_R_IP6_EXT:
+		snprintf(out->message, sizeof(out->message),
+			 "Dropped an IPv6 packet from %s to %s with more than 8 extension headers: "
+			 "what they hide cannot be judged",
+			 sa, da);
 		break;
 	case MOAT_PKT_R_NOT_IP:
 		snprintf(out->message, sizeof(out->message),

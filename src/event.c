@@ -165,10 +165,16 @@ const char *event_sock_op_name(unsigned op)
 const char *event_pkt_reason_name(unsigned r)
 {
 	static const char *const n[] = {
-	    [MOAT_PKT_R_DENIED] = "denied",	      [MOAT_PKT_R_DNS_RESPONSE] = "dns_response",
-	    [MOAT_PKT_R_SPOOF_IP] = "spoofed_ip",     [MOAT_PKT_R_SPOOF_MAC] = "spoofed_mac",
-	    [MOAT_PKT_R_ARP_SPOOF] = "arp_spoof",     [MOAT_PKT_R_NOT_IP] = "not_ip",
+	    [MOAT_PKT_R_DENIED] = "denied",
+	    [MOAT_PKT_R_DNS_RESPONSE] = "dns_response",
+	    [MOAT_PKT_R_SPOOF_IP] = "spoofed_ip",
+	    [MOAT_PKT_R_SPOOF_MAC] = "spoofed_mac",
+	    [MOAT_PKT_R_ARP_SPOOF] = "arp_spoof",
+	    [MOAT_PKT_R_NOT_IP] = "not_ip",
 	    [MOAT_PKT_R_ARP_GATEWAY] = "arp_gateway",
+	    [MOAT_PKT_R_NDP_SPOOF] = "ndp_spoof",
+	    [MOAT_PKT_R_GATEWAY_CLAIM] = "gateway_claim",
+	    [MOAT_PKT_R_IP6_EXT] = "ipv6_ext_headers",
 	};
 
 	return r < sizeof(n) / sizeof(n[0]) && n[r] ? n[r] : "unknown";

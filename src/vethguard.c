@@ -127,6 +127,8 @@ struct link_scan {
 		int ifindex;
 		uint8_t mac[6];
 		uint8_t ip4[4];
+		uint8_t ip6[MOAT_VETH_GW6][16];
+		int n6, n6_global;
 	} br[64];
 	int n_br;
 };
@@ -137,7 +139,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 	struct nlattr *a, *tb_info = NULL;
 	int32_t link_nsid = -1;
-	int master = 0, is_veth = 0, is_bridge = 0;
+	int master = 0, peer = 0, is_veth = 0, is_bridge = 0;
 	const uint8_t *mac = NULL;
 
 	mnl_attr_for_each(a, nlh, sizeof(*ifi))
@@ -150,6 +152,10 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 		case IFLA_MASTER:
 			if (mnl_attr_get_payload_len(a) >= 4)
 				master = (int)mnl_attr_get_u32(a);
+			break;
+		case IFLA_LINK:
+			if (mnl_attr_get_payload_len(a) >= 4)
+				peer = (int)mnl_attr_get_u32(a);
 			break;
 		case IFLA_ADDRESS:
 			if (mnl_attr_get_payload_len(a) == 6)
@@ -180,32 +186,103 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 		memset(&s->out[s->n], 0, sizeof(s->out[s->n]));
 		s->out[s->n].ifindex = ifi->ifi_index;
 		s->out[s->n].master = master;
+		s->out[s->n].peer = peer;
 		s->n++;
 	}
 	return MNL_CB_OK;
+}
+
+/* Keep IPv6 address a of bridge b: globals before link-locals, at most MOAT_VETH_GW6. */
+static void br_add6(struct link_scan *s, int b, const uint8_t *a)
+{
+	int ll = a[0] == 0xfe && (a[1] & 0xc0) == 0x80, at;
+
+	if (s->br[b].n6 == MOAT_VETH_GW6 && (ll || s->br[b].n6_global == MOAT_VETH_GW6))
+		return;
+	if (ll) {
+		at = s->br[b].n6;
+	} else {
+		at = s->br[b].n6_global++;
+		/* a global pushes the last link-local out when full */
+		memmove(s->br[b].ip6[at + 1], s->br[b].ip6[at],
+			(size_t)(MOAT_VETH_GW6 - 1 - at) * 16);
+	}
+	memcpy(s->br[b].ip6[at], a, 16);
+	if (s->br[b].n6 < MOAT_VETH_GW6)
+		s->br[b].n6++;
 }
 
 static int addr_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct link_scan *s = data;
 	struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	size_t alen = ifa->ifa_family == AF_INET6 ? 16 : 4;
 	struct nlattr *a;
 
-	if (ifa->ifa_family != AF_INET)
+	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
 		return MNL_CB_OK;
 	mnl_attr_for_each(a, nlh, sizeof(*ifa))
 	{
-		if (mnl_attr_get_type(a) != IFA_LOCAL && mnl_attr_get_type(a) != IFA_ADDRESS)
+		const uint8_t *v = mnl_attr_get_payload(a);
+
+		/* IPv4: IFA_LOCAL is the address (IFA_ADDRESS the peer on point-to-point);
+		 * IPv6 has IFA_ADDRESS only. */
+		if (mnl_attr_get_type(a) !=
+			(ifa->ifa_family == AF_INET6 ? IFA_ADDRESS : IFA_LOCAL) ||
+		    mnl_attr_get_payload_len(a) != alen)
 			continue;
-		if (mnl_attr_get_payload_len(a) != 4)
-			continue;
-		for (int i = 0; i < s->n_br; i++)
-			if (s->br[i].ifindex == (int)ifa->ifa_index &&
-			    !(s->br[i].ip4[0] | s->br[i].ip4[1] | s->br[i].ip4[2] |
-			      s->br[i].ip4[3]))
-				memcpy(s->br[i].ip4, mnl_attr_get_payload(a), 4);
+		for (int i = 0; i < s->n_br; i++) {
+			if (s->br[i].ifindex != (int)ifa->ifa_index)
+				continue;
+			if (alen == 16)
+				br_add6(s, i, v);
+			else if (!(s->br[i].ip4[0] | s->br[i].ip4[1] | s->br[i].ip4[2] |
+				   s->br[i].ip4[3]))
+				memcpy(s->br[i].ip4, v, 4);
+		}
 	}
 	return MNL_CB_OK;
+}
+
+/* The containers' side: link-local IPv6 addresses of the peers, from a dump of the
+ * container's namespace (IFA_TARGET_NETNSID: read by the kernel, nothing to enter). */
+static int peer_addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_scan *s = data;
+	struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct nlattr *a;
+
+	if (ifa->ifa_family != AF_INET6 || ifa->ifa_scope != RT_SCOPE_LINK)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*ifa))
+	{
+		if (mnl_attr_get_type(a) != IFA_ADDRESS || mnl_attr_get_payload_len(a) != 16)
+			continue;
+		for (int i = 0; i < s->n; i++) {
+			uint8_t *ll = s->out[i].ll6;
+
+			if (s->out[i].peer == (int)ifa->ifa_index &&
+			    !(ll[0] | ll[1] | ll[2] | ll[3] | ll[8] | ll[15]))
+				memcpy(ll, mnl_attr_get_payload(a), 16);
+		}
+	}
+	return MNL_CB_OK;
+}
+
+static int dump_peer_addrs(struct link_scan *s)
+{
+	char buf[256];
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETADDR;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	mnl_attr_put_u32(nlh, IFA_TARGET_NETNSID, (uint32_t)s->nsid);
+	return rtnl_talk(nlh, peer_addr_cb, s);
 }
 
 static int dump(int type, int family, mnl_cb_t cb, void *data)
@@ -246,14 +323,19 @@ int vethguard_ports(int pid, int32_t *nsid, struct vethguard_port *out, int max)
 	s->max = max;
 	err = dump(RTM_GETLINK, AF_UNSPEC, link_cb, s);
 	if (!err)
-		err = dump(RTM_GETADDR, AF_INET, addr_cb, s);
+		err = dump(RTM_GETADDR, AF_UNSPEC, addr_cb, s);
 	if (err)
 		goto out;
+	/* Without it the guard lets any link-local source through (no IPv6 there, or an old
+	 * kernel): not an error. */
+	if (s->n)
+		dump_peer_addrs(s);
 	for (int i = 0; i < s->n; i++)
 		for (int b = 0; b < s->n_br; b++)
 			if (s->br[b].ifindex == out[i].master) {
 				memcpy(out[i].gw_mac, s->br[b].mac, 6);
 				memcpy(out[i].gw4, s->br[b].ip4, 4);
+				memcpy(out[i].gw6, s->br[b].ip6, sizeof(out[i].gw6));
 			}
 	err = s->n;
 out:

@@ -7,12 +7,19 @@
 
 #include <stdint.h>
 
+#include "moat/maps.h"
+
 /* One host-side veth of a container. */
 struct vethguard_port {
-	int ifindex;	   /* the host-side veth */
-	int master;	   /* its bridge, 0 when none */
-	uint8_t gw_mac[6]; /* the bridge's MAC */
-	uint8_t gw4[4];	   /* the bridge's first IPv4 address, zero when none */
+	int ifindex;			/* the host-side veth */
+	int master;			/* its bridge, 0 when none */
+	uint8_t gw_mac[6];		/* the bridge's MAC */
+	uint8_t gw4[4];			/* the bridge's first IPv4 address, zero when none */
+	uint8_t gw6[MOAT_VETH_GW6][16]; /* the bridge's IPv6 addresses (globals first), zero
+					   when fewer */
+	uint8_t ll6[16]; /* the container's link-local IPv6 address on this link, zero when
+			    it has none (IPv6 off) */
+	int peer;	 /* the container-side interface's index, in its namespace */
 };
 
 /* The host-side veths whose peer lives in the network namespace of process pid (at most

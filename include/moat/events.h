@@ -233,7 +233,16 @@ enum moat_pkt_reason {
 	MOAT_PKT_R_SPOOF_MAC = 4,    /* source MAC is not the container's */
 	MOAT_PKT_R_ARP_SPOOF = 5, /* an ARP message claiming an address that is not the sender's */
 	MOAT_PKT_R_NOT_IP = 6,	  /* a frame that is not ARP, IPv4 or IPv6 */
-	MOAT_PKT_R_ARP_GATEWAY = 7, /* inbound: ARP claiming the gateway from another MAC */
+	MOAT_PKT_R_ARP_GATEWAY = 7,   /* inbound: ARP claiming the gateway from another MAC */
+	MOAT_PKT_R_NDP_SPOOF = 8,     /* IPv6 neighbour discovery claiming an address or a MAC that
+					 is not the sender's, or a router advertisement or redirect
+					 from a container (not a router), or NDP behind extension
+					 headers */
+	MOAT_PKT_R_GATEWAY_CLAIM = 9, /* inbound: NDP claiming the gateway, a router
+					 advertisement or an ICMP redirect that the bridge did
+					 not send */
+	MOAT_PKT_R_IP6_EXT = 10,      /* more IPv6 extension headers than the guard reads (8): what
+					 follows them cannot be judged */
 };
 
 /* Where the packet was judged (moat_packet_event.where). */

@@ -232,6 +232,8 @@ _Static_assert(sizeof(struct moat_exec_rule) == 8, "moat_exec_rule ABI");
  * it, so that the veth guard (bpf/veth.bpf.c) can judge every frame the container sends,
  * whatever socket made it (packet and XDP sockets included). Written by moat run from
  * Docker's view of the container's network and the kernel's view of its namespace. */
+#define MOAT_VETH_GW6 4 /* IPv6 addresses of the bridge kept per veth */
+
 struct moat_veth {
 	__u64 cgroup_id; /* the container's cgroup: its cgroup_cfg decides */
 	__s32 netnsid;	 /* id of the container's network namespace in the host's (socket
@@ -241,17 +243,23 @@ struct moat_veth {
 	__u8 ip4[4];	 /* the container's IPv4 address here; zero: none */
 	__u8 gw4[4];	 /* the gateway's IPv4 address; zero: none */
 	__u8 ip6[16];	 /* the container's global IPv6 address here; zero: none */
-	__u8 flags;	 /* MOAT_VETH_F_* */
+	__u8 ll6[16];	 /* the container's IPv6 link-local address here (fe80::/10); zero:
+			    unknown (any link-local source passes) */
+	__u8 gw6[MOAT_VETH_GW6][16]; /* the bridge's IPv6 addresses (global and link-local):
+					NDP claiming one of them must come from the bridge */
+	__u8 flags;		     /* MOAT_VETH_F_* */
 	__u8 pad0[7];
 };
-_Static_assert(sizeof(struct moat_veth) == 56, "moat_veth ABI");
+_Static_assert(sizeof(struct moat_veth) == 136, "moat_veth ABI");
 
 #define MOAT_VETH_F_GUARD 0x01 /* enforce: judge every frame out by the container's rules */
 #define MOAT_VETH_F_SPOOF                                                                          \
-	0x02		       /* drop frames whose source MAC/IP is not the container's and       \
-				  ARP that claims another address (any mode) */
-#define MOAT_VETH_F_ARPGW 0x04 /* inbound: drop ARP claiming the gateway from another MAC */
-#define MOAT_MAX_VETHS	  4096
+	0x02 /* drop frames whose source MAC/IP is not the container's and                         \
+		ARP that claims another address (any mode) */
+#define MOAT_VETH_F_ARPGW                                                                          \
+	0x04 /* inbound: drop ARP and NDP claiming the gateway, router advertisements and          \
+		redirects, unless the bridge itself sent them */
+#define MOAT_MAX_VETHS 4096
 
 /* Per-program counters: index into the per-CPU array `stats`,
  * MOAT_STAT_* (what) + MOAT_PROG_* * MOAT_STAT_NR (which program). */

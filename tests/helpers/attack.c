@@ -961,6 +961,124 @@ static int cmd_arp(int argc, char **argv)
 	return ok("sent %zd bytes", n);
 }
 
+/* --- subcommand: ndp ---------------------------------------------------------------------- */
+
+/* IFACE's first link-local IPv6 address into a. Returns 0 or -1/errno. */
+static int iface_ll6(const char *iface, struct in6_addr *a)
+{
+	char line[256];
+	FILE *f = fopen("/proc/net/if_inet6", "re");
+	int r = -1;
+
+	if (!f)
+		return -1;
+	/* "fe80000000000000004200fffeac1102 1d 40 20 80 eth0": address, index, prefix, scope */
+	while (r && fgets(line, sizeof(line), f)) {
+		char hex[33], name[IF_NAMESIZE + 1];
+		unsigned idx, plen, scope, flags;
+
+		if (sscanf(line, "%32s %x %x %x %x %16s", hex, &idx, &plen, &scope, &flags, name) !=
+			6 ||
+		    strcmp(name, iface) || scope != 0x20)
+			continue;
+		for (int i = 0; i < 16; i++) {
+			unsigned b;
+
+			sscanf(hex + 2 * i, "%2x", &b);
+			a->s6_addr[i] = (uint8_t)b;
+		}
+		r = 0;
+	}
+	fclose(f);
+	if (r)
+		errno = EADDRNOTAVAIL;
+	return r;
+}
+
+/* A neighbour discovery message on a packet socket, from IFACE's link-local address with hop
+ * limit 255, as a receiver accepts it: "na" (target TARGET, override, target link-layer
+ * address LLMAC), "ns" (target TARGET, source link-layer address LLMAC) or "ra" (router
+ * lifetime 1800 s, source link-layer address LLMAC). LLMAC "-" or absent: IFACE's MAC.
+ * "ext" puts a destination options header in front of the ICMPv6 message. */
+static int cmd_ndp(int argc, char **argv)
+{
+	uint8_t dstmac[ETH_ALEN], mac[ETH_ALEN], lmac[ETH_ALEN], frame[256] = {0};
+	struct in6_addr dst, target = IN6ADDR_ANY_INIT, src;
+	int ifindex, fd, ext = argc > 7, type;
+	size_t at, icmp, len;
+	const char *step;
+	uint8_t pseudo[40] = {0};
+	uint32_t sum;
+	ssize_t n;
+
+	if (parse_mac(argv[2], dstmac) || inet_pton(AF_INET6, argv[3], &dst) != 1)
+		return bad_usage("bad DSTMAC or DSTIP");
+	type = !strcmp(argv[4], "na")	? ND_NEIGHBOR_ADVERT
+	       : !strcmp(argv[4], "ns") ? ND_NEIGHBOR_SOLICIT
+	       : !strcmp(argv[4], "ra") ? ND_ROUTER_ADVERT
+					: 0;
+	if (!type)
+		return bad_usage("KIND is na, ns or ra");
+	if (type != ND_ROUTER_ADVERT && inet_pton(AF_INET6, argv[5], &target) != 1)
+		return bad_usage("bad TARGET %s", argv[5]);
+	if (ext && strcmp(argv[7], "ext"))
+		return bad_usage("the last argument can only be \"ext\"");
+	if (iface_info(argv[1], &ifindex, mac))
+		return fail("interface");
+	if (iface_ll6(argv[1], &src))
+		return fail("link-local address");
+	memcpy(lmac, mac, ETH_ALEN);
+	if (argc > 6 && strcmp(argv[6], "-") && parse_mac(argv[6], lmac))
+		return bad_usage("bad LLMAC %s", argv[6]);
+	at = build_eth(frame, dstmac, mac, ETHERTYPE_IPV6);
+	struct ip6_hdr *ip6 = (struct ip6_hdr *)(frame + at);
+	ip6->ip6_flow = htonl(6U << 28);
+	ip6->ip6_nxt = ext ? IPPROTO_DSTOPTS : IPPROTO_ICMPV6;
+	ip6->ip6_hlim = 255;
+	ip6->ip6_src = src;
+	ip6->ip6_dst = dst;
+	at += sizeof(*ip6);
+	if (ext) {
+		frame[at] = IPPROTO_ICMPV6; /* next header; length 0 (8 bytes); PadN of 4 */
+		frame[at + 2] = 1;
+		frame[at + 3] = 4;
+		at += 8;
+	}
+	icmp = at;
+	frame[at] = (uint8_t)type;
+	if (type == ND_ROUTER_ADVERT) {
+		frame[at + 4] = 64;	   /* current hop limit */
+		frame[at + 6] = 1800 >> 8; /* router lifetime */
+		frame[at + 7] = 1800 & 0xff;
+		at += 16;
+	} else {
+		if (type == ND_NEIGHBOR_ADVERT)
+			frame[at + 4] = 0x20; /* override */
+		memcpy(frame + at + 8, &target, 16);
+		at += 24;
+	}
+	frame[at] = type == ND_NEIGHBOR_ADVERT ? ND_OPT_TARGET_LINKADDR : ND_OPT_SOURCE_LINKADDR;
+	frame[at + 1] = 1;
+	memcpy(frame + at + 2, lmac, ETH_ALEN);
+	at += 8;
+	len = at - icmp;
+	ip6->ip6_plen = htons((uint16_t)(at - ETH_HLEN - sizeof(*ip6)));
+	memcpy(pseudo, &ip6->ip6_src, 32);
+	pseudo[34] = (uint8_t)(len >> 8);
+	pseudo[35] = (uint8_t)len;
+	pseudo[39] = IPPROTO_ICMPV6;
+	sum = csum_add(csum_add(0, pseudo, 40), frame + icmp, len);
+	frame[icmp + 2] = (uint8_t)(csum_fold(sum) >> 8);
+	frame[icmp + 3] = (uint8_t)csum_fold(sum);
+	fd = packet_open(SOCK_RAW, ifindex, 0, &step);
+	if (fd < 0)
+		return fail(step);
+	n = packet_send(fd, ifindex, dstmac, ETHERTYPE_IPV6, frame, at);
+	if (n < 0)
+		return fail("sendto");
+	return ok("sent %zd bytes", n);
+}
+
 /* --- subcommand: dns-forge ---------------------------------------------------------------- */
 
 enum forge_mode { FORGE_BIND, FORGE_TRANSPARENT, FORGE_RAW, FORGE_PACKET_LO, FORGE_HAIRPIN };
@@ -1436,6 +1554,10 @@ static const struct command commands[] = {
      "IP+UDP on an AF_PACKET SOCK_DGRAM socket, the kernel writes the link header"},
     {"arp", "IFACE DSTMAC CLAIM_IP [CLAIM_MAC]", 3, 4, cmd_arp,
      "gratuitous ARP reply to DSTMAC: CLAIM_IP is at CLAIM_MAC (default IFACE's MAC)"},
+    {"ndp", "IFACE DSTMAC DSTIP na|ns|ra TARGET|- [LLMAC|-] [ext]", 5, 7, cmd_ndp,
+     "IPv6 neighbour discovery from IFACE's link-local address: na claims TARGET at LLMAC "
+     "(default IFACE's MAC), ns asks for TARGET, ra announces a router; ext: behind a "
+     "destination options header"},
     {"dns-forge", "MODE RESOLVER NAME ANSWER_IP PORT [unconnected]", 5, 6, cmd_dns_forge,
      "query RESOLVER, forge its answer NAME -> ANSWER_IP (MODE: bind, transparent, raw, "
      "packet-lo, hairpin), then TCP connect to ANSWER_IP:PORT; -n: no query; -f: forge first"},

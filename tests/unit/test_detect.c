@@ -236,6 +236,92 @@ static void test_network(void)
 	json_object_put(other.labels);
 }
 
+/* A packet the kernel dropped: reason, where, family, ICMP type in sport. */
+static void make_packet(struct moat_packet_event *e, unsigned reason, unsigned where, int fam,
+			unsigned sport, const char *sa, const char *da)
+{
+	memset(e, 0, sizeof(*e));
+	e->hdr.type = MOAT_EV_PACKET;
+	e->hdr.size = sizeof(*e);
+	e->hdr.cgroup_id = 4242;
+	e->reason = (__u8)reason;
+	e->where = (__u8)where;
+	e->family = (__u8)fam;
+	e->protocol = fam == AF_INET6 ? 58 : 1;
+	e->sport = (__u16)sport;
+	inet_pton(fam, sa, e->saddr);
+	inet_pton(fam, da, e->daddr);
+	memcpy(e->smac, "\x02\x42\xac\x1e\x02\x02", 6);
+}
+
+static const char *net_reason(const struct alert *a)
+{
+	json_object *v;
+
+	return a->network && json_object_object_get_ex(a->network, "reason", &v)
+		   ? json_object_get_string(v)
+		   : "";
+}
+
+static void test_packet(void)
+{
+	struct detect_ctx x = {.cfg = &cfg};
+	struct moat_packet_event e;
+	struct container_info c;
+	struct alert a[2];
+	int n;
+
+	x.offset_ns = (int64_t)time(NULL) * 1000000000LL;
+	make_container(&c);
+	make_packet(&e, MOAT_PKT_R_NDP_SPOOF, MOAT_PKT_AT_VETH, AF_INET6, 136,
+		    "fe80::42:acff:fe1e:202", "fd6d:6f61:7400:2::1");
+	n = detect_event(&x, &e.hdr, &c, a, 2);
+	CHECK(n == 1 && !strcmp(a[0].rule, "spoofed-traffic") && a[0].severity == ALERT_CRITICAL &&
+		  strstr(a[0].message, "fd6d:6f61:7400:2::1") &&
+		  !strcmp(net_reason(a), "ndp_spoof"),
+	      "forged NDP: CRITICAL spoofed-traffic naming the claimed address", "n=%d %s", n,
+	      n ? a[0].message : "");
+	release_all(a, n);
+	make_packet(&e, MOAT_PKT_R_NDP_SPOOF, MOAT_PKT_AT_VETH, AF_INET6, 134,
+		    "fe80::42:acff:fe1e:202", "ff02::1");
+	n = detect_event(&x, &e.hdr, &c, a, 2);
+	CHECK(n == 1 && strstr(a[0].message, "router advertisement"),
+	      "a container's router advertisement is called one", "n=%d %s", n,
+	      n ? a[0].message : "");
+	release_all(a, n);
+	make_packet(&e, MOAT_PKT_R_GATEWAY_CLAIM, MOAT_PKT_AT_VETH_IN, AF_INET6, 136,
+		    "fe80::42:acff:fe1e:203", "fd6d:6f61:7400:2::1");
+	n = detect_event(&x, &e.hdr, &c, a, 2);
+	CHECK(n == 1 && !strcmp(a[0].rule, "arp-spoof-target") && a[0].severity == ALERT_WARNING &&
+		  strstr(a[0].message, "claiming the gateway") &&
+		  strstr(a[0].message, "02:42:ac:1e:02:02") &&
+		  !strcmp(net_reason(a), "gateway_claim"),
+	      "NDP claiming the gateway on the way in: WARNING arp-spoof-target with the MAC",
+	      "n=%d %s", n, n ? a[0].message : "");
+	release_all(a, n);
+	make_packet(&e, MOAT_PKT_R_GATEWAY_CLAIM, MOAT_PKT_AT_VETH_IN, AF_INET, 5, "172.29.0.1",
+		    "172.29.0.5");
+	n = detect_event(&x, &e.hdr, &c, a, 2);
+	CHECK(n == 1 && strstr(a[0].message, "an ICMP redirect"), "an IPv4 redirect is called one",
+	      "n=%d %s", n, n ? a[0].message : "");
+	release_all(a, n);
+	make_packet(&e, MOAT_PKT_R_IP6_EXT, MOAT_PKT_AT_VETH, AF_INET6, 0, "fd6d:6f61:7400:2::2",
+		    "fd6d:6f61:7400:2::1");
+	n = detect_event(&x, &e.hdr, &c, a, 2);
+	CHECK(n == 1 && !strcmp(a[0].rule, "spoofed-traffic") &&
+		  !strcmp(net_reason(a), "ipv6_ext_headers"),
+	      "too many IPv6 extension headers: spoofed-traffic", "n=%d", n);
+	release_all(a, n);
+	make_packet(&e, MOAT_PKT_R_DENIED, MOAT_PKT_AT_VETH, AF_INET, 0, "172.29.0.5", "10.9.9.9");
+	n = detect_event(&x, &e.hdr, &c, a, 2);
+	CHECK(n == 1 && !strcmp(a[0].rule, "packet-dropped") && a[0].severity == ALERT_WARNING,
+	      "a denied packet: WARNING packet-dropped", "n=%d", n);
+	release_all(a, n);
+	CHECK_EQ_INT(detect_event(&x, &e.hdr, NULL, a, 2), 0, "a packet of no container: no alert");
+	json_object_put(c.labels);
+	json_object_put(c.image_labels);
+}
+
 static void test_lifecycle(void)
 {
 	struct detect_ctx x = {.cfg = &cfg};
@@ -311,6 +397,7 @@ int main(void)
 	config_defaults(&cfg);
 	test_exec();
 	test_network();
+	test_packet();
 	test_lifecycle();
 	test_config();
 	return TEST_EXIT();
