@@ -327,8 +327,9 @@ static __always_inline __u64 decide__report_budget(__u64 cgid)
  * connects or DNS queries cannot fill the ring every container shares and push out another
  * container's shell. Enforcement never depends on it: only the report is left out, and
  * counted (MOAT_STAT_SUPPRESSED for prog, and the cgroup's events_suppressed). Returns 1 to
- * send. */
-static __always_inline int decide__event_budget(__u64 cgid, __u32 prog)
+ * send, with in *suppressed (when not NULL, and a budget applies) how many were left out so
+ * far. */
+static __always_inline int decide__event_budget(__u64 cgid, __u32 prog, __u32 *suppressed)
 {
 	struct moat_settings *set = decide__settings();
 	struct moat_cgroup_state *st;
@@ -363,6 +364,8 @@ static __always_inline int decide__event_budget(__u64 cgid, __u32 prog)
 		return 0;
 	}
 	st->event_tokens = tokens - 1000;
+	if (suppressed)
+		*suppressed = (__u32)st->events_suppressed;
 	return 1;
 }
 

@@ -879,7 +879,8 @@ static __always_inline int dns__handle(struct __sk_buff *skb, __u32 prog)
 		stats__inc(prog, MOAT_STAT_DENIED);
 		return 0;
 	}
-	if (!(e->flags & MOAT_DNS_F_UNTRUSTED) && !decide__event_budget(e->hdr.cgroup_id, prog))
+	if (!(e->flags & MOAT_DNS_F_UNTRUSTED) &&
+	    !decide__event_budget(e->hdr.cgroup_id, prog, NULL))
 		return 1;
 	events__output(prog, e, size);
 	return 1;

@@ -321,7 +321,7 @@ int BPF_PROG(handle_exit, struct task_struct *task)
 		return 0; /* other threads of the group still run */
 	if (!decide__watched_task())
 		return 0;
-	if (!decide__event_budget(bpf_get_current_cgroup_id(), MOAT_PROG_EXIT))
+	if (!decide__event_budget(bpf_get_current_cgroup_id(), MOAT_PROG_EXIT, NULL))
 		return 0;
 	e = events__reserve(MOAT_PROG_EXIT, sizeof(*e));
 	if (!e)

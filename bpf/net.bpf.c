@@ -59,7 +59,7 @@ static __always_inline int net__handle(struct bpf_sock_addr *ctx, struct net__ds
 	struct decide__cg cg;
 	struct moat_net_event *e;
 	__u64 cookie = bpf_get_socket_cookie(ctx);
-	__u32 proto = ctx->protocol;
+	__u32 proto = ctx->protocol, suppressed = 0;
 
 	dst->dport = bpf_ntohs((__u16)ctx->user_port);
 	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
@@ -72,7 +72,7 @@ static __always_inline int net__handle(struct bpf_sock_addr *ctx, struct net__ds
 	decide__dst(&cg, dst, &d);
 	if (d.verdict == MOAT_VERDICT_DENY)
 		stats__inc(prog, MOAT_STAT_DENIED);
-	if (d.verdict == MOAT_VERDICT_ALLOW && !decide__event_budget(cg.id, prog))
+	if (d.verdict == MOAT_VERDICT_ALLOW && !decide__event_budget(cg.id, prog, &suppressed))
 		return 1;
 
 	e = events__reserve(prog, sizeof(*e));
@@ -88,7 +88,7 @@ static __always_inline int net__handle(struct bpf_sock_addr *ctx, struct net__ds
 		e->pad0 = 0;
 		e->rule_id = d.rule_id;
 		__builtin_memcpy(e->daddr, dst->addr, 16);
-		__builtin_memset(e->pad1, 0, sizeof(e->pad1));
+		e->suppressed = suppressed;
 		if (d.verdict == MOAT_VERDICT_ALLOW)
 			events__submit(prog, e);
 		else

@@ -108,6 +108,7 @@ struct daemon {
 	uint32_t next_prompt_id;
 	struct alertlog *alerts;
 	struct dedup *dedup;
+	struct lossy *lossy; /* containers whose events were suppressed (detect.h) */
 	struct detect_ctx dx;
 	int epfd, sigfd, timerfd, ctlfd, inofd;
 	int registry_dirty;
@@ -1824,6 +1825,7 @@ static int setup(struct daemon *d)
 	else if (!d->cfg.skip_sync)
 		log_info("DNS registry: %zu names from %s", registry_count(d->registry), rpath);
 	d->dedup = dedup_new(d->cfg.dedup_s);
+	d->lossy = lossy_new(d->cfg.registry_retention_s);
 	d->policies = malloc(sizeof(*d->policies));
 	if (!d->policies)
 		return -1;
@@ -1905,6 +1907,7 @@ static int setup(struct daemon *d)
 	d->dx.blacklist = &d->blacklist;
 	d->dx.whitelist = &d->whitelist;
 	d->dx.dedup = d->dedup;
+	d->dx.lossy = d->lossy;
 	d->dx.offset_ns = format_boot_to_unix_offset();
 	d->dx.restricted = container_restricted;
 	d->dx.ud = d;
@@ -1963,6 +1966,7 @@ static void teardown(struct daemon *d)
 	access_close(d->access);
 	free(d->policies);
 	dedup_free(d->dedup);
+	lossy_free(d->lossy);
 	alertlog_close(d->alerts);
 	loader_close(&d->loader);
 	if (d->ctlfd >= 0) {

@@ -66,6 +66,69 @@ int dedup_seen(struct dedup *d, const char *rule, const char *container, const c
 	return 0;
 }
 
+/* ---- containers with suppressed events ---------------------------------- */
+
+#define LOSSY_SLOTS 512
+
+struct lossy_slot {
+	uint64_t cgid; /* 0: free */
+	uint32_t seen; /* the count last noted */
+	int64_t until; /* answers may be missing until then (Unix s); 0: never were */
+};
+
+struct lossy {
+	uint32_t window_s;
+	struct lossy_slot slots[LOSSY_SLOTS];
+};
+
+struct lossy *lossy_new(uint32_t window_s)
+{
+	struct lossy *l = calloc(1, sizeof(*l));
+
+	if (l)
+		l->window_s = window_s;
+	return l;
+}
+
+void lossy_free(struct lossy *l)
+{
+	free(l);
+}
+
+int64_t lossy_note(struct lossy *l, uint64_t cgid, uint32_t count, int64_t now_s)
+{
+	struct lossy_slot *s = NULL, *oldest = NULL;
+	size_t h = (size_t)(cgid * 0x9e3779b97f4a7c15ULL >> 32);
+
+	if (!l || !cgid)
+		return 0;
+	/* Open addressing over 8 slots; when all are taken, the one whose window ended first
+	 * goes (a cgroup that never lost an event has until 0). */
+	for (size_t i = 0; i < 8 && !s; i++) {
+		struct lossy_slot *t = &l->slots[(h + i) % LOSSY_SLOTS];
+
+		if (t->cgid == cgid || !t->cgid)
+			s = t;
+		else if (!oldest || t->until < oldest->until)
+			oldest = t;
+	}
+	if (!s) {
+		s = oldest;
+		s->cgid = 0;
+	}
+	if (!s->cgid) {
+		s->cgid = cgid;
+		s->seen = 0;
+		s->until = 0;
+	}
+	/* 0 is "not counted" (denied connects, no budget): it never ends a window. */
+	if (count && count != s->seen) {
+		s->seen = count;
+		s->until = now_s + l->window_s;
+	}
+	return s->until > now_s ? s->until : 0;
+}
+
 /* ---- helpers ----------------------------------------------------------- */
 
 static const char *base_name(const char *path)
@@ -457,9 +520,10 @@ static int detect_net(const struct detect_ctx *x, const struct moat_net_event *e
 {
 	char addr[INET6_ADDRSTRLEN];
 	const char *cid = c ? c->id : "";
-	int64_t now = (x->offset_ns + (int64_t)e->hdr.ts_ns) / 1000000000LL;
+	int64_t now = (x->offset_ns + (int64_t)e->hdr.ts_ns) / 1000000000LL, lossy_until;
 	int n = 0, bl = -1;
 
+	lossy_until = c ? lossy_note(x->lossy, e->hdr.cgroup_id, e->suppressed, now) : 0;
 	event_addr_str(e->family, e->daddr, addr, sizeof(addr));
 	if (x->blacklist)
 		bl = iplist_contains(x->blacklist, e->family, e->daddr);
@@ -486,12 +550,18 @@ static int detect_net(const struct detect_ctx *x, const struct moat_net_event *e
 		return n;
 	if (x->dedup && dedup_seen(x->dedup, "direct-connection", cid, addr, now))
 		return n;
-	alert_init(&out[n], x, &e->hdr, c, x->cfg->strict ? ALERT_CRITICAL : ALERT_WARNING,
+	alert_init(&out[n], x, &e->hdr, c,
+		   lossy_until	    ? ALERT_INFO
+		   : x->cfg->strict ? ALERT_CRITICAL
+				    : ALERT_WARNING,
 		   "direct-connection", "network");
 	snprintf(out[n].message, sizeof(out[n].message),
 		 "Direct connection to %s:%u (%s): no DNS answer seen by this container explains "
-		 "it",
-		 addr, e->dport, event_proto_name(e->protocol));
+		 "it%s",
+		 addr, e->dport, event_proto_name(e->protocol),
+		 lossy_until ? " (but some of its events were left out by its event budget, "
+			       "event_rate_per_container: the answer may have been one of them)"
+			     : "");
 	out[n].process = process_json(&e->hdr);
 	out[n].network = network_json(e, addr, NULL);
 	return n + 1;

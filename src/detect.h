@@ -23,6 +23,8 @@ struct detect_ctx {
 	const struct iplist *blacklist;
 	const struct iplist *whitelist;
 	struct dedup *dedup; /* suppresses repeats; NULL = report everything */
+	struct lossy *lossy; /* containers whose events the kernel's fair share cut; NULL =
+				not tracked */
 	int64_t offset_ns;   /* boot time -> Unix time */
 	/* Is container c's egress restricted (enforced domain rules or default deny)? Raises
 	 * the severity of a forged DNS answer. NULL: never. */
@@ -69,5 +71,16 @@ void dedup_free(struct dedup *d);
  * should be suppressed), else records it and returns 0. */
 int dedup_seen(struct dedup *d, const char *rule, const char *container, const char *key,
 	       int64_t now_s);
+
+/* Containers whose ordinary events their kernel event budget left out
+ * (event_rate_per_container): a DNS answer that explains a later connection may have been one
+ * of them. Connect events carry the count (moat_net_event.suppressed); while a cgroup's count
+ * grew within the last window_s seconds (the registry's retention: how long an answer
+ * explains its addresses), its direct-connection alerts are INFO and say why. */
+struct lossy *lossy_new(uint32_t window_s);
+void lossy_free(struct lossy *l);
+/* Note count for cgroup cgid at now_s; returns until when (Unix s) its answers may be
+ * missing, 0 when they are not. */
+int64_t lossy_note(struct lossy *l, uint64_t cgid, uint32_t count, int64_t now_s);
 
 #endif /* MOAT_DETECT_H */

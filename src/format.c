@@ -159,6 +159,7 @@ static void add_net(json_object *o, const struct moat_net_event *e)
 	put_str(o, "scope", event_scope_name(e->scope));
 	put_str(o, "mode", event_mode_name(e->mode));
 	put_i64(o, "rule_id", e->rule_id);
+	put_i64(o, "suppressed", e->suppressed);
 }
 
 static void add_exec(json_object *o, const struct moat_exec_event *e)

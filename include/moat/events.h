@@ -78,9 +78,11 @@ struct moat_net_event {
 	__u8 scope;	   /* enum moat_rule_scope of the deciding rule */
 	__u8 mode;	   /* enum moat_mode of the cgroup when decided */
 	__u8 pad0;
-	__u32 rule_id;	/* id of the deciding rule, 0 when none */
-	__u8 daddr[16]; /* destination address; IPv4 in the first 4 bytes */
-	__u8 pad1[4];
+	__u32 rule_id;	  /* id of the deciding rule, 0 when none */
+	__u8 daddr[16];	  /* destination address; IPv4 in the first 4 bytes */
+	__u32 suppressed; /* ordinary events of this cgroup its event budget left out so far (low
+			     32 bits of moat_cgroup_state.events_suppressed): when it grew, a DNS
+			     answer that explains this connection may have been one of them */
 };
 _Static_assert(sizeof(struct moat_net_event) == 56 + 40, "moat_net_event ABI");
 

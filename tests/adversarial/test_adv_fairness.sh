@@ -65,6 +65,11 @@ t_check "the flooder's excess events are left out and reported (events-suppresse
 	adv_alert '.rule=="events-suppressed" and .container.name=="moat-test-fe"' 8
 t_check "the kernel counts them" \
 	sh -c "'$MOATBIN' --pin-dir '$ADV_PIN' status | awk '\$1==\"sendmsg4\" {exit !(\$6 > 1000)}'"
+# Its answers may have been among the events left out: its direct connections are INFO
+# (no pause, even with --strict), and say why.
+docker exec moat-test-fe /netprobe connect "$(container_ip inn)" 18402 >/dev/null 2>&1
+t_check "after its flood, the flooder's unexplained connection is INFO and says why" \
+	adv_alert '.rule=="direct-connection" and .container.name=="moat-test-fe" and .severity=="INFO" and (.message|test("event budget"))'
 t_check "and enforcement did not change: the flooder's denied peer is still denied" \
 	test "$(docker exec moat-test-fl /netprobe connect 10.77.0.150 18400 2>/dev/null)" = EPERM
 t_check "moat run kept running" kill -0 "$ADV_PID"

@@ -230,6 +230,45 @@ static void test_network(void)
 		     "dedup window 0 reports every time");
 	release_all(a, 1);
 	dedup_free(x.dedup);
+	x.dedup = NULL;
+
+	/* Events the kernel's fair share left out: a direct connection may be explained by a
+	 * missing answer. */
+	x.lossy = lossy_new(3600);
+	make_connect(&e, "172.29.0.30", 80);
+	e.hdr.cgroup_id = 4242;
+	n = detect_event(&x, &e.hdr, &other, a, 4);
+	CHECK(n == 1 && a[0].severity == ALERT_WARNING && !strstr(a[0].message, "event budget"),
+	      "no events suppressed: direct-connection stays a WARNING", "n=%d", n);
+	release_all(a, n);
+	e.suppressed = 17;
+	n = detect_event(&x, &e.hdr, &other, a, 4);
+	CHECK(n == 1 && a[0].severity == ALERT_INFO && strstr(a[0].message, "event budget") &&
+		  strstr(a[0].message, "may have been one of them"),
+	      "events suppressed: direct-connection is INFO and says why", "n=%d %s", n,
+	      n ? a[0].message : "");
+	release_all(a, n);
+	e.suppressed = 0; /* a denied connect carries no count: the window stays */
+	n = detect_event(&x, &e.hdr, &other, a, 4);
+	CHECK(n == 1 && a[0].severity == ALERT_INFO, "a count of 0 does not end the window", "n=%d",
+	      n);
+	release_all(a, n);
+	e.suppressed = 17;
+	e.hdr.ts_ns += 3601ULL * 1000000000ULL; /* the same count, an hour later */
+	n = detect_event(&x, &e.hdr, &other, a, 4);
+	CHECK(n == 1 && a[0].severity == ALERT_WARNING,
+	      "the window ends one registry retention after the last suppression", "n=%d", n);
+	release_all(a, n);
+	e.hdr.cgroup_id = 4343; /* another cgroup: its own count */
+	e.hdr.ts_ns -= 3601ULL * 1000000000ULL;
+	CHECK(lossy_note(x.lossy, 4343, 0, 100) == 0 && lossy_note(x.lossy, 4242, 17, 100) > 0,
+	      "counts are per cgroup", "lossy_note mixed cgroups");
+	for (uint64_t g = 1; g <= 2000; g++) /* far more cgroups than slots */
+		lossy_note(x.lossy, 100000 + g, (uint32_t)g, 200);
+	CHECK(lossy_note(x.lossy, 100000 + 2000, 2000, 201) > 0,
+	      "a full table still tracks the newest cgroup", "lost it");
+	lossy_free(x.lossy);
+	x.lossy = NULL;
 	lists_free(&white);
 	registry_free(r);
 	json_object_put(c.labels);
