@@ -14,7 +14,12 @@
 #   flood         BENCH_SECS (10) s of 2 `loadgen dns` and 1 `loadgen connect` generators at
 #                 full speed while moat run (--report-only) reads: events/s it read, and
 #                 the kernel drops (a dropped DNS answer would be a false alert)
-#   all           the four (default)
+#   guard         BENCH_GUARD_CONNECTS (20000) connect()+close between two containers on the
+#                 bridge, BENCH_ROUNDS (5) rounds each without moat and under moat run
+#                 (enforce, default allow: every cgroup program and the veth guard on both
+#                 veths), alternating; medians and ratio; then ns per run of each program
+#                 under moat run (kernel.bpf_stats_enabled)
+#   all           the five (default)
 #
 # BENCH_KEEP=1 keeps the alert file, logs and raw latencies in the temp dir.
 # BENCH_RUN_ARGS adds arguments to every moat run (e.g. "--config /tmp/rt0.json" with
@@ -43,8 +48,11 @@ LOOPS=${BENCH_LOOPS:-100000}
 NCONT=${BENCH_CONTAINERS:-200}
 NNAMES=${BENCH_NAMES:-100000}
 FLOOD_SECS=${BENCH_SECS:-10}
+GUARD_CONNECTS=${BENCH_GUARD_CONNECTS:-20000}
+GUARD_ROUNDS=${BENCH_ROUNDS:-5}
 SVC_NAME=bench-svc.moat.test
 SVC_PORT=8080
+stats_saved= # kernel.bpf_stats_enabled to restore at exit
 HOSTS=/run/moat-testenv/hosts
 DNSMASQ_PID=/run/moat-testenv/dnsmasq.pid
 export DOCKER_HOST=unix:///var/run/docker.sock
@@ -79,6 +87,7 @@ cleanup() {
 	[ -d "$PIN" ] && moat -q clear >/dev/null 2>&1
 	rm_batches "${containers[@]}"
 	dns_del
+	[ -z "$stats_saved" ] || sysctl -q -w kernel.bpf_stats_enabled="$stats_saved"
 	if [ -n "${BENCH_KEEP:-}" ]; then
 		rm -f "$MOAT"
 		log "raw files kept in $TMP (BENCH_KEEP)"
@@ -343,7 +352,7 @@ bench_rss() {
 n_of() { sed -n "s/.* \([0-9][0-9]*\) $1.*/\1/p" <<<"$2" | head -n 1; }
 
 bench_flood() {
-	local svc before after e0 e1 d0 d1 lines g1 g2 g3
+	local svc
 	echo "== flood: moat run reads while 2 DNS generators and 1 connect generator run at" \
 		"full speed for $FLOOD_SECS s"
 	run_container fsvc
@@ -353,8 +362,21 @@ bench_flood() {
 	for c in fdns1 fdns2 fconn; do bench_container "$c"; done
 	wait_for 5 docker exec moat-bench-fconn /loadgen connect "$svc" "$SVC_PORT" 1 0 ||
 		die "listener in moat-bench-fsvc does not answer"
-	start_moat flood --no-pause --report-only --skip-sync --state-dir "$TMP/state-fl"
+	# Capacity: every event reaches the daemon (no fair share). Then the default fair
+	# share (event_rate_per_container 25,000/s): the excess is left out in the kernel.
+	printf '{"event_rate_per_container": 0}\n' >"$TMP/flood-all.json"
+	printf '{}\n' >"$TMP/flood-default.json"
+	flood_once "no event budget" "$TMP/flood-all.json" "$svc"
+	flood_once "default event budget" "$TMP/flood-default.json" "$svc"
+}
+
+# flood_once LABEL CONFIG SVC_IP: one flood under moat run --config CONFIG.
+flood_once() {
+	local label=$1 conf=$2 svc=$3 before after e0 e1 d0 d1 s0 s1 lines g1 g2 g3
+	start_moat flood --no-pause --report-only --skip-sync --state-dir "$TMP/state-fl" \
+		--config "$conf"
 	before=$(daemon_status)
+	s0=$(suppressed_total)
 	docker exec moat-bench-fdns1 /loadgen dns "$GW" "$SVC_NAME" 0 "$FLOOD_SECS" >"$TMP/fl-1" &
 	g1=$!
 	docker exec moat-bench-fdns2 /loadgen dns "$GW" "$SVC_NAME" 0 "$FLOOD_SECS" >"$TMP/fl-2" &
@@ -364,8 +386,10 @@ bench_flood() {
 	wait "$g1" "$g2" "$g3" # not a bare wait: moat run is a background job too
 	sleep 0.5 # the daemon drains every 20 ms
 	after=$(daemon_status)
+	s1=$(suppressed_total)
 	stop_moat
 	lines=$(cat "$TMP/fl-1" "$TMP/fl-2" "$TMP/fl-3" | sed 's/^/  /')
+	echo "  -- $label"
 	echo "$lines"
 	e0=$(n_of events "$before")
 	e1=$(n_of events "$after")
@@ -374,9 +398,104 @@ bench_flood() {
 	echo "  daemon before: $before"
 	echo "  daemon after:  $after"
 	echo "  moat run read $((e1 - e0)) events in ${FLOOD_SECS} s ($(((e1 - e0) / FLOOD_SECS))/s)," \
-		"kernel drops $((d1 - d0))"
-	summary+=("flood: moat run read $(((e1 - e0) / FLOOD_SECS)) events/s with $((d1 - d0)) kernel drops" \
-		"(target 0)")
+		"kernel drops $((d1 - d0)), left out by the event budget $((s1 - s0))"
+	summary+=("flood ($label): moat run read $(((e1 - e0) / FLOOD_SECS)) events/s with" \
+		"$((d1 - d0)) kernel drops (target 0), $((s1 - s0)) left out by the budget")
+}
+
+# suppressed_total: events the kernel's event budget left out, over every program.
+suppressed_total() {
+	moat status 2>/dev/null | awk '/^PROGRAM/ { on = 1; next } on && NF >= 6 { s += $6 }
+		on && NF == 0 { exit } END { print s + 0 }'
+}
+
+# ---- guard ----------------------------------------------------------------------------
+
+# guard_round MODE SVC: one timed round; appends its seconds to $TMP/guard-MODE.
+guard_round() {
+	local mode=$1 svc=$2 line veth c0
+	if [ "$mode" = moat ]; then
+		start_moat guard --no-pause --skip-sync --state-dir "$TMP/state-g" \
+			--config "$TMP/guard.json"
+		veth=$(host_veth moat-bench-gconn)
+		wait_for 10 sh -c "tc filter show dev '$veth' ingress | grep -q 'handle 0x6d6f'" ||
+			log "warning: the veth guard is not on $veth"
+	fi
+	[ "$mode" != moat ] || c0=$(cpu_ticks "$run_pid")
+	line=$(docker exec moat-bench-gconn /loadgen connect "$svc" "$SVC_PORT" "$GUARD_CONNECTS" 0)
+	[ "$(kv ops "$line")" = "$GUARD_CONNECTS" ] && [ "$(kv errors "$line")" = 0 ] ||
+		log "warning: $mode round: $line"
+	kv secs "$line" >>"$TMP/guard-$mode"
+	if [ "$mode" = moat ]; then
+		sleep 0.1 # the daemon drains every 20 ms
+		echo $(($(cpu_ticks "$run_pid") - c0)) >>"$TMP/guard-cpu"
+		stop_moat
+	fi
+}
+
+# cpu_ticks PID: user + system CPU time of process PID, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# host_veth CONTAINER: the host-side veth of the container's eth0.
+host_veth() {
+	local n
+	n=$(docker exec "$1" cat /sys/class/net/eth0/iflink)
+	ip -o link | awk -F': ' -v n="$n" '$1 == n {sub(/@.*/, "", $2); print $2}'
+}
+
+bench_guard() {
+	local svc r m n0 n1 ratio name cnt ns per
+	echo "== guard: $GUARD_CONNECTS connect()+close from one container to another on the" \
+		"bridge, $GUARD_ROUNDS rounds per mode, alternating: no moat, moat run (enforce)"
+	run_container gsvc
+	docker cp "$NETPROBE" moat-bench-gsvc:/netprobe >/dev/null
+	docker exec -d moat-bench-gsvc /netprobe listen 0.0.0.0 "$SVC_PORT"
+	svc=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' moat-bench-gsvc)
+	bench_container gconn
+	wait_for 5 docker exec moat-bench-gconn /loadgen connect "$svc" "$SVC_PORT" 1 0 ||
+		die "listener in moat-bench-gsvc does not answer"
+	# No fair share: every connect is reported, as in the other cost figures.
+	printf '{"event_rate_per_container": 0}\n' >"$TMP/guard.json"
+	rm -f "$TMP"/guard-none "$TMP"/guard-moat "$TMP"/guard-cpu
+	bpf_stats_off
+	docker exec moat-bench-gconn /loadgen connect "$svc" "$SVC_PORT" 2000 0 >/dev/null # warm-up
+	for ((r = 1; r <= GUARD_ROUNDS; r++)); do
+		if ((r % 2)); then m="none moat"; else m="moat none"; fi
+		for mode in $m; do guard_round "$mode" "$svc"; done
+	done
+	n0=$(median <"$TMP/guard-none")
+	n1=$(median <"$TMP/guard-moat")
+	ratio=$(awk -v x="$n1" -v y="$n0" 'BEGIN { printf "%.3f", x / y }')
+	printf '  %-36s median %8ss (%s/s)  range %s s\n' "no moat" "$n0" \
+		"$(awk -v n="$GUARD_CONNECTS" -v s="$n0" 'BEGIN { printf "%.0f", n / s }')" \
+		"$(spread "$TMP/guard-none")"
+	printf '  %-36s median %8ss (%s/s)  range %s s  ratio %s\n' "moat run (enforce, veth guard)" \
+		"$n1" "$(awk -v n="$GUARD_CONNECTS" -v s="$n1" 'BEGIN { printf "%.0f", n / s }')" \
+		"$(spread "$TMP/guard-moat")" "$ratio"
+	printf '  %-36s median %s us of CPU per connect\n' "moat run itself (reading events)" \
+		"$(median <"$TMP/guard-cpu" | awk -v t="$(getconf CLK_TCK)" -v n="$GUARD_CONNECTS" \
+			'{ printf "%.2f", $1 / t / n * 1e6 }')"
+	summary+=("guard: connect+close between containers under moat run (enforce, veth guard) /" \
+		"without moat = $ratio (target <= 1.05)")
+	# Per program, with bpf_stats (two clock reads per run added).
+	[ -n "$stats_saved" ] || stats_saved=$(sysctl -n kernel.bpf_stats_enabled)
+	start_moat guard --no-pause --skip-sync --state-dir "$TMP/state-g" --config "$TMP/guard.json"
+	wait_for 10 sh -c "tc filter show dev '$(host_veth moat-bench-gconn)' ingress | grep -q 'handle 0x6d6f'" ||
+		log "warning: the veth guard is not attached"
+	sysctl -q -w kernel.bpf_stats_enabled=1
+	prog_snapshot "$TMP/g-before"
+	docker exec moat-bench-gconn /loadgen connect "$svc" "$SVC_PORT" "$GUARD_CONNECTS" 0 >/dev/null
+	prog_snapshot "$TMP/g-after"
+	sysctl -q -w kernel.bpf_stats_enabled="$stats_saved"
+	stats_saved=
+	stop_moat
+	printf '  %-22s %10s %10s\n' PROGRAM RUNS NS/RUN
+	join "$TMP/g-before" "$TMP/g-after" |
+		awk '$4 > $2 { printf "%s %d %d\n", $1, $4 - $2, $5 - $3 }' |
+		while read -r name cnt ns; do
+			per=$(awk -v n="$ns" -v c="$cnt" 'BEGIN { printf "%.0f", n / c }')
+			printf '  %-22s %10s %10s\n' "$name" "$cnt" "$per"
+		done
 }
 
 moat_status_count() {
@@ -391,16 +510,16 @@ export MOAT PIN
 names=()
 for arg in "$@"; do
 	case $arg in
-	latency | false-alerts | rss | flood) names+=("$arg") ;;
-	all) names+=(latency false-alerts rss flood) ;;
+	latency | false-alerts | rss | flood | guard) names+=("$arg") ;;
+	all) names+=(latency false-alerts rss flood guard) ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0
 		;;
-	*) die "unknown benchmark '$arg' (latency, false-alerts, rss, flood, all)" ;;
+	*) die "unknown benchmark '$arg' (latency, false-alerts, rss, flood, guard, all)" ;;
 	esac
 done
-[ "${#names[@]}" -gt 0 ] || names=(latency false-alerts rss flood)
+[ "${#names[@]}" -gt 0 ] || names=(latency false-alerts rss flood guard)
 
 setup
 for n in "${names[@]}"; do
@@ -409,6 +528,7 @@ for n in "${names[@]}"; do
 	false-alerts) bench_false_alerts ;;
 	rss) bench_rss ;;
 	flood) bench_flood ;;
+	guard) bench_guard ;;
 	esac
 done
 

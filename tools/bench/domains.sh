@@ -107,7 +107,7 @@ dns_add() {
 # denied: the denied counters summed over moat's programs (`moat status`).
 denied() {
 	# No early awk exit: moat status would die of SIGPIPE (pipefail).
-	moat status | awk '/^PROGRAM/ { on = 1; next } on && NF == 5 { d += $4 } on && NF == 0 { on = 0 }
+	moat status | awk '/^PROGRAM/ { on = 1; next } on && NF >= 5 { d += $4 } on && NF == 0 { on = 0 }
 		END { print d + 0 }'
 }
 
@@ -174,7 +174,7 @@ cost_round() {
 		COST_ERRS=$((COST_ERRS + $(kv errors "$line")))
 		# Ring drops would put the round on the cheaper drop path.
 		COST_DROPS=$((COST_DROPS + $(moat status | awk '/^PROGRAM/ { on = 1; next }
-			on && NF == 5 { d += $3 } on && NF == 0 { on = 0 } END { print d + 0 }')))
+			on && NF >= 5 { d += $3 } on && NF == 0 { on = 0 } END { print d + 0 }')))
 	fi
 	if [ -n "$consume_pid" ]; then
 		kill "$consume_pid" 2>/dev/null

@@ -6,13 +6,19 @@
 
 log() { echo "bench: $*" >&2; }
 
-# prog_snapshot FILE: "name run_cnt run_time_ns" of each program attached under $PIN, into FILE.
+# prog_snapshot FILE: "name run_cnt run_time_ns" of each program attached under $PIN, and of
+# the veth guard's (tc filters, not links: summed over every loaded copy), into FILE.
 prog_snapshot() {
 	local link id
-	for link in "$PIN"/links/*; do
-		id=$(bpftool -j link show pinned "$link" | jq -r .prog_id)
-		bpftool -j prog show id "$id" | jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"'
-	done | sort -u >"$1"
+	{
+		for link in "$PIN"/links/*; do
+			id=$(bpftool -j link show pinned "$link" | jq -r .prog_id)
+			bpftool -j prog show id "$id" | jq -r '"\(.name) \(.run_cnt // 0) \(.run_time_ns // 0)"'
+		done
+		bpftool -j prog show | jq -r '[.[] | select(.name == "handle_veth_out" or
+			.name == "handle_veth_in")] | group_by(.name)[] |
+			"\(.[0].name) \(map(.run_cnt // 0) | add) \(map(.run_time_ns // 0) | add)"'
+	} | sort -u >"$1"
 }
 
 # bpf_stats_off: kernel.bpf_stats_enabled off for timed rounds, whatever it was left at: it

@@ -74,13 +74,13 @@ trap 'exit 130' INT TERM
 
 # stats: "EVENTS DROPS ERRORS" summed over moat's programs, from `moat status`.
 stats() {
-	"$MOAT" status | awk '/^PROGRAM/ { on = 1; next } on && NF == 5 { e += $2; d += $3; x += $5 }
+	"$MOAT" status | awk '/^PROGRAM/ { on = 1; next } on && NF >= 5 { e += $2; d += $3; x += $5 }
 		on && NF == 0 { exit } END { printf "%d %d %d\n", e, d, x }'
 }
 
 # stats_per_prog: "prog events drops denied errors" lines from `moat status`.
 stats_per_prog() {
-	"$MOAT" status | awk '/^PROGRAM/ { on = 1; next } on && NF == 5 { print } on && NF == 0 { exit }'
+	"$MOAT" status | awk '/^PROGRAM/ { on = 1; next } on && NF >= 5 { print } on && NF == 0 { exit }'
 }
 
 attach() {
