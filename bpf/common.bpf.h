@@ -53,30 +53,35 @@ static __always_inline void *events__reserve(__u32 prog, __u64 size)
 	return e;
 }
 
-/* Submit a reserved event and count it, without waking the reader unless
- * rb_wakeup_bytes are waiting: a reader that keeps up would otherwise
- * be woken once per event, which costs every program run ~3 us. Readers
- * poll with a short timeout (MOAT_RB_POLL_MS) and drain what is there. */
+/* The wakeup for an ordinary event: only when the data waiting has just reached
+ * rb_wakeup_bytes (it is within one largest event past it). A reader that keeps up is never
+ * woken per event (~3 us each), and one that is not reading at all (moat attach, nobody
+ * there) is woken once, not for every event past the mark (each wakeup is an irq_work, a
+ * VM exit here). Readers also poll every MOAT_RB_POLL_MS, so a wakeup missed between
+ * concurrent producers delays nothing more than that. */
+#define EVENTS__WAKE_WINDOW 8192 /* larger than any event */
+
+static __always_inline __u64 events__wake_flags(void)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return avail >= rb_wakeup_bytes && avail < rb_wakeup_bytes + EVENTS__WAKE_WINDOW
+		   ? BPF_RB_FORCE_WAKEUP
+		   : BPF_RB_NO_WAKEUP;
+}
+
+/* Submit a reserved event and count it (events__wake_flags decides the wakeup). */
 static __always_inline void events__submit(__u32 prog, void *e)
 {
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= rb_wakeup_bytes
-			  ? BPF_RB_FORCE_WAKEUP
-			  : BPF_RB_NO_WAKEUP;
-
-	bpf_ringbuf_submit(e, flags);
+	bpf_ringbuf_submit(e, events__wake_flags());
 	stats__inc(prog, MOAT_STAT_EVENTS);
 }
 
-/* Copy a finished event (built in scratch memory) into the ring buffer,
- * with the same wakeup policy as events__submit. A full buffer is counted
- * as a drop. */
+/* Copy a finished event (built in scratch memory) into the ring buffer, with the same
+ * wakeup policy as events__submit. A full buffer is counted as a drop. */
 static __always_inline void events__output(__u32 prog, void *e, __u64 size)
 {
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= rb_wakeup_bytes
-			  ? BPF_RB_FORCE_WAKEUP
-			  : BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_output(&events, e, size, flags))
+	if (bpf_ringbuf_output(&events, e, size, events__wake_flags()))
 		stats__inc(prog, MOAT_STAT_DROPS);
 	else
 		stats__inc(prog, MOAT_STAT_EVENTS);

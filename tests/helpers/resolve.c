@@ -5,13 +5,23 @@
  *
  *   resolve NAME     prints "ok ADDR ms=T" (first IPv4 address) or "fail REASON ms=T",
  *                    T the milliseconds getaddrinfo took; exits 0 / 1
+ *   resolve -n COUNT -p PORT NAME
+ *                    COUNT times: getaddrinfo(NAME) for any family (the C library sends its
+ *                    A and AAAA queries as it always does: glibc and musl in parallel on one
+ *                    socket), then a TCP connect() to the first IPv4 address at PORT and a
+ *                    reset close. Prints "loops=N lookup_fail=A connect_fail=C eperm=E
+ *                    secs=S rate=R" and exits 0 when nothing failed (for the false-denials
+ *                    benchmark, tools/bench/domains.sh)
  */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_ms(void)
 {
@@ -21,6 +31,47 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* The loop of "-n COUNT -p PORT NAME". */
+static int loops(long count, int port, const char *name)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	long lookup_fail = 0, connect_fail = 0, eperm = 0;
+	double t0 = now_ms(), secs;
+
+	for (long i = 0; i < count; i++) {
+		struct addrinfo *res = NULL, *a;
+		struct linger lg = {.l_onoff = 1, .l_linger = 0};
+		int fd;
+
+		if (getaddrinfo(name, NULL, &hints, &res)) {
+			lookup_fail++;
+			continue;
+		}
+		for (a = res; a && a->ai_family != AF_INET; a = a->ai_next)
+			;
+		if (!a) {
+			lookup_fail++;
+			freeaddrinfo(res);
+			continue;
+		}
+		((struct sockaddr_in *)a->ai_addr)->sin_port = htons((unsigned short)port);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, a->ai_addr, a->ai_addrlen)) {
+			connect_fail++;
+			eperm += errno == EPERM;
+		}
+		if (fd >= 0) {
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			close(fd);
+		}
+		freeaddrinfo(res);
+	}
+	secs = (now_ms() - t0) / 1e3;
+	printf("loops=%ld lookup_fail=%ld connect_fail=%ld eperm=%ld secs=%.2f rate=%.0f\n", count,
+	       lookup_fail, connect_fail, eperm, secs, secs > 0 ? count / secs : 0);
+	return lookup_fail || connect_fail;
+}
+
 int main(int argc, char **argv)
 {
 	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -28,8 +79,10 @@ int main(int argc, char **argv)
 	double t0;
 	int err;
 
+	if (argc == 6 && !strcmp(argv[1], "-n") && !strcmp(argv[3], "-p"))
+		return loops(atol(argv[2]), atoi(argv[4]), argv[5]);
 	if (argc != 2) {
-		fprintf(stderr, "usage: resolve NAME\n");
+		fprintf(stderr, "usage: resolve NAME | resolve -n COUNT -p PORT NAME\n");
 		return 2;
 	}
 	t0 = now_ms();

@@ -14,7 +14,9 @@
 #                 `loadgen dns` loop of BENCH_SECS (5) s: domain mode with an allowed name
 #                 (learning), domain mode with a name no rule names, monitor mode; 3 rounds
 #   false-denials BENCH_LOOPS (100000) resolve -> connect loops in domain mode, default deny,
-#                 the name allowed, the listener's address NOT pre-learned: failures
+#                 the name allowed, the listener's address NOT pre-learned: failures; through
+#                 loadgen's own resolver, glibc and musl getaddrinfo (build/helpers/resolve-*)
+#                 and busybox nslookup (BENCH_LOOPS_BUSYBOX, default BENCH_LOOPS)
 #   approval      `moat run`, a container in interactive egress mode; per resolver (busybox
 #                 nslookup, glibc and musl getaddrinfo: build/helpers/resolve-*) BENCH_TRIALS (10)
 #                 lookups of distinct names: lookup start -> request in `moat prompt --list`,
@@ -43,6 +45,7 @@ NRULES=${BENCH_RULES:-10000}
 NLEARNED=${BENCH_LEARNED:-100000}
 SECS=${BENCH_SECS:-5}
 LOOPS=${BENCH_LOOPS:-100000}
+LOOPS_BB=${BENCH_LOOPS_BUSYBOX:-$LOOPS} # busybox: a shell loop, ~3 ms per loop
 TRIALS=${BENCH_TRIALS:-10}
 SVC_NAME=svc.bench-dom.moat.test
 NORULE_NAME=norule.bench-dom.moat.test
@@ -142,6 +145,10 @@ setup() {
 	docker exec -d moat-bench-dsvc /netprobe listen 0.0.0.0 "$SVC_PORT"
 	SVC_IP=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' moat-bench-dsvc)
 	bench_container dom
+	docker cp "$NETPROBE" moat-bench-dom:/netprobe >/dev/null
+	for f in "$ROOT"/build/helpers/resolve-*; do
+		[ ! -x "$f" ] || docker cp "$f" "moat-bench-dom:/$(basename "$f")" >/dev/null
+	done
 	bench_container dnsm
 	DOM_CG=$(cgroup_id moat-bench-dom)
 	dns_add "$SVC_NAME" "$SVC_IP"
@@ -341,6 +348,38 @@ bench_false_denials() {
 	note "false-denials: $(kv ops "$line") loops in $(kv secs "$line")s ($(kv rate "$line")/s)," \
 		"failures $(kv errors "$line"), kernel denials $((d1 - d0)) (target 0: $(
 			[ "$(kv errors "$line")" = 0 ] && echo held || echo MISSED))"
+	# The same through the C libraries' own resolvers: glibc and musl getaddrinfo (A and
+	# AAAA in parallel on one socket) and busybox nslookup, each from a fresh arming.
+	local res fails
+	for res in glibc musl busybox; do
+		if [ "$res" != busybox ] && [ ! -x "$ROOT/build/helpers/resolve-$res" ]; then
+			log "build/helpers/resolve-$res missing: $res skipped"
+			continue
+		fi
+		arm
+		ctl=$(docker exec moat-bench-dom /netprobe connect "$SVC_IP" "$SVC_PORT" 2>/dev/null || true)
+		d0=$(denied)
+		if [ "$res" = busybox ]; then
+			line=$(docker exec moat-bench-dom sh -c "t0=\$(date +%s); i=0; f=0; e=0
+				while [ \$i -lt $LOOPS_BB ]; do
+					nslookup $SVC_NAME >/dev/null 2>&1 || f=\$((f + 1))
+					r=\$(/netprobe connect $SVC_IP $SVC_PORT 2>/dev/null)
+					[ \"\$r\" = ok ] || e=\$((e + 1))
+					i=\$((i + 1))
+				done
+				echo loops=\$i lookup_fail=\$f connect_fail=\$e secs=\$((\$(date +%s) - t0))")
+		else
+			line=$(docker exec moat-bench-dom "/resolve-$res" -n "$LOOPS" -p "$SVC_PORT" "$SVC_NAME") ||
+				true
+		fi
+		d1=$(denied)
+		disarm
+		echo "  $res: $line; control before any lookup: $ctl; kernel denied $((d1 - d0))"
+		fails=$(($(kv lookup_fail "$line") + $(kv connect_fail "$line")))
+		note "false-denials ($res): $(kv loops "$line") loops in $(kv secs "$line")s, failures" \
+			"$fails, kernel denials $((d1 - d0)) (target 0: $([ "$fails" = 0 ] &&
+				[ "$((d1 - d0))" = 0 ] && echo held || echo MISSED))"
+	done
 }
 
 # ---- approval round trip --------------------------------------------------------------
