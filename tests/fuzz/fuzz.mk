@@ -13,8 +13,8 @@
 # every src/*.c: a module the harnesses never call (the daemon, the loader with its BPF
 # skeletons) must not stop the parsers' fuzzing while it is being changed. A new call
 # from a parser into another module shows as an undefined symbol at link time: add the
-# module here. fuzz_dns_bpf also needs the dns skeleton (build/dns.skel.h), made by the top
-# Makefile's rules.
+# module here. A BPF harness (fuzz_dns_bpf) also needs its programs' skeleton
+# (build/dns.skel.h), made by the top Makefile's rules.
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 1200
@@ -53,8 +53,9 @@ $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/fuzz_json.h
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Itests/fuzz -DFUZZ_UBSAN_SUPP='"$(abspath tests/fuzz/ubsan.supp)"' \
 		-fsanitize=fuzzer $(FUZZ_SAN) $< $(FUZZ_LIB) $(LDLIBS) -o $@
 
-# The BPF harness runs the real programs: it needs their skeleton.
-$(FUZZ_DIR)/fuzz_dns_bpf: $(BUILD)/dns.skel.h
+# A BPF harness, fuzz_<name>_bpf, runs the real programs of bpf/<name>.bpf.c: it needs
+# their skeleton.
+$(filter %_bpf,$(FUZZ_BINS)): $(FUZZ_DIR)/fuzz_%_bpf: $(BUILD)/%.skel.h
 
 $(FUZZ_DIR) $(FUZZ_DIR)/obj:
 	mkdir -p $@
