@@ -305,6 +305,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "spoof_guard",
 	    "learn_limit",
 	    "event_rate_per_container",
+	    "socket_tracepoint",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
 	static const char *const known_lists[] = {"blacklist", "whitelist"};
@@ -399,6 +400,20 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 			c->spoof_guard = SPOOF_GUARD_OFF;
 		else
 			cfg_error(p, "spoof_guard", "must be \"enforced\", \"all\" or \"off\"",
+				  NULL);
+	}
+	if (json_object_object_get_ex(root, "socket_tracepoint", &v)) {
+		const char *m =
+		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+
+		if (!strcmp(m, "auto"))
+			c->socket_tp = SOCKET_TP_AUTO;
+		else if (!strcmp(m, "on"))
+			c->socket_tp = SOCKET_TP_ON;
+		else if (!strcmp(m, "off"))
+			c->socket_tp = SOCKET_TP_OFF;
+		else
+			cfg_error(p, "socket_tracepoint", "must be \"auto\", \"on\" or \"off\"",
 				  NULL);
 	}
 	if (json_object_object_get_ex(root, "resolvers", &v)) {

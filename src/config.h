@@ -74,11 +74,13 @@ struct config {
 	int trust_image_labels; /* 1: moat.* labels and policy label filters also take labels
 				   an image sets; 0 (default): only labels given at docker run */
 	int spoof_guard;	/* SPOOF_GUARD_*: which containers' veths drop spoofed frames */
+	int socket_tp;		/* SOCKET_TP_*: when the socket() tracepoint is attached */
 	uint32_t learn_limit;	/* learned addresses per container, at most */
 	uint32_t event_rate;	/* ordinary events per container and second (0: no limit) */
 };
 
 enum spoof_guard { SPOOF_GUARD_ENFORCED = 0, SPOOF_GUARD_ALL = 1, SPOOF_GUARD_OFF = 2 };
+enum socket_tp { SOCKET_TP_AUTO = 0, SOCKET_TP_ON = 1, SOCKET_TP_OFF = 2 };
 
 /* Fill c with the built-in defaults. */
 void config_defaults(struct config *c);

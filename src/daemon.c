@@ -109,6 +109,7 @@ struct daemon {
 	struct alertlog *alerts;
 	struct dedup *dedup;
 	struct lossy *lossy; /* containers whose events were suppressed (detect.h) */
+	int socket_tp_on;    /* the socket() tracepoint is attached (sync_socket_tp); -1 unknown */
 	struct detect_ctx dx;
 	int epfd, sigfd, timerfd, ctlfd, inofd;
 	int registry_dirty;
@@ -497,6 +498,7 @@ static void apply_container(struct daemon *d, const struct container_info *c)
 }
 
 static void apply_settings(struct daemon *d);
+static void sync_socket_tp(struct daemon *d);
 
 /* A container came or went: recompute the fair shares, and when the learned-address share
  * changed, give every running container its new limit (one map write each). */
@@ -505,6 +507,7 @@ static void refresh_shares(struct daemon *d)
 	uint32_t share = learn_share(d);
 
 	registry_share(d);
+	sync_socket_tp(d);
 	if (share == d->learn_share)
 		return;
 	d->learn_share = share;
@@ -549,6 +552,34 @@ static void apply_settings(struct daemon *d)
 	}
 }
 
+/* Attach the socket() tracepoint only where it is wanted (socket_tracepoint): with "auto",
+ * while a container is monitored (report-only) or under egress rules. In the default
+ * (enforce, default allow) the veth guard already judges every frame a packet socket
+ * sends, and the tracepoint would put every syscall on the host through the kernel's
+ * tracing path for a report alone (loader.h). */
+static void sync_socket_tp(struct daemon *d)
+{
+	int want = d->cfg.socket_tp == SOCKET_TP_ON || d->cfg.report_only;
+
+	for (int i = 0; !want && d->cfg.socket_tp == SOCKET_TP_AUTO && i < inventory_count(&d->inv);
+	     i++) {
+		const struct container_info *c = inventory_at(&d->inv, i);
+
+		want = c && !inventory_gone_since(c) && want_egress(d, c);
+	}
+	if (d->cfg.socket_tp == SOCKET_TP_OFF)
+		want = 0;
+	if (want == d->socket_tp_on)
+		return;
+	if (!loader_socket_tp(&d->loader, want) || !want)
+		log_info("socket() tracepoint %s (socket_tracepoint %s)",
+			 want ? "attached" : "detached",
+			 d->cfg.socket_tp == SOCKET_TP_ON    ? "on"
+			 : d->cfg.socket_tp == SOCKET_TP_OFF ? "off"
+							     : "auto");
+	d->socket_tp_on = want;
+}
+
 static void apply_all_containers(struct daemon *d)
 {
 	d->learn_share = learn_share(d);
@@ -560,6 +591,7 @@ static void apply_all_containers(struct daemon *d)
 		if (c && !inventory_gone_since(c))
 			apply_container(d, c);
 	}
+	sync_socket_tp(d);
 }
 
 /* Write the shared rule sets moat run owns into the kernel as one rule-set transaction
@@ -1809,6 +1841,7 @@ static int setup(struct daemon *d)
 	if (loader_load(&d->loader, d->pin_dir, d->cfg.ring_buffer_kib << 10) ||
 	    loader_attach(&d->loader, cgroups, n))
 		return -1;
+	d->socket_tp_on = 1; /* loader_attach attached it; sync_socket_tp decides */
 	d->veth_fd = loader_veth_out_fd(&d->loader);
 	d->veth_in_fd = loader_veth_in_fd(&d->loader);
 	d->alerts = alertlog_open(d->cfg.alerts_file, STDERR_FILENO, ALERTLOG_COLOR_AUTO);

@@ -252,17 +252,32 @@ int loader_attach(struct loader *l, char cgroups[][4096], int n)
 			return err;
 		}
 	}
-	/* Reporting only (the veth guard enforces): a kernel without tracefs loses the report
-	 * of who opened a packet socket, nothing else. */
+	loader_socket_tp(l, 1);
+	return 0;
+}
+
+int loader_socket_tp(struct loader *l, int on)
+{
+	char path[PATH_MAX];
+	int err;
+
 	snprintf(path, sizeof(path), "%s/links/%s", l->pin_dir,
 		 bpf_program__name(l->net->progs.handle_socket_tp));
+	if (!on) {
+		/* The pin holds the link: removing it detaches the program. */
+		if (unlink(path) && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	/* Reporting only (the veth guard enforces): a kernel without tracefs loses the report
+	 * of who opened a packet socket, nothing else. */
 	err = attach_pinned(l->net->progs.handle_socket_tp, -1, path);
 	if (err)
 		log_warn("cannot attach the socket() tracepoint (%s): packet sockets opened in "
 			 "containers are not reported (mount tracefs: mount -t tracefs tracefs "
 			 "/sys/kernel/tracing)",
 			 strerror(-err));
-	return 0;
+	return err;
 }
 
 int loader_events_fd(const struct loader *l)

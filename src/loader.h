@@ -38,6 +38,13 @@ uint32_t loader_pinned_ring_bytes(const char *pin_dir);
  * Returns 0 or -errno. */
 int loader_attach(struct loader *l, char cgroups[][4096], int n);
 
+/* Attach (on) or detach the socket() tracepoint (handle_socket_tp), which reports packet
+ * and raw sockets opened in watched cgroups. loader_attach attaches it. While any syscall
+ * tracepoint is attached, every syscall on the host takes the kernel's tracing path (about
+ * 2% of a connect()+close() loop here, docs/performance.md): moat run keeps it only where
+ * it is wanted (socket_tracepoint). 0 or -errno (logged when attaching fails). */
+int loader_socket_tp(struct loader *l, int on);
+
 /* The fd of the shared events ring buffer (owned by the loader). */
 int loader_events_fd(const struct loader *l);
 

@@ -27,6 +27,8 @@ docker exec moat-test-nbm ping -c 1 -W 2 "$GW" >/dev/null 2>&1
 arp_gw() { docker exec "moat-test-${1:-nb}" cat /proc/net/arp | awk -v ip="$GW" '$1==ip {print $4}'; }
 SKMAC=$(docker inspect -f '{{.NetworkSettings.MacAddress}}' moat-test-sk)
 got() { wait_for -t 2 grep -q "$1" "$LOG"; }
+tp_attached() { moat_adv status | grep -q '^handle_socket_tp'; }
+tp_detached() { ! tp_attached; }
 never() { sleep 1; ! grep -q "$1" "$LOG"; }
 
 # Every attack, tagged with its own payload. $1: the mode's letter.
@@ -47,6 +49,8 @@ run_attacks() {
 # ---- monitor: the control ----
 adv_start sk --report-only
 t_check "moat run --report-only" test -n "$ADV_PID"
+t_check "monitor: the socket() tracepoint is attached (socket_tracepoint auto)" \
+	tp_attached
 run_attacks m
 t_check "monitor: raw UDP arrives ($R_RAW)" got raw-m
 t_check "monitor: ping answered ($R_PING)" test "$R_PING" = "ok reply"
@@ -146,5 +150,16 @@ t_check "blacklist: raw sockets still work for allowed peers (ping the neighbour
 t_check "blacklist: ping sockets too" test "$(attack sk -t 2 ping "$NB")" = "ok reply"
 t_check "blacklist: and packet sockets to allowed peers (ARP resolution works)" \
 	sh -c "docker exec moat-test-sk ping -c 1 -W 2 $NB >/dev/null"
+# The socket() tracepoint costs every syscall on the host; with nobody monitored or under
+# egress rules (the veth guard judges every frame), "auto" leaves it off.
+t_check "defaults: the socket() tracepoint is not attached (socket_tracepoint auto)" \
+	tp_detached
 t_check "moat run kept running" kill -0 "$ADV_PID"
+adv_stop
+printf '{"socket_tracepoint": "on"}\n' >"$T_TMP/tp.json"
+adv_start sk --config "$T_TMP/tp.json"
+t_check "socket_tracepoint on: attached" tp_attached
+attack sk packet eth0 "$GWMAC" auto "$NB" $PORT "pkt-on" >/dev/null
+t_check "socket_tracepoint on: a packet socket is reported in the default mode too" \
+	adv_alert '.rule=="raw-socket" and .container.name=="moat-test-sk" and (.message|test("packet"))'
 t_done
