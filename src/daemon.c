@@ -507,7 +507,6 @@ static void refresh_shares(struct daemon *d)
 	uint32_t share = learn_share(d);
 
 	registry_share(d);
-	sync_socket_tp(d);
 	if (share == d->learn_share)
 		return;
 	d->learn_share = share;
@@ -553,22 +552,15 @@ static void apply_settings(struct daemon *d)
 }
 
 /* Attach the socket() tracepoint only where it is wanted (socket_tracepoint): with "auto",
- * while a container is monitored (report-only) or under egress rules. In the default
- * (enforce, default allow) the veth guard already judges every frame a packet socket
- * sends, and the tracepoint would put every syscall on the host through the kernel's
- * tracing path for a report alone (loader.h). */
+ * in report-only mode, where nothing else sees a packet socket. When containers are
+ * enforced, the veth guard judges every frame a packet socket sends, and the tracepoint
+ * would put every syscall on the host through the kernel's tracing path for a report alone
+ * (loader.h). */
 static void sync_socket_tp(struct daemon *d)
 {
-	int want = d->cfg.socket_tp == SOCKET_TP_ON || d->cfg.report_only;
+	int want = d->cfg.socket_tp == SOCKET_TP_ON ||
+		   (d->cfg.socket_tp == SOCKET_TP_AUTO && d->cfg.report_only);
 
-	for (int i = 0; !want && d->cfg.socket_tp == SOCKET_TP_AUTO && i < inventory_count(&d->inv);
-	     i++) {
-		const struct container_info *c = inventory_at(&d->inv, i);
-
-		want = c && !inventory_gone_since(c) && want_egress(d, c);
-	}
-	if (d->cfg.socket_tp == SOCKET_TP_OFF)
-		want = 0;
 	if (want == d->socket_tp_on)
 		return;
 	if (!loader_socket_tp(&d->loader, want) || !want)

@@ -47,7 +47,10 @@ adv_stop
 
 # ---- enforcement ----
 adv_rules "$T_TMP/rules.json" 'allow-domain *.allowed.test'
-adv_start dns --egress-enforce --egress-rules "$T_TMP/rules.json"
+# socket_tracepoint on: the packet-socket attack below is also reported when it is opened
+# (in enforce mode "auto" leaves the tracepoint off; the forged answer is caught either way).
+printf '{"socket_tracepoint": "on"}\n' >"$T_TMP/tp-on.json"
+adv_start dns --egress-enforce --egress-rules "$T_TMP/rules.json" --config "$T_TMP/tp-on.json"
 t_check "moat run --egress-enforce, rules: *.allowed.test" test -n "$ADV_PID"
 conn_u() { docker exec moat-test-dnsu /netprobe connect "$PEERU" 18100 2>/dev/null; }
 conn_b() { docker exec moat-test-dnsb /netprobe connect "$PEER" 18100 2>/dev/null; }

@@ -150,8 +150,8 @@ t_check "blacklist: raw sockets still work for allowed peers (ping the neighbour
 t_check "blacklist: ping sockets too" test "$(attack sk -t 2 ping "$NB")" = "ok reply"
 t_check "blacklist: and packet sockets to allowed peers (ARP resolution works)" \
 	sh -c "docker exec moat-test-sk ping -c 1 -W 2 $NB >/dev/null"
-# The socket() tracepoint costs every syscall on the host; with nobody monitored or under
-# egress rules (the veth guard judges every frame), "auto" leaves it off.
+# The socket() tracepoint costs every syscall on the host; when containers are enforced (the
+# veth guard judges every frame), "auto" leaves it off.
 t_check "defaults: the socket() tracepoint is not attached (socket_tracepoint auto)" \
 	tp_detached
 t_check "moat run kept running" kill -0 "$ADV_PID"
