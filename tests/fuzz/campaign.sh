@@ -46,7 +46,7 @@ campaign_one() {
 	local work=$out/corpus/$h art=$out/artifacts/$h
 	log=$out/logs/$h.log
 	: >"$log"
-	if [ "$h" = fuzz_dns_bpf ] && [ "$(id -u)" -ne 0 ]; then
+	if [ "${h%_bpf}" != "$h" ] && [ "$(id -u)" -ne 0 ]; then
 		echo "$h skipped (needs root)" >"$out/results/$h"
 		return
 	fi
@@ -106,8 +106,8 @@ for h in "${harnesses[@]}"; do
 		status=1
 		ls "$out/artifacts/$h/" | sed "s|^|    $out/artifacts/$h/|"
 	fi
-	if [ "$h" = fuzz_dns_bpf ]; then
-		grep -a '^fuzz_dns_bpf: ' "$out/logs/$h.log" | tail -n 1 | sed 's/^/    /'
+	if [ "${h%_bpf}" != "$h" ]; then
+		grep -a "^$h: " "$out/logs/$h.log" | tail -n 1 | sed 's/^/    /'
 	fi
 done
 exit $status

@@ -11,7 +11,7 @@ fuzz_options() {
 		# run under a millisecond; grown to 16 KiB, runs fell to ~650 a second.
 		max_len=4096
 		;;
-	fuzz_dns_bpf)
+	fuzz_dns_bpf | fuzz_veth_bpf)
 		dict=
 		max_len=3600 # a frame is at most 3500 bytes (test_run: one page)
 		;;

@@ -36,7 +36,7 @@ smoke_one() {
 		echo "not ok - fuzz smoke: $h: $(build_why)" >"$scratch/$h.result"
 		return
 	fi
-	if [ "$h" = fuzz_dns_bpf ] && [ "$(id -u)" -ne 0 ]; then
+	if [ "${h%_bpf}" != "$h" ] && [ "$(id -u)" -ne 0 ]; then
 		echo "ok - fuzz smoke: $h # SKIP needs root (BPF_PROG_TEST_RUN)" >"$scratch/$h.result"
 		return
 	fi
@@ -51,7 +51,7 @@ smoke_one() {
 		echo "ok - fuzz smoke: $h ($n runs)" >"$scratch/$h.result"
 		return
 	fi
-	why=$(grep -a -m1 -E '^fuzz(_dns_bpf)?: |^SUMMARY: |ERROR: ' "$log" || echo "exit $rc")
+	why=$(grep -a -m1 -E '^fuzz(_dns_bpf|_veth_bpf)?: |^SUMMARY: |ERROR: ' "$log" || echo "exit $rc")
 	mkdir -p build/fuzz/smoke-crashes
 	cp "$scratch/$h.crash/"* build/fuzz/smoke-crashes/ 2>/dev/null
 	cp "$log" "build/fuzz/smoke-crashes/$h.log"
