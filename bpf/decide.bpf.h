@@ -321,6 +321,30 @@ static __always_inline __u64 decide__report_budget(__u64 cgid)
 	return sup + 1;
 }
 
+/* Start the report of a packet moat dropped, for cgroup cgid: within its report budget,
+ * reserve a packet event and fill the parts every report shares (header without a task,
+ * suppressed count). Returns it for the caller to finish and submit (events__submit_urgent),
+ * or NULL when the budget or the ring buffer has no room. */
+static __always_inline struct moat_packet_event *decide__packet_report(__u32 prog, __u64 cgid)
+{
+	struct moat_packet_event *e;
+	__u64 sup = decide__report_budget(cgid);
+
+	if (!sup)
+		return NULL;
+	e = events__reserve(prog, sizeof(*e));
+	if (!e)
+		return NULL;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->hdr.type = MOAT_EV_PACKET;
+	e->hdr.size = sizeof(*e);
+	e->hdr.cpu = bpf_get_smp_processor_id();
+	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	e->hdr.cgroup_id = cgid;
+	e->suppressed = (__u32)(sup - 1);
+	return e;
+}
+
 /* Fair share of the ring buffer: may cgroup cgid put one more ordinary event (an allowed
  * connect or send, a DNS message, an exit) in it? A token bucket of moat_settings.event_rate
  * events per second (a second's worth of burst), per cgroup, so that a container flooding

@@ -714,20 +714,11 @@ static __always_inline void dns__report_drop(struct __sk_buff *skb, const struct
 					     const struct net__dst *dst, const struct dns_pkt *p,
 					     __u8 reason, __u32 rule_id, __u32 prog)
 {
-	struct moat_packet_event *e;
+	struct moat_packet_event *e = decide__packet_report(prog, cg->id);
 	struct moat_sock_state *o;
-	__u64 sup = decide__report_budget(cg->id);
 
-	if (!sup)
-		return;
-	e = events__reserve(prog, sizeof(*e));
 	if (!e)
 		return;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->hdr.type = MOAT_EV_PACKET;
-	e->hdr.size = sizeof(*e);
-	e->hdr.cpu = bpf_get_smp_processor_id();
-	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
 	e->hdr.cgroup_id = bpf_skb_cgroup_id(skb);
 	o = dns__state(skb, 0);
 	if (o) {
@@ -744,7 +735,6 @@ static __always_inline void dns__report_drop(struct __sk_buff *skb, const struct
 	e->rule_id = rule_id;
 	e->sport = p->sport;
 	e->dport = p->dport;
-	e->suppressed = sup - 1;
 	__builtin_memcpy(e->saddr, p->saddr, 16);
 	__builtin_memcpy(e->daddr, dst->addr, 16);
 	events__submit_urgent(prog, e);

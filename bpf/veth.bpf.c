@@ -221,20 +221,10 @@ static __always_inline void veth__report(struct __sk_buff *skb, const struct moa
 					 __u16 sport, __u16 dport, __u16 ethertype,
 					 const __u8 *smac, __u32 rule_id)
 {
-	struct moat_packet_event *e;
-	__u64 sup = decide__report_budget(v->cgroup_id);
+	struct moat_packet_event *e = decide__packet_report(prog, v->cgroup_id);
 
-	if (!sup)
-		return;
-	e = events__reserve(prog, sizeof(*e));
 	if (!e)
 		return;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->hdr.type = MOAT_EV_PACKET;
-	e->hdr.size = sizeof(*e);
-	e->hdr.cpu = bpf_get_smp_processor_id();
-	e->hdr.ts_ns = bpf_ktime_get_boot_ns();
-	e->hdr.cgroup_id = v->cgroup_id;
 	e->family = family;
 	e->protocol = proto;
 	e->reason = reason;
@@ -244,7 +234,6 @@ static __always_inline void veth__report(struct __sk_buff *skb, const struct moa
 	e->dport = dport;
 	e->ethertype = ethertype;
 	e->ifindex = skb->ifindex;
-	e->suppressed = sup - 1;
 	if (saddr && family == AF_INET6)
 		__builtin_memcpy(e->saddr, saddr, 16);
 	else if (saddr)

@@ -86,6 +86,20 @@ static void split_ns(int64_t t, time_t *sec, long *nsec)
 	*nsec = (long)r;
 }
 
+void alert_start(struct alert *a, int64_t time_ns, int severity, const char *rule,
+		 const char *source, const char *cid, const char *cname, const char *cimage)
+{
+	memset(a, 0, sizeof(*a));
+	a->time_ns = time_ns;
+	a->severity = severity;
+	snprintf(a->rule, sizeof(a->rule), "%s", rule);
+	snprintf(a->source, sizeof(a->source), "%s", source);
+	alert_new_trace_id(a);
+	snprintf(a->container_id, sizeof(a->container_id), "%s", cid ? cid : "");
+	snprintf(a->container_name, sizeof(a->container_name), "%s", cname ? cname : "");
+	snprintf(a->container_image, sizeof(a->container_image), "%s", cimage ? cimage : "");
+}
+
 void alert_format_time(int64_t t, char *buf, size_t len)
 {
 	struct tm tm;

@@ -41,6 +41,12 @@ const char *alert_severity_name(int severity);
 /* Fill a new random trace id into a->trace_id. */
 void alert_new_trace_id(struct alert *a);
 
+/* Start alert a from nothing: its time (Unix ns), severity, rule and source, a new trace id,
+ * and the container (id, name, image; NULL or "" for none). The message and the JSON parts
+ * are the caller's to fill. */
+void alert_start(struct alert *a, int64_t time_ns, int severity, const char *rule,
+		 const char *source, const char *cid, const char *cname, const char *cimage);
+
 /* The alert as the JSON object of docs/alerts.md. Returns a new reference or
  * NULL with errno set. Does not take ownership of a's objects. */
 json_object *alert_to_json(const struct alert *a);

@@ -868,13 +868,8 @@ static void prompt_add(struct daemon *d, const struct moat_dns_event *q,
 			 event_addr_str(q->addrs[i].family, q->addrs[i].addr, addr, sizeof(addr)));
 	p->asked_s = now_unix_s();
 	p->expires_s = p->asked_s + d->cfg.prompt_timeout_s;
-	a.time_ns = d->dx.offset_ns + (int64_t)q->hdr.ts_ns;
-	a.severity = ALERT_WARNING;
-	snprintf(a.rule, sizeof(a.rule), "egress-prompt");
-	snprintf(a.source, sizeof(a.source), "network");
-	alert_new_trace_id(&a);
-	snprintf(a.container_id, sizeof(a.container_id), "%s", p->container_id);
-	snprintf(a.container_name, sizeof(a.container_name), "%s", p->container_name);
+	alert_start(&a, d->dx.offset_ns + (int64_t)q->hdr.ts_ns, ALERT_WARNING, "egress-prompt",
+		    "network", p->container_id, p->container_name, c ? c->image : NULL);
 	snprintf(a.message, sizeof(a.message),
 		 "Network access request %u: %s (%s) asks for %s; decide with 'moat prompt' within "
 		 "%us",
@@ -1107,15 +1102,8 @@ static void submit_copycheck(struct daemon *d, const struct moat_exec_event *e,
 	if (!dedup_seen(d->dedup, "exec-unchecked", c->id, "", now_unix_s())) {
 		struct alert a;
 
-		memset(&a, 0, sizeof(a));
-		a.time_ns = d->dx.offset_ns + (int64_t)e->hdr.ts_ns;
-		a.severity = ALERT_WARNING;
-		snprintf(a.rule, sizeof(a.rule), "exec-unchecked");
-		snprintf(a.source, sizeof(a.source), "process");
-		alert_new_trace_id(&a);
-		snprintf(a.container_id, sizeof(a.container_id), "%s", c->id);
-		snprintf(a.container_name, sizeof(a.container_name), "%s", c->name);
-		snprintf(a.container_image, sizeof(a.container_image), "%s", c->image);
+		alert_start(&a, d->dx.offset_ns + (int64_t)e->hdr.ts_ns, ALERT_WARNING,
+			    "exec-unchecked", "process", c->id, c->name, c->image);
 		snprintf(a.message, sizeof(a.message),
 			 "Container %s runs new programs faster than moat can check them for "
 			 "renamed copies of shells (%d waiting); the rest are not checked",
@@ -1638,15 +1626,8 @@ static void check_suppressed(struct daemon *d)
 		last[k].seen = st.events_suppressed;
 		if (dedup_seen(d->dedup, "events-suppressed", c->id, "", now_unix_s()))
 			continue;
-		memset(&a, 0, sizeof(a));
-		a.time_ns = now_unix_s() * 1000000000LL;
-		a.severity = ALERT_WARNING;
-		snprintf(a.rule, sizeof(a.rule), "events-suppressed");
-		snprintf(a.source, sizeof(a.source), "kernel");
-		alert_new_trace_id(&a);
-		snprintf(a.container_id, sizeof(a.container_id), "%s", c->id);
-		snprintf(a.container_name, sizeof(a.container_name), "%s", c->name);
-		snprintf(a.container_image, sizeof(a.container_image), "%s", c->image);
+		alert_start(&a, now_unix_s() * 1000000000LL, ALERT_WARNING, "events-suppressed",
+			    "kernel", c->id, c->name, c->image);
 		snprintf(
 		    a.message, sizeof(a.message),
 		    "Container %s sends more than %u events per second: %llu were left out of "

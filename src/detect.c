@@ -143,17 +143,8 @@ static void alert_init(struct alert *a, const struct detect_ctx *x, const struct
 		       const struct container_info *c, int severity, const char *rule,
 		       const char *source)
 {
-	memset(a, 0, sizeof(*a));
-	a->time_ns = x->offset_ns + (int64_t)h->ts_ns;
-	a->severity = severity;
-	snprintf(a->rule, sizeof(a->rule), "%s", rule);
-	snprintf(a->source, sizeof(a->source), "%s", source);
-	alert_new_trace_id(a);
-	if (c) {
-		snprintf(a->container_id, sizeof(a->container_id), "%s", c->id);
-		snprintf(a->container_name, sizeof(a->container_name), "%s", c->name);
-		snprintf(a->container_image, sizeof(a->container_image), "%s", c->image);
-	}
+	alert_start(a, x->offset_ns + (int64_t)h->ts_ns, severity, rule, source, c ? c->id : NULL,
+		    c ? c->name : NULL, c ? c->image : NULL);
 }
 
 static json_object *process_json(const struct moat_event_hdr *h)
