@@ -423,7 +423,6 @@ static void test_config(void)
 	CHECK_EQ_INT(config_load(&c, p), -EINVAL,
 		     "a ring buffer size that is no power of two is refused");
 	unlink(p);
-	p = test_tmpfile("{\"ring_buffer_kib\": 8192}");
 	p = test_tmpfile("{\"socket_tracepoint\": \"off\"}");
 	CHECK(config_load(&c, p) == 0 && c.socket_tp == SOCKET_TP_OFF,
 	      "socket_tracepoint off is applied", "socket_tp=%d", c.socket_tp);
@@ -433,6 +432,7 @@ static void test_config(void)
 	      "socket_tracepoint: a bad value is refused and changes nothing", "socket_tp=%d",
 	      c.socket_tp);
 	unlink(p);
+	p = test_tmpfile("{\"ring_buffer_kib\": 8192}");
 	CHECK(config_load(&c, p) == 0 && c.ring_buffer_kib == 8192, "ring_buffer_kib is applied",
 	      "kib=%u", c.ring_buffer_kib);
 	unlink(p);
