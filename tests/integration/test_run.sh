@@ -139,7 +139,9 @@ t_check "report-only: not paused" test "$(state_of web)" = running
 t_do "stop report-only" stop_moat
 
 # ---- kill-exec in the kernel ---------------------------------------------------
-printf '{"containers":[{"match":"moat-test-web","kill_exec":true,"pause":false}]}\n' >"$T_TMP/kill.json"
+# The client is not paused either: its shell below is CRITICAL too, and a pause landing
+# while `docker exec` runs would freeze the exec (and the test) for good.
+printf '{"containers":[{"match":"moat-test-web","kill_exec":true,"pause":false},{"match":"moat-test-client","pause":false}]}\n' >"$T_TMP/kill.json"
 : >"$ALERTS"
 t_do "moat run with kill_exec for one container" start_moat --config "$T_TMP/kill.json"
 out=$(docker exec moat-test-web sh -c 'echo ran' 2>&1)
