@@ -185,6 +185,9 @@ int alert_parse_time(const char *s, int64_t *ns)
 	tm.tm_sec = sec;
 	t = (int64_t)timegm(&tm);
 	t -= (int64_t)sign * (oh * 3600 + om * 60);
+	/* Nanoseconds in int64 reach from 1677 to 2262: a time outside is not one. */
+	if (t < INT64_MIN / 1000000000 + 1 || t > INT64_MAX / 1000000000 - 1)
+		return -ERANGE;
 	*ns = t * 1000000000 + frac;
 	return 0;
 }

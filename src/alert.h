@@ -67,7 +67,8 @@ int alert_from_json(json_object *o, struct alert *a);
 void alert_format_time(int64_t t, char *buf, size_t len);
 
 /* Parse an RFC 3339 time: "2024-05-01T14:23:01Z", with optional fraction
- * (up to ns) and a "Z" or "+hh:mm"/"-hh:mm" offset. Returns 0 or -EINVAL. */
+ * (up to ns) and a "Z" or "+hh:mm"/"-hh:mm" offset. Returns 0, -EINVAL, or
+ * -ERANGE for a time int64 nanoseconds cannot hold (before 1677, after 2262). */
 int alert_parse_time(const char *s, int64_t *ns);
 
 /* The seed-compatible wall clock "HH:MM:SS" of t in local time (TZ), as

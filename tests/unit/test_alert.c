@@ -145,6 +145,11 @@ static void test_json(void)
 	      "RFC 3339 with offset", "t=%lld", (long long)t);
 	CHECK(alert_parse_time("2024-05-01T14:23:01Z", &t) == 0 && t == 1714573381LL * 1000000000,
 	      "RFC 3339 without fraction", "t=%lld", (long long)t);
+	CHECK(alert_parse_time("9999-12-31T23:59:59Z", &t) == -ERANGE &&
+		  alert_parse_time("1500-01-01T00:00:00Z", &t) == -ERANGE,
+	      "a time int64 nanoseconds cannot hold is refused (no overflow)", "accepted");
+	CHECK(alert_parse_time("2262-04-11T00:00:00Z", &t) == 0 && t > 0,
+	      "the last whole day int64 nanoseconds hold is a time", "refused");
 	CHECK(alert_parse_time("2024-05-01 14:23", &t) == -EINVAL, "truncated time rejected",
 	      "accepted");
 	parsed =
