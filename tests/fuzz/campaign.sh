@@ -35,7 +35,9 @@ else
 	mapfile -t harnesses < <(ls tests/fuzz/fuzz_*.c | sed 's|.*/||; s|\.c$||')
 fi
 out=build/fuzz
-mkdir -p "$out/logs" "$out/results"
+# Results of this run only: another campaign may be running beside it.
+results=$out/results/$$
+mkdir -p "$out/logs" "$results"
 
 # The libFuzzer options of a harness (shared with test_fuzz_smoke.sh).
 . tests/fuzz/options.sh
@@ -47,7 +49,7 @@ campaign_one() {
 	log=$out/logs/$h.log
 	: >"$log"
 	if [ "${h%_bpf}" != "$h" ] && [ "$(id -u)" -ne 0 ]; then
-		echo "$h skipped (needs root)" >"$out/results/$h"
+		echo "$h skipped (needs root)" >"$results/$h"
 		return
 	fi
 	mkdir -p "$work" "$art"
@@ -71,16 +73,15 @@ campaign_one() {
 		left=$((seconds - (now - start)))
 	done
 	now=$(date +%s)
-	printf '%s %d %d %d\n' "$h" "$((now - start))" "$execs" "$crashes" >"$out/results/$h"
+	printf '%s %d %d %d\n' "$h" "$((now - start))" "$execs" "$crashes" >"$results/$h"
 }
 
 echo "fuzz campaign: ${#harnesses[@]} harnesses, ${seconds}s each$([ "$max_runs" -gt 0 ] &&
 	echo " or $max_runs executions"), $jobs at a time"
-rm -f "$out/results/"*
 running=0
 for h in "${harnesses[@]}"; do
 	if [ ! -x "$out/$h" ]; then
-		echo "$h not built (make fuzz-build)" >"$out/results/$h"
+		echo "$h not built (make fuzz-build)" >"$results/$h"
 		continue
 	fi
 	campaign_one "$h" &
@@ -95,9 +96,9 @@ wait
 status=0
 printf '%-22s %8s %14s %10s %8s\n' harness seconds executions exec/s crashes
 for h in "${harnesses[@]}"; do
-	read -r name secs execs crashes <"$out/results/$h"
+	read -r name secs execs crashes <"$results/$h"
 	if ! [[ "${execs:-}" =~ ^[0-9]+$ ]]; then
-		printf '%-22s %s\n' "$h" "$(cut -d' ' -f2- "$out/results/$h")"
+		printf '%-22s %s\n' "$h" "$(cut -d' ' -f2- "$results/$h")"
 		continue
 	fi
 	printf '%-22s %8d %14d %10d %8d\n' "$name" "$secs" "$execs" \
