@@ -11,8 +11,11 @@ DESTDIR ?=
 BUILD := build
 LIBS_PC := libbpf libelf zlib json-c libcurl libmnl
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I$(BUILD) -Isrc \
-	$(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+# src/ has a folder per stage of the data flow (src/README.md); every folder is on the
+# include path, and tools/lint.sh checks that no module includes a later stage.
+SRC_DIRS := $(sort $(dir $(wildcard src/*/*.c src/*/*.h)))
+CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I$(BUILD) \
+	$(addprefix -I,$(SRC_DIRS:/=)) $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 LDLIBS += -pthread $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl -lmnl)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -22,9 +25,9 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
-SRCS := $(wildcard src/*.c)
+SRCS := $(wildcard src/*/*.c)
 OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
-LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS))
+LIB_OBJS := $(filter-out $(BUILD)/obj/cli/main.o,$(OBJS))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -55,7 +58,8 @@ $(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.bpf.h include/moat/*.h | $(BUILD)/bpf
 $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; false; }
 
-$(BUILD)/obj/%.o: src/%.c include/moat/*.h src/*.h $(SKELS) | $(BUILD)/obj
+$(BUILD)/obj/%.o: src/%.c include/moat/*.h src/*/*.h $(SKELS)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/moat: $(OBJS)
@@ -138,7 +142,7 @@ lint:
 	tools/lint.sh
 
 format:
-	clang-format -i src/*.c src/*.h include/moat/*.h bpf/*.c bpf/*.h tests/*/*.c
+	clang-format -i src/*/*.c src/*/*.h include/moat/*.h bpf/*.c bpf/*.h tests/*/*.c
 
 install: $(BUILD)/moat
 	install -D -m 0755 $(BUILD)/moat $(DESTDIR)$(PREFIX)/sbin/moat

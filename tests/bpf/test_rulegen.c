@@ -1,4 +1,4 @@
-/* test_rulegen.c - rule-set transactions (netrules_txn_*, src/netrules.c) against the real
+/* test_rulegen.c - rule-set transactions (netrules_txn_*, src/kernel/netrules.c) against the real
  * connect hooks.
  *
  * A private cgroup under the cgroup2 mount and a private pin directory: the programs are

@@ -10,7 +10,7 @@
 # The userspace modules the harnesses use (FUZZ_MODULES: the parsers and what they call)
 # are compiled with -fsanitize=fuzzer-no-link,address,undefined into build/fuzz/obj and
 # archived; each harness links what it needs from the archive. Only these modules, not
-# every src/*.c: a module the harnesses never call (the daemon, the loader with its BPF
+# every src/*/*.c: a module the harnesses never call (the daemon, the loader with its BPF
 # skeletons) must not stop the parsers' fuzzing while it is being changed. A new call
 # from a parser into another module shows as an undefined symbol at link time: add the
 # module here. A BPF harness (fuzz_dns_bpf) also needs its programs' skeleton
@@ -22,10 +22,12 @@ FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_SAN := -fsanitize=address,undefined
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
-	-Iinclude -I$(BUILD) -Isrc $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+	-Iinclude -I$(BUILD) $(addprefix -I,$(SRC_DIRS:/=)) \
+	$(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 
-FUZZ_MODULES := config policy rulesfile lists registry docker dockerwatch alertlog \
-	alert cgroup log netrules
+FUZZ_MODULES := policy/config policy/policy policy/rulesfile policy/lists enrich/registry \
+	docker/docker docker/dockerwatch act/alertlog detect/alert kernel/cgroup lib/log \
+	lib/severity lib/cidr kernel/netrules
 FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))
 FUZZ_LIB := $(FUZZ_DIR)/libmoat-fuzz.a
 FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
@@ -41,7 +43,8 @@ fuzz: fuzz-build
 fuzz-clean:
 	rm -rf $(FUZZ_DIR)
 
-$(FUZZ_DIR)/obj/%.o: src/%.c src/*.h include/moat/*.h | $(FUZZ_DIR)/obj
+$(FUZZ_DIR)/obj/%.o: src/%.c src/*/*.h include/moat/*.h
+	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c $< -o $@
 
 $(FUZZ_LIB): $(FUZZ_OBJS)

@@ -1,4 +1,4 @@
-/* test_actions.c - the isolation executor (src/actions.c) against a fake Docker Engine on a
+/* test_actions.c - the isolation executor (src/act/actions.c) against a fake Docker Engine on a
  * private unix socket: actions run concurrently up to max_concurrent, actions on one
  * container keep their order, and a Docker call that hangs times out after timeout_ms and
  * is retried. No Docker, no root needed.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "netrules.h"
 #include "rulesfile.h"
 
 int main(void)

@@ -1,4 +1,4 @@
-/* test_textesc.c - container-supplied text is shown to humans escaped (src/textesc.c). */
+/* test_textesc.c - container-supplied text is shown to humans escaped (src/lib/textesc.c). */
 #include <stdio.h>
 #include <string.h>
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
-#include "alert.h"
+#include "severity.h"
 #include "log.h"
 #include "policy.h"
 

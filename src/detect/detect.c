@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "detect.h"
+#include "moat/maps.h"
 #include "event.h"
 #include "format.h"
 #include "registry.h"

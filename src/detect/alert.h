@@ -8,11 +8,7 @@
 #include <stdio.h>
 #include <json-c/json.h>
 
-enum alert_severity {
-	ALERT_INFO = 0,
-	ALERT_WARNING = 1,
-	ALERT_CRITICAL = 2,
-};
+#include "severity.h"
 
 /* One alert. Strings are NUL-terminated; empty when not applicable. */
 struct alert {
@@ -33,10 +29,6 @@ struct alert {
 	int64_t latency_ns;   /* from the kernel event to this alert being raised (for an
 				 action: to the action being done); 0 when unknown */
 };
-
-/* Parse "INFO", "WARNING", "CRITICAL" (any case). Returns the severity or -1. */
-int alert_severity_parse(const char *s);
-const char *alert_severity_name(int severity);
 
 /* Fill a new random trace id into a->trace_id. */
 void alert_new_trace_id(struct alert *a);

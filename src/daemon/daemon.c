@@ -30,7 +30,7 @@
 #include "actions.h"
 #include "alertlog.h"
 #include "cgroup.h"
-#include "commands.h"
+#include "daemon.h"
 #include "config.h"
 #include "control.h"
 #include "copycheck.h"

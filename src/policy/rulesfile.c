@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "log.h"
+#include "netrules.h"
 #include "rulesfile.h"
 
 static const char *const kind_names[] = {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "netrules.h"
+#include "cidr.h"
 
 /* One entry of a list: the CIDR (parsed by cidr_parse), the line it came
  * from, and its canonical text ("10.0.0.0/8", "2001:db8::/32") for alerts. */

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#include "netrules.h"
+#include "cidr.h"
 
 #define RULES_DEFAULT_PATH "/etc/moat/rules.json"
 #define RULES_MAX	   65536

@@ -5,17 +5,8 @@
 #define MOAT_NETRULES_H
 
 #include <stdint.h>
+#include "cidr.h"
 #include "moat/maps.h"
-
-struct cidr {
-	int family;	  /* AF_INET or AF_INET6 */
-	uint8_t addr[16]; /* network byte order, host bits cleared */
-	int prefixlen;	  /* 0..32 or 0..128 */
-};
-
-/* Parse "10.0.0.0/8", "2001:db8::/32" or a bare address (a /32 or /128).
- * Host bits beyond the prefix are cleared. Returns 0 or -EINVAL. */
-int cidr_parse(const char *s, struct cidr *out);
 
 /* Add (or replace) a rule for cgroup cgid (0 = global). Returns 0 or
  * -errno. */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "daemon.h"
 #include "log.h"
 #include "alertlog.h"
 #include "moat/maps.h"

@@ -15,7 +15,6 @@ int cmd_domain(int argc, char **argv, const char *pin_dir);
 int cmd_rules(int argc, char **argv, const char *pin_dir);
 int cmd_stats(int argc, char **argv, const char *pin_dir);
 int cmd_prompt(int argc, char **argv, const char *pin_dir);
-int cmd_run(int argc, char **argv, const char *pin_dir);
 int cmd_pause(int argc, char **argv, const char *pin_dir);
 int cmd_resume(int argc, char **argv, const char *pin_dir);
 int cmd_registry(int argc, char **argv, const char *pin_dir);
