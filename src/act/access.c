@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "fs.h"
 #include "alert.h"
 #include "log.h"
 
@@ -41,7 +42,6 @@ struct access {
 struct access *access_open(const char *path)
 {
 	struct access *a = calloc(1, sizeof(*a));
-	char dir[PATH_MAX];
 	struct timespec ts;
 
 	if (!a)
@@ -51,8 +51,7 @@ struct access *access_open(const char *path)
 	a->since_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	if (!path || !path[0])
 		return a;
-	snprintf(dir, sizeof(dir), "%s", path);
-	mkdir(dirname(dir), 0750);
+	fs_mkdir_parent(path, 0750); /* open() below says what failed */
 	a->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (a->fd < 0)
 		log_warn("access log %s: %s; decisions are counted but not logged", path,

@@ -16,6 +16,7 @@
 #include "veth.skel.h"
 
 #include "cgroup.h"
+#include "fs.h"
 #include "loader.h"
 #include "moat/maps.h"
 #include "log.h"
@@ -40,9 +41,7 @@ static const char *load_hint(int err)
 
 static int ensure_dir(const char *path)
 {
-	if (mkdir(path, 0700) && errno != EEXIST)
-		return -errno;
-	return 0;
+	return fs_mkdir_p(path, 0700);
 }
 
 uint32_t loader_pinned_ring_bytes(const char *pin_dir)

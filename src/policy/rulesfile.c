@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "fs.h"
 #include "log.h"
 #include "netrules.h"
 #include "rulesfile.h"
@@ -330,9 +331,8 @@ int rules_load_buf(struct ruleset *rs, const char *name, const char *buf, size_t
 int rules_save(const struct ruleset *rs, const char *path)
 {
 	json_object *root = json_object_new_object(), *arr = json_object_new_array();
-	char tmp[PATH_MAX], dir[PATH_MAX];
 	const char *s;
-	int fd, err = 0;
+	int err = 0;
 
 	json_object_object_add(root, "default",
 			       json_object_new_string(rs->default_deny ? "deny" : "allow"));
@@ -351,21 +351,20 @@ int rules_save(const struct ruleset *rs, const char *path)
 	json_object_object_add(root, "rules", arr);
 	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
-	snprintf(dir, sizeof(dir), "%s", path);
-	snprintf(tmp, sizeof(tmp), "%s/.rules.XXXXXX", dirname(dir));
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
+	{
+		size_t n = strlen(s);
+		char *text = malloc(n + 2);
+
+		if (!text) {
+			err = -ENOMEM;
+			goto out;
+		}
+		memcpy(text, s, n);
+		text[n] = '\n';
+		text[n + 1] = '\0';
+		err = fs_save_atomic(path, text, n + 1, 0644);
+		free(text);
 	}
-	if (write(fd, s, strlen(s)) != (ssize_t)strlen(s) || write(fd, "\n", 1) != 1 || fsync(fd) ||
-	    fchmod(fd, 0644))
-		err = -errno;
-	close(fd);
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
 out:
 	json_object_put(root);
 	return err;
