@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "fs.h"
 #include "lists.h"
 #include "log.h"
 
@@ -356,7 +355,7 @@ int lists_watch_fd(int ifd, const char *path, struct lists_watch *w)
 	}
 	/* A file that does not exist yet is watched too (moat rules creates it): its
 	 * directory is made if missing, as /etc/moat on a fresh host. */
-	if (access(dir, F_OK) && fs_mkdir_p(dir, 0755) == 0)
+	if (mkdir(dir, 0755) == 0) /* one level only: a missing /etc, not a typo'd tree */
 		log_info("created %s (for %s)", dir, base);
 	/* IN_MASK_ADD: another list in the same directory shares the watch. */
 	wd = inotify_add_watch(ifd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MASK_ADD);
