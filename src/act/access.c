@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "access.h"
 #include "fs.h"
 #include "alert.h"
+#include "clock.h"
 #include "log.h"
 
 #define ACCESS_MAX_KEYS 4096 /* domains / containers counted; beyond, "(other)" */
@@ -42,13 +42,10 @@ struct access {
 struct access *access_open(const char *path)
 {
 	struct access *a = calloc(1, sizeof(*a));
-	struct timespec ts;
-
 	if (!a)
 		return NULL;
 	a->fd = -1;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	a->since_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	a->since_ns = clock_unix_ns();
 	if (!path || !path[0])
 		return a;
 	fs_mkdir_parent(path, 0750); /* open() below says what failed */

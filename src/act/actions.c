@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "actions.h"
+#include "clock.h"
 #include "docker.h"
 #include "log.h"
 
@@ -39,15 +40,6 @@ const char *action_kind_name(int kind)
 	case ACTION_DISCONNECT: return "network_disconnect";
 	default: return "unknown";
 	}
-}
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	/* Boot time: the clock of kernel event timestamps, for latencies. */
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static int run_once(struct docker *d, const struct action_req *r)
@@ -107,7 +99,7 @@ static void run(struct actions *a, struct docker **d, const struct action_req *r
 			*d = NULL;
 		}
 	}
-	res->done_ns = mono_ns();
+	res->done_ns = clock_boot_ns(); /* the clock of kernel event timestamps */
 }
 
 static int is_busy(const struct actions *a, const char *container)

@@ -1,5 +1,6 @@
 /* alertlog.h - where alerts go (the terminal line and the JSON-lines file)
- * and how they are read back (`moat alerts`). */
+ * and how they are read back (`moat alerts`).
+ * alertlog.c: the sinks; alertlog_line.c: the terminal line; alertlog_query.c: the reader. */
 #ifndef MOAT_ALERTLOG_H
 #define MOAT_ALERTLOG_H
 
@@ -86,9 +87,9 @@ int alertlog_query(const char *path, const struct alert_filter *f, FILE *out);
 int alertlog_query_buf(const char *name, const char *buf, size_t len, const struct alert_filter *f,
 		       FILE *out);
 
-/* `moat alerts [--last N] [--severity S] [--container C] [--since T]
- * [--follow] [--json] [--color auto|always|never] [--file PATH]`.
- * Returns the exit code: 0 ok, 1 failed, 2 usage. */
-int cmd_alerts(int argc, char **argv);
+/* Make a running alertlog_query with f->follow return 0 soon (at its next wakeup, at once
+ * when the signal also interrupts its poll). Async-signal-safe: call it from the handler of
+ * SIGINT/SIGTERM. It stays set for the rest of the process. */
+void alertlog_query_stop(void);
 
 #endif /* MOAT_ALERTLOG_H */

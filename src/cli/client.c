@@ -5,9 +5,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "textesc.h"
 #include "config.h"
@@ -129,7 +129,7 @@ int cmd_registry(int argc, char **argv, const char *pin_dir)
 		struct registry *r = registry_new(1000000, 365u * 86400);
 
 		snprintf(path, sizeof(path), "%s/registry.json", state_dir);
-		if (!r || registry_load(r, path, (int64_t)time(NULL))) {
+		if (!r || registry_load(r, path, clock_unix_s())) {
 			registry_free(r);
 			return 1;
 		}

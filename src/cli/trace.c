@@ -8,13 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "commands.h"
 #include "cgroup.h"
+#include "clock.h"
 #include "event.h"
 #include "format.h"
 #include "inventory.h"
@@ -126,7 +126,7 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 	int n_given = 0, opt, err, events_fd = -1, ephemeral = 0;
 	long duration = 0;
 	uint64_t drops = 0;
-	struct timespec start, now;
+	int64_t start;
 
 	while ((opt = getopt_long(argc, argv, "jc:t:g:n:d:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -204,7 +204,7 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 	if (!t.json)
 		format_text_header(stdout);
 	fflush(stdout);
-	clock_gettime(CLOCK_MONOTONIC, &start);
+	start = clock_mono_ns();
 	report_drops(use_pin, &drops, 1); /* report only what is dropped from now on */
 	err = 0;
 	while (!exiting) {
@@ -221,8 +221,7 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 			break;
 		}
 		report_drops(use_pin, &drops, 0);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (duration && now.tv_sec - start.tv_sec >= duration)
+		if (duration && clock_mono_ns() - start >= duration * CLOCK_NS_PER_SEC)
 			break;
 	}
 cleanup:

@@ -11,6 +11,7 @@
 #include "test.h"
 #include "alert.h"
 #include "alertlog.h"
+#include "commands.h"
 
 /* 2024-05-01T14:23:01.123456789Z */
 #define T0 (1714573381LL * 1000000000 + 123456789)
@@ -524,11 +525,11 @@ static void run_cmd_bad_args(void *arg)
 	char *a4[] = {"alerts", "--file", "/nonexistent/alerts.jsonl", NULL};
 	char *a5[] = {"alerts", "extra", NULL};
 
-	rc[0] = cmd_alerts(3, a1);
-	rc[1] = cmd_alerts(3, a2);
-	rc[2] = cmd_alerts(3, a3);
-	rc[3] = cmd_alerts(3, a4);
-	rc[4] = cmd_alerts(2, a5);
+	rc[0] = cmd_alerts(3, a1, NULL);
+	rc[1] = cmd_alerts(3, a2, NULL);
+	rc[2] = cmd_alerts(3, a3, NULL);
+	rc[3] = cmd_alerts(3, a4, NULL);
+	rc[4] = cmd_alerts(2, a5, NULL);
 }
 
 static void test_cmd(void)
@@ -541,6 +542,50 @@ static void test_cmd(void)
 	      rc[1], rc[2], rc[4]);
 	CHECK(rc[3] == 1 && strstr(err, "no alert file at /nonexistent/alerts.jsonl"),
 	      "moat alerts: a missing file exits 1 and names it", "rc=%d stderr:\n%s", rc[3], err);
+}
+
+/* `moat alerts --follow` ends cleanly (exit 0, what was there printed) on SIGTERM: its
+ * handler stops alertlog_query through alertlog_query_stop. */
+static void test_cmd_follow_signal(void)
+{
+	char path[128], outpath[128], buf[4096];
+	struct alertlog *l;
+	struct alert a;
+	pid_t pid;
+	int fd, status = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/cmdfollow.jsonl", tmpdir);
+	snprintf(outpath, sizeof(outpath), "%s/cmdfollow.out", tmpdir);
+	memset(&a, 0, sizeof(a));
+	a.time_ns = T0;
+	a.severity = ALERT_CRITICAL;
+	snprintf(a.source, sizeof(a.source), "process");
+	snprintf(a.message, sizeof(a.message), "followed");
+	l = alertlog_open(path, -1, 0);
+	alertlog_write(l, &a);
+	alertlog_close(l);
+
+	pid = fork();
+	if (pid == 0) {
+		char *argv[] = {"alerts", "--follow", "--file", path, "--color", "never", NULL};
+		int out = open(outpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(out, 1);
+		_exit(cmd_alerts(6, argv, NULL));
+	}
+	usleep(300000);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	fd = open(outpath, O_RDONLY);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	buf[n > 0 ? n : 0] = 0;
+	if (fd >= 0)
+		close(fd);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "moat alerts --follow exits 0 on SIGTERM", "status %#x", status);
+	CHECK(strstr(buf, "process: followed\n") != NULL, "moat alerts --follow printed the file",
+	      "output:\n%s", buf);
 }
 
 int main(void)
@@ -563,6 +608,7 @@ int main(void)
 	test_malformed();
 	test_follow();
 	test_cmd();
+	test_cmd_follow_signal();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (getenv("MOAT_KEEP_TMP") == NULL && fork() == 0)
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL), _exit(1);
