@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "alertlog.h"
+#include "fs.h"
 #include "alertlog_internal.h"
 #include "log.h"
 
@@ -41,30 +42,11 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-/* mkdir -p of the directories above path, mode 0750. Returns 0 or -errno. */
-static int make_parents(const char *path)
-{
-	char dir[PATH_MAX];
-	int n = snprintf(dir, sizeof(dir), "%s", path);
-
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return -ENAMETOOLONG;
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(dir, 0750) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return 0;
-}
-
 /* Open l->path for appending (creating it and its directories). Reports
  * the first failure of a run of failures. Returns 0 or -errno. */
 static int open_file(struct alertlog *l)
 {
-	int err = make_parents(l->path);
+	int err = fs_mkdir_parent(l->path, 0750);
 
 	if (!err) {
 		l->fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
