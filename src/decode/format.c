@@ -5,16 +5,13 @@
 #include <sys/socket.h>
 
 #include "event.h"
+#include "clock.h"
 #include "format.h"
 #include "textesc.h"
 
 int64_t format_boot_to_unix_offset(void)
 {
-	struct timespec rt, bt;
-
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_BOOTTIME, &bt);
-	return (int64_t)(rt.tv_sec - bt.tv_sec) * 1000000000LL + (rt.tv_nsec - bt.tv_nsec);
+	return clock_boot_to_unix_offset();
 }
 
 /* RFC 3339 UTC time with nanoseconds. */

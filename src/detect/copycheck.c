@@ -13,6 +13,7 @@
 #include <zlib.h>
 #include <linux/openat2.h>
 
+#include "clock.h"
 #include "copycheck.h"
 #include "log.h"
 
@@ -53,14 +54,6 @@ struct copycheck {
 };
 
 _Static_assert(sizeof(struct copycheck_result) < 4096, "results are written to the pipe whole");
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* Open path inside the root root_fd: every symlink resolves inside that root
  * (RESOLVE_IN_ROOT: "/bin/sh -> busybox" leads to the container's busybox, never the
@@ -271,7 +264,7 @@ static struct ct_budget *budget_of(struct copycheck *cc, const char *id, int64_t
 
 int copycheck_submit(struct copycheck *cc, const struct copycheck_job *job)
 {
-	int64_t now = mono_ns();
+	int64_t now = clock_mono_ns();
 	struct ct_budget *b;
 	int err = 0;
 

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cgroup.h"
+#include "clock.h"
 #include "inventory.h"
 #include "log.h"
 
@@ -19,14 +20,6 @@ struct inventory_entry {
 	int64_t gone;		    /* CLOCK_MONOTONIC ns when seen gone, 0 = alive */
 	unsigned seen;		    /* generation of the last resync that listed it */
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 int64_t inventory_gone_since(const struct container_info *c)
 {
@@ -129,7 +122,7 @@ static struct inventory_entry *by_name(const struct inventory *inv, const char *
 /* Drop containers gone for longer than the grace period. */
 static void expire(struct inventory *inv)
 {
-	int64_t now = mono_ns();
+	int64_t now = clock_mono_ns();
 	int k = 0, dropped = 0;
 
 	for (int i = 0; i < inv->n; i++) {
@@ -154,7 +147,7 @@ static void mark_gone(struct inventory_entry *e, const char *state)
 		snprintf(e->info.state, sizeof(e->info.state), "%s", state);
 	e->info.pid = 0;
 	if (!e->gone)
-		e->gone = mono_ns();
+		e->gone = clock_mono_ns();
 }
 
 /* Take ci (moved in: the caller must not clear it) as the latest view of
@@ -239,7 +232,7 @@ int inventory_resync(struct inventory *inv)
 			return -ENOTCONN;
 		docker_set_cgroup_mount(inv->docker, inv->cg_mount);
 	}
-	inv->last_refresh = mono_ns();
+	inv->last_refresh = clock_mono_ns();
 	err = docker_list(inv->docker, &cs, &n);
 	if (err)
 		return err;
@@ -448,7 +441,7 @@ const struct container_info *inventory_lookup(struct inventory *inv, uint64_t cg
 			return &e->info;
 	if (!inv->docker)
 		return NULL;
-	now = mono_ns();
+	now = clock_mono_ns();
 	if (missed_recently(inv, cgid, now))
 		return NULL;
 	if (inventory_resolve_cgroup(inv, cgid) == 0)
