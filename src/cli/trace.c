@@ -178,7 +178,7 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 		}
 	}
 
-	t.offset_ns = format_boot_to_unix_offset();
+	t.offset_ns = clock_boot_to_unix_offset();
 	inventory_open(&t.inv, cg_mount);
 	if (t.container) {
 		const struct container_info *c = inventory_find(&t.inv, t.container);
