@@ -26,7 +26,8 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Wno-unus
 	$(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 
 FUZZ_MODULES := policy/config policy/policy policy/rulesfile policy/lists enrich/registry \
-	docker/docker docker/dockerwatch act/alertlog detect/alert kernel/cgroup lib/log \
+	docker/docker docker/docker_inspect docker/container docker/dockerwatch act/alertlog \
+	detect/alert kernel/cgroup lib/log \
 	lib/severity lib/cidr kernel/netrules
 FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))
 FUZZ_LIB := $(FUZZ_DIR)/libmoat-fuzz.a
