@@ -27,8 +27,8 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Wno-unus
 
 FUZZ_MODULES := policy/config policy/policy policy/rulesfile policy/lists enrich/registry \
 	docker/docker docker/docker_inspect docker/container docker/dockerwatch act/alertlog \
-	detect/alert kernel/cgroup lib/log \
-	lib/severity lib/cidr kernel/netrules
+	detect/alert kernel/cgroup lib/log lib/severity lib/cidr kernel/netrules \
+	kernel/netrules_maps kernel/netrules_domain kernel/netrules_txn
 FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))
 FUZZ_LIB := $(FUZZ_DIR)/libmoat-fuzz.a
 FUZZ_HARNESSES := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
