@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker_int.h"
+#include "container.h"
 
 char **container_argv_dup(const char *const *src, int n)
 {

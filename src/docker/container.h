@@ -74,6 +74,10 @@ void container_info_clear(struct container_info *c);
  * 0 or -ENOMEM (dst is then zeroed). */
 int container_info_copy(struct container_info *dst, const struct container_info *src);
 
+/* argv as one malloc'ed block (free() it once, as container_info_clear does): n + 1
+ * pointers, the last NULL, then the strings. NULL when memory is short. */
+char **container_argv_dup(const char *const *src, int n);
+
 /* The value of label key, or NULL. */
 const char *container_label(const struct container_info *c, const char *key);
 

@@ -1,6 +1,5 @@
 /* docker_int.h - what the files of the Docker client share (docker.c: the transport and
- * requests; docker_inspect.c: inspect answers; container.c: the container model). Not for
- * other modules: they use docker.h. */
+ * requests; docker_inspect.c: inspect answers). Not for other modules: they use docker.h. */
 #ifndef MOAT_DOCKER_INT_H
 #define MOAT_DOCKER_INT_H
 
@@ -38,9 +37,5 @@ struct buf {
 	char *data;
 	size_t len;
 };
-
-/* argv as one malloc'ed block (free() it once): n + 1 pointers, the last NULL, then the
- * strings. NULL when memory is short. */
-char **container_argv_dup(const char *const *src, int n);
 
 #endif /* MOAT_DOCKER_INT_H */
