@@ -5,6 +5,7 @@
 
 #include "registry_int.h"
 
+/* Put record h of size class c on its class's free list (its first 4 bytes link it). */
 static void arena_put(struct registry *r, uint32_t h, unsigned c)
 {
 	memcpy(A(r, h), &r->afree[c], sizeof(uint32_t));

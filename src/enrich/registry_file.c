@@ -144,6 +144,8 @@ static int jfield(json_object *o, const char *key, json_type type, int required,
 	return 0;
 }
 
+/* Member `key` of o as a time or count (an integer 0 .. UINT32_MAX) into *out; def when it
+ * is missing and not required. 0, or -EINVAL with a message in err. */
 static int jtime(json_object *o, const char *key, int required, uint32_t def, uint32_t *out,
 		 const char *ctx, char *err, size_t errlen)
 {

@@ -170,6 +170,8 @@ int netrules_set_cfg(const char *pin_dir, uint64_t cgid, const struct moat_cgrou
 	return map_put(pin_dir, NR_CGROUP_CFG, &cgid, cfg);
 }
 
+/* The exec_deny key of base name `name` for cgid. 0, -EINVAL (empty, or a path), or
+ * -ENAMETOOLONG. */
 static int exec_key(uint64_t cgid, const char *name, struct moat_exec_key *k)
 {
 	size_t len = strlen(name);
