@@ -292,19 +292,29 @@ enum moat_stat_id {
 
 #define MOAT_STATS_SLOTS (MOAT_PROG_NR * MOAT_STAT_NR)
 
-/* Rule ids, as reported in events (rule_id, kill_rule): who wrote the rule.
- *   1 .. 999999            `moat rule` / `moat domain` from the command line (--id)
+/* Rule ids, as reported in events (rule_id, kill_rule): who wrote the rule. The whole id space
+ * is here, one range [BASE, END) per writer (docs/events.md, "Rule ids"); 0 is no rule.
+ *   1 .. 999999            `moat rule` / `moat domain` / `moat kill` from the command line (--id)
  *   1000000 + line         moat run: the blacklist, by line
  *   2000000 + id           moat run: the egress rules file, by rule id (2000000: its default)
  *   3000000                moat run: a container's DNS resolvers (port 53 only)
  *   4000000 + prompt id    moat run: allow-once / deny-once decisions
- *   5000000 + 10000 * i    moat run: policy i's own rule set (+ rule id)
- *   6000000 ...            built into the programs (below) */
+ *   5000000 + 10000 * i    moat run: policy i's own rule set (+ rule id; the base: its default)
+ *   6000000 ...            built into the programs (below)
+ * moat run owns the blacklist, file, once and policy ranges: each rule-set transaction
+ * rewrites them and carries every other id over (netrules_txn_begin's `drop`). */
+#define MOAT_RULE_CLI_END	 1000000u /* command-line ids are below this */
 #define MOAT_RULE_BLACKLIST_BASE 1000000u
+#define MOAT_RULE_BLACKLIST_END	 2000000u
 #define MOAT_RULE_FILE_BASE	 2000000u
+#define MOAT_RULE_FILE_END	 3000000u
 #define MOAT_RULE_RESOLVER	 3000000u
 #define MOAT_RULE_ONCE_BASE	 4000000u
+#define MOAT_RULE_ONCE_END	 5000000u
 #define MOAT_RULE_POLICY_BASE	 5000000u
+#define MOAT_RULE_POLICY_STRIDE	 10000u /* ids of one policy's rule set */
+#define MOAT_RULE_POLICY_END	 6000000u
+#define MOAT_RULE_POLICY(i)	 (MOAT_RULE_POLICY_BASE + MOAT_RULE_POLICY_STRIDE * (i)) /* its base */
 #define MOAT_RULE_BUILTIN_BASE	 6000000u
 #define MOAT_RULE_FILELESS_EXEC	 6000001u /* kill-exec: a program with no file name (memfd) */
 #define MOAT_RULE_SOCKET_KIND	 6000002u /* a socket kind a restricted cgroup may not open */

@@ -49,13 +49,11 @@
 #include "rulesfile.h"
 #include "vethguard.h"
 
-#define RUN_MAX_ALERTS	    4
-#define RUN_MAX_PENDING	    64
-#define BLACKLIST_RULE_BASE MOAT_RULE_BLACKLIST_BASE /* kernel rule id = base + list line */
-#define ONCE_RULE_BASE	    MOAT_RULE_ONCE_BASE	     /* allow-once / deny-once: base + prompt id */
-#define ONCE_RULE_S	    30 /* how long a once-decision stays in the kernel */
-#define RUN_MAX_PROMPTS	    64
-#define RUN_PROMPTS_PER_CT  8 /* open prompts one container may hold */
+#define RUN_MAX_ALERTS	   4
+#define RUN_MAX_PENDING	   64
+#define ONCE_RULE_S	   30 /* how long a once-decision stays in the kernel */
+#define RUN_MAX_PROMPTS	   64
+#define RUN_PROMPTS_PER_CT 8 /* open prompts one container may hold */
 
 /* A control client waiting for an action's result. */
 struct pending_reply {
@@ -252,7 +250,7 @@ static struct ruleset *egress_set(struct daemon *d, const struct container_info 
 	int i = p ? (int)(p - d->policies->p) : -1;
 
 	if (i >= 0 && p->egress_rules[0]) {
-		*id_base = POLICY_RULES_BASE + 10000u * (uint32_t)i;
+		*id_base = MOAT_RULE_POLICY((uint32_t)i);
 		*set = d->policy_set[i];
 		if (path)
 			*path = p->egress_rules;
@@ -596,10 +594,10 @@ static void apply_all_containers(struct daemon *d)
 static int kernel_rules_commit(struct daemon *d)
 {
 	static const struct netrules_range mine[] = {
-	    {BLACKLIST_RULE_BASE, BLACKLIST_RULE_BASE + 1000000u},
-	    {RULES_ID_BASE, RULES_ID_END},
-	    {ONCE_RULE_BASE, ONCE_RULE_BASE + 1000000u},
-	    {POLICY_RULES_BASE, POLICY_RULES_END},
+	    {MOAT_RULE_BLACKLIST_BASE, MOAT_RULE_BLACKLIST_END},
+	    {MOAT_RULE_FILE_BASE, MOAT_RULE_FILE_END},
+	    {MOAT_RULE_ONCE_BASE, MOAT_RULE_ONCE_END},
+	    {MOAT_RULE_POLICY_BASE, MOAT_RULE_POLICY_END},
 	};
 	struct netrules_txn t;
 	int err = netrules_txn_begin(&t, d->pin_dir, mine, 4);
@@ -612,7 +610,8 @@ static int kernel_rules_commit(struct daemon *d)
 	for (size_t i = 0; !d->cfg.report_only && i < d->blacklist.n && !err; i++) {
 		const struct iplist_entry *e = &d->blacklist.entries[i];
 
-		err = netrules_txn_put(&t, &e->cidr, MOAT_ACT_DENY, BLACKLIST_RULE_BASE + e->line);
+		err = netrules_txn_put(&t, &e->cidr, MOAT_ACT_DENY,
+				       MOAT_RULE_BLACKLIST_BASE + e->line);
 		if (err)
 			log_error("%s:%u: cannot deny %s in the kernel: %s", d->cfg.blacklist,
 				  e->line, e->text, strerror(-err));
@@ -622,7 +621,7 @@ static int kernel_rules_commit(struct daemon *d)
 	for (int i = 0; i < d->policies->n && !err; i++)
 		if (d->policies->p[i].egress_rules[0] &&
 		    (err = rules_txn_put(&d->policy_rules[i], &t, d->policy_set[i],
-					 POLICY_RULES_BASE + 10000u * (uint32_t)i)))
+					 MOAT_RULE_POLICY((uint32_t)i))))
 			log_error("writing policy %s's rule set into the kernel: %s",
 				  d->policies->p[i].id, strerror(-err));
 	for (int i = 0; i < RUN_MAX_PROMPTS && !err; i++)
@@ -912,7 +911,7 @@ static int prompt_decide(struct daemon *d, struct prompt *p, const char *choice,
 			o = &d->once[p->id % RUN_MAX_PROMPTS];
 		snprintf(o->domain, sizeof(o->domain), "%s", p->domain);
 		o->action = allow ? MOAT_ACT_ALLOW : MOAT_ACT_DENY;
-		o->kernel_id = ONCE_RULE_BASE + p->id;
+		o->kernel_id = MOAT_RULE_ONCE_BASE + p->id;
 		o->until_s = now_unix_s() + ONCE_RULE_S;
 		o->set = set;
 		err = kernel_rules_commit(d);

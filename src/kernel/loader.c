@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "moat/maps.h"
 #include "log.h"
+#include "netrules.h"
 #include "vethguard.h"
 
 /* Advice for the common ways a load fails. */
@@ -372,6 +373,7 @@ int loader_clear(const char *pin_dir)
 	char links[PATH_MAX];
 	int err, err2;
 
+	netrules_close(pin_dir); /* its open maps are the pins going away */
 	clear_veths(pin_dir);
 	snprintf(links, sizeof(links), "%s/links", pin_dir);
 	err = clear_dir(links, 1);

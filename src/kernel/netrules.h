@@ -1,12 +1,20 @@
 /* netrules.h - CIDR rules and per-cgroup modes in the pinned BPF maps,
  * and the per-program counters. The low-level write side of enforcement:
- * policy modules decide, this module writes what they decided. */
+ * policy modules decide, this module writes what they decided.
+ *
+ * Every call names the pin directory. Its maps are opened on first use and stay open for the
+ * process (netrules_maps.c), one set per directory, until netrules_close. */
 #ifndef MOAT_NETRULES_H
 #define MOAT_NETRULES_H
 
 #include <stdint.h>
 #include "cidr.h"
 #include "moat/maps.h"
+
+/* Close the maps opened under pin_dir (NULL: under every directory); the next call opens
+ * them again. loader_clear calls it when it removes the pins, and it runs at exit. Not while
+ * another thread is in a netrules call or a transaction on that directory. */
+void netrules_close(const char *pin_dir);
 
 /* Add (or replace) a rule for cgroup cgid (0 = global). Returns 0 or
  * -errno. */
@@ -86,7 +94,8 @@ struct netrules_range {
 struct netrules_txn {
 	char pin_dir[4096];
 	uint32_t live, next;
-	int v4, v6, dom, gen, lock;
+	int v4, v6, dom, gen; /* the shared map fds (not the transaction's to close) */
+	int lock;	      /* the pin directory, locked */
 	int revoked;  /* after commit: learned addresses shut because no rule allows them now */
 	int shadowed; /* allows not written: a deny holds the same CIDR (deny wins) */
 };

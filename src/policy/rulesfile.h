@@ -10,13 +10,16 @@
 #include <stdint.h>
 
 #include "cidr.h"
+#include "moat/maps.h"
 
 #define RULES_DEFAULT_PATH "/etc/moat/rules.json"
 #define RULES_MAX	   65536
-#define RULES_ID_BASE	   2000000u /* kernel rule ids of file rules: base + rule id */
-#define RULES_ID_END	   3000000u /* ... below this */
-#define POLICY_RULES_BASE  5000000u /* a policy's own rule set: base + 10000 * index + rule id */
-#define POLICY_RULES_END   6000000u
+/* Kernel rule ids (include/moat/maps.h): the global rules file's are RULES_ID_BASE + rule id,
+ * a policy's own rule set's MOAT_RULE_POLICY(index) + rule id. */
+#define RULES_ID_BASE	  MOAT_RULE_FILE_BASE
+#define RULES_ID_END	  MOAT_RULE_FILE_END
+#define POLICY_RULES_BASE MOAT_RULE_POLICY_BASE
+#define POLICY_RULES_END  MOAT_RULE_POLICY_END
 
 enum rule_kind {
 	RULE_ALLOW_DOMAIN = 1,
