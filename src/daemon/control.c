@@ -98,6 +98,7 @@ int control_server_open(struct control_server *s, const char *path, int epfd, ui
 	s->epfd = epfd;
 	s->tag = tag;
 	s->fd = control_listen(path);
+	snprintf(s->path, sizeof(s->path), "%s", path);
 	if (s->fd < 0) {
 		err = s->fd;
 		s->fd = -1;
@@ -155,6 +156,8 @@ static void client_write(struct control_server *s, int slot)
 			break;
 		}
 		c->off += (size_t)n;
+		/* A client that reads, however slowly, gets timeout_ms for each part. */
+		c->deadline_ms = control_now_ms() + s->timeout_ms;
 	}
 	client_close(s, slot);
 }
@@ -354,7 +357,7 @@ int control_server_expire(struct control_server *s, int64_t now_ms)
 	return n;
 }
 
-void control_server_close(struct control_server *s, const char *path, const char *msg)
+void control_server_close(struct control_server *s, const char *msg)
 {
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
 		if (s->c[i].fd >= 0 && s->c[i].state == CC_HELD && s->c[i].key[0])
@@ -364,8 +367,7 @@ void control_server_close(struct control_server *s, const char *path, const char
 	if (s->fd >= 0) {
 		close(s->fd);
 		s->fd = -1;
-		if (path)
-			unlink(path);
+		unlink(s->path);
 	}
 }
 

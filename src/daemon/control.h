@@ -30,7 +30,7 @@
 
 #define CONTROL_MAX_LINE    65536 /* a request line, newline included */
 #define CONTROL_MAX_CLIENTS 96	  /* connections at once (reading, held or being answered) */
-#define CONTROL_TIMEOUT_MS  2000  /* to send the request, and to read the answer */
+#define CONTROL_TIMEOUT_MS  2000  /* to send the request; to take each part of the answer */
 
 /* One connection. */
 struct control_client {
@@ -44,6 +44,7 @@ struct control_client {
 
 struct control_server {
 	int fd;		/* the listening socket, -1 when closed */
+	char path[108]; /* its path, removed by control_server_close */
 	int epfd;	/* the loop's epoll */
 	uint32_t tag;	/* epoll data.u32 of the listening socket; tag + 1 + i for client i */
 	int timeout_ms; /* CONTROL_TIMEOUT_MS; tests shorten it */
@@ -74,8 +75,9 @@ int control_server_owns(const struct control_server *s, uint32_t tag);
  * that is not one JSON object is answered here). */
 int control_server_event(struct control_server *s, uint32_t tag, json_object **req);
 
-/* Answer slot with answer (taken): "ok" and the answer line are written as far as the
- * client takes them now, the rest as it reads, within timeout_ms; then the slot closes. */
+/* Answer slot with answer (taken): the answer line is written as far as the client takes
+ * it now, the rest as it reads (a client that takes nothing for timeout_ms is closed); then
+ * the slot closes. */
 void control_server_reply(struct control_server *s, int slot, json_object *answer);
 
 /* The answer {"ok":false,"error":msg} to slot. */
@@ -96,8 +98,8 @@ int control_server_n_held(const struct control_server *s);
 int control_server_expire(struct control_server *s, int64_t now_ms);
 
 /* Answer every held client with {"ok":false,"error":msg} (as far as each takes it without
- * waiting), close every client and the listening socket, and remove path. */
-void control_server_close(struct control_server *s, const char *path, const char *msg);
+ * waiting), close every client and the listening socket, and remove its path. */
+void control_server_close(struct control_server *s, const char *msg);
 
 /* CLOCK_MONOTONIC in ms, the clock of the deadlines. */
 int64_t control_now_ms(void);

@@ -328,7 +328,7 @@ void daemon_free(struct daemon *d)
 		return;
 	if (d->started)
 		tick_save_registry_now(d);
-	control_server_close(&d->ctl, d->cfg.control_socket, "moat is shutting down");
+	control_server_close(&d->ctl, "moat is shutting down");
 	actions_stop(d->actions);
 	copycheck_stop(d->copycheck);
 	dockerwatch_stop(d->watch);
