@@ -9,11 +9,6 @@
 #include "format.h"
 #include "textesc.h"
 
-int64_t format_boot_to_unix_offset(void)
-{
-	return clock_boot_to_unix_offset();
-}
-
 /* RFC 3339 UTC time with nanoseconds. */
 static void fmt_time(int64_t unix_ns, char *buf, size_t len, int short_form)
 {

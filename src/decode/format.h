@@ -10,10 +10,6 @@
 #include "docker.h"
 #include "moat/events.h"
 
-/* Offset to add to a boot-based event timestamp to get Unix time in ns.
- * Computed once from CLOCK_REALTIME - CLOCK_BOOTTIME. */
-int64_t format_boot_to_unix_offset(void);
-
 /* Build the JSON object for event h (already checked by event_decode).
  * c may be NULL when the container is unknown. Returns a new reference,
  * or NULL with errno = ENOMEM. */

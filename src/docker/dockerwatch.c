@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "docker.h"
 #include "dockerwatch.h"
 #include "log.h"
@@ -39,14 +40,6 @@ struct dockerwatch {
 	int64_t last_ns; /* time of the last event seen, for since= */
 	int backoff_ms;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* Write one event to the pipe, waiting while it is full (unless stopping).
  * Returns 0, or -ECANCELED when stopping. */
@@ -75,7 +68,7 @@ static int post_synthetic(struct dockerwatch *w, const char *action)
 
 	snprintf(ev.type, sizeof(ev.type), "moat");
 	snprintf(ev.action, sizeof(ev.action), "%s", action);
-	ev.time_ns = now_ns();
+	ev.time_ns = clock_unix_ns();
 	return post(w, &ev);
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "clock.h"
 #include "netrules_int.h"
 
 /* The live generation, 0 or 1 (0 when the map is missing: older pins, or nothing loaded). */
@@ -241,13 +242,11 @@ static int revoke_learned(struct netrules_txn *t)
 				       sizeof(struct moat_learn_key_v6)};
 	uint32_t live = t->next, *ids = NULL;
 	uint8_t *keys = NULL;
-	struct timespec ts;
 	uint64_t now;
 	size_t n_ids = 0;
 	int n, shut = 0;
 
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	now = (uint64_t)clock_boot_ns();
 	n = netrules_collect_keys(t->dom, sizeof(struct moat_domain_key), want_domain_gen, &live,
 				  &keys);
 	if (n < 0)

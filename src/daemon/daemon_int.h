@@ -1,0 +1,99 @@
+/* daemon_int.h - the state of `moat run`, private to src/daemon/: one struct daemon, owned
+ * by the event loop's thread, read and written by the modules of this folder (each says
+ * which part is its own). Nothing outside src/daemon/ includes it but the tests. */
+#ifndef MOAT_DAEMON_INT_H
+#define MOAT_DAEMON_INT_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "clock.h"
+#include "config.h"
+#include "control.h"
+#include "detect.h"
+#include "dnsmatch.h"
+#include "inventory.h"
+#include "lists.h"
+#include "loader.h"
+#include "policy.h"
+#include "prompts.h"
+#include "respond.h"
+#include "rulesfile.h"
+
+struct ring_buffer;
+struct dockerwatch;
+struct actions;
+struct copycheck;
+struct registry;
+struct alertlog;
+struct access;
+
+struct daemon {
+	/* Setup (daemon.c, options.c): what moat run was asked to do. */
+	struct config cfg;
+	char pin_dir[PATH_MAX];
+	char config_path[PATH_MAX]; /* the file to reload, "" for none */
+	char cg_mount[4096];
+	/* The components the loop drives (daemon.c sets them up and takes them down). */
+	struct loader loader;
+	struct ring_buffer *rb;
+	struct inventory inv;
+	struct dockerwatch *watch;
+	struct actions *actions;
+	struct copycheck *copycheck; /* renamed-copy checks, off the event loop */
+	struct registry *registry;
+	struct alertlog *alerts;
+	struct access *access; /* egress decisions: log and statistics */
+	struct dedup *dedup;
+	struct lossy *lossy; /* containers whose events were suppressed (detect.h) */
+	struct detect_ctx dx;
+	int veth_fd, veth_in_fd; /* the veth guard's programs (loader) */
+	/* The rule sets (rulesets.c): lists, the egress rules file, the policies and their own
+	 * rule sets, and the inotify watches that reload them. */
+	struct iplist blacklist, whitelist;
+	struct ruleset egress;
+	struct policy_set *policies;
+	struct ruleset policy_rules[POLICY_MAX]; /* by index into policies->p */
+	uint32_t policy_set[POLICY_MAX];	 /* their kernel rule set ids */
+	struct lists_watch bl_watch, wl_watch, rules_watch, policy_watch;
+	struct lists_watch policy_rules_watch[POLICY_MAX];
+	int inofd;
+	/* Per-container kernel settings (settings.c). */
+	uint32_t learn_share; /* each domain-mode container's learned-address limit */
+	int socket_tp_on;     /* the socket() tracepoint is attached; -1 unknown */
+	/* Interactive egress (prompts.c) and actions (respond.c). */
+	struct prompt_table prompts;
+	struct paused_set paused;
+	/* The control socket (control.c, ctlcmds.c). */
+	struct control_server ctl;
+	/* Housekeeping (tick.c). */
+	pid_t saver; /* child writing the registry, 0 when none */
+	int registry_dirty;
+	unsigned ticks;
+	struct {
+		uint64_t cgid, seen;
+	} suppressed_seen[512]; /* events_suppressed at the last look, by cgroup id % 512 */
+	/* The loop (daemon.c). */
+	int epfd, sigfd, timerfd;
+	int exiting;
+	int64_t started;
+	/* Counters for status. */
+	struct dnsmatch_stats dns; /* DNS answers that did not count */
+	uint64_t n_events, n_bad_events, n_alerts[3], n_actions_ok, n_actions_failed;
+	uint64_t n_copycheck_skipped;
+};
+
+/* A daemon with the defaults and nothing started: the configuration's defaults, the
+ * built-in policy, statistics without an access log, every fd -1. NULL on ENOMEM. */
+struct daemon *daemon_new(void);
+
+/* Stop and free everything daemon_load/daemon_start set up (any part may be missing). */
+void daemon_free(struct daemon *d);
+
+/* Reload the configuration file (if any), the lists, the rules and the policies, and give
+ * every container its settings again (SIGHUP, the reload command). */
+void daemon_reload(struct daemon *d);
+
+#endif /* MOAT_DAEMON_INT_H */

@@ -1,0 +1,58 @@
+/* dockerev.c - Docker's events: inventory, per-container settings, lifecycle alerts
+ * (dockerev.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "actions.h"
+#include "daemon_int.h"
+#include "dockerev.h"
+#include "log.h"
+#include "netrules.h"
+#include "settings.h"
+
+void dockerev_handle(struct daemon *d, const struct docker_event *ev)
+{
+	const struct container_info *c;
+	struct alert a;
+
+	inventory_apply(&d->inv, ev);
+	if (!strcmp(ev->type, "moat")) {
+		if (!strcmp(ev->action, "reconnected") || !strcmp(ev->action, "connected"))
+			settings_apply_all(d);
+		if (strcmp(ev->action, "connected"))
+			log_info("Docker events stream %s", ev->action);
+		return;
+	}
+	if (strcmp(ev->type, "container"))
+		return;
+	c = inventory_find(&d->inv, ev->id);
+	if (!strcmp(ev->action, "start") && c) {
+		settings_refresh_shares(d);
+		c = inventory_find(&d->inv, ev->id);
+		if (c)
+			settings_apply_container(d, c);
+	} else if (!strcmp(ev->action, "die") || !strcmp(ev->action, "destroy")) {
+		/* Its cgroup is gone with its processes (a restart makes a new one): its
+		 * settings, counters, resolvers and veth entries go too. */
+		if (c && c->cgroup_id && !strcmp(ev->action, "die"))
+			netrules_forget_cgroup(d->pin_dir, c->cgroup_id);
+		settings_refresh_shares(d);
+		c = inventory_find(&d->inv, ev->id);
+	}
+	if (!strcmp(ev->action, "unpause") || !strcmp(ev->action, "die"))
+		paused_mark(&d->paused, ev->id, 0);
+	if (detect_docker_event(&d->dx, ev->action, ev->exit_code, c, ev->time_ns, &a)) {
+		if (!c) {
+			snprintf(a.container_id, sizeof(a.container_id), "%s", ev->id);
+			snprintf(a.container_name, sizeof(a.container_name), "%s", ev->name);
+			snprintf(a.container_image, sizeof(a.container_image), "%s", ev->image);
+		}
+		respond_emit(d, &a);
+		/* An unhealthy container is paused like any CRITICAL finding (the
+		 * seed's health channel); die/oom/kill leave nothing to pause. */
+		if (!strcmp(ev->action, "health_status: unhealthy") && c && !d->cfg.report_only &&
+		    settings_want_pause(d, c) && !paused_has(&d->paused, c->id))
+			respond_request(d, ACTION_PAUSE, c->id, c->name, a.trace_id, 0, NULL);
+		alert_release(&a);
+	}
+}
