@@ -29,8 +29,9 @@ SRCS := $(wildcard src/*/*.c)
 OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/obj/cli/main.o,$(OBJS))
 
-UNIT_SRCS := $(wildcard tests/unit/*.c)
-UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# tests/unit/<folder>/test_<module>.c: one folder per src/ folder (tests/README.md).
+UNIT_SRCS := $(wildcard tests/unit/*/*.c)
+UNIT_BINS := $(addprefix $(BUILD)/tests/,$(notdir $(basename $(UNIT_SRCS))))
 BPFT_SRCS := $(wildcard tests/bpf/*.c)
 BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
 
@@ -65,8 +66,11 @@ $(BUILD)/obj/%.o: src/%.c include/moat/*.h src/*/*.h $(SKELS)
 $(BUILD)/moat: $(OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests $< $(LIB_OBJS) $(LDLIBS) -o $@
+define unit_test_rule
+$(BUILD)/tests/$(notdir $(basename $(1))): $(1) $(LIB_OBJS) | $(BUILD)/tests
+	$$(CC) $$(CFLAGS) -Itests $$< $$(LIB_OBJS) $$(LDLIBS) -o $$@
+endef
+$(foreach t,$(UNIT_SRCS),$(eval $(call unit_test_rule,$(t))))
 
 $(BUILD)/tests/%: tests/bpf/%.c $(LIB_OBJS) $(SKELS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests $< $(LIB_OBJS) $(LDLIBS) -o $@
@@ -142,7 +146,7 @@ lint:
 	tools/lint.sh
 
 format:
-	clang-format -i src/*/*.c src/*/*.h include/moat/*.h bpf/*.c bpf/*.h tests/*/*.c
+	clang-format -i src/*/*.c src/*/*.h include/moat/*.h bpf/*.c bpf/*.h tests/*/*.c tests/unit/*/*.c
 
 install: $(BUILD)/moat
 	install -D -m 0755 $(BUILD)/moat $(DESTDIR)$(PREFIX)/sbin/moat

@@ -1,6 +1,6 @@
 /* commands.h - the moat command's verbs: one table (verbs.c) of name, synopsis, help
  * and handler, from which `moat --help` is generated and against which a test checks
- * docs/moat.8 and docs/configuration.md (tests/unit/test_cli.c).
+ * docs/moat.8 and docs/configuration.md (tests/unit/cli/test_cli.c).
  *
  * Every handler has the same signature: argv[0] is the verb, pin_dir the BPF pin
  * directory (--pin-dir, $MOAT_PIN_DIR or the default). It returns the process exit code

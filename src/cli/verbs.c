@@ -6,7 +6,7 @@
 #include "moat/maps.h"
 
 /* args is the synopsis docs/moat.8 (COMMANDS) and docs/configuration.md (### headings)
- * give word for word; tests/unit/test_cli.c fails when they differ or miss a verb. */
+ * give word for word; tests/unit/cli/test_cli.c fails when they differ or miss a verb. */
 const struct verb cli_verbs[] = {
     {"run", "[--config F] [--report-only] [--egress-enforce] [FLAG]...",
      "the monitor: detect, alert, act", cmd_run},

@@ -4,7 +4,7 @@
  * CONTROL_MAX_LINE bytes, within CONTROL_TIMEOUT_MS of connecting), and reads one JSON
  * answer line, after which moat run closes the connection. Every answer has "ok"; a
  * refusal says why in "error": {"ok":false,"error":"what went wrong and what to do"}.
- * The commands (served from the table in ctlcmds.c; tests/unit/test_control_cmds.c fails
+ * The commands (served from the table in ctlcmds.c; tests/unit/daemon/test_control_cmds.c fails
  * when this list and the table differ):
  *
  *   {"cmd":"status"}                          -> {"ok":true,"status":{...}}

@@ -1,7 +1,7 @@
 /* ctlcmds.h - the commands of the control socket (protocol: control.h): one table of name,
  * arguments, help and handler, from which the served commands, the list in the answer to an
  * unknown command, and the check against control.h's documentation
- * (tests/unit/test_control_cmds.c) all come. */
+ * (tests/unit/daemon/test_control_cmds.c) all come. */
 #ifndef MOAT_CTLCMDS_H
 #define MOAT_CTLCMDS_H
 

@@ -72,6 +72,22 @@ static int loops(long count, int port, const char *name)
 	return lookup_fail || connect_fail;
 }
 
+/* A whole decimal number in [min, max], or -1 (with a message naming the argument). */
+static long number_arg(const char *what, const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max) {
+		fprintf(stderr, "resolve: %s \"%s\" is not a number from %ld to %ld\n", what, s, min,
+			max);
+		return -1;
+	}
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
@@ -79,8 +95,14 @@ int main(int argc, char **argv)
 	double t0;
 	int err;
 
-	if (argc == 6 && !strcmp(argv[1], "-n") && !strcmp(argv[3], "-p"))
-		return loops(atol(argv[2]), atoi(argv[4]), argv[5]);
+	if (argc == 6 && !strcmp(argv[1], "-n") && !strcmp(argv[3], "-p")) {
+		long count = number_arg("COUNT", argv[2], 1, 1000000000L);
+		long port = number_arg("PORT", argv[4], 1, 65535);
+
+		if (count < 0 || port < 0)
+			return 2;
+		return loops(count, (int)port, argv[5]);
+	}
 	if (argc != 2) {
 		fprintf(stderr, "usage: resolve NAME | resolve -n COUNT -p PORT NAME\n");
 		return 2;
