@@ -81,8 +81,8 @@ static long number_arg(const char *what, const char *s, long min, long max)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < min || v > max) {
-		fprintf(stderr, "resolve: %s \"%s\" is not a number from %ld to %ld\n", what, s, min,
-			max);
+		fprintf(stderr, "resolve: %s \"%s\" is not a number from %ld to %ld\n", what, s,
+			min, max);
 		return -1;
 	}
 	return v;
