@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <json-c/json.h>
 
-#include "docker.h"
+#include "container.h"
 #include "moat/events.h"
 
 /* Build the JSON object for event h (already checked by event_decode).

@@ -8,7 +8,7 @@
 
 #include "alert.h"
 #include "config.h"
-#include "docker.h"
+#include "container.h"
 #include "lists.h"
 #include "moat/events.h"
 

@@ -6,7 +6,7 @@
 #ifndef MOAT_POLICY_H
 #define MOAT_POLICY_H
 
-#include "docker.h"
+#include "container.h"
 
 #define POLICY_MAX	 64
 #define POLICY_MAX_GLOBS 8
