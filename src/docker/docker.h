@@ -31,10 +31,17 @@ const char *docker_api_version(const struct docker *d);
  * ... is paused" or the transport error. Valid until the next request. */
 const char *docker_last_error(const struct docker *d);
 
+/* Is METHOD path (with or without its query) one of the Engine API calls moat makes
+ * (docker.c's allow-list: version, list, inspect, image inspect, events, logs, pause,
+ * unpause, stop, network disconnect)? 1 or 0. Every request of this client is checked:
+ * another one fails with -EPERM before anything is sent. */
+int docker_allowed(const char *method, const char *path);
+
 /* GET path (e.g. "/containers/json") and parse the JSON answer. Returns 0
  * and a new reference in *out, or -errno: -EIO when the daemon does not
  * answer, -ENOENT for HTTP 404, -EPROTO for another non-2xx status or an
- * answer that is not JSON. Failures other than 404 are logged. */
+ * answer that is not JSON, -EPERM for a path docker_allowed() refuses.
+ * Failures other than 404 are logged. */
 int docker_get(struct docker *d, const char *path, json_object **out);
 
 /* Fill out from GET /containers/<id>/json plus the host's view (cgroup
