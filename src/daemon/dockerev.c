@@ -6,7 +6,9 @@
 #include "actions.h"
 #include "daemon_int.h"
 #include "dockerev.h"
+#include "healthwatch.h"
 #include "log.h"
+#include "logwatch.h"
 #include "netrules.h"
 #include "settings.h"
 
@@ -31,6 +33,8 @@ void dockerev_handle(struct daemon *d, const struct docker_event *ev)
 		c = inventory_find(&d->inv, ev->id);
 		if (c)
 			settings_apply_container(d, c);
+		if (c) /* its logs from its start on */
+			logwatch_apply(d, c, ev->time_ns);
 	} else if (!strcmp(ev->action, "die") || !strcmp(ev->action, "destroy")) {
 		/* Its cgroup is gone with its processes (a restart makes a new one): its
 		 * settings, counters, resolvers and veth entries go too. */
@@ -38,7 +42,9 @@ void dockerev_handle(struct daemon *d, const struct docker_event *ev)
 			netrules_forget_cgroup(d->pin_dir, c->cgroup_id);
 		settings_refresh_shares(d);
 		c = inventory_find(&d->inv, ev->id);
+		logwatch_forget(d, ev->id);
 	}
+	healthwatch_event(d, ev, c);
 	if (!strcmp(ev->action, "unpause") || !strcmp(ev->action, "die"))
 		paused_mark(&d->paused, ev->id, 0);
 	if (detect_docker_event(&d->dx, ev->action, ev->exit_code, c, ev->time_ns, &a)) {
@@ -47,12 +53,9 @@ void dockerev_handle(struct daemon *d, const struct docker_event *ev)
 			snprintf(a.container_name, sizeof(a.container_name), "%s", ev->name);
 			snprintf(a.container_image, sizeof(a.container_image), "%s", ev->image);
 		}
+		/* die/oom/kill leave nothing to act on; a failing healthcheck is the health
+		 * checker's (healthwatch.c). */
 		respond_emit(d, &a);
-		/* An unhealthy container is paused like any CRITICAL finding (the
-		 * seed's health channel); die/oom/kill leave nothing to pause. */
-		if (!strcmp(ev->action, "health_status: unhealthy") && c && !d->cfg.report_only &&
-		    settings_want_pause(d, c) && !paused_has(&d->paused, c->id))
-			respond_request(d, ACTION_PAUSE, c->id, c->name, a.trace_id, 0, NULL);
 		alert_release(&a);
 	}
 }

@@ -780,8 +780,6 @@ int detect_docker_event(const struct detect_ctx *x, const char *action, int exit
 		sev = ALERT_CRITICAL, what = "ran out of memory (OOM)";
 	else if (!strcmp(action, "kill"))
 		sev = ALERT_CRITICAL, what = "was killed";
-	else if (!strcmp(action, "health_status: unhealthy"))
-		sev = ALERT_CRITICAL, what = "is unhealthy";
 	else if (!strcmp(action, "restart"))
 		sev = ALERT_WARNING, what = "restarted";
 	else if (!strcmp(action, "start"))

@@ -276,9 +276,11 @@ cleanup:
 /* --- responses --------------------------------------------------------- */
 
 /* POST path with body; what/id name the action in messages. 2xx is
- * success, and so is 304 when ok304. Returns 0 or -errno. */
+ * success, and so is 304 when ok304. An error whose message holds noop (Docker's "is not
+ * paused": already in the wanted state, whatever the status) is -EALREADY, logged only
+ * with -v. Returns 0 or -errno. */
 static int post(struct docker *d, const char *what, const char *id, const char *path,
-		const char *body, long timeout_ms, int ok304)
+		const char *body, long timeout_ms, int ok304, const char *noop)
 {
 	struct buf b = {0};
 	long status;
@@ -291,7 +293,12 @@ static int post(struct docker *d, const char *what, const char *id, const char *
 	} else if (status < 200 || status > 299) {
 		set_http_error(d, status, &b);
 		err = status_errno(status);
-		log_warn("docker: %s %s failed: %s", what, id, d->err);
+		if (noop && strstr(d->err, noop)) {
+			log_debug("docker: %s %s: nothing to do (%s)", what, id, d->err);
+			err = -EALREADY;
+		} else {
+			log_warn("docker: %s %s failed: %s", what, id, d->err);
+		}
 	}
 	free(b.data);
 	return err;
@@ -299,7 +306,7 @@ static int post(struct docker *d, const char *what, const char *id, const char *
 
 /* POST /containers/<id>/<verb><query>. */
 static int container_post(struct docker *d, const char *id, const char *verb, const char *query,
-			  long timeout_ms, int ok304)
+			  long timeout_ms, int ok304, const char *noop)
 {
 	char path[512];
 	char *esc = curl_easy_escape(d->curl, id, 0);
@@ -309,18 +316,19 @@ static int container_post(struct docker *d, const char *id, const char *verb, co
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "/containers/%s/%s%s", esc, verb, query);
 	curl_free(esc);
-	err = post(d, verb, id, path, NULL, timeout_ms, ok304);
+	err = post(d, verb, id, path, NULL, timeout_ms, ok304, noop);
 	return err;
 }
 
 int docker_pause(struct docker *d, const char *id)
 {
-	return container_post(d, id, "pause", "", d->timeout_ms, 0);
+	return container_post(d, id, "pause", "", d->timeout_ms, 0, "already paused");
 }
 
 int docker_unpause(struct docker *d, const char *id)
 {
-	return container_post(d, id, "unpause", "", d->timeout_ms, 0);
+	/* Docker 20.10 answers HTTP 500 "Container ... is not paused", later ones 409. */
+	return container_post(d, id, "unpause", "", d->timeout_ms, 0, "is not paused");
 }
 
 int docker_stop(struct docker *d, const char *id, int timeout_s)
@@ -331,7 +339,7 @@ int docker_stop(struct docker *d, const char *id, int timeout_s)
 		timeout_s = 0;
 	snprintf(q, sizeof(q), "?t=%d", timeout_s);
 	/* Docker waits timeout_s, then kills: allow for both. */
-	return container_post(d, id, "stop", q, timeout_s * 1000L + d->timeout_ms, 1);
+	return container_post(d, id, "stop", q, timeout_s * 1000L + d->timeout_ms, 1, NULL);
 }
 
 int docker_network_disconnect(struct docker *d, const char *container, const char *network,
@@ -349,7 +357,8 @@ int docker_network_disconnect(struct docker *d, const char *container, const cha
 	snprintf(path, sizeof(path), "/networks/%s/disconnect", esc);
 	snprintf(what, sizeof(what), "%.64s from network %.64s", container, network);
 	err = post(d, "disconnect", what, path,
-		   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), d->timeout_ms, 0);
+		   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), d->timeout_ms, 0,
+		   NULL);
 cleanup:
 	curl_free(esc);
 	json_object_put(body);

@@ -70,7 +70,9 @@ void docker_list_free(struct container_info *cs, int n);
  * -EBUSY conflict such as already paused or not running (409), -EPERM
  * (403), -EINVAL (400), -EIO daemon unreachable, -EPROTO anything else.
  * docker_stop waits up to timeout_s seconds before Docker kills it; an
- * already stopped container is success (HTTP 304). */
+ * already stopped container is success (HTTP 304). docker_pause of a paused container and
+ * docker_unpause of one that is not paused return -EALREADY (nothing done, nothing
+ * logged but with -v), whatever status Docker gave. */
 int docker_pause(struct docker *d, const char *id);
 /* Timeout of each request in ms (default 5000; docker_stop adds its own wait). */
 void docker_set_timeout(struct docker *d, long ms);

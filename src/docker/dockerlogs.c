@@ -315,6 +315,8 @@ static void run_cmds(struct dockerlogs *l, int stopping)
 			void *old = l->streams[i]->ud;
 
 			l->streams[i]->ud = c->ud;
+			if (l->ops.on_swap)
+				l->ops.on_swap(c->ud, old);
 			l->ops.on_end(old, 0);
 		} else {
 			start_stream(l, c);

@@ -56,6 +56,9 @@ struct dockerlogs_ops {
 	int (*on_line)(void *ud, int stream, char *line, size_t len, int cut);
 	/* About once a second per stream. */
 	void (*on_tick)(void *ud);
+	/* dockerlogs_follow swapped the ud of a stream: new_ud may take state from old_ud
+	 * before on_end(old_ud, 0). Optional. */
+	void (*on_swap)(void *new_ud, void *old_ud);
 	/* The stream is over (the container stopped, dockerlogs_unfollow, replaced, or an error:
 	 * err 0 or -errno); ud is the callee's to free now. */
 	void (*on_end)(void *ud, int err);

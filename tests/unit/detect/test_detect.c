@@ -373,9 +373,14 @@ static void test_lifecycle(void)
 	      "die is CRITICAL with the exit code", "%s", a.message);
 	CHECK(detect_docker_event(&x, "oom", 0, &c, 1, &a) && a.severity == ALERT_CRITICAL,
 	      "oom is CRITICAL", "sev %d", a.severity);
-	CHECK(detect_docker_event(&x, "health_status: unhealthy", 0, &c, 1, &a) &&
-		  a.severity == ALERT_CRITICAL,
-	      "unhealthy is CRITICAL", "sev %d", a.severity);
+	CHECK(detect_docker_event(&x, "kill", 0, &c, 1, &a) && a.severity == ALERT_CRITICAL &&
+		  !strcmp(a.rule, "container-lifecycle") && !strcmp(a.source, "events"),
+	      "kill is CRITICAL container-lifecycle from events", "sev %d rule %s", a.severity,
+	      a.rule);
+	/* A failing healthcheck is the health checker's (health-failing, after N failed checks
+	 * in a row), not Docker's verdict after its own --health-retries. */
+	CHECK_EQ_INT(detect_docker_event(&x, "health_status: unhealthy", 0, &c, 1, &a), 0,
+		     "health_status: unhealthy is no lifecycle alert");
 	CHECK(detect_docker_event(&x, "restart", 0, &c, 1, &a) && a.severity == ALERT_WARNING,
 	      "restart is WARNING", "sev %d", a.severity);
 	CHECK(detect_docker_event(&x, "start", 0, &c, 1, &a) && a.severity == ALERT_INFO,
