@@ -17,8 +17,7 @@ const struct log_pattern logs_default_patterns[LOGS_DEFAULT_N] = {
     {"crash", "\\<(panic|panicked|segfault|segmentation fault|core dump|core dumped)\\>",
      ALERT_WARNING, 1},
     {"attack-words", "\\<(injection|unauthori[sz]ed|forbidden)\\>", ALERT_WARNING, 1},
-    {"shell-spawn", "\\<(exec|spawn)[a-z_]*\\>.*(^|[^.[:alnum:]_])(sh|bash)\\>", ALERT_WARNING,
-     1},
+    {"shell-spawn", "\\<(exec|spawn)[a-z_]*\\>.*(^|[^.[:alnum:]_])(sh|bash)\\>", ALERT_WARNING, 1},
 };
 
 struct logrule {
