@@ -239,9 +239,11 @@ start_docker() {
 		log "deleted stale bridge docker0 ($addr, want $bip)"
 	fi
 	mkdir -p "$RUN" "$DATA"
-	# fd 9 (our lock) must not leak into the daemons.
-	setsid unshare --mount --propagation private -- "$HERE/testenv.sh" __ns-init \
-		</dev/null >>"$RUN/dockerd.log" 2>&1 9>&- &
+	# No fd of ours or of our caller may leak into the daemons (close_fds).
+	(
+		close_fds
+		exec setsid unshare --mount --propagation private -- "$HERE/testenv.sh" __ns-init
+	) </dev/null >>"$RUN/dockerd.log" 2>&1 &
 	launcher=$!
 	for _ in $(seq 120); do
 		ver=$(docker_cgroup_version) && break
@@ -262,10 +264,12 @@ cmd_restart_dockerd() {
 	cpid=$(pidfile_pid "$RUN/containerd.pid" containerd) || die "our containerd is not running"
 	stop_pid "$pid" dockerd 20
 	log "stopped dockerd (pid $pid); containers keep running under containerd (pid $cpid)"
-	setsid nsenter -t "$cpid" -m -- dockerd --config-file "$CONF/daemon.json" \
-		--data-root "$DATA/docker" --exec-root "$RUN/docker" --pidfile "$RUN/docker.pid" \
-		--host "unix://$SOCK" --containerd "$RUN/containerd/containerd.sock" \
-		</dev/null >>"$RUN/dockerd.log" 2>&1 9>&- &
+	(
+		close_fds
+		exec setsid nsenter -t "$cpid" -m -- dockerd --config-file "$CONF/daemon.json" \
+			--data-root "$DATA/docker" --exec-root "$RUN/docker" --pidfile "$RUN/docker.pid" \
+			--host "unix://$SOCK" --containerd "$RUN/containerd/containerd.sock"
+	) </dev/null >>"$RUN/dockerd.log" 2>&1 &
 	for _ in $(seq 120); do
 		ver=$(docker_cgroup_version) && break
 		sleep 0.5
@@ -478,6 +482,18 @@ cmd_env() {
 	echo "MOAT_TEST_DNS=$gw"
 	echo "MOAT_TEST_IMAGE=$IMAGE"
 	echo "MOAT_TEST_CGROUP_PARENT=$(cmd_cgroup_parent)"
+}
+
+# Close every fd above 2 of this subshell before it execs a daemon: fd 9 (our lock) and
+# whatever our caller holds, such as the lock of `flock /tmp/moat-itest.lock tests/run.sh`
+# (fd 3): a dockerd that inherits it holds that lock for as long as it runs, and every
+# later test run waits for ever.
+close_fds() {
+	local f n
+	for f in /proc/$BASHPID/fd/*; do
+		n=${f##*/}
+		if [ "$n" -gt 2 ] 2>/dev/null; then eval "exec $n>&-" 2>/dev/null || true; fi
+	done
 }
 
 # Serialise up/down so two `make` runs cannot interleave.
