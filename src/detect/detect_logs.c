@@ -99,11 +99,13 @@ int logrules_count(const struct logrules *r)
 
 /* ---- per-container state ------------------------------------------------ */
 
+#define LOGS_LAST_ESC 512 /* the last line held back, escaped and cut, for the summary */
+
 struct limit {
 	int64_t window_end; /* mono ns; 0: no window open */
 	uint32_t sent;	    /* alerts in this window */
 	uint64_t held;	    /* lines held back in this window */
-	char last[LOGS_LINE_ESC];
+	char last[LOGS_LAST_ESC];
 };
 
 struct logscan {
@@ -114,12 +116,13 @@ struct logscan {
 	uint64_t skipped_lines, skipped_bytes;
 	int64_t flood_next; /* mono ns: no FLOOD report before */
 	uint64_t lines, bytes;
-	struct limit lim[LOGS_MAX_RULES];
+	struct limit lim[]; /* one per rule */
 };
 
 struct logscan *logscan_new(struct logrules *rules, const struct logscan_opts *o)
 {
-	struct logscan *s = calloc(1, sizeof(*s));
+	struct logscan *s =
+	    calloc(1, sizeof(*s) + (size_t)logrules_count(rules) * sizeof(s->lim[0]));
 
 	if (!s)
 		return NULL;
@@ -160,6 +163,11 @@ void logscan_inherit(struct logscan *s, const struct logscan *old)
 				s->lim[i] = old->lim[j];
 				break;
 			}
+}
+
+size_t logscan_size(const struct logscan *s)
+{
+	return sizeof(*s) + (size_t)logrules_count(s->rules) * sizeof(s->lim[0]);
 }
 
 void logscan_counts(const struct logscan *s, uint64_t *lines, uint64_t *bytes)
@@ -278,7 +286,7 @@ int logscan_tick(struct logscan *s, int64_t mono_ns, int64_t unix_ns, struct log
 		hit->window_s = s->o.rate_window_s;
 		hit->time_ns = unix_ns;
 		snprintf(hit->pattern, sizeof(hit->pattern), "%s", s->rules->r[i].def.name);
-		memcpy(hit->line, l->last, sizeof(hit->line));
+		snprintf(hit->line, sizeof(hit->line), "%s", l->last);
 		l->held = 0;
 		return 1;
 	}

@@ -51,7 +51,7 @@ struct log_hit {
 	char pattern[LOGS_PATTERN_NAME]; /* MATCH, SUMMARY */
 	char matched[LOGS_MATCH_ESC];	 /* MATCH: the text the pattern matched, escaped */
 	char line[LOGS_LINE_ESC];	 /* MATCH: the first 200 characters, escaped; SUMMARY:
-					    the last line held back */
+					    the last line held back (its first 511 bytes) */
 	uint64_t suppressed;		 /* MATCH: held back since the last alert of the pattern;
 					    SUMMARY: held back in the window */
 	uint64_t skipped_lines, skipped_bytes; /* FLOOD: not scanned since the last report */
@@ -87,6 +87,9 @@ int logscan_line(struct logscan *s, int stream, char *line, size_t len, int cut,
  * back, a FLOOD when lines went unscanned (at most once per rate window). Call about once a
  * second; returns 1 with *hit filled (call again), or 0 when nothing is due. */
 int logscan_tick(struct logscan *s, int64_t mono_ns, int64_t unix_ns, struct log_hit *hit);
+
+/* Bytes of memory s takes (its rules are shared). */
+size_t logscan_size(const struct logscan *s);
 
 /* Lines scanned and bytes of them, for measurements. */
 void logscan_counts(const struct logscan *s, uint64_t *lines, uint64_t *bytes);
