@@ -36,8 +36,8 @@ void dockerev_handle(struct daemon *d, const struct docker_event *ev)
 		/* Its logs from its start on: the first lines come before Docker records the
 		 * start (StartedAt, the event), so from 2 s before. */
 		if (c)
-			logwatch_apply(d, c,
-				       (c->started_at ? c->started_at : ev->time_ns) - 2000000000LL);
+			logwatch_apply(
+			    d, c, (c->started_at ? c->started_at : ev->time_ns) - 2000000000LL);
 	} else if (!strcmp(ev->action, "die") || !strcmp(ev->action, "destroy")) {
 		/* Its cgroup is gone with its processes (a restart makes a new one): its
 		 * settings, counters, resolvers and veth entries go too. */
