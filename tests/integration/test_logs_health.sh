@@ -16,6 +16,7 @@ MOATBIN=$MOAT_ROOT/build/moat
 PIN=/sys/fs/bpf/moat-test-logs
 ALERTS=$T_TMP/alerts.jsonl
 CONF=$T_TMP/moat.json
+POL=$T_TMP/policies.json
 export MOAT_CONTROL_SOCKET=$T_TMP/moat.sock
 
 "$MOATBIN" --pin-dir "$PIN" clear >/dev/null 2>&1
@@ -24,10 +25,18 @@ cat >"$CONF" <<JSON
  "health": {"failures": 2, "poll_seconds": 2},
  "containers": [{"match": "moat-test-lg-quiet", "logs": false}]}
 JSON
+# This test's containers: CRITICAL pauses (as the built-in policy does); any other container
+# of this Docker is only alerted on, so that a test running beside this one is left alone.
+cat >"$POL" <<JSON
+{"policies": [
+  {"id": "lg", "priority": 10, "target": {"names": ["moat-test-lg-*"]}, "actions": ["pause"]},
+  {"id": "others", "priority": 20, "actions": ["alert"]}
+]}
+JSON
 # Running before moat starts: its logs are followed from moat's start on.
-docker_run_test lg-early -- sh -c 'sleep 4; echo "early: FATAL after moat started"; sleep 600' ||
+docker_run_test lg-early -- sh -c 'sleep 8; echo "early: FATAL after moat started"; sleep 600' ||
 	{ t_fail "containers start" "docker run"; t_done; }
-"$MOATBIN" --pin-dir "$PIN" run --config "$CONF" --state-dir "$T_TMP/state" --alerts-file "$ALERTS" \
+"$MOATBIN" --pin-dir "$PIN" run --config "$CONF" --policies "$POL" --state-dir "$T_TMP/state" --alerts-file "$ALERTS" \
 	--control-socket "$MOAT_CONTROL_SOCKET" >"$T_TMP/run.log" 2>&1 &
 run_pid=$!
 t_on_exit "kill $run_pid 2>/dev/null; wait $run_pid 2>/dev/null; '$MOATBIN' --pin-dir '$PIN' clear >/dev/null 2>&1"
@@ -41,8 +50,8 @@ sleep 1
 t_check "once" test "$(jq -c 'select(.rule=="log-pattern" and .container.name=="moat-test-lg-fatal")' "$ALERTS" | wc -l)" -eq 1
 t_check "the line 'booting' raises nothing" none '.container.name=="moat-test-lg-fatal" and (.log.line // "" | test("booting"))' "$ALERTS"
 t_check "a container running before moat: its FATAL line after moat started is seen" \
-	wait_for -t 10 some '.rule=="log-pattern" and .container.name=="moat-test-lg-early"' "$ALERTS"
-t_check "a WARNING log-pattern does not pause (default policy: CRITICAL)" \
+	wait_for -t 15 some '.rule=="log-pattern" and .container.name=="moat-test-lg-early"' "$ALERTS"
+t_check "a WARNING log-pattern does not pause (the policy acts on CRITICAL)" \
 	test "$(docker inspect -f '{{.State.Status}}' moat-test-lg-fatal)" = running
 
 docker_run_test lg-flood -- sh -c 'i=0; while [ $i -lt 2000 ]; do echo "FATAL flood $i" >&2; i=$((i+1)); done; sleep 600'
@@ -71,7 +80,7 @@ t_check "moat's status counts the log streams and lines" bash -c \
 docker_run_test lg-sick --health-cmd 'echo "db down"; false' --health-interval 1s --health-retries 5 -- sleep 600
 t_check "two failed healthchecks: CRITICAL health-failing" wait_for -t 15 some \
 	'.rule=="health-failing" and .container.name=="moat-test-lg-sick" and .severity=="CRITICAL" and .health.failing_streak>=2 and (.health.output|test("db down"))' "$ALERTS"
-t_check "and the default policy pauses it" wait_for -t 10 bash -c \
+t_check "and the policy pauses it" wait_for -t 10 bash -c \
 	"[ \"\$(docker inspect -f '{{.State.Status}}' moat-test-lg-sick)\" = paused ]"
 t_check "the pause is an action alert" wait_for -t 5 some \
 	'.rule=="action" and .action.action=="pause" and .container.name=="moat-test-lg-sick"' "$ALERTS"

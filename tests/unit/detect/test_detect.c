@@ -361,6 +361,31 @@ static void test_packet(void)
 	json_object_put(c.image_labels);
 }
 
+/* A renamed copy of a shell (copycheck found it): suspicious, unless it is the container's
+ * own init (busybox's `sleep` is a hard link of /bin/sh). */
+static void test_copied(void)
+{
+	struct detect_ctx x = {.cfg = &cfg};
+	struct container_info c;
+	struct moat_exec_event e;
+	struct alert a;
+
+	make_container(&c);
+	make_exec(&e, 555, 1, "/tmp/x", "", "x\0", 2, "x");
+	CHECK(detect_copied_exec(&x, &e, &c, EXEC_SHELL, "/bin/sh", &a) &&
+		  a.severity == ALERT_CRITICAL && strstr(a.message, "a copy of /bin/sh"),
+	      "a renamed copy of sh run by docker exec is CRITICAL", "%s", a.message);
+	alert_release(&a);
+	make_exec(&e, 100, 1, "/bin/sleep", "",
+		  "sleep\0"
+		  "600",
+		  10, "sleep");
+	CHECK_EQ_INT(detect_copied_exec(&x, &e, &c, EXEC_SHELL, "/bin/sh", &a), 0,
+		     "the container's init that is a hard link of sh (busybox sleep) is its own");
+	json_object_put(c.labels);
+	json_object_put(c.image_labels);
+}
+
 static void test_lifecycle(void)
 {
 	struct detect_ctx x = {.cfg = &cfg};
@@ -396,6 +421,7 @@ int main(void)
 	test_exec();
 	test_network();
 	test_packet();
+	test_copied();
 	test_lifecycle();
 	return TEST_EXIT();
 }
