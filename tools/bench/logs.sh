@@ -80,7 +80,7 @@ for i in $(seq "$WRITERS"); do
 		"i=0; while [ \$i -lt $LINES ]; do
 			if [ \$((i % 50)) -eq 49 ]; then echo \"2024-05-01 ERROR db: connection reset (\$i)\";
 			else echo \"172.17.0.\$((i % 250)) - - [01/May/2024:10:11:12 +0000] \\\"GET /api/v1/items/\$i HTTP/1.1\\\" 200 512\"; fi
-			i=\$((i + 1)); done; sleep 3600" >/dev/null
+			i=\$((i + 1)); done; sleep 3600" >/dev/null 2>&1
 done
 want=$((lines0 + WRITERS * LINES))
 for _ in $(seq 600); do
