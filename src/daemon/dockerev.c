@@ -45,7 +45,10 @@ void dockerev_handle(struct daemon *d, const struct docker_event *ev)
 			netrules_forget_cgroup(d->pin_dir, c->cgroup_id);
 		settings_refresh_shares(d);
 		c = inventory_find(&d->inv, ev->id);
-		logwatch_forget(d, ev->id);
+		/* A dying container's log stream ends by itself once Docker has sent its last
+		 * lines (a container that logs FATAL and exits at once is still scanned). */
+		if (!strcmp(ev->action, "destroy"))
+			logwatch_forget(d, ev->id);
 	}
 	healthwatch_event(d, ev, c);
 	if (!strcmp(ev->action, "unpause") || !strcmp(ev->action, "die"))

@@ -63,6 +63,10 @@ t_check "rate limited: one alert in the window" test \
 t_check "the window's end: a summary counts the 1999 held back" wait_for -t 12 some \
 	'.rule=="log-pattern" and .container.name=="moat-test-lg-flood" and .log.suppressed==1999 and (.log.line|test("FATAL flood 1999"))' "$ALERTS"
 
+docker_run_test lg-brief -- sh -c 'echo "brief: FATAL and gone"; exit 3'
+t_check "a container that logs FATAL and exits at once is still scanned" wait_for -t 10 some \
+	'.rule=="log-pattern" and .container.name=="moat-test-lg-brief"' "$ALERTS"
+
 docker_run_test lg-tty -t -- sh -c 'echo "tty says: panic: nil map"; sleep 600'
 t_check "a TTY container's raw stream is scanned" wait_for -t 10 some \
 	'.rule=="log-pattern" and .container.name=="moat-test-lg-tty" and .log.pattern=="crash"' "$ALERTS"
