@@ -14,7 +14,8 @@ struct container_info;
 struct logwatch;
 
 /* Start the reader thread and the pipe (nothing is followed yet). Returns 0 or -errno
- * (logged). With "logs": {"enabled": false} nothing starts and 0 is returned. */
+ * (logged). It starts even with "logs": {"enabled": false} (then it follows nothing), so
+ * that a reload can turn the scanner on. */
 int logwatch_start(struct daemon *d);
 void logwatch_stop(struct daemon *d);
 
