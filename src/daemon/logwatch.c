@@ -133,13 +133,17 @@ int logwatch_fd(const struct daemon *d)
 }
 
 /* Should c's logs be scanned? Its containers entry, else its policy, else the global
- * setting; a container must run (or be paused) to have a stream. */
-static int wanted(const struct daemon *d, const struct container_info *c, const struct policy *p)
+ * setting. A container must run (or be paused) to have a stream, unless it has just
+ * started (started: its start event): one that logs and exits at once may be "exited" by
+ * the time it was inspected, and Docker still serves what it wrote. */
+static int wanted(const struct daemon *d, const struct container_info *c, const struct policy *p,
+		  int started)
 {
 	const struct container_rule *r = config_container(&d->cfg, c->name);
 
-	if (!d->cfg.logs.enabled || inventory_gone_since(c) ||
-	    (strcmp(c->state, "running") && strcmp(c->state, "paused")))
+	if (!d->cfg.logs.enabled || !strcmp(c->state, "removed") ||
+	    (!started && (inventory_gone_since(c) ||
+			  (strcmp(c->state, "running") && strcmp(c->state, "paused")))))
 		return 0;
 	if (r && r->logs >= 0)
 		return r->logs;
@@ -174,7 +178,7 @@ void logwatch_apply(struct daemon *d, const struct container_info *c, int64_t si
 	if (!w || !c || !c->id[0])
 		return;
 	p = policy_match(d->policies, c);
-	if (!wanted(d, c, p)) {
+	if (!wanted(d, c, p, since_ns != 0)) {
 		dockerlogs_unfollow(w->reader, c->id);
 		return;
 	}

@@ -23,7 +23,8 @@ void logwatch_stop(struct daemon *d);
 int logwatch_fd(const struct daemon *d);
 
 /* Follow container c from since_ns (Unix ns; 0: now) when its logs are to be scanned and it
- * runs; stop following it otherwise. A container already followed gets the current rules
+ * runs (since_ns nonzero: it has just started, whatever its state now); stop following it
+ * otherwise. A container already followed gets the current rules
  * without a gap (its rate limits carry over). */
 void logwatch_apply(struct daemon *d, const struct container_info *c, int64_t since_ns);
 
