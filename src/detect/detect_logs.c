@@ -20,10 +20,21 @@ const struct log_pattern logs_default_patterns[LOGS_DEFAULT_N] = {
     {"shell-spawn", "\\<(exec|spawn)[a-z_]*\\>.*(^|[^.[:alnum:]_])(sh|bash)\\>", ALERT_WARNING, 1},
 };
 
+/* A quick test before the regex of each seed pattern: a line it matches holds one of these
+ * words (in any case where the pattern ignores case), so a line with none is no match. Most
+ * lines hold none: the regex, ten times dearer, runs on few (docs/performance.md, 8.1). */
+static const char *const default_words[LOGS_DEFAULT_N][5] = {
+    {"ERROR", "FATAL", "CRITICAL", NULL},
+    {"panic", "segfault", "segmentation fault", "core dump", NULL},
+    {"injection", "unauthori", "forbidden", NULL},
+    {"exec", "spawn", NULL},
+};
+
 struct logrule {
 	struct log_pattern def;
-	regex_t fast; /* REG_NOSUB: does it match? */
-	regex_t sub;  /* with offsets: what did it match? */
+	regex_t fast;		  /* REG_NOSUB: does it match? */
+	regex_t sub;		  /* with offsets: what did it match? */
+	const char *const *words; /* a seed pattern's quick test, NULL for the operator's */
 };
 
 struct logrules {
@@ -32,7 +43,7 @@ struct logrules {
 	struct logrule r[LOGS_MAX_RULES];
 };
 
-static int add_rule(struct logrules *rs, const struct log_pattern *p)
+static int add_rule(struct logrules *rs, const struct log_pattern *p, const char *const *words)
 {
 	struct logrule *r = &rs->r[rs->n];
 	int flags = REG_EXTENDED | (p->icase ? REG_ICASE : 0);
@@ -40,6 +51,7 @@ static int add_rule(struct logrules *rs, const struct log_pattern *p)
 	if (rs->n == LOGS_MAX_RULES)
 		return 0;
 	r->def = *p;
+	r->words = words;
 	if (regcomp(&r->fast, p->regex, flags | REG_NOSUB))
 		return -EINVAL;
 	if (regcomp(&r->sub, p->regex, flags)) {
@@ -61,11 +73,11 @@ struct logrules *logrules_build(const struct logs_config *global, const struct l
 		return NULL;
 	atomic_init(&rs->refs, 1);
 	for (int i = 0; pol && !err && i < pol->n_patterns; i++)
-		err = add_rule(rs, &pol->patterns[i]);
+		err = add_rule(rs, &pol->patterns[i], NULL);
 	for (int i = 0; !err && i < global->n_patterns; i++)
-		err = add_rule(rs, &global->patterns[i]);
+		err = add_rule(rs, &global->patterns[i], NULL);
 	for (int i = 0; defaults && !err && i < LOGS_DEFAULT_N; i++)
-		err = add_rule(rs, &logs_default_patterns[i]);
+		err = add_rule(rs, &logs_default_patterns[i], default_words[i]);
 	if (err) {
 		logrules_put(rs);
 		errno = -err;
@@ -211,11 +223,41 @@ static int budget_take(struct logscan *s, size_t len, int64_t now)
 	return 1;
 }
 
+/* Can rule r match line (NUL-terminated, no NUL inside; low: the same in lower case, or
+ * NULL when the line was too long to copy)? 0 only when its quick test says it cannot. The
+ * words of a pattern that ignores case are lower case, and are looked for in low (glibc's
+ * strcasestr is several times slower than lowering the line once). */
+static int may_match(const struct logrule *r, const char *line, const char *low)
+{
+	if (!r->words || (r->def.icase && !low))
+		return 1;
+	for (int i = 0; r->words[i]; i++)
+		if (strstr(r->def.icase ? low : line, r->words[i]))
+			return 1;
+	return 0;
+}
+
+#define LOGS_LOWER_MAX 16384
+
+/* line in ASCII lower case into a per-thread buffer; NULL when longer than LOGS_LOWER_MAX. */
+static const char *lower(const char *line, size_t len)
+{
+	static __thread char buf[LOGS_LOWER_MAX + 1];
+
+	if (len > LOGS_LOWER_MAX)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = line[i] >= 'A' && line[i] <= 'Z' ? (char)(line[i] | 0x20) : line[i];
+	buf[len] = 0;
+	return buf;
+}
+
 int logscan_line(struct logscan *s, int stream, char *line, size_t len, int cut, int64_t mono_ns,
 		 int64_t unix_ns, struct log_hit *hit)
 {
 	const struct logrules *rs = s->rules;
 	regmatch_t m[1];
+	const char *low;
 	size_t show;
 	int best = -1;
 
@@ -229,8 +271,10 @@ int logscan_line(struct logscan *s, int stream, char *line, size_t len, int cut,
 	for (size_t i = 0; i < len; i++)
 		if (!line[i])
 			line[i] = ' ';
+	low = lower(line, len);
 	for (int i = 0; i < rs->n; i++)
 		if ((best < 0 || rs->r[i].def.severity > rs->r[best].def.severity) &&
+		    may_match(&rs->r[i], line, low) &&
 		    regexec(&rs->r[i].fast, line, 0, NULL, 0) == 0)
 			best = i;
 	if (best < 0)

@@ -45,6 +45,10 @@ static void test_defaults(void)
 	    {"exec sh -c 'curl x | sh'", "shell-spawn"},
 	    {"executing the shell script deploy.sh", ""},
 	    {"GET /healthz 200 3ms", ""},
+	    /* the quick word test before each regex must not lose a match in another case */
+	    {"Kernel PANIC - not syncing", "crash"},
+	    {"SPAWN /BIN/SH failed", "shell-spawn"},
+	    {"Request FORBIDDEN by policy", "attack-words"},
 	    {"", ""},
 	};
 	struct logrules *r = logrules_build(&cfg, NULL);
