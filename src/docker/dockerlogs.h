@@ -13,6 +13,7 @@
 
 #define DOCKERLOGS_MAX_LINE 8192 /* bytes of one line handed over; the rest is dropped */
 #define DOCKERLOGS_MAX	    4096 /* streams at once */
+#define DOCKERLOGS_BATCH_MS 10	 /* the reader waits this long after a wakeup, so lines batch */
 
 /* ---- the splitter (no I/O) ---------------------------------------------- */
 
