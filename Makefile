@@ -122,6 +122,12 @@ BENCH_BINS += $(BUILD)/bench/domain_fill
 $(BUILD)/bench/domain_fill: tools/bench/domain_fill.c include/moat/*.h | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 
+# Log pattern scanner cost per line, no Docker needed: build/bench/logscan [LINES] [USER_PATTERNS].
+BENCH_BINS += $(BUILD)/bench/logscan
+
+$(BUILD)/bench/logscan: tools/bench/logscan.c $(LIB_OBJS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers $(BUILD)/bench:
 	mkdir -p $@
 

@@ -83,11 +83,10 @@ static void run(struct actions *a, struct docker **d, const struct action_req *r
 		}
 		snprintf(res->error, sizeof(res->error), "%s",
 			 docker_last_error(*d)[0] ? docker_last_error(*d) : strerror(-err));
-		/* Already in the wanted state: done. */
-		if (err == -EBUSY &&
-		    ((r->kind == ACTION_PAUSE && strstr(res->error, "already paused")) ||
-		     (r->kind == ACTION_UNPAUSE && strstr(res->error, "not paused")))) {
+		/* Already in the wanted state: done, quietly (docker.h: -EALREADY). */
+		if (err == -EALREADY) {
 			res->ok = 1;
+			res->noop = 1;
 			res->error[0] = 0;
 			break;
 		}

@@ -21,7 +21,9 @@ struct action_req {
 
 struct action_result {
 	struct action_req req;
-	int ok; /* 1 done, 0 failed after every attempt */
+	int ok;	  /* 1 done, 0 failed after every attempt */
+	int noop; /* ok, and there was nothing to do: pause of a paused container, unpause of one
+		     that is not paused */
 	int attempts;
 	char error[256]; /* the last failure, "" when ok */
 	int64_t done_ns; /* CLOCK_BOOTTIME when finished */

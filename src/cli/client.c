@@ -38,12 +38,15 @@ static json_object *ask(const char *cmd, const char *key, const char *val)
 	return ans;
 }
 
-static int print_answer(json_object *ans, const char *what)
+static int print_answer(json_object *ans, const char *what, const char *noop)
 {
-	json_object *ok, *err;
+	json_object *ok, *err, *nothing;
 
 	if (json_object_object_get_ex(ans, "ok", &ok) && json_object_get_boolean(ok)) {
-		printf("%s\n", what);
+		printf("%s\n", noop && json_object_object_get_ex(ans, "noop", &nothing) &&
+				       json_object_get_boolean(nothing)
+				   ? noop
+				   : what);
 		json_object_put(ans);
 		return 0;
 	}
@@ -59,7 +62,7 @@ static int pause_resume(int argc, char **argv, int pause)
 	const char *verb = pause ? "pause" : "resume";
 	struct docker *d;
 	json_object *ans;
-	char done[256];
+	char done[256], noop[256];
 	int err;
 
 	if (argc != 2) {
@@ -67,9 +70,11 @@ static int pause_resume(int argc, char **argv, int pause)
 		return 2;
 	}
 	snprintf(done, sizeof(done), "%s %s", pause ? "paused" : "resumed", argv[1]);
+	snprintf(noop, sizeof(noop), "%s %s; nothing to do", argv[1],
+		 pause ? "is paused already" : "is not paused");
 	ans = ask(verb, "container", argv[1]);
 	if (ans)
-		return print_answer(ans, done);
+		return print_answer(ans, done, noop);
 	/* No daemon: talk to Docker directly. */
 	d = docker_open(NULL);
 	if (!d) {
@@ -77,7 +82,10 @@ static int pause_resume(int argc, char **argv, int pause)
 		return 1;
 	}
 	err = pause ? docker_pause(d, argv[1]) : docker_unpause(d, argv[1]);
-	if (err)
+	if (err == -EALREADY) {
+		printf("%s\n", noop);
+		err = 0;
+	} else if (err)
 		log_error("%s %s: %s", verb, argv[1],
 			  docker_last_error(d)[0] ? docker_last_error(d) : strerror(-err));
 	else
@@ -248,7 +256,7 @@ static int decide(long id, const char *choice)
 		log_error("moat run does not answer on %s", socket_path());
 		return 1;
 	}
-	rc = print_answer(ans, "decided");
+	rc = print_answer(ans, "decided", NULL);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #include "copycheck.h"
 #include "ctlcmds.h"
 #include "daemon_int.h"
+#include "logwatch.h"
 #include "netrules.h"
 #include "registry.h"
 #include "settings.h"
@@ -98,6 +99,8 @@ json_object *ctlcmds_status(struct daemon *d)
 	if (d->copycheck)
 		json_object_object_add(s, "copycheck", copycheck_json(d->copycheck));
 	json_object_object_add(s, "learn_share", json_object_new_uint64(d->learn_share));
+	if (d->logs) /* the log scanner: logwatch.c */
+		json_object_object_add(s, "logs", logwatch_status(d));
 	json_object_object_add(s, "kernel_drops", json_object_new_uint64(drops));
 	json_object_object_add(al, "INFO", json_object_new_uint64(d->n_alerts[0]));
 	json_object_object_add(al, "WARNING", json_object_new_uint64(d->n_alerts[1]));

@@ -35,7 +35,9 @@
 #include "dockerev.h"
 #include "dockerwatch.h"
 #include "format.h"
+#include "healthwatch.h"
 #include "log.h"
+#include "logwatch.h"
 #include "moat/maps.h"
 #include "options.h"
 #include "preflight.h"
@@ -53,6 +55,8 @@ enum {
 	TAG_SIGNAL,
 	TAG_TIMER,
 	TAG_COPYCHECK,
+	TAG_LOGS,   /* logwatch.c */
+	TAG_HEALTH, /* healthwatch.c */
 	TAG_CONTROL = 16,
 };
 
@@ -186,6 +190,8 @@ static int daemon_start(struct daemon *d, const sigset_t *signals)
 		log_error("cannot start the Docker threads: %s", strerror(errno));
 		return -1;
 	}
+	if (logwatch_start(d) || healthwatch_start(d))
+		return -1;
 	d->copycheck = copycheck_start(&d->cfg.shells, &d->cfg.runtimes, &d->cfg.net_tools);
 	if (!d->copycheck) {
 		log_error("cannot start the renamed-copy checker: %s", strerror(errno));
@@ -206,6 +212,8 @@ static int daemon_start(struct daemon *d, const sigset_t *signals)
 	    epoll_add(d->epfd, dockerwatch_fd(d->watch), TAG_DOCKER) ||
 	    epoll_add(d->epfd, actions_fd(d->actions), TAG_ACTIONS) ||
 	    epoll_add(d->epfd, copycheck_fd(d->copycheck), TAG_COPYCHECK) ||
+	    epoll_add(d->epfd, logwatch_fd(d), TAG_LOGS) ||
+	    epoll_add(d->epfd, healthwatch_fd(d), TAG_HEALTH) ||
 	    epoll_add(d->epfd, d->inofd, TAG_INOTIFY) || epoll_add(d->epfd, d->sigfd, TAG_SIGNAL) ||
 	    epoll_add(d->epfd, d->timerfd, TAG_TIMER)) {
 		log_error("epoll setup: %s", strerror(errno));
@@ -273,6 +281,8 @@ static void on_ready(struct daemon *d, uint32_t tag)
 		while (copycheck_next(d->copycheck, &cr) == 0)
 			dispatch_copycheck_result(d, &cr);
 		break;
+	case TAG_LOGS: logwatch_on_ready(d); break;
+	case TAG_HEALTH: healthwatch_on_ready(d); break;
 	case TAG_INOTIFY: rulesets_on_inotify(d); break;
 	case TAG_TIMER:
 		if (read(d->timerfd, &ticks, sizeof(ticks)) > 0)
@@ -331,6 +341,8 @@ void daemon_free(struct daemon *d)
 	control_server_close(&d->ctl, "moat is shutting down");
 	actions_stop(d->actions);
 	copycheck_stop(d->copycheck);
+	logwatch_stop(d);
+	healthwatch_stop(d);
 	dockerwatch_stop(d->watch);
 	ring_buffer__free(d->rb);
 	inventory_close(&d->inv);

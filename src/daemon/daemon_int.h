@@ -29,6 +29,8 @@ struct copycheck;
 struct registry;
 struct alertlog;
 struct access;
+struct logwatch;
+struct healthwatch;
 
 struct daemon {
 	/* Setup (daemon.c, options.c): what moat run was asked to do. */
@@ -45,7 +47,9 @@ struct daemon {
 	struct copycheck *copycheck; /* renamed-copy checks, off the event loop */
 	struct registry *registry;
 	struct alertlog *alerts;
-	struct access *access; /* egress decisions: log and statistics */
+	struct access *access;	    /* egress decisions: log and statistics */
+	struct logwatch *logs;	    /* the log pattern scanner (logwatch.c) */
+	struct healthwatch *health; /* the health checker (healthwatch.c) */
 	struct dedup *dedup;
 	struct lossy *lossy; /* containers whose events were suppressed (detect.h) */
 	struct detect_ctx dx;

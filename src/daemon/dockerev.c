@@ -6,7 +6,9 @@
 #include "actions.h"
 #include "daemon_int.h"
 #include "dockerev.h"
+#include "healthwatch.h"
 #include "log.h"
+#include "logwatch.h"
 #include "netrules.h"
 #include "settings.h"
 
@@ -31,6 +33,11 @@ void dockerev_handle(struct daemon *d, const struct docker_event *ev)
 		c = inventory_find(&d->inv, ev->id);
 		if (c)
 			settings_apply_container(d, c);
+		/* Its logs from its start on: the first lines come before Docker records the
+		 * start (StartedAt, the event), so from 2 s before. */
+		if (c)
+			logwatch_apply(
+			    d, c, (c->started_at ? c->started_at : ev->time_ns) - 2000000000LL);
 	} else if (!strcmp(ev->action, "die") || !strcmp(ev->action, "destroy")) {
 		/* Its cgroup is gone with its processes (a restart makes a new one): its
 		 * settings, counters, resolvers and veth entries go too. */
@@ -38,7 +45,12 @@ void dockerev_handle(struct daemon *d, const struct docker_event *ev)
 			netrules_forget_cgroup(d->pin_dir, c->cgroup_id);
 		settings_refresh_shares(d);
 		c = inventory_find(&d->inv, ev->id);
+		/* A dying container's log stream ends by itself once Docker has sent its last
+		 * lines (a container that logs FATAL and exits at once is still scanned). */
+		if (!strcmp(ev->action, "destroy"))
+			logwatch_forget(d, ev->id);
 	}
+	healthwatch_event(d, ev, c);
 	if (!strcmp(ev->action, "unpause") || !strcmp(ev->action, "die"))
 		paused_mark(&d->paused, ev->id, 0);
 	if (detect_docker_event(&d->dx, ev->action, ev->exit_code, c, ev->time_ns, &a)) {
@@ -47,12 +59,9 @@ void dockerev_handle(struct daemon *d, const struct docker_event *ev)
 			snprintf(a.container_name, sizeof(a.container_name), "%s", ev->name);
 			snprintf(a.container_image, sizeof(a.container_image), "%s", ev->image);
 		}
+		/* die/oom/kill leave nothing to act on; a failing healthcheck is the health
+		 * checker's (healthwatch.c). */
 		respond_emit(d, &a);
-		/* An unhealthy container is paused like any CRITICAL finding (the
-		 * seed's health channel); die/oom/kill leave nothing to pause. */
-		if (!strcmp(ev->action, "health_status: unhealthy") && c && !d->cfg.report_only &&
-		    settings_want_pause(d, c) && !paused_has(&d->paused, c->id))
-			respond_request(d, ACTION_PAUSE, c->id, c->name, a.trace_id, 0, NULL);
 		alert_release(&a);
 	}
 }

@@ -119,6 +119,8 @@ static void reply_held(struct daemon *d, const struct action_result *r)
 				       json_object_new_string(action_kind_name(r->req.kind)));
 		json_object_object_add(a, "container", json_object_new_string(r->req.name));
 		json_object_object_add(a, "attempts", json_object_new_int(r->attempts));
+		if (r->noop)
+			json_object_object_add(a, "noop", json_object_new_boolean(1));
 		if (!r->ok)
 			json_object_object_add(a, "error", json_object_new_string(r->error));
 		control_server_reply(&d->ctl, slot, a);
@@ -129,7 +131,7 @@ void respond_action_result(struct daemon *d, const struct action_result *r)
 {
 	struct alert a = {0};
 	const struct container_info *c;
-	json_object *act = json_object_new_object();
+	json_object *act;
 	int64_t ms = (r->done_ns - r->req.requested_ns) / 1000000;
 
 	r->ok ? d->n_actions_ok++ : d->n_actions_failed++;
@@ -138,6 +140,8 @@ void respond_action_result(struct daemon *d, const struct action_result *r)
 	if (r->req.kind == ACTION_UNPAUSE && r->ok)
 		paused_mark(&d->paused, r->req.container, 0);
 	reply_held(d, r);
+	if (r->noop) /* nothing happened (resume of a running container): nothing to alert */
+		return;
 	a.time_ns = clock_boot_to_unix_offset() + r->done_ns;
 	a.severity = r->req.kind == ACTION_PAUSE || !r->ok ? ALERT_CRITICAL : ALERT_INFO;
 	snprintf(a.rule, sizeof(a.rule), "action");
@@ -162,6 +166,7 @@ void respond_action_result(struct daemon *d, const struct action_result *r)
 		snprintf(a.message, sizeof(a.message),
 			 "Could not %s container %s after %d attempts: %s",
 			 action_kind_name(r->req.kind), r->req.name, r->attempts, r->error);
+	act = json_object_new_object();
 	json_object_object_add(act, "action",
 			       json_object_new_string(action_kind_name(r->req.kind)));
 	json_object_object_add(act, "result", json_object_new_string(r->ok ? "ok" : "failed"));

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "daemon_int.h"
+#include "healthwatch.h"
 #include "log.h"
+#include "logwatch.h"
 #include "netrules.h"
 #include "registry.h"
 #include "settings.h"
@@ -433,4 +435,6 @@ void settings_apply_all(struct daemon *d)
 			settings_apply_container(d, c);
 	}
 	sync_socket_tp(d);
+	logwatch_apply_all(d); /* the log scanner and the health checker follow the same */
+	healthwatch_apply_all(d);
 }

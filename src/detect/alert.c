@@ -230,6 +230,8 @@ json_object *alert_to_json(const struct alert *a)
 	err |= add_ref(o, "process", a->process);
 	err |= add_ref(o, "network", a->network);
 	err |= add_ref(o, "action", a->action);
+	err |= add_ref(o, "log", a->log);
+	err |= add_ref(o, "health", a->health);
 	if (a->latency_ns > 0)
 		err |= json_object_object_add(o, "latency_us",
 					      json_object_new_int64(a->latency_ns / 1000)) != 0;
@@ -247,7 +249,9 @@ void alert_release(struct alert *a)
 	json_object_put(a->process);
 	json_object_put(a->network);
 	json_object_put(a->action);
-	a->process = a->network = a->action = NULL;
+	json_object_put(a->log);
+	json_object_put(a->health);
+	a->process = a->network = a->action = a->log = a->health = NULL;
 }
 
 /* Copy the string member key of o into dst (truncating); "" when absent
@@ -308,5 +312,7 @@ int alert_from_json(json_object *o, struct alert *a)
 	a->process = get_obj(o, "process");
 	a->network = get_obj(o, "network");
 	a->action = get_obj(o, "action");
+	a->log = get_obj(o, "log");
+	a->health = get_obj(o, "health");
 	return 0;
 }

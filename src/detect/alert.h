@@ -26,6 +26,8 @@ struct alert {
 	json_object *process; /* owned: {"pid","ppid","comm","filename","argv",...} or NULL */
 	json_object *network; /* owned: {"daddr","dport","protocol","domain",...} or NULL */
 	json_object *action;  /* owned: {"action","result","attempts","error"} or NULL */
+	json_object *log;     /* owned: log-pattern, log-flood: {"stream","pattern","line",...} */
+	json_object *health;  /* owned: health-failing: {"failing_streak","failures",...} */
 	int64_t latency_ns;   /* from the kernel event to this alert being raised (for an
 				 action: to the action being done); 0 when unknown */
 };

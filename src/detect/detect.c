@@ -453,7 +453,9 @@ int detect_copied_exec(const struct detect_ctx *x, const struct moat_exec_event 
 {
 	char fn[MOAT_PATH_LEN * 4], o[300 * 4];
 
-	if (!c || cls <= EXEC_NONE || cls > EXEC_NETTOOL)
+	/* The container's own program is expected even when it is a copy of a listed one: a
+	 * busybox image's init `sleep 600` is a hard link of /bin/sh. */
+	if (!c || cls <= EXEC_NONE || cls > EXEC_NETTOOL || exec_expected(x, e, c, base_name(orig)))
 		return 0;
 	text_escape(fn, 400, e->filename, sizeof(e->filename));
 	text_escape(o, 400, orig, 300);
@@ -780,8 +782,6 @@ int detect_docker_event(const struct detect_ctx *x, const char *action, int exit
 		sev = ALERT_CRITICAL, what = "ran out of memory (OOM)";
 	else if (!strcmp(action, "kill"))
 		sev = ALERT_CRITICAL, what = "was killed";
-	else if (!strcmp(action, "health_status: unhealthy"))
-		sev = ALERT_CRITICAL, what = "is unhealthy";
 	else if (!strcmp(action, "restart"))
 		sev = ALERT_WARNING, what = "restarted";
 	else if (!strcmp(action, "start"))

@@ -59,6 +59,7 @@ struct container_info {
 	 * container, like docker exec: the daemon must not take them for an
 	 * intruder's shell. */
 	char health_cmd[512];
+	int tty; /* Config.Tty: its log stream is raw, not multiplexed (dockerlogs.h) */
 	struct container_net nets[DOCKER_MAX_NETWORKS];
 	int n_nets;
 	/* HostConfig.Dns: the DNS servers given to docker run --dns (addresses as text). Docker's

@@ -138,6 +138,72 @@ static int status_errno(long status)
 	}
 }
 
+/* --- the allow-list ------------------------------------------------------ */
+
+/* Every Engine API call moat makes, and no other: it reads containers (version, list,
+ * inspect, image labels, events, logs) and responds (pause, unpause, stop, disconnect).
+ * It never creates, execs, kills, removes, commits or copies. A route is METHOD plus an
+ * exact path, or a prefix, one path segment (an escaped id or name: no '/') and a suffix.
+ * The query string is not judged. tests/unit/docker/test_docker_allow.c checks it against
+ * a fake Engine. */
+static const struct docker_route {
+	const char *method, *prefix, *suffix; /* suffix NULL: prefix is the whole path */
+} docker_routes[] = {
+    {"GET", "/version", NULL},		{"GET", "/containers/json", NULL},
+    {"GET", "/events", NULL},		{"GET", "/containers/", "/json"},
+    {"GET", "/containers/", "/logs"},	{"GET", "/images/", "/json"},
+    {"POST", "/containers/", "/pause"}, {"POST", "/containers/", "/unpause"},
+    {"POST", "/containers/", "/stop"},	{"POST", "/networks/", "/disconnect"},
+};
+
+int docker_allowed(const char *method, const char *path)
+{
+	size_t len = strcspn(path, "?");
+
+	for (size_t i = 0; i < sizeof(docker_routes) / sizeof(docker_routes[0]); i++) {
+		const struct docker_route *r = &docker_routes[i];
+		size_t pl = strlen(r->prefix), seg;
+
+		if (strcmp(method, r->method) || len < pl || strncmp(path, r->prefix, pl))
+			continue;
+		if (!r->suffix) {
+			if (len == pl)
+				return 1;
+			continue;
+		}
+		seg = strcspn(path + pl, "/?");
+		if (seg && len - pl - seg == strlen(r->suffix) &&
+		    !strncmp(path + pl + seg, r->suffix, len - pl - seg))
+			return 1;
+	}
+	return 0;
+}
+
+int docker_prepare(struct docker *d, CURL *h, const char *method, const char *path)
+{
+	char url[1024];
+
+	if (!docker_allowed(method, path)) {
+		snprintf(d->err, sizeof(d->err),
+			 "refused: moat does not call %s %.200s (allow-list in docker.c)", method,
+			 path);
+		log_error("docker: %s", d->err);
+		return -EPERM;
+	}
+	if ((size_t)snprintf(url, sizeof(url), "http://docker%s%s", d->version, path) >=
+	    sizeof(url)) {
+		snprintf(d->err, sizeof(d->err), "%s %.200s...: path too long", method, path);
+		return -ENAMETOOLONG;
+	}
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, d->sock);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	if (strcmp(method, "GET"))
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	return 0;
+}
+
 /* Perform method on path (the API version is prefixed) with an optional
  * JSON body. The answer goes to *b (caller frees b->data) and its status
  * to *status. Returns 0 when the daemon answered at all, else -EIO with
@@ -146,19 +212,16 @@ static int request(struct docker *d, const char *method, const char *path, const
 		   long timeout_ms, struct buf *b, long *status)
 {
 	struct curl_slist *hdrs = NULL;
-	char url[1024];
 	CURLcode rc;
+	int err;
 
 	*status = 0;
-	snprintf(url, sizeof(url), "http://docker%s%s", d->version, path);
-	curl_easy_reset(d->curl);
-	curl_easy_setopt(d->curl, CURLOPT_UNIX_SOCKET_PATH, d->sock);
-	curl_easy_setopt(d->curl, CURLOPT_URL, url);
-	curl_easy_setopt(d->curl, CURLOPT_CUSTOMREQUEST, method);
+	err = docker_prepare(d, d->curl, method, path);
+	if (err)
+		return err;
 	curl_easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(d->curl, CURLOPT_WRITEDATA, b);
 	curl_easy_setopt(d->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-	curl_easy_setopt(d->curl, CURLOPT_NOSIGNAL, 1L);
 	if (strcmp(method, "POST") == 0) {
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 		curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, hdrs);
@@ -213,9 +276,11 @@ cleanup:
 /* --- responses --------------------------------------------------------- */
 
 /* POST path with body; what/id name the action in messages. 2xx is
- * success, and so is 304 when ok304. Returns 0 or -errno. */
+ * success, and so is 304 when ok304. An error whose message holds noop (Docker's "is not
+ * paused": already in the wanted state, whatever the status) is -EALREADY, logged only
+ * with -v. Returns 0 or -errno. */
 static int post(struct docker *d, const char *what, const char *id, const char *path,
-		const char *body, long timeout_ms, int ok304)
+		const char *body, long timeout_ms, int ok304, const char *noop)
 {
 	struct buf b = {0};
 	long status;
@@ -228,7 +293,12 @@ static int post(struct docker *d, const char *what, const char *id, const char *
 	} else if (status < 200 || status > 299) {
 		set_http_error(d, status, &b);
 		err = status_errno(status);
-		log_warn("docker: %s %s failed: %s", what, id, d->err);
+		if (noop && strstr(d->err, noop)) {
+			log_debug("docker: %s %s: nothing to do (%s)", what, id, d->err);
+			err = -EALREADY;
+		} else {
+			log_warn("docker: %s %s failed: %s", what, id, d->err);
+		}
 	}
 	free(b.data);
 	return err;
@@ -236,7 +306,7 @@ static int post(struct docker *d, const char *what, const char *id, const char *
 
 /* POST /containers/<id>/<verb><query>. */
 static int container_post(struct docker *d, const char *id, const char *verb, const char *query,
-			  long timeout_ms, int ok304)
+			  long timeout_ms, int ok304, const char *noop)
 {
 	char path[512];
 	char *esc = curl_easy_escape(d->curl, id, 0);
@@ -246,18 +316,19 @@ static int container_post(struct docker *d, const char *id, const char *verb, co
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "/containers/%s/%s%s", esc, verb, query);
 	curl_free(esc);
-	err = post(d, verb, id, path, NULL, timeout_ms, ok304);
+	err = post(d, verb, id, path, NULL, timeout_ms, ok304, noop);
 	return err;
 }
 
 int docker_pause(struct docker *d, const char *id)
 {
-	return container_post(d, id, "pause", "", d->timeout_ms, 0);
+	return container_post(d, id, "pause", "", d->timeout_ms, 0, "already paused");
 }
 
 int docker_unpause(struct docker *d, const char *id)
 {
-	return container_post(d, id, "unpause", "", d->timeout_ms, 0);
+	/* Docker 20.10 answers HTTP 500 "Container ... is not paused", later ones 409. */
+	return container_post(d, id, "unpause", "", d->timeout_ms, 0, "is not paused");
 }
 
 int docker_stop(struct docker *d, const char *id, int timeout_s)
@@ -268,7 +339,7 @@ int docker_stop(struct docker *d, const char *id, int timeout_s)
 		timeout_s = 0;
 	snprintf(q, sizeof(q), "?t=%d", timeout_s);
 	/* Docker waits timeout_s, then kills: allow for both. */
-	return container_post(d, id, "stop", q, timeout_s * 1000L + d->timeout_ms, 1);
+	return container_post(d, id, "stop", q, timeout_s * 1000L + d->timeout_ms, 1, NULL);
 }
 
 int docker_network_disconnect(struct docker *d, const char *container, const char *network,
@@ -286,7 +357,8 @@ int docker_network_disconnect(struct docker *d, const char *container, const cha
 	snprintf(path, sizeof(path), "/networks/%s/disconnect", esc);
 	snprintf(what, sizeof(what), "%.64s from network %.64s", container, network);
 	err = post(d, "disconnect", what, path,
-		   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), d->timeout_ms, 0);
+		   json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN), d->timeout_ms, 0,
+		   NULL);
 cleanup:
 	curl_free(esc);
 	json_object_put(body);
@@ -377,14 +449,11 @@ static int stream_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut
 int docker_stream(struct docker *d, const char *path, const struct docker_stream_ops *ops, void *ud)
 {
 	struct stream s = {.d = d, .ops = ops, .ud = ud};
-	char url[1024];
 	CURLcode rc;
-	int err = 0;
+	int err = docker_prepare(d, d->curl, "GET", path);
 
-	snprintf(url, sizeof(url), "http://docker%s%s", d->version, path);
-	curl_easy_reset(d->curl);
-	curl_easy_setopt(d->curl, CURLOPT_UNIX_SOCKET_PATH, d->sock);
-	curl_easy_setopt(d->curl, CURLOPT_URL, url);
+	if (err)
+		return err;
 	curl_easy_setopt(d->curl, CURLOPT_HEADERFUNCTION, stream_header);
 	curl_easy_setopt(d->curl, CURLOPT_HEADERDATA, &s);
 	curl_easy_setopt(d->curl, CURLOPT_WRITEFUNCTION, stream_data);
@@ -393,7 +462,6 @@ int docker_stream(struct docker *d, const char *path, const struct docker_stream
 	curl_easy_setopt(d->curl, CURLOPT_XFERINFODATA, &s);
 	curl_easy_setopt(d->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(d->curl, CURLOPT_CONNECTTIMEOUT_MS, DOCKER_TIMEOUT_MS);
-	curl_easy_setopt(d->curl, CURLOPT_NOSIGNAL, 1L);
 	rc = curl_easy_perform(d->curl);
 	if (s.cancelled) {
 		err = -ECANCELED;

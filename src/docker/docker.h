@@ -31,10 +31,17 @@ const char *docker_api_version(const struct docker *d);
  * ... is paused" or the transport error. Valid until the next request. */
 const char *docker_last_error(const struct docker *d);
 
+/* Is METHOD path (with or without its query) one of the Engine API calls moat makes
+ * (docker.c's allow-list: version, list, inspect, image inspect, events, logs, pause,
+ * unpause, stop, network disconnect)? 1 or 0. Every request of this client is checked:
+ * another one fails with -EPERM before anything is sent. */
+int docker_allowed(const char *method, const char *path);
+
 /* GET path (e.g. "/containers/json") and parse the JSON answer. Returns 0
  * and a new reference in *out, or -errno: -EIO when the daemon does not
  * answer, -ENOENT for HTTP 404, -EPROTO for another non-2xx status or an
- * answer that is not JSON. Failures other than 404 are logged. */
+ * answer that is not JSON, -EPERM for a path docker_allowed() refuses.
+ * Failures other than 404 are logged. */
 int docker_get(struct docker *d, const char *path, json_object **out);
 
 /* Fill out from GET /containers/<id>/json plus the host's view (cgroup
@@ -63,7 +70,9 @@ void docker_list_free(struct container_info *cs, int n);
  * -EBUSY conflict such as already paused or not running (409), -EPERM
  * (403), -EINVAL (400), -EIO daemon unreachable, -EPROTO anything else.
  * docker_stop waits up to timeout_s seconds before Docker kills it; an
- * already stopped container is success (HTTP 304). */
+ * already stopped container is success (HTTP 304). docker_pause of a paused container and
+ * docker_unpause of one that is not paused return -EALREADY (nothing done, nothing
+ * logged but with -v), whatever status Docker gave. */
 int docker_pause(struct docker *d, const char *id);
 /* Timeout of each request in ms (default 5000; docker_stop adds its own wait). */
 void docker_set_timeout(struct docker *d, long ms);

@@ -147,7 +147,7 @@ static void parse_healthcheck(json_object *hc, struct container_info *c, const c
 static void parse_config(json_object *cfg, struct container_info *c, const char *ctx)
 {
 	const char *args[DOCKER_MAX_ARGV];
-	json_object *labels;
+	json_object *labels, *tty;
 	int n = 0;
 
 	copy_str(c->image, sizeof(c->image), cfg, "Image", "Config.Image", ctx, 0);
@@ -155,6 +155,8 @@ static void parse_config(json_object *cfg, struct container_info *c, const char 
 		     "Config.Entrypoint", ctx, args, &n, DOCKER_MAX_ARGV);
 	push_strings(field(cfg, "Cmd", json_type_array, "Config.Cmd", ctx, 1), "Config.Cmd", ctx,
 		     args, &n, DOCKER_MAX_ARGV);
+	if ((tty = field(cfg, "Tty", json_type_boolean, "Config.Tty", ctx, 1)))
+		c->tty = json_object_get_boolean(tty);
 	c->argv = container_argv_dup(args, n);
 	c->argc = c->argv ? n : 0;
 	parse_healthcheck(field(cfg, "Healthcheck", json_type_object, "Config.Healthcheck", ctx, 1),

@@ -38,4 +38,10 @@ struct buf {
 	size_t len;
 };
 
+/* Set up easy handle h (reset first) for METHOD path on d's socket with d's API version:
+ * the one place a request is made, so the allow-list (docker_allowed) holds for every
+ * request of the module, streams included. Returns 0, or -EPERM (refused: logged, d->err
+ * says why) or -ENAMETOOLONG. */
+int docker_prepare(struct docker *d, CURL *h, const char *method, const char *path);
+
 #endif /* MOAT_DOCKER_INT_H */

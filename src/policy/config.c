@@ -53,6 +53,8 @@ void config_defaults(struct config *c)
 	c->dns_max_ttl_s = MOAT_MAX_TTL_DEFAULT;
 	c->learn_limit = MOAT_LEARN_LIMIT_DEFAULT;
 	c->event_rate = 25000;
+	logs_config_defaults(&c->logs);
+	health_config_defaults(&c->health);
 	set_names(&c->shells, default_shells, sizeof(default_shells) / sizeof(default_shells[0]));
 	set_names(&c->runtimes, default_runtimes,
 		  sizeof(default_runtimes) / sizeof(default_runtimes[0]));
@@ -243,12 +245,12 @@ static void get_egress(struct cfg_parse *p, json_object *v, int *out)
 
 static void parse_container(struct cfg_parse *p, json_object *o, struct container_rule *r)
 {
-	static const char *const known[] = {"match",	       "exec_allow", "kill_exec",
-					    "suspicious_exec", "pause",	     "egress"};
+	static const char *const known[] = {"match", "exec_allow", "kill_exec", "suspicious_exec",
+					    "pause", "egress",	   "logs"};
 	json_object *v;
 
 	memset(r, 0, sizeof(*r));
-	r->kill_exec = r->suspicious_exec = r->pause = r->egress = -1;
+	r->kill_exec = r->suspicious_exec = r->pause = r->egress = r->logs = -1;
 	if (!json_object_is_type(o, json_type_object)) {
 		cfg_error(p, "containers", "entries must be objects", NULL);
 		return;
@@ -270,6 +272,8 @@ static void parse_container(struct cfg_parse *p, json_object *o, struct containe
 		get_bool(p, v, "pause", &r->pause);
 	if (json_object_object_get_ex(o, "egress", &v))
 		get_egress(p, v, &r->egress);
+	if (json_object_object_get_ex(o, "logs", &v))
+		p->errors += config_logs_container(v, p->path, p->text, &r->logs);
 }
 
 /* Apply the parsed document root to c. Errors are counted in p. */
@@ -307,6 +311,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "learn_limit",
 	    "event_rate_per_container",
 	    "socket_tracepoint",
+	    "logs",
+	    "health",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
 	static const char *const known_lists[] = {"blacklist", "whitelist"};
@@ -322,6 +328,14 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		return;
 	}
 	check_keys(p, root, known, sizeof(known) / sizeof(known[0]), "the top level");
+	{ /* the log scanner and the health checker: config_logs.c */
+		json_object *logs = NULL, *health = NULL;
+
+		json_object_object_get_ex(root, "logs", &logs);
+		json_object_object_get_ex(root, "health", &health);
+		p->errors +=
+		    config_logs_parse(logs, health, p->path, p->text, &c->logs, &c->health);
+	}
 	if (json_object_object_get_ex(root, "state_dir", &v))
 		get_str(p, v, "state_dir", c->state_dir, sizeof(c->state_dir));
 	if (json_object_object_get_ex(root, "alerts_file", &v))

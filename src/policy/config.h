@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "config_logs.h"
+
 #define CONFIG_DEFAULT_PATH   "/etc/moat/moat.json"
 #define CONFIG_MAX_NAMES      64
 #define CONFIG_NAME_LEN	      32
@@ -31,6 +33,7 @@ struct container_rule {
 	int suspicious_exec;	     /* -1 unset, 0/1: the suspicious-exec detection */
 	int pause;		     /* -1 unset, 0/1: pause on CRITICAL */
 	int egress;		     /* -1 unset, 0 monitor, 1 enforce, 2 interactive */
+	int logs;		     /* -1 unset, 0/1: the log pattern scanner (config_logs.h) */
 };
 
 struct config {
@@ -77,6 +80,9 @@ struct config {
 	int socket_tp;		/* SOCKET_TP_*: when the socket() tracepoint is attached */
 	uint32_t learn_limit;	/* learned addresses per container, at most */
 	uint32_t event_rate;	/* ordinary events per container and second (0: no limit) */
+	/* The log pattern scanner and the health checker (config_logs.h). */
+	struct logs_config logs;
+	struct health_config health;
 };
 
 enum spoof_guard { SPOOF_GUARD_ENFORCED = 0, SPOOF_GUARD_ALL = 1, SPOOF_GUARD_OFF = 2 };

@@ -25,6 +25,7 @@ void policy_defaults(struct policy_set *ps)
 	p->severity_threshold = ALERT_CRITICAL;
 	p->egress = -1;
 	p->actions = POLICY_ACT_PAUSE;
+	logs_policy_defaults(&p->logs);
 	ps->n = 1;
 }
 
@@ -74,11 +75,13 @@ static int get_text(json_object *v, char *out, size_t len)
 static const char *parse_one(json_object *o, struct policy *p)
 {
 	json_object *v, *t;
+	const char *why;
 
 	memset(p, 0, sizeof(*p));
 	p->enabled = 1;
 	p->egress = -1;
 	p->severity_threshold = ALERT_CRITICAL;
+	logs_policy_defaults(&p->logs);
 	if (!json_object_is_type(o, json_type_object))
 		return "a policy must be an object";
 	if (!json_object_object_get_ex(o, "id", &v) || get_text(v, p->id, sizeof(p->id)) ||
@@ -132,6 +135,8 @@ static const char *parse_one(json_object *o, struct policy *p)
 	    (get_text(v, p->egress_rules, sizeof(p->egress_rules)) || p->egress_rules[0] != '/'))
 		return "\"egress_rules\" must be the absolute path of a rules file (the format "
 		       "of /etc/moat/rules.json)";
+	if ((why = policy_logs_parse(o, &p->logs))) /* "logs", "health": config_logs.c */
+		return why;
 	if (json_object_object_get_ex(o, "actions", &v)) {
 		if (!json_object_is_type(v, json_type_array))
 			return "\"actions\" must be an array";

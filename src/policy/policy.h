@@ -6,6 +6,7 @@
 #ifndef MOAT_POLICY_H
 #define MOAT_POLICY_H
 
+#include "config_logs.h"
 #include "container.h"
 
 #define POLICY_MAX	 64
@@ -37,6 +38,7 @@ struct policy {
 	int actions;		/* enum policy_action_bits */
 	char networks[8][64]; /* network_disconnect: these; none = every network of the container */
 	int n_networks;
+	struct logs_policy logs; /* "logs" and "health" (config_logs.h) */
 };
 
 struct policy_set {

@@ -361,6 +361,31 @@ static void test_packet(void)
 	json_object_put(c.image_labels);
 }
 
+/* A renamed copy of a shell (copycheck found it): suspicious, unless it is the container's
+ * own init (busybox's `sleep` is a hard link of /bin/sh). */
+static void test_copied(void)
+{
+	struct detect_ctx x = {.cfg = &cfg};
+	struct container_info c;
+	struct moat_exec_event e;
+	struct alert a;
+
+	make_container(&c);
+	make_exec(&e, 555, 1, "/tmp/x", "", "x\0", 2, "x");
+	CHECK(detect_copied_exec(&x, &e, &c, EXEC_SHELL, "/bin/sh", &a) &&
+		  a.severity == ALERT_CRITICAL && strstr(a.message, "a copy of /bin/sh"),
+	      "a renamed copy of sh run by docker exec is CRITICAL", "%s", a.message);
+	alert_release(&a);
+	make_exec(&e, 100, 1, "/bin/sleep", "",
+		  "sleep\0"
+		  "600",
+		  10, "sleep");
+	CHECK_EQ_INT(detect_copied_exec(&x, &e, &c, EXEC_SHELL, "/bin/sh", &a), 0,
+		     "the container's init that is a hard link of sh (busybox sleep) is its own");
+	json_object_put(c.labels);
+	json_object_put(c.image_labels);
+}
+
 static void test_lifecycle(void)
 {
 	struct detect_ctx x = {.cfg = &cfg};
@@ -373,9 +398,14 @@ static void test_lifecycle(void)
 	      "die is CRITICAL with the exit code", "%s", a.message);
 	CHECK(detect_docker_event(&x, "oom", 0, &c, 1, &a) && a.severity == ALERT_CRITICAL,
 	      "oom is CRITICAL", "sev %d", a.severity);
-	CHECK(detect_docker_event(&x, "health_status: unhealthy", 0, &c, 1, &a) &&
-		  a.severity == ALERT_CRITICAL,
-	      "unhealthy is CRITICAL", "sev %d", a.severity);
+	CHECK(detect_docker_event(&x, "kill", 0, &c, 1, &a) && a.severity == ALERT_CRITICAL &&
+		  !strcmp(a.rule, "container-lifecycle") && !strcmp(a.source, "events"),
+	      "kill is CRITICAL container-lifecycle from events", "sev %d rule %s", a.severity,
+	      a.rule);
+	/* A failing healthcheck is the health checker's (health-failing, after N failed checks
+	 * in a row), not Docker's verdict after its own --health-retries. */
+	CHECK_EQ_INT(detect_docker_event(&x, "health_status: unhealthy", 0, &c, 1, &a), 0,
+		     "health_status: unhealthy is no lifecycle alert");
 	CHECK(detect_docker_event(&x, "restart", 0, &c, 1, &a) && a.severity == ALERT_WARNING,
 	      "restart is WARNING", "sev %d", a.severity);
 	CHECK(detect_docker_event(&x, "start", 0, &c, 1, &a) && a.severity == ALERT_INFO,
@@ -391,6 +421,7 @@ int main(void)
 	test_exec();
 	test_network();
 	test_packet();
+	test_copied();
 	test_lifecycle();
 	return TEST_EXIT();
 }
