@@ -40,6 +40,7 @@
 #include "options.h"
 #include "preflight.h"
 #include "registry.h"
+#include "resmon.h"
 #include "rulesets.h"
 #include "settings.h"
 #include "tick.h"
@@ -53,6 +54,7 @@ enum {
 	TAG_SIGNAL,
 	TAG_TIMER,
 	TAG_COPYCHECK,
+	TAG_RESOURCES,
 	TAG_CONTROL = 16,
 };
 
@@ -191,6 +193,7 @@ static int daemon_start(struct daemon *d, const sigset_t *signals)
 		log_error("cannot start the renamed-copy checker: %s", strerror(errno));
 		return -1;
 	}
+	resmon_start(d); /* its thread, like the others, before the loop turns real-time */
 	settings_resolvers_global(d);
 	settings_apply_all(d);
 	d->rb = ring_buffer__new(loader_events_fd(&d->loader), dispatch_kernel_event, d, NULL);
@@ -207,7 +210,8 @@ static int daemon_start(struct daemon *d, const sigset_t *signals)
 	    epoll_add(d->epfd, actions_fd(d->actions), TAG_ACTIONS) ||
 	    epoll_add(d->epfd, copycheck_fd(d->copycheck), TAG_COPYCHECK) ||
 	    epoll_add(d->epfd, d->inofd, TAG_INOTIFY) || epoll_add(d->epfd, d->sigfd, TAG_SIGNAL) ||
-	    epoll_add(d->epfd, d->timerfd, TAG_TIMER)) {
+	    epoll_add(d->epfd, d->timerfd, TAG_TIMER) ||
+	    epoll_add(d->epfd, resmon_fd(d), TAG_RESOURCES)) {
 		log_error("epoll setup: %s", strerror(errno));
 		return -1;
 	}
@@ -274,6 +278,7 @@ static void on_ready(struct daemon *d, uint32_t tag)
 			dispatch_copycheck_result(d, &cr);
 		break;
 	case TAG_INOTIFY: rulesets_on_inotify(d); break;
+	case TAG_RESOURCES: resmon_on_pass(d); break;
 	case TAG_TIMER:
 		if (read(d->timerfd, &ticks, sizeof(ticks)) > 0)
 			tick_run(d);
@@ -331,6 +336,7 @@ void daemon_free(struct daemon *d)
 	control_server_close(&d->ctl, "moat is shutting down");
 	actions_stop(d->actions);
 	copycheck_stop(d->copycheck);
+	resmon_stop(d);
 	dockerwatch_stop(d->watch);
 	ring_buffer__free(d->rb);
 	inventory_close(&d->inv);

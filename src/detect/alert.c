@@ -230,6 +230,7 @@ json_object *alert_to_json(const struct alert *a)
 	err |= add_ref(o, "process", a->process);
 	err |= add_ref(o, "network", a->network);
 	err |= add_ref(o, "action", a->action);
+	err |= add_ref(o, "resource", a->resource);
 	if (a->latency_ns > 0)
 		err |= json_object_object_add(o, "latency_us",
 					      json_object_new_int64(a->latency_ns / 1000)) != 0;
@@ -247,7 +248,8 @@ void alert_release(struct alert *a)
 	json_object_put(a->process);
 	json_object_put(a->network);
 	json_object_put(a->action);
-	a->process = a->network = a->action = NULL;
+	json_object_put(a->resource);
+	a->process = a->network = a->action = a->resource = NULL;
 }
 
 /* Copy the string member key of o into dst (truncating); "" when absent
@@ -308,5 +310,6 @@ int alert_from_json(json_object *o, struct alert *a)
 	a->process = get_obj(o, "process");
 	a->network = get_obj(o, "network");
 	a->action = get_obj(o, "action");
+	a->resource = get_obj(o, "resource");
 	return 0;
 }

@@ -52,6 +52,7 @@ void config_defaults(struct config *c)
 	c->dns_max_ttl_s = MOAT_MAX_TTL_DEFAULT;
 	c->learn_limit = MOAT_LEARN_LIMIT_DEFAULT;
 	c->event_rate = 25000;
+	config_resources_defaults(&c->resources);
 	set_names(&c->shells, default_shells, sizeof(default_shells) / sizeof(default_shells[0]));
 	set_names(&c->runtimes, default_runtimes,
 		  sizeof(default_runtimes) / sizeof(default_runtimes[0]));
@@ -271,6 +272,12 @@ static void parse_container(struct cfg_parse *p, json_object *o, struct containe
 		get_egress(p, v, &r->egress);
 }
 
+/* config_resources_parse's error reporter: file:line: key: message. */
+static void resources_error(void *ctx, const char *key, const char *msg)
+{
+	cfg_error(ctx, key, msg, NULL);
+}
+
 /* Apply the parsed document root to c. Errors are counted in p. */
 static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 {
@@ -306,6 +313,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "learn_limit",
 	    "event_rate_per_container",
 	    "socket_tracepoint",
+	    "resources",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
 	static const char *const known_lists[] = {"blacklist", "whitelist"};
@@ -514,6 +522,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 				c->action_max_concurrent = (int)u;
 		}
 	}
+	if (json_object_object_get_ex(root, "resources", &v))
+		config_resources_parse(v, &c->resources, resources_error, p);
 	if (json_object_object_get_ex(root, "containers", &v)) {
 		if (!json_object_is_type(v, json_type_array) ||
 		    json_object_array_length(v) > CONFIG_MAX_CONTAINERS) {

@@ -24,6 +24,7 @@ void policy_defaults(struct policy_set *ps)
 	p->severity_threshold = ALERT_CRITICAL;
 	p->egress = -1;
 	p->actions = POLICY_ACT_PAUSE;
+	config_resources_unset(&p->resources);
 	ps->n = 1;
 }
 
@@ -78,6 +79,7 @@ static const char *parse_one(json_object *o, struct policy *p)
 	p->enabled = 1;
 	p->egress = -1;
 	p->severity_threshold = ALERT_CRITICAL;
+	config_resources_unset(&p->resources);
 	if (!json_object_is_type(o, json_type_object))
 		return "a policy must be an object";
 	if (!json_object_object_get_ex(o, "id", &v) || get_text(v, p->id, sizeof(p->id)) ||
@@ -131,6 +133,12 @@ static const char *parse_one(json_object *o, struct policy *p)
 	    (get_text(v, p->egress_rules, sizeof(p->egress_rules)) || p->egress_rules[0] != '/'))
 		return "\"egress_rules\" must be the absolute path of a rules file (the format "
 		       "of /etc/moat/rules.json)";
+	if (json_object_object_get_ex(o, "resources", &v)) {
+		const char *why = config_resources_parse_policy(v, &p->resources);
+
+		if (why)
+			return why;
+	}
 	if (json_object_object_get_ex(o, "actions", &v)) {
 		if (!json_object_is_type(v, json_type_array))
 			return "\"actions\" must be an array";

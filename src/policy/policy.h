@@ -6,6 +6,7 @@
 #ifndef MOAT_POLICY_H
 #define MOAT_POLICY_H
 
+#include "config_resources.h"
 #include "container.h"
 
 #define POLICY_MAX	 64
@@ -36,6 +37,7 @@ struct policy {
 	int actions;		/* enum policy_action_bits */
 	char networks[8][64]; /* network_disconnect: these; none = every network of the container */
 	int n_networks;
+	struct resource_thresholds resources; /* its resource-rule thresholds; -1: the config's */
 };
 
 struct policy_set {

@@ -1,0 +1,285 @@
+/* resources_read.c - one sample of one container's cgroup from the kernel's files: the v2
+ * controller files where they exist, the measured fallbacks elsewhere (resources.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "resources.h"
+
+#define SMALL_FILE   4096	/* cpu.stat, memory.*, pids.*, statm: far less */
+#define LIST_CAP     (64 << 10) /* cgroup.procs and cgroup.threads: read at most this much */
+#define PAGE_BYTES() ((uint64_t)sysconf(_SC_PAGESIZE))
+
+const char *res_source_name(int src)
+{
+	switch (src) {
+	case RES_SRC_CGROUP: return "cgroup";
+	case RES_SRC_PROCS: return "procs";
+	case RES_SRC_THREADS: return "threads";
+	case RES_SRC_DOCKER: return "docker";
+	case RES_SRC_HOST: return "host";
+	case RES_SRC_VETH: return "veth";
+	default: return "none";
+	}
+}
+
+/* Read at most cap - 1 bytes of file name under dirfd (O_NONBLOCK: nothing here may wait)
+ * into buf, NUL-terminated. Returns the length, or -errno. *full is set when the file had
+ * more. */
+static ssize_t read_capped(int dirfd, const char *name, char *buf, size_t cap, int *full)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+	size_t len = 0;
+	ssize_t n = 0;
+
+	if (full)
+		*full = 0;
+	if (fd < 0)
+		return -errno;
+	while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) > 0)
+		len += (size_t)n;
+	if (n < 0) {
+		n = -errno;
+		close(fd);
+		return n;
+	}
+	if (full && len + 1 >= cap) {
+		char c;
+
+		*full = read(fd, &c, 1) > 0;
+	}
+	close(fd);
+	buf[len] = 0;
+	return (ssize_t)len;
+}
+
+/* A file holding one number, or "max" (*val = 0, returns 1). Returns 0 with *val set, 1 for
+ * "max", or -errno (-EINVAL: not a number). */
+static int read_number(int dirfd, const char *name, uint64_t *val)
+{
+	char buf[64], *end;
+	ssize_t n = read_capped(dirfd, name, buf, sizeof(buf), NULL);
+
+	if (n < 0)
+		return (int)n;
+	if (!strncmp(buf, "max", 3)) {
+		*val = 0;
+		return 1;
+	}
+	errno = 0;
+	*val = strtoull(buf, &end, 10);
+	if (end == buf || errno)
+		return -EINVAL;
+	return 0;
+}
+
+/* usage_usec of cpu.stat. */
+static int read_cpu(int cgfd, uint64_t *usec)
+{
+	char buf[SMALL_FILE], *p;
+	ssize_t n = read_capped(cgfd, "cpu.stat", buf, sizeof(buf), NULL);
+
+	if (n < 0)
+		return (int)n;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncmp(p, "usage_usec ", 11)) {
+			*usec = strtoull(p + 11, NULL, 10);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* The resident set of process pid in bytes from <proc_root>/<pid>/statm (its second field, in
+ * pages). statm takes no lock the process can hold (mm counters only). 0 when gone. */
+static uint64_t statm_rss(int procfd, const char *pid)
+{
+	char path[48], buf[256];
+	unsigned long long size, resident;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/statm", pid);
+	n = read_capped(procfd, path, buf, sizeof(buf), NULL);
+	if (n <= 0 || sscanf(buf, "%llu %llu", &size, &resident) != 2)
+		return 0;
+	return (uint64_t)resident * PAGE_BYTES();
+}
+
+/* The fallback for memory: the processes of cgroup.procs, the first max_procs of them read
+ * and the sum scaled by how many there are. Returns 0 or -errno. */
+static int read_mem_procs(int cgfd, const struct res_read_opts *o, struct res_sample *s)
+{
+	char *buf = malloc(LIST_CAP), *p, *nl;
+	int procfd, full, read_n = 0;
+	uint64_t total = 0, sum = 0;
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	n = read_capped(cgfd, "cgroup.procs", buf, LIST_CAP, &full);
+	if (n < 0) {
+		free(buf);
+		return (int)n;
+	}
+	procfd = open(o->proc_root ? o->proc_root : "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0) {
+		n = -errno;
+		free(buf);
+		return (int)n;
+	}
+	for (p = buf; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break; /* a cut line at the cap */
+		*nl = 0;
+		if (!*p || strspn(p, "0123456789") != strlen(p))
+			continue;
+		total++;
+		if (read_n < o->max_procs) {
+			sum += statm_rss(procfd, p);
+			read_n++;
+		}
+	}
+	close(procfd);
+	free(buf);
+	if (full)
+		s->flags |= RES_F_MEM_ESTIMATED; /* more than 64 KiB of pids: more than counted */
+	if (read_n && total > (uint64_t)read_n) {
+		sum = sum / (uint64_t)read_n * total;
+		s->flags |= RES_F_MEM_ESTIMATED;
+	}
+	s->mem_bytes = sum;
+	s->mem_src = RES_SRC_PROCS;
+	return 0;
+}
+
+/* The fallback for pids: the lines of cgroup.threads (one per task). */
+static int read_pids_threads(int cgfd, struct res_sample *s)
+{
+	char *buf = malloc(LIST_CAP);
+	uint64_t lines = 0;
+	int full;
+	ssize_t n;
+
+	if (!buf)
+		return -ENOMEM;
+	n = read_capped(cgfd, "cgroup.threads", buf, LIST_CAP, &full);
+	for (ssize_t i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	free(buf);
+	if (n < 0)
+		return (int)n;
+	if (full)
+		s->flags |= RES_F_PIDS_PARTIAL;
+	s->pids = lines;
+	s->pids_src = RES_SRC_THREADS;
+	return 0;
+}
+
+int res_read_cgroup(int cgfd, const struct res_read_opts *o, struct res_sample *s)
+{
+	uint64_t v;
+	int err;
+
+	s->cpu_src = s->mem_src = s->mem_limit_src = s->pids_src = s->pids_limit_src = RES_SRC_NONE;
+	s->mem_bytes = s->mem_limit = s->pids = s->pids_limit = 0;
+	err = read_cpu(cgfd, &s->cpu_usec);
+	if (err == -ENODEV || err == -ENOENT) {
+		/* A removed cgroup's open directory answers ENODEV (ENOENT: its files went). */
+		s->flags |= RES_F_GONE;
+		return -ENODEV;
+	}
+	if (!err)
+		s->cpu_src = RES_SRC_CGROUP;
+	/* Memory: memory.current, else the processes. */
+	if (read_number(cgfd, "memory.current", &v) == 0) {
+		s->mem_bytes = v;
+		s->mem_src = RES_SRC_CGROUP;
+	} else {
+		read_mem_procs(cgfd, o, s);
+	}
+	err = read_number(cgfd, "memory.max", &v);
+	if (err == 0 && v) {
+		s->mem_limit = v;
+		s->mem_limit_src = RES_SRC_CGROUP;
+	} else if (err < 0 && o->docker_mem_limit) {
+		/* No memory controller on v2 here: what the operator asked Docker for. */
+		s->mem_limit = o->docker_mem_limit;
+		s->mem_limit_src = RES_SRC_DOCKER;
+	} else if (o->host_mem) {
+		/* "max" (or nothing at all): the host's memory is the limit. */
+		s->mem_limit = o->host_mem;
+		s->mem_limit_src = RES_SRC_HOST;
+	}
+	/* Tasks: pids.current, else cgroup.threads. */
+	if (read_number(cgfd, "pids.current", &v) == 0) {
+		s->pids = v;
+		s->pids_src = RES_SRC_CGROUP;
+	} else {
+		read_pids_threads(cgfd, s);
+	}
+	err = read_number(cgfd, "pids.max", &v);
+	if (err == 0 && v) {
+		s->pids_limit = v;
+		s->pids_limit_src = RES_SRC_CGROUP;
+	} else if (err < 0 && o->docker_pids_limit) {
+		s->pids_limit = o->docker_pids_limit;
+		s->pids_limit_src = RES_SRC_DOCKER;
+	}
+	return 0;
+}
+
+uint64_t res_host_mem(const char *proc_root)
+{
+	char path[4096], buf[SMALL_FILE], *p;
+	int dirfd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s", proc_root ? proc_root : "/proc");
+	dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return 0;
+	n = read_capped(dirfd, "meminfo", buf, sizeof(buf), NULL);
+	close(dirfd);
+	if (n <= 0 || !(p = strstr(buf, "MemTotal:")))
+		return 0;
+	return strtoull(p + 9, NULL, 10) * 1024;
+}
+
+int res_net_dev_find(const char *text, const char *name, uint64_t *rx, uint64_t *tx)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		unsigned long long v[9];
+		const char *q = p;
+
+		while (*q == ' ')
+			q++;
+		if (strncmp(q, name, len) || q[len] != ':')
+			continue;
+		/* rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes ... */
+		if (sscanf(q + len + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+			   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) != 9)
+			return -ENOENT;
+		*rx = v[0];
+		*tx = v[8];
+		return 0;
+	}
+	return -ENOENT;
+}
+
+uint32_t res_cpu_pct100(uint64_t used_usec, int64_t wall_ns)
+{
+	uint64_t pct;
+
+	if (wall_ns <= 0)
+		return 0;
+	/* used_usec / (wall_ns / 1000) * 100 * 100 */
+	pct = used_usec * 10000000ULL / (uint64_t)wall_ns;
+	return pct > UINT32_MAX ? UINT32_MAX : (uint32_t)pct;
+}
