@@ -163,6 +163,8 @@ int config_resources_parse(json_object *v, struct resource_config *r, config_res
 
 const char *config_resources_parse_policy(json_object *v, struct resource_thresholds *t)
 {
+	static char msg[160]; /* policies are loaded by one thread */
+
 	config_resources_unset(t);
 	if (!json_object_is_type(v, json_type_object))
 		return "\"resources\" must be an object: {\"cpu_percent\": N, ...}";
@@ -173,8 +175,10 @@ const char *config_resources_parse_policy(json_object *v, struct resource_thresh
 		if (!parse_threshold(key, val, t, &why))
 			return "unknown key in \"resources\" (cpu_percent, cpu_sustain_seconds, "
 			       "memory_percent, memory_bytes, pids_percent, pids_count)";
-		if (why)
-			return why;
+		if (why) {
+			snprintf(msg, sizeof(msg), "\"resources.%.40s\" %s", key, why);
+			return msg;
+		}
 	}
 	return NULL;
 }
