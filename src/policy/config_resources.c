@@ -55,18 +55,12 @@ static const struct {
 	int64_t max;
 	const char *why; /* the error for a bad value */
 } threshold_keys[] = {
-    {"cpu_percent", 100000,
-     "\"resources.cpu_percent\" must be a whole number from 0 (off) to 100000 (% of one CPU)"},
-    {"cpu_sustain_seconds", 86400,
-     "\"resources.cpu_sustain_seconds\" must be a whole number from 0 to 86400"},
-    {"memory_percent", 100,
-     "\"resources.memory_percent\" must be a whole number from 0 (off) "
-     "to 100"},
-    {"memory_bytes", (int64_t)1 << 60,
-     "\"resources.memory_bytes\" must be a whole number of bytes, 0 (off) or more"},
-    {"pids_percent", 100, "\"resources.pids_percent\" must be a whole number from 0 (off) to 100"},
-    {"pids_count", 4194304,
-     "\"resources.pids_count\" must be a whole number from 0 (off) to 4194304"},
+    {"cpu_percent", 100000, "must be a whole number from 0 (off) to 100000 (% of one CPU)"},
+    {"cpu_sustain_seconds", 86400, "must be a whole number from 0 to 86400"},
+    {"memory_percent", 100, "must be a whole number from 0 (off) to 100"},
+    {"memory_bytes", (int64_t)1 << 60, "must be a whole number of bytes, 0 (off) or more"},
+    {"pids_percent", 100, "must be a whole number from 0 (off) to 100"},
+    {"pids_count", 4194304, "must be a whole number from 0 (off) to 4194304"},
 };
 #define N_THRESHOLD_KEYS (sizeof(threshold_keys) / sizeof(threshold_keys[0]))
 
