@@ -122,6 +122,12 @@ BENCH_BINS += $(BUILD)/bench/domain_fill
 $(BUILD)/bench/domain_fill: tools/bench/domain_fill.c include/moat/*.h | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 
+# Resource sampling cost for N containers (tools/bench/resources.c): build/bench/resources [N].
+BENCH_BINS += $(BUILD)/bench/resources
+
+$(BUILD)/bench/resources: tools/bench/resources.c $(LIB_OBJS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers $(BUILD)/bench:
 	mkdir -p $@
 

@@ -47,7 +47,8 @@ struct resources {
 	struct res_state **st; /* sorted by id */
 	int n;
 	struct resources_stats stats;
-	char *netdev; /* /proc/net/dev of the last pass */
+	struct res_netdev *netdev; /* /proc/net/dev of the last pass, sorted */
+	int n_netdev;
 };
 
 static int64_t mono_ns(void)
@@ -175,6 +176,7 @@ static void read_netdev(struct resources *r)
 
 	free(r->netdev);
 	r->netdev = NULL;
+	r->n_netdev = 0;
 	if (!buf)
 		return;
 	snprintf(path, sizeof(path), "%s/net/dev", r->proc_root);
@@ -199,7 +201,8 @@ static void read_netdev(struct resources *r)
 	}
 	close(fd);
 	buf[len] = 0;
-	r->netdev = buf;
+	r->n_netdev = res_net_dev_parse(buf, &r->netdev);
+	free(buf);
 }
 
 /* Sample container s into *out (r->mu held: the list cannot change under it). */
@@ -213,7 +216,17 @@ static void sample_one(struct resources *r, struct res_state *s, struct res_samp
 	    .docker_pids_limit = s->t.pids_limit > 0 ? (uint64_t)s->t.pids_limit : 0,
 	};
 	int64_t now = mono_ns();
+	const struct res_sample *prev =
+	    s->n ? &s->hist[(s->head + r->o.history - 1) % r->o.history] : NULL;
 
+	/* The v2 controller files a cgroup lacked last time are not looked for again, but for
+	 * every 32nd pass (an operator may enable a controller). */
+	if (prev && !(prev->flags & RES_F_GONE) && r->stats.passes % 32) {
+		o.no_v2_mem =
+		    prev->mem_src != RES_SRC_CGROUP && prev->mem_limit_src != RES_SRC_CGROUP;
+		o.no_v2_pids =
+		    prev->pids_src != RES_SRC_CGROUP && prev->pids_limit_src != RES_SRC_CGROUP;
+	}
 	memset(out, 0, sizeof(*out));
 	out->time_ns = clock_unix_ns();
 	out->mono_ns = now;
@@ -227,10 +240,7 @@ static void sample_one(struct resources *r, struct res_state *s, struct res_samp
 		out->flags |= RES_F_GONE;
 		return;
 	}
-	if (s->n) {
-		const struct res_sample *prev =
-		    &s->hist[(s->head + r->o.history - 1) % r->o.history];
-
+	if (prev) {
 		if (out->cpu_usec >= prev->cpu_usec && !(prev->flags & RES_F_GONE))
 			out->cpu_pct100 =
 			    res_cpu_pct100(out->cpu_usec - prev->cpu_usec, now - prev->mono_ns);
@@ -245,7 +255,7 @@ static void sample_one(struct resources *r, struct res_state *s, struct res_samp
 		uint64_t rx, tx;
 
 		/* The host side's receive is what the container sent. */
-		if (res_net_dev_find(r->netdev, s->veth[i], &rx, &tx) == 0) {
+		if (res_net_dev_find(r->netdev, r->n_netdev, s->veth[i], &rx, &tx) == 0) {
 			out->net_rx += tx;
 			out->net_tx += rx;
 			out->net_src = RES_SRC_VETH;

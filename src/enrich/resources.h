@@ -65,6 +65,8 @@ struct res_read_opts {
 	uint64_t host_mem;	   /* MemTotal in bytes: the limit of last resort */
 	uint64_t docker_mem_limit; /* Docker's --memory, 0: none */
 	uint64_t docker_pids_limit;
+	int no_v2_mem;	/* skip memory.current/memory.max: absent at the last look */
+	int no_v2_pids; /* skip pids.current/pids.max: absent at the last look */
 };
 
 /* Read one sample of the cgroup v2 directory open at cgfd into s (cpu_pct100, net and the
@@ -75,9 +77,20 @@ int res_read_cgroup(int cgfd, const struct res_read_opts *o, struct res_sample *
 /* MemTotal of /proc/meminfo under proc_root in bytes, 0 when unreadable. */
 uint64_t res_host_mem(const char *proc_root);
 
-/* Received and sent bytes of interface name in the text of /proc/net/dev (text NUL-terminated).
- * Returns 0 or -ENOENT. */
-int res_net_dev_find(const char *text, const char *name, uint64_t *rx, uint64_t *tx);
+/* One interface of /proc/net/dev. */
+struct res_netdev {
+	char name[16];
+	uint64_t rx, tx; /* bytes received, sent */
+};
+
+/* The interfaces in the text of /proc/net/dev (NUL-terminated), sorted by name, in a new
+ * array (*out, the caller frees it). Returns how many, or -ENOMEM. Lines that do not parse
+ * are skipped. */
+int res_net_dev_parse(const char *text, struct res_netdev **out);
+
+/* Received and sent bytes of interface name in devs[0..n) (sorted). 0 or -ENOENT. */
+int res_net_dev_find(const struct res_netdev *devs, int n, const char *name, uint64_t *rx,
+		     uint64_t *tx);
 
 /* CPU over an interval in hundredths of a percent of one CPU: used_usec of CPU time in
  * wall_ns of time (0 when wall_ns is 0). */

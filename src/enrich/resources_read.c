@@ -196,13 +196,13 @@ int res_read_cgroup(int cgfd, const struct res_read_opts *o, struct res_sample *
 	if (!err)
 		s->cpu_src = RES_SRC_CGROUP;
 	/* Memory: memory.current, else the processes. */
-	if (read_number(cgfd, "memory.current", &v) == 0) {
+	if (!o->no_v2_mem && read_number(cgfd, "memory.current", &v) == 0) {
 		s->mem_bytes = v;
 		s->mem_src = RES_SRC_CGROUP;
 	} else {
 		read_mem_procs(cgfd, o, s);
 	}
-	err = read_number(cgfd, "memory.max", &v);
+	err = o->no_v2_mem ? -ENOENT : read_number(cgfd, "memory.max", &v);
 	if (err == 0 && v) {
 		s->mem_limit = v;
 		s->mem_limit_src = RES_SRC_CGROUP;
@@ -216,13 +216,13 @@ int res_read_cgroup(int cgfd, const struct res_read_opts *o, struct res_sample *
 		s->mem_limit_src = RES_SRC_HOST;
 	}
 	/* Tasks: pids.current, else cgroup.threads. */
-	if (read_number(cgfd, "pids.current", &v) == 0) {
+	if (!o->no_v2_pids && read_number(cgfd, "pids.current", &v) == 0) {
 		s->pids = v;
 		s->pids_src = RES_SRC_CGROUP;
 	} else {
 		read_pids_threads(cgfd, s);
 	}
-	err = read_number(cgfd, "pids.max", &v);
+	err = o->no_v2_pids ? -ENOENT : read_number(cgfd, "pids.max", &v);
 	if (err == 0 && v) {
 		s->pids_limit = v;
 		s->pids_limit_src = RES_SRC_CGROUP;
@@ -250,27 +250,70 @@ uint64_t res_host_mem(const char *proc_root)
 	return strtoull(p + 9, NULL, 10) * 1024;
 }
 
-int res_net_dev_find(const char *text, const char *name, uint64_t *rx, uint64_t *tx)
+static int by_name(const void *a, const void *b)
 {
-	size_t len = strlen(name);
+	return strcmp(((const struct res_netdev *)a)->name, ((const struct res_netdev *)b)->name);
+}
 
+int res_net_dev_parse(const char *text, struct res_netdev **out)
+{
+	int n = 0, cap = 64;
+	struct res_netdev *d = malloc((size_t)cap * sizeof(*d));
+
+	*out = NULL;
+	if (!d)
+		return -ENOMEM;
 	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
 		unsigned long long v[9];
-		const char *q = p;
+		const char *q = p, *colon;
+		size_t len;
 
 		while (*q == ' ')
 			q++;
-		if (strncmp(q, name, len) || q[len] != ':')
+		colon = strchr(q, ':');
+		len = colon ? (size_t)(colon - q) : 0;
+		if (!colon || !len || len >= sizeof(d->name) || memchr(q, '\n', len))
 			continue;
 		/* rx: bytes packets errs drop fifo frame compressed multicast; tx: bytes ... */
-		if (sscanf(q + len + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-			   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) != 9)
-			return -ENOENT;
-		*rx = v[0];
-		*tx = v[8];
-		return 0;
+		if (sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8]) != 9)
+			continue;
+		if (n == cap) {
+			struct res_netdev *nd = realloc(d, (size_t)cap * 2 * sizeof(*d));
+
+			if (!nd) {
+				free(d);
+				return -ENOMEM;
+			}
+			d = nd;
+			cap *= 2;
+		}
+		memcpy(d[n].name, q, len);
+		d[n].name[len] = 0;
+		d[n].rx = v[0];
+		d[n].tx = v[8];
+		n++;
 	}
-	return -ENOENT;
+	qsort(d, (size_t)n, sizeof(*d), by_name);
+	*out = d;
+	return n;
+}
+
+int res_net_dev_find(const struct res_netdev *devs, int n, const char *name, uint64_t *rx,
+		     uint64_t *tx)
+{
+	struct res_netdev key;
+	const struct res_netdev *hit;
+
+	if (!devs || strlen(name) >= sizeof(key.name))
+		return -ENOENT;
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	hit = bsearch(&key, devs, (size_t)n, sizeof(*devs), by_name);
+	if (!hit)
+		return -ENOENT;
+	*rx = hit->rx;
+	*tx = hit->tx;
+	return 0;
 }
 
 uint32_t res_cpu_pct100(uint64_t used_usec, int64_t wall_ns)

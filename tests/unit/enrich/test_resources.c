@@ -189,11 +189,15 @@ static void test_arith(void)
 	    "veth12: 555 5 0 0 0 0 0 0 777 7 0 0 0 0 0 0\n"
 	    "veth1: 11 1 0 0 0 0 0 0 22 2 0 0 0 0 0 0\n";
 	uint64_t rx = 0, tx = 0;
+	struct res_netdev *d;
+	int n = res_net_dev_parse(dev, &d);
 
-	CHECK(res_net_dev_find(dev, "veth1", &rx, &tx) == 0 && rx == 11 && tx == 22,
+	CHECK_EQ_INT(n, 3, "/proc/net/dev: three interfaces (headers skipped)");
+	CHECK(res_net_dev_find(d, n, "veth1", &rx, &tx) == 0 && rx == 11 && tx == 22,
 	      "/proc/net/dev: the named interface, not one with a longer name", "%llu %llu",
 	      (unsigned long long)rx, (unsigned long long)tx);
-	CHECK_EQ_INT(res_net_dev_find(dev, "eth0", &rx, &tx), -ENOENT, "/proc/net/dev: absent");
+	CHECK_EQ_INT(res_net_dev_find(d, n, "eth0", &rx, &tx), -ENOENT, "/proc/net/dev: absent");
+	free(d);
 	CHECK_EQ_INT(res_cpu_pct100(2000000, 2000000000LL), 10000, "one CPU busy = 100.00%");
 	CHECK_EQ_INT(res_cpu_pct100(3000000, 2000000000LL), 15000, "1.5 CPUs = 150.00%");
 	CHECK_EQ_INT(res_cpu_pct100(1, 0), 0, "no interval: 0");
