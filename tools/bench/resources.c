@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 		snprintf(t[i].cgroup, sizeof(t[i].cgroup), "/c%d", i);
 		t[i].cgroup_id = (uint64_t)i + 1;
 	}
-	run("pure v2 files (fixture directories, tmpfs)", fix, t, n, passes, 0);
+	run("pure v2 files (fixture directories in /tmp)", fix, t, n, passes, 0);
 	nftw(fix, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 
 	/* Real cgroups with sleeping processes: this host's path (fallbacks on hybrid). */
