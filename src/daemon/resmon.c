@@ -113,7 +113,12 @@ void resmon_on_pass(struct daemon *d)
 			continue;
 		p = policy_match(d->policies, *hit);
 		t = config_resources_merge(&d->cfg.resources.t, p ? &p->resources : NULL);
-		k = detect_resources(d->resdet, &t, *hit, &l[i].s, alerts, RESDETECT_MAX_ALERTS);
+		k = detect_resources(d->resdet, &t, *hit, &l[i].s, alerts,
+				     RESDETECT_MAX_ALERTS - 1);
+		/* memory.events only where the OOM program is not there to report kills as they
+		 * happen (and name the process). */
+		if (!d->loader.oom)
+			k += detect_oom_events(d->resdet, *hit, &l[i].s, &alerts[k]);
 		for (int j = 0; j < k; j++) {
 			respond_emit(d, &alerts[j]);
 			respond_act_on(d, &alerts[j]);

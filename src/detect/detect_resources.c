@@ -20,6 +20,8 @@ struct rd_entry {
 	int on[R_N];	       /* an alert was raised and has not cleared */
 	int64_t on_since[R_N]; /* mono_ns it was raised */
 	uint32_t cpu_peak;     /* highest cpu_pct100 while above */
+	uint64_t oom_kills;    /* memory.events oom_kill at the last look */
+	int oom_seen;	       /* oom_kills holds a value */
 };
 
 struct resdetect {
@@ -324,6 +326,35 @@ int detect_resources(struct resdetect *rd, const struct resource_thresholds *t,
 		n++;
 	st->last_mono = s->mono_ns;
 	return n;
+}
+
+int detect_oom_events(struct resdetect *rd, const struct container_info *c,
+		      const struct res_sample *s, struct alert *out)
+{
+	struct rd_entry *st;
+	uint64_t n;
+
+	if (!c || !c->id[0] || !(s->flags & RES_F_OOM_EVENTS) || (s->flags & RES_F_GONE))
+		return 0;
+	st = rd_get(rd, c->id);
+	if (!st)
+		return 0;
+	n = st->oom_seen && s->oom_kills > st->oom_kills ? s->oom_kills - st->oom_kills : 0;
+	st->oom_kills = s->oom_kills;
+	st->oom_seen = 1;
+	if (!n)
+		return 0;
+	alert_start(out, s->time_ns, ALERT_CRITICAL, "oom-kill", "stats", c->id, c->name, c->image);
+	snprintf(out->message, sizeof(out->message),
+		 "OOM killer killed %" PRIu64 " process%s in container %s (memory.events; which "
+		 "one is not known without the OOM tracepoint)",
+		 n, n == 1 ? "" : "es", c->name);
+	out->resource = json_object_new_object();
+	json_object_object_add(out->resource, "kind", json_object_new_string("oom"));
+	json_object_object_add(out->resource, "state", json_object_new_string("killed"));
+	json_object_object_add(out->resource, "kills", json_object_new_uint64(n));
+	json_object_object_add(out->resource, "source", json_object_new_string("memory.events"));
+	return 1;
 }
 
 int detect_oom(const struct moat_oom_event *e, const struct container_info *c, int64_t offset_ns,

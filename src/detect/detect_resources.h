@@ -14,7 +14,7 @@
 #include "moat/events.h"
 #include "resources.h"
 
-#define RESDETECT_MAX_ALERTS 6 /* alerts one sample may raise (3 rules x raised/cleared) */
+#define RESDETECT_MAX_ALERTS 6 /* room for a sample's alerts (one per rule at most) */
 
 /* A condition clears when the value falls below this share of its threshold (percent), so a
  * value that hovers at the threshold does not raise and clear at every sample. CPU clears as
@@ -37,6 +37,13 @@ int detect_resources(struct resdetect *rd, const struct resource_thresholds *t,
 /* Forget containers not judged for more than max_age_ns (CLOCK_MONOTONIC of their samples),
  * as of now_ns. Returns how many went. */
 int resdetect_prune(struct resdetect *rd, int64_t now_ns, int64_t max_age_ns);
+
+/* The oom-kill alert from memory.events (pure v2), for a kernel where the OOM program
+ * (MOAT_EV_OOM) is not loaded: when sample s counts more OOM kills (oom_kills) than the
+ * container's previous sample did. It cannot name the process (the counter does not) and
+ * comes at the next sample. Returns 1 with *out filled, or 0. */
+int detect_oom_events(struct resdetect *rd, const struct container_info *c,
+		      const struct res_sample *s, struct alert *out);
 
 /* The oom-kill alert for OOM event e of container c (NULL: no known container; the alert
  * names the cgroup). Fills *out and returns 1. offset_ns turns the event's boot time into

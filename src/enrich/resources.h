@@ -40,6 +40,7 @@ const char *res_source_name(int src);
 #define RES_F_PIDS_PARTIAL  0x02 /* cgroup.threads longer than read: pids is a lower bound */
 #define RES_F_FIRST	    0x04 /* no earlier sample: cpu_pct100 is 0 */
 #define RES_F_GONE	    0x08 /* the cgroup is gone (container exited): nothing read */
+#define RES_F_OOM_EVENTS    0x10 /* oom_kills was read from memory.events (pure v2) */
 
 /* One sample of one container. */
 struct res_sample {
@@ -55,6 +56,8 @@ struct res_sample {
 	uint64_t pids_limit; /* 0: none */
 	uint64_t net_rx;     /* bytes the container received, over its veths, cumulative */
 	uint64_t net_tx;     /* bytes it sent */
+	uint64_t oom_kills;  /* memory.events oom_kill: processes the OOM killer killed in the
+				cgroup since it was made (RES_F_OOM_EVENTS; v2 memory controller) */
 	uint8_t cpu_src, mem_src, mem_limit_src, pids_src, pids_limit_src, net_src;
 };
 

@@ -180,6 +180,22 @@ static int read_pids_threads(int cgfd, struct res_sample *s)
 	return 0;
 }
 
+/* oom_kill of memory.events (the OOM kills in this cgroup and below). */
+static void read_oom_kills(int cgfd, struct res_sample *s)
+{
+	char buf[SMALL_FILE], *p;
+
+	if (read_capped(cgfd, "memory.events", buf, sizeof(buf), NULL) <= 0)
+		return;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncmp(p, "oom_kill ", 9)) {
+			s->oom_kills = strtoull(p + 9, NULL, 10);
+			s->flags |= RES_F_OOM_EVENTS;
+			return;
+		}
+	}
+}
+
 int res_read_cgroup(int cgfd, const struct res_read_opts *o, struct res_sample *s)
 {
 	uint64_t v;
@@ -202,6 +218,8 @@ int res_read_cgroup(int cgfd, const struct res_read_opts *o, struct res_sample *
 	} else {
 		read_mem_procs(cgfd, o, s);
 	}
+	if (s->mem_src == RES_SRC_CGROUP)
+		read_oom_kills(cgfd, s);
 	err = o->no_v2_mem ? -ENOENT : read_number(cgfd, "memory.max", &v);
 	if (err == 0 && v) {
 		s->mem_limit = v;

@@ -244,8 +244,34 @@ static void test_oom(void)
 	alert_release(&a);
 }
 
+/* memory.events (pure v2, no OOM program): a kill counted between two samples. */
+static void test_oom_events(void)
+{
+	struct resdetect *rd = resdetect_new();
+	struct res_sample s = smp(0, 0, 0, 0);
+	struct alert a;
+
+	s.flags = RES_F_OOM_EVENTS;
+	s.oom_kills = 3;
+	CHECK_EQ_INT(detect_oom_events(rd, &ct, &s, &a), 0,
+		     "oom events: the first count is the baseline (kills before moat ran)");
+	CHECK_EQ_INT(detect_oom_events(rd, &ct, &s, &a), 0, "oom events: unchanged: nothing");
+	s.oom_kills = 5;
+	CHECK(detect_oom_events(rd, &ct, &s, &a) == 1 && a.severity == ALERT_CRITICAL &&
+		  !strcmp(a.rule, "oom-kill") &&
+		  strstr(a.message, "killed 2 processes in container web"),
+	      "oom events: two more kills: CRITICAL oom-kill", "%s", a.message);
+	alert_release(&a);
+	s.flags = 0;
+	s.oom_kills = 9;
+	CHECK_EQ_INT(detect_oom_events(rd, &ct, &s, &a), 0,
+		     "oom events: no memory.events (hybrid host): nothing");
+	resdetect_free(rd);
+}
+
 int main(void)
 {
+	test_oom_events();
 	test_cpu();
 	test_memory();
 	test_pids();

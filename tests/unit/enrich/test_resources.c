@@ -67,6 +67,7 @@ static void test_pure_v2(void)
 	put("v2/memory.max", "209715200\n");
 	put("v2/pids.current", "12\n");
 	put("v2/pids.max", "max\n");
+	put("v2/memory.events", "low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\noom_group_kill 0\n");
 	fd = opendir_fd("v2");
 	o.docker_mem_limit = 999; /* the kernel's limit wins */
 	CHECK_EQ_INT(res_read_cgroup(fd, &o, &s), 0, "pure v2: read");
@@ -76,6 +77,8 @@ static void test_pure_v2(void)
 	CHECK(s.mem_limit == 209715200 && s.mem_limit_src == RES_SRC_CGROUP,
 	      "pure v2: memory.max is the limit", "%llu src %d", (unsigned long long)s.mem_limit,
 	      s.mem_limit_src);
+	CHECK(s.oom_kills == 2 && (s.flags & RES_F_OOM_EVENTS), "pure v2: memory.events oom_kill",
+	      "%llu %x", (unsigned long long)s.oom_kills, s.flags);
 	CHECK(s.pids == 12 && s.pids_src == RES_SRC_CGROUP, "pure v2: pids.current", "%llu",
 	      (unsigned long long)s.pids);
 	CHECK(s.pids_limit == 0 && s.pids_limit_src == RES_SRC_NONE, "pure v2: pids.max max = none",
@@ -111,7 +114,7 @@ static void test_hybrid(void)
 	fd = opendir_fd("hy");
 	CHECK_EQ_INT(res_read_cgroup(fd, &o, &s), 0, "hybrid: read");
 	CHECK(s.mem_src == RES_SRC_PROCS && s.mem_bytes == (uint64_t)300 * (uint64_t)page &&
-		  !(s.flags & RES_F_MEM_ESTIMATED),
+		  !(s.flags & (RES_F_MEM_ESTIMATED | RES_F_OOM_EVENTS)),
 	      "hybrid: memory is the statm resident sum over cgroup.procs (junk lines and "
 	      "unreadable statm count nothing)",
 	      "%llu src %d flags %x", (unsigned long long)s.mem_bytes, s.mem_src, s.flags);
