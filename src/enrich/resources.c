@@ -148,21 +148,62 @@ int resources_set_targets(struct resources *r, const struct res_target *t, int n
 	return 0;
 }
 
-/* Find container s's host-side veths (rtnetlink, through its init's network namespace). */
-static void find_veths(struct res_state *s, int64_t now)
-{
-	struct vethguard_port ports[MAX_VETHS];
-	int32_t nsid;
-	int n;
+/* A veth search to do: who, and what it found. */
+struct veth_job {
+	char id[65];
+	int pid;
+	char veth[MAX_VETHS][IFNAMSIZ];
+	int n_veth;
+};
 
-	s->veth_looked = now;
-	s->n_veth = 0;
-	if (s->t.pid <= 0)
+#define VETH_JOBS_PER_PASS 32 /* rtnetlink searches per pass, at most */
+
+/* Find the host-side veths of the containers that need it (new ones; ones with none, every
+ * VETH_RETRY_S), at most VETH_JOBS_PER_PASS a pass. The rtnetlink exchanges (each can wait up
+ * to a second on a stuck kernel) run without r->mu held, so the loop's readers never wait on
+ * them. */
+static void find_veths(struct resources *r)
+{
+	struct veth_job *jobs = calloc(VETH_JOBS_PER_PASS, sizeof(*jobs));
+	int64_t now = mono_ns();
+	int n = 0;
+
+	if (!jobs)
 		return;
-	n = vethguard_ports(s->t.pid, &nsid, ports, MAX_VETHS);
-	for (int i = 0; i < n; i++)
-		if (if_indextoname((unsigned)ports[i].ifindex, s->veth[s->n_veth]))
-			s->n_veth++;
+	pthread_mutex_lock(&r->mu);
+	for (int i = 0; i < r->n && n < VETH_JOBS_PER_PASS; i++) {
+		struct res_state *s = r->st[i];
+
+		if (s->t.pid <= 0 ||
+		    (s->veth_looked &&
+		     (s->n_veth || now - s->veth_looked < VETH_RETRY_S * 1000000000LL)))
+			continue;
+		s->veth_looked = now;
+		snprintf(jobs[n].id, sizeof(jobs[n].id), "%s", s->t.id);
+		jobs[n++].pid = s->t.pid;
+	}
+	pthread_mutex_unlock(&r->mu);
+	for (int j = 0; j < n; j++) {
+		struct vethguard_port ports[MAX_VETHS];
+		int32_t nsid;
+		int k = vethguard_ports(jobs[j].pid, &nsid, ports, MAX_VETHS);
+
+		for (int i = 0; i < k; i++)
+			if (if_indextoname((unsigned)ports[i].ifindex,
+					   jobs[j].veth[jobs[j].n_veth]))
+				jobs[j].n_veth++;
+	}
+	pthread_mutex_lock(&r->mu);
+	for (int j = 0; j < n; j++) {
+		struct res_state *s = find(r, jobs[j].id);
+
+		if (!s || s->t.pid != jobs[j].pid)
+			continue; /* restarted meanwhile: searched again next pass */
+		memcpy(s->veth, jobs[j].veth, sizeof(s->veth));
+		s->n_veth = jobs[j].n_veth;
+	}
+	pthread_mutex_unlock(&r->mu);
+	free(jobs);
 }
 
 /* Read /proc/net/dev of the host into r->netdev (capped). */
@@ -249,8 +290,6 @@ static void sample_one(struct resources *r, struct res_state *s, struct res_samp
 	} else {
 		out->flags |= RES_F_FIRST;
 	}
-	if (!s->veth_looked || (!s->n_veth && now - s->veth_looked > VETH_RETRY_S * 1000000000LL))
-		find_veths(s, now);
 	for (int i = 0; i < s->n_veth && r->netdev; i++) {
 		uint64_t rx, tx;
 
@@ -268,6 +307,7 @@ void resources_pass(struct resources *r)
 	int64_t start = mono_ns();
 	uint32_t sampled = 0;
 
+	find_veths(r);
 	read_netdev(r);
 	/* The list is only changed by resources_set_targets under r->mu; a pass holds r->mu for
 	 * each container's turn only, so the loop's readers wait for one container at most. */
