@@ -118,7 +118,8 @@ static const char *limit_words(int src)
 	switch (src) {
 	case RES_SRC_CGROUP: return "its limit";
 	case RES_SRC_DOCKER:
-		return "its Docker limit (--memory; this host's kernel does not enforce it)";
+		return "its Docker limit (--memory, from Docker's configuration: no memory.max on "
+		       "cgroup v2 here)";
 	case RES_SRC_HOST: return "the host's memory (no limit)";
 	default: return "its limit";
 	}

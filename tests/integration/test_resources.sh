@@ -1,13 +1,13 @@
 #!/bin/bash
-# test_resources.sh - resource stats and their rules against real containers under `moat run`:
-# a CPU burn of 35 s raises cpu-sustained at the defaults (80 % of one CPU for 30 s, sampled
-# every 2 s), a short burn under a policy with a 3 s window raises it and clears it, a
-# process holding 185 MiB in a container started with --memory 200m raises memory-high
-# against Docker's limit (this host's memory controller is on cgroup v1: the memory comes
-# from the procs fallback and the limit from Docker, and the alert says the kernel does not
-# enforce it; on a pure-v2 host memory.current/memory.max answer instead), a policy's
-# absolute memory_bytes threshold, pids-high from a policy's pids_count, the sources shown by
-# moat status, and moat stats --resources with a container's history.
+# test_resources.sh - resource stats and their rules against real containers under `moat run`
+# (report-only: it never acts on anyone's containers): a 35 s CPU burn raises cpu-sustained at
+# the defaults (80 % of one CPU for 30 s, sampled every 2 s), once; a short burn under a policy
+# with a 3 s window raises it and clears it; a process holding 185 MiB in a container started
+# with --memory 200m raises memory-high (pure v2: memory.current against memory.max; on this
+# hybrid host Docker discards --memory, so: the procs fallback against a policy's
+# memory_bytes of 170 MiB, i.e. 85 % of 200 MiB); a policy's memory_bytes raises and clears;
+# pids-high from a policy's pids_count; the sources shown by moat status; moat stats
+# --resources with a container's history.
 # OOM kills are not provoked here (no safe way on this host: docs/alerts.md, oom-kill);
 # tests/bpf/test_oom.c runs the OOM program on a real task.
 . "$(dirname "$0")/lib.sh"
@@ -23,12 +23,14 @@ run_pid=
 
 cat >"$T_TMP/moat.json" <<EOF
 {"state_dir": "$T_TMP/state", "alerts_file": "$ALERTS", "control_socket": "$SOCK",
- "policies": "$T_TMP/policies.json", "access_log": ""}
+ "policies": "$T_TMP/policies.json", "access_log": "", "report_only": true}
 EOF
 cat >"$T_TMP/policies.json" <<'EOF'
 {"policies": [
  {"id": "res-quick", "priority": 1, "target": {"names": ["moat-test-res-quick"]},
-  "resources": {"cpu_sustain_seconds": 3}},
+  "resources": {"cpu_sustain_seconds": 3, "cpu_percent": 20}},
+ {"id": "res-mem", "priority": 4, "target": {"names": ["moat-test-res-mem"]},
+  "resources": {"memory_bytes": 178257920}},
  {"id": "res-mem2", "priority": 2, "target": {"names": ["moat-test-res-mem2"]},
   "resources": {"memory_bytes": 104857600}},
  {"id": "res-pids", "priority": 3, "target": {"names": ["moat-test-res-pids"]},
@@ -60,12 +62,19 @@ alerts() {
 has_alert() { [ -n "$(alerts "$@")" ]; }
 count_alerts() { alerts "$@" | wc -l; }
 
+# The workloads are the containers' own commands, not docker exec: an exec'd shell is a
+# suspicious-exec, which another moat run on the machine could act on. Each waits for a
+# file moat-go (or its helper) before it starts, so that moat run sees it from its start.
 moat clear >/dev/null 2>&1
-docker_run_test res-burn -- sleep 3600 || { t_fail "containers start" "docker run"; t_done; }
-docker_run_test res-quick -- sleep 3600
-docker_run_test res-mem --memory 200m -- sleep 3600
-docker_run_test res-mem2 -- sleep 3600
-docker_run_test res-pids -- sleep 3600
+wait_go='while [ ! -e /moat-go ]; do sleep 0.2; done'
+burn="timeout 35 sh -c 'while :; do :; done'"
+docker_run_test res-burn -- sh -c "$wait_go; $burn & $burn & wait; sleep 3600" ||
+	{ t_fail "containers start" "docker run"; t_done; }
+quick="timeout 8 sh -c 'while :; do :; done'"
+docker_run_test res-quick -- sh -c "$wait_go; $quick & $quick & wait; sleep 3600"
+docker_run_test res-mem --memory 200m -- sh -c "$wait_go; /memhog 185 600"
+docker_run_test res-mem2 -- sh -c "$wait_go; /memhog 150 20; sleep 3600"
+docker_run_test res-pids -- sh -c "$wait_go; for i in \$(seq 30); do sleep 600 & done; wait"
 docker cp "$MEMHOG" moat-test-res-mem:/memhog >/dev/null
 docker cp "$MEMHOG" moat-test-res-mem2:/memhog >/dev/null
 
@@ -74,30 +83,37 @@ if ! start_moat; then
 	t_done
 fi
 t_ok "moat run starts with a resources policy file"
+t_check "the OOM program is attached (no warning)" bash -c "! grep -q 'OOM program' '$T_TMP/run.log'"
+touch "$T_TMP/moat-go"
 t0=$(date +%s)
-# The burn at the defaults: one busy loop, 35 s.
-docker exec -d moat-test-res-burn timeout 35 sh -c 'while :; do :; done'
-# The short burn: 8 s under a 3 s window.
-docker exec -d moat-test-res-quick timeout 8 sh -c 'while :; do :; done'
-docker exec -d moat-test-res-mem /memhog 185 600
-docker exec -d moat-test-res-mem2 /memhog 150 600
-docker exec -d moat-test-res-pids sh -c 'for i in $(seq 30); do sleep 600 & done; wait'
+for c in res-burn res-quick res-mem res-mem2 res-pids; do
+	docker cp "$T_TMP/moat-go" "moat-test-$c:/moat-go" >/dev/null
+done
 
 t_check "short burn, 3 s window (policy): cpu-sustained WARNING" \
 	wait_for -t 12 has_alert cpu-sustained res-quick WARNING
 a=$(alerts cpu-sustained res-quick WARNING | head -n 1)
 t_check "cpu-sustained names the CPU and the window" \
 	test "$(jq -r '.source + " " + .resource.kind + " " + .resource.state + " " +
-		(.resource.sustain_seconds|tostring) + " " + ((.resource.value > 50)|tostring)' <<<"$a")" \
+		(.resource.sustain_seconds|tostring) + " " + ((.resource.value > 20)|tostring)' <<<"$a")" \
 	= "stats cpu raised 3 true"
-t_check "memory-high against Docker's --memory (fallback: procs)" \
+t_check "memory-high: 185 MiB against 85 % of 200 MiB (--memory; here a policy's memory_bytes)" \
 	wait_for -t 10 has_alert memory-high res-mem WARNING
 a=$(alerts memory-high res-mem WARNING | head -n 1)
-t_check "memory-high: 185 MiB of 200 MiB, limit from docker, said unenforced" \
-	test "$(jq -r '.resource.source + " " + .resource.limit_source + " " +
-		((.resource.percent > 85 and .resource.percent < 100)|tostring) + " " +
-		((.message|test("Docker limit.*does not enforce"))|tostring)' <<<"$a")" \
-	= "procs docker true true"
+if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
+	# Pure v2: memory.current against memory.max.
+	t_check "memory-high: memory.current of memory.max, above 85 %" \
+		test "$(jq -r '.resource.source + " " + .resource.limit_source + " " +
+			((.resource.percent > 85)|tostring)' <<<"$a")" = "cgroup cgroup true"
+else
+	# Hybrid: Docker discards --memory here (no v2 memory controller); the procs fallback
+	# against the policy's threshold.
+	t_check "memory-high: procs fallback, above the 170 MiB threshold, host memory as limit" \
+		test "$(jq -r '.resource.source + " " + .resource.limit_source + " " +
+			(.resource.value > 178257920|tostring) + " " +
+			(.message|test("above the 170 MiB threshold")|tostring)' <<<"$a")" \
+		= "procs host true true"
+fi
 t_check "memory-high from a policy's memory_bytes (150 MiB > 100 MiB)" \
 	wait_for -t 10 has_alert memory-high res-mem2 WARNING
 t_check "pids-high from a policy's pids_count (30 sleeps > 20)" \
@@ -112,7 +128,7 @@ src=$(echo '{"cmd":"status"}' | socat - "UNIX-CONNECT:$SOCK" 2>/dev/null |
 if [ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ]; then
 	want="cgroup cgroup cgroup cgroup veth"
 else
-	want="cgroup procs docker threads veth"
+	want="cgroup procs host threads veth"
 fi
 t_check "status names the sources ($want)" test "$src" = "$want"
 
@@ -129,18 +145,33 @@ t_check "moat stats --resources C prints its history" \
 # Clearing: the short burn ended; memory goes when memhog does.
 t_check "short burn over: one INFO, cleared" wait_for -t 10 has_alert cpu-sustained res-quick INFO
 t_check "short burn: exactly one WARNING" test "$(count_alerts cpu-sustained res-quick WARNING)" -eq 1
-docker exec moat-test-res-mem2 sh -c 'kill $(pidof memhog)'
-t_check "memory back down: memory-high cleared (INFO)" \
-	wait_for -t 10 has_alert memory-high res-mem2 INFO
+t_check "memory back down (memhog ended after 20 s): memory-high cleared (INFO)" \
+	wait_for -t 30 has_alert memory-high res-mem2 INFO
 
-# The burn at the defaults: 80 % for 30 s.
-t_check "35 s burn at the defaults: cpu-sustained WARNING" \
-	wait_for -t 45 has_alert cpu-sustained res-burn WARNING
-a=$(alerts cpu-sustained res-burn WARNING | head -n 1)
-t_check "raised after 30 s of it, once" \
-	test "$(jq -r '(.resource.for_seconds >= 30) and (.resource.threshold == 80)' <<<"$a") $(count_alerts cpu-sustained res-burn WARNING)" = "true 1"
-echo "# burn -> alert after $(($(date +%s) - t0)) s"
+# The burn at the defaults: 80 % of one CPU for 30 s. Two busy loops: on this 2-CPU machine
+# shared with other work one loop alone often gets less than 80 % of a CPU. Whether the burn
+# got 80 % for 30 s depends on that other work, so the check is that moat's alert agrees with
+# moat's own samples of the burn: raised once when 15 samples in a row (30 s) were above 80 %,
+# not raised when no 14 were; a machine too busy for either says so and is not counted.
+wait_for -t 60 test $(($(date +%s) - t0)) -ge 40
+run=$("$MOATBIN" stats --resources moat-test-res-burn --json |
+	jq '[.[0].history[] | select(.cpu_percent != null) | (.cpu_percent > 80)] |
+		reduce .[] as $x ({cur: 0, best: 0}; if $x then .cur += 1 | .best = ([.best, .cur] | max)
+		else .cur = 0 end) | .best')
+n=$(count_alerts cpu-sustained res-burn WARNING)
+echo "# 35 s burn: $run samples in a row above 80 % of one CPU; $n alert(s); load: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "${run:-0}" -ge 16 ]; then
+	t_check "35 s burn at the defaults, 80 % held for 30 s: one cpu-sustained WARNING" test "$n" -eq 1
+	a=$(alerts cpu-sustained res-burn WARNING | head -n 1)
+	t_check "raised after 30 s of it, threshold 80" \
+		test "$(jq -r '(.resource.for_seconds >= 30) and (.resource.threshold == 80)' <<<"$a")" = true
+elif [ "${run:-0}" -le 13 ]; then
+	t_check "35 s burn at the defaults, never 30 s above 80 % here: no cpu-sustained" test "$n" -eq 0
+	echo "# skip: the burn at the defaults did not get 80 % of a CPU for 30 s on this busy machine"
+else
+	echo "# skip: the burn held 80 % for about 30 s: either answer is right"
+fi
 t_check "no alert for the idle containers" \
 	test -z "$(jq -c 'select(.rule=="cpu-sustained" and .container.name=="moat-test-res-mem")' "$ALERTS")"
-t_check "SIGTERM exits 0" stop_moat
+if stop_moat; then t_ok "SIGTERM exits 0"; else t_fail "SIGTERM exits 0" "$(tail -n 3 "$T_TMP/run.log")"; fi
 t_done
