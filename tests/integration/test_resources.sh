@@ -131,6 +131,7 @@ else
 	want="cgroup procs host threads veth"
 fi
 t_check "status names the sources ($want)" test "$src" = "$want"
+t_check "moat status prints them" bash -c "'$MOATBIN' --pin-dir '$PIN' status | grep -E '^moat-test-res-mem +cgroup +procs \\(host\\)'"
 
 # moat stats --resources.
 t_check "moat stats --resources lists the containers" \

@@ -144,7 +144,8 @@ static void test_memory(void)
 	n = run(rd, &t, s, a);
 	CHECK(n == 1 && strstr(a[0].message, "Docker limit") &&
 		  strstr(a[0].message, "no memory.max on cgroup v2"),
-	      "memory: a limit from Docker's configuration is said so", "%s", n ? a[0].message : "");
+	      "memory: a limit from Docker's configuration is said so", "%s",
+	      n ? a[0].message : "");
 	release(a, n);
 	resdetect_free(rd);
 	/* An absolute threshold, with the host's memory as the limit. */
