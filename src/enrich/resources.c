@@ -27,11 +27,12 @@ struct res_state {
 	int cgfd;			/* its cgroup directory, -1 when it could not be opened */
 	char veth[MAX_VETHS][IFNAMSIZ]; /* its host-side veths' names */
 	int n_veth;
-	int64_t veth_looked;	 /* CLOCK_MONOTONIC ns of the last search, 0 never */
-	struct res_sample *hist; /* ring of cap samples */
-	uint32_t head, n;	 /* next slot; samples held */
-	int fresh;		 /* sampled since the last resources_take */
-	int keep;		 /* resources_set_targets: still listed */
+	int64_t veth_looked;	      /* CLOCK_MONOTONIC ns of the last search, 0 never */
+	struct res_sample *hist;      /* ring of cap samples */
+	uint32_t head, n;	      /* next slot; samples held */
+	int fresh;		      /* sampled since the last resources_take */
+	int keep;		      /* resources_set_targets: still listed */
+	struct res_procs_cache procs; /* the memory fallback's figures per process */
 };
 
 struct resources {
@@ -85,6 +86,7 @@ static void state_free(struct res_state *s)
 		return;
 	if (s->cgfd >= 0)
 		close(s->cgfd);
+	res_procs_cache_free(&s->procs);
 	free(s->hist);
 	free(s);
 }
@@ -255,6 +257,7 @@ static void sample_one(struct resources *r, struct res_state *s, struct res_samp
 	    .host_mem = r->host_mem,
 	    .docker_mem_limit = s->t.mem_limit > 0 ? (uint64_t)s->t.mem_limit : 0,
 	    .docker_pids_limit = s->t.pids_limit > 0 ? (uint64_t)s->t.pids_limit : 0,
+	    .cache = &s->procs,
 	};
 	int64_t now = mono_ns();
 	const struct res_sample *prev =

@@ -7,8 +7,10 @@
  *  - cpu:    cpu.stat usage_usec of the container's cgroup v2 (always there: core file).
  *  - memory: memory.current when the memory controller is on cgroup v2; else ("procs") the sum
  *            of the resident set (/proc/PID/statm) of the processes in cgroup.procs, at most
- *            max_procs of them per sample (more: scaled up from those read, RES_F_MEM_ESTIMATED).
- *            Shared pages count once per process there, so it reads high for forked workers.
+ *            max_procs statm reads per sample: new processes first, the others in turn, each
+ *            one's last figure kept (res_procs_cache); processes not read yet count as the
+ *            average (RES_F_MEM_ESTIMATED). Shared pages count once per process there, so it
+ *            reads high for forked workers.
  *  - memory limit: memory.max ("cgroup"); else Docker's --memory ("docker": not enforced by
  *            this host's kernel); else the host's MemTotal ("host").
  *  - pids:   pids.current; else ("threads") the lines of cgroup.threads, at most 64 KiB read
@@ -61,6 +63,17 @@ struct res_sample {
 	uint8_t cpu_src, mem_src, mem_limit_src, pids_src, pids_limit_src, net_src;
 };
 
+/* The memory fallback's memory of one container's processes between samples: each one's last
+ * resident set, and where the turn of re-reads stands (res_read_cgroup). */
+struct res_procs_cache {
+	uint32_t *pid; /* sorted */
+	uint64_t *rss; /* bytes, UINT64_MAX: not read yet */
+	int n;
+	uint32_t next; /* the index the next turn of re-reads starts at */
+};
+
+void res_procs_cache_free(struct res_procs_cache *c);
+
 /* What one read of a cgroup needs besides the cgroup. */
 struct res_read_opts {
 	const char *proc_root;	   /* "/proc" (tests: a fixture directory) */
@@ -68,8 +81,9 @@ struct res_read_opts {
 	uint64_t host_mem;	   /* MemTotal in bytes: the limit of last resort */
 	uint64_t docker_mem_limit; /* Docker's --memory, 0: none */
 	uint64_t docker_pids_limit;
-	int no_v2_mem;	/* skip memory.current/memory.max: absent at the last look */
-	int no_v2_pids; /* skip pids.current/pids.max: absent at the last look */
+	int no_v2_mem;		       /* skip memory.current/memory.max: absent at the last look */
+	int no_v2_pids;		       /* skip pids.current/pids.max: absent at the last look */
+	struct res_procs_cache *cache; /* the container's, or NULL: every sample from nothing */
 };
 
 /* Read one sample of the cgroup v2 directory open at cgfd into s (cpu_pct100, net and the

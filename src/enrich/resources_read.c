@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,52 +110,122 @@ static uint64_t statm_rss(int procfd, const char *pid)
 	return (uint64_t)resident * PAGE_BYTES();
 }
 
-/* The fallback for memory: the processes of cgroup.procs, the first max_procs of them read
- * and the sum scaled by how many there are. Returns 0 or -errno. */
+#define RSS_UNREAD UINT64_MAX
+
+void res_procs_cache_free(struct res_procs_cache *c)
+{
+	free(c->pid);
+	free(c->rss);
+	memset(c, 0, sizeof(*c));
+}
+
+static int by_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The fallback for memory: the resident sets of the processes in cgroup.procs. At most
+ * max_procs statm files are read per sample: first the processes never read (new ones: a
+ * process just forked to hold memory is counted at once), then, with what is left, the others
+ * in turn (o->cache remembers each one's last figure and where the turn stands), so every
+ * process is read again within (processes / max_procs) samples and none can hide for long
+ * among many small ones. Processes not read yet count as the average of those read, and the
+ * sample says it is an estimate. Without a cache, every sample starts from nothing. Returns
+ * 0 or -errno. */
 static int read_mem_procs(int cgfd, const struct res_read_opts *o, struct res_sample *s)
 {
+	struct res_procs_cache none = {0}, *c = o->cache ? o->cache : &none;
 	char *buf = malloc(LIST_CAP), *p, *nl;
-	int procfd, full, read_n = 0;
-	uint64_t total = 0, sum = 0;
+	uint32_t *pid = NULL;
+	uint64_t *rss = NULL, sum = 0, known = 0;
+	int procfd = -1, full, n_pid = 0, budget = o->max_procs > 0 ? o->max_procs : 1, err = 0;
 	ssize_t n;
 
 	if (!buf)
 		return -ENOMEM;
 	n = read_capped(cgfd, "cgroup.procs", buf, LIST_CAP, &full);
 	if (n < 0) {
-		free(buf);
-		return (int)n;
+		err = (int)n;
+		goto out;
 	}
+	/* At most one pid per two bytes of text. */
+	pid = malloc(((size_t)n / 2 + 1) * sizeof(*pid));
+	rss = malloc(((size_t)n / 2 + 1) * sizeof(*rss));
 	procfd = open(o->proc_root ? o->proc_root : "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (procfd < 0) {
-		n = -errno;
-		free(buf);
-		return (int)n;
+	if (!pid || !rss || procfd < 0) {
+		err = procfd < 0 ? -errno : -ENOMEM;
+		goto out;
 	}
 	for (p = buf; *p; p = nl + 1) {
+		char *end;
+		unsigned long v;
+
 		nl = strchr(p, '\n');
 		if (!nl)
 			break; /* a cut line at the cap */
 		*nl = 0;
 		if (!*p || strspn(p, "0123456789") != strlen(p))
 			continue;
-		total++;
-		if (read_n < o->max_procs) {
-			sum += statm_rss(procfd, p);
-			read_n++;
-		}
+		v = strtoul(p, &end, 10);
+		if (v && v <= UINT32_MAX)
+			pid[n_pid++] = (uint32_t)v;
 	}
-	close(procfd);
-	free(buf);
-	if (full)
-		s->flags |= RES_F_MEM_ESTIMATED; /* more than 64 KiB of pids: more than counted */
-	if (read_n && total > (uint64_t)read_n) {
-		sum = sum / (uint64_t)read_n * total;
+	qsort(pid, (size_t)n_pid, sizeof(*pid), by_u32);
+	/* Last figures from the cache (both sorted by pid). */
+	for (int i = 0, k = 0; i < n_pid; i++) {
+		while (k < c->n && c->pid[k] < pid[i])
+			k++;
+		rss[i] = k < c->n && c->pid[k] == pid[i] ? c->rss[k] : RSS_UNREAD;
+	}
+	/* New processes first, then the others in turn from where the last sample stopped. */
+	for (int i = 0; i < n_pid && budget > 0; i++) {
+		if (rss[i] != RSS_UNREAD)
+			continue;
+		snprintf(buf, 16, "%u", pid[i]);
+		rss[i] = statm_rss(procfd, buf);
+		budget--;
+	}
+	for (int j = 0; j < n_pid && budget > 0; j++) {
+		int i = (int)((c->next + (uint32_t)j) % (uint32_t)n_pid);
+
+		snprintf(buf, 16, "%u", pid[i]);
+		rss[i] = statm_rss(procfd, buf);
+		budget--;
+		c->next = (uint32_t)i + 1;
+	}
+	for (int i = 0; i < n_pid; i++) {
+		if (rss[i] == RSS_UNREAD)
+			continue;
+		sum += rss[i];
+		known++;
+	}
+	if (known < (uint64_t)n_pid) {
+		if (known)
+			sum += sum / known * ((uint64_t)n_pid - known);
 		s->flags |= RES_F_MEM_ESTIMATED;
 	}
+	if (full)
+		s->flags |= RES_F_MEM_ESTIMATED; /* more than 64 KiB of pids: more than counted */
 	s->mem_bytes = sum;
 	s->mem_src = RES_SRC_PROCS;
-	return 0;
+	if (c != &none) {
+		free(c->pid);
+		free(c->rss);
+		c->pid = pid;
+		c->rss = rss;
+		c->n = n_pid;
+		pid = NULL;
+		rss = NULL;
+	}
+out:
+	if (procfd >= 0)
+		close(procfd);
+	free(pid);
+	free(rss);
+	free(buf);
+	return err;
 }
 
 /* The fallback for pids: the lines of cgroup.threads (one per task). */

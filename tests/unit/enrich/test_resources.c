@@ -139,6 +139,44 @@ static void test_hybrid(void)
 	CHECK(s.mem_bytes == (uint64_t)100 * (uint64_t)page * 3 && (s.flags & RES_F_MEM_ESTIMATED),
 	      "hybrid: max_procs caps the statm reads; the sum is scaled and flagged", "%llu %x",
 	      (unsigned long long)s.mem_bytes, s.flags);
+	/* With a cache (the sampler's): new processes first, then the others in turn; after
+	 * three samples of one read each, every process is known and the sum is exact. */
+	{
+		struct res_procs_cache cache = {0};
+		uint64_t got[4];
+
+		o.cache = &cache;
+		for (int i = 0; i < 4; i++) {
+			s.flags = 0;
+			res_read_cgroup(fd, &o, &s);
+			got[i] = s.mem_bytes;
+		}
+		CHECK(got[3] == (uint64_t)300 * (uint64_t)page && !(s.flags & RES_F_MEM_ESTIMATED),
+		      "cache: one statm a sample, all three known by the third: exact, not estimated",
+		      "%llu %llu %llu %llu flags %x", (unsigned long long)got[0],
+		      (unsigned long long)got[1], (unsigned long long)got[2],
+		      (unsigned long long)got[3], s.flags);
+		/* A new process holding much (a hog forked among the small ones) is read at once. */
+		dir("proc/104");
+		put("proc/104/statm", "90000 25000 10 1 0 50 0\n");
+		put("hy/cgroup.procs", "101\n102\n103\n104\n");
+		s.flags = 0;
+		res_read_cgroup(fd, &o, &s);
+		CHECK(s.mem_bytes == (uint64_t)(300 + 25000) * (uint64_t)page,
+		      "cache: a new process is read first, whatever the budget", "%llu",
+		      (unsigned long long)s.mem_bytes);
+		/* One that grows later is seen within (processes / budget) samples. */
+		put("proc/102/statm", "90000 40000 10 1 0 50 0\n");
+		for (int i = 0; i < 4; i++)
+			res_read_cgroup(fd, &o, &s);
+		CHECK(s.mem_bytes == (uint64_t)(100 + 40000 + 0 + 25000) * (uint64_t)page,
+		      "cache: a process that grows is read again in its turn", "%llu",
+		      (unsigned long long)s.mem_bytes);
+		res_procs_cache_free(&cache);
+		o.cache = NULL;
+		put("hy/cgroup.procs", "101\n102\nnot-a-pid\n\n103\n");
+		put("proc/102/statm", "5000 200 10 1 0 50 0\n");
+	}
 	/* A thread list longer than the cap: a lower bound, flagged. */
 	for (size_t i = 0; i + 8 < sizeof(big); i += 8)
 		memcpy(big + i, "1234567\n", 8);
