@@ -128,6 +128,15 @@ BENCH_BINS += $(BUILD)/bench/resources
 $(BUILD)/bench/resources: tools/bench/resources.c $(LIB_OBJS) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
+# Per-packet cost of per-cgroup byte counters in cgroup_skb (tools/bench/pktcount*.c).
+BENCH_BINS += $(BUILD)/bench/pktcount $(BUILD)/bench/pktcount.bpf.o
+
+$(BUILD)/bench/pktcount.bpf.o: tools/bench/pktcount.bpf.c | $(BUILD)/bench
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/pktcount: tools/bench/pktcount.c | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers $(BUILD)/bench:
 	mkdir -p $@
 
