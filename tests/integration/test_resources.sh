@@ -67,14 +67,18 @@ count_alerts() { alerts "$@" | wc -l; }
 # file moat-go (or its helper) before it starts, so that moat run sees it from its start.
 moat clear >/dev/null 2>&1
 wait_go='while [ ! -e /moat-go ]; do sleep 0.2; done'
-burn="timeout 35 sh -c 'while :; do :; done'"
-docker_run_test res-burn -- sh -c "$wait_go; $burn & $burn & wait; sleep 3600" ||
+docker_run_test res-burn -- sh -c "$wait_go; timeout 35 sh -c 'while :; do :; done'; sleep 3600" ||
 	{ t_fail "containers start" "docker run"; t_done; }
 quick="timeout 8 sh -c 'while :; do :; done'"
 docker_run_test res-quick -- sh -c "$wait_go; $quick & $quick & wait; sleep 3600"
 docker_run_test res-mem --memory 200m -- sh -c "$wait_go; /memhog 185 600"
 docker_run_test res-mem2 -- sh -c "$wait_go; /memhog 150 20; sleep 3600"
 docker_run_test res-pids -- sh -c "$wait_go; for i in \$(seq 30); do sleep 600 & done; wait"
+# The burn is one thread, as the issue's; with autogroup scheduling (a container is one
+# session) a busy machine gives a session a share, not a CPU: two fuzzers running here leave
+# any one container 65 % of a CPU (measured). The burn's session gets nice -10 so that it can
+# have a whole CPU; where that cannot be set the check below says what it measured.
+echo -10 >"/proc/$(container_pid res-burn)/autogroup" 2>/dev/null || true
 docker cp "$MEMHOG" moat-test-res-mem:/memhog >/dev/null
 docker cp "$MEMHOG" moat-test-res-mem2:/memhog >/dev/null
 
@@ -149,11 +153,10 @@ t_check "short burn: exactly one WARNING" test "$(count_alerts cpu-sustained res
 t_check "memory back down (memhog ended after 20 s): memory-high cleared (INFO)" \
 	wait_for -t 30 has_alert memory-high res-mem2 INFO
 
-# The burn at the defaults: 80 % of one CPU for 30 s. Two busy loops: on this 2-CPU machine
-# shared with other work one loop alone often gets less than 80 % of a CPU. Whether the burn
-# got 80 % for 30 s depends on that other work, so the check is that moat's alert agrees with
-# moat's own samples of the burn: raised once when 15 samples in a row (30 s) were above 80 %,
-# not raised when no 14 were; a machine too busy for either says so and is not counted.
+# The burn at the defaults: 80 % of one CPU for 30 s. Whether the burn got 80 % for 30 s
+# depends on the machine's other work, so the check is that moat's alert agrees with moat's
+# own samples of the burn: raised once when 16 samples in a row were above 80 %, not raised
+# when no 14 were; in between either is right, and says so without counting.
 wait_for -t 60 test $(($(date +%s) - t0)) -ge 40
 run=$("$MOATBIN" stats --resources moat-test-res-burn --json |
 	jq '[.[0].history[] | select(.cpu_percent != null) | (.cpu_percent > 80)] |
