@@ -287,7 +287,8 @@ int loader_attach(struct loader *l, char cgroups[][4096], int n)
 			 bpf_program__name(l->oom->progs.handle_oom_victim));
 		if (attach_pinned(l->oom->progs.handle_oom_victim, -1, path))
 			log_warn("cannot attach the OOM program (oom/mark_victim): OOM kills are "
-				 "not reported from the kernel (is tracefs mounted?)");
+				 "not reported from the kernel (does this kernel have the "
+				 "tracepoint? moat probe)");
 	}
 	loader_socket_tp(l, 1);
 	return 0;
@@ -477,6 +478,7 @@ void loader_print_features(void)
 	    {BPF_PROG_TYPE_SCHED_CLS, "tc (sched_cls)",
 	     "the veth guard: every frame a container sends"},
 	    {BPF_PROG_TYPE_TRACING, "tracing (tp_btf)", "process exec and exit"},
+	    {BPF_PROG_TYPE_RAW_TRACEPOINT, "raw tracepoint", "OOM kills (oom/mark_victim)"},
 	    {BPF_PROG_TYPE_KPROBE, "kprobe", "not used: DNS is parsed from packets instead"},
 	    {BPF_PROG_TYPE_LSM, "lsm", "not used"},
 	};
@@ -509,6 +511,12 @@ void loader_print_features(void)
 	printf("%-22s %-9s %s\n", "socket storage",
 	       libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) == 1 ? "yes" : "no",
 	       "per-socket DNS queries waiting for answers");
+	printf("%-22s %-9s %s\n", "oom/mark_victim",
+	       stat("/sys/kernel/tracing/events/oom/mark_victim", &st) == 0 ||
+		       stat("/sys/kernel/debug/tracing/events/oom/mark_victim", &st) == 0
+		   ? "yes"
+		   : "unknown",
+	       "the OOM killer's victims, as it picks them (tracefs shows it)");
 	printf("%-22s %-9s %s\n", "kernel BTF",
 	       stat("/sys/kernel/btf/vmlinux", &st) == 0 ? "yes" : "no", "CO-RE relocations");
 }

@@ -151,12 +151,14 @@ static void test_hybrid(void)
 			res_read_cgroup(fd, &o, &s);
 			got[i] = s.mem_bytes;
 		}
-		CHECK(got[3] == (uint64_t)300 * (uint64_t)page && !(s.flags & RES_F_MEM_ESTIMATED),
-		      "cache: one statm a sample, all three known by the third: exact, not estimated",
-		      "%llu %llu %llu %llu flags %x", (unsigned long long)got[0],
-		      (unsigned long long)got[1], (unsigned long long)got[2],
-		      (unsigned long long)got[3], s.flags);
-		/* A new process holding much (a hog forked among the small ones) is read at once. */
+		CHECK(
+		    got[3] == (uint64_t)300 * (uint64_t)page && !(s.flags & RES_F_MEM_ESTIMATED),
+		    "cache: one statm a sample, all three known by the third: exact, not estimated",
+		    "%llu %llu %llu %llu flags %x", (unsigned long long)got[0],
+		    (unsigned long long)got[1], (unsigned long long)got[2],
+		    (unsigned long long)got[3], s.flags);
+		/* A new process holding much (a hog forked among the small ones) is read at once.
+		 */
 		dir("proc/104");
 		put("proc/104/statm", "90000 25000 10 1 0 50 0\n");
 		put("hy/cgroup.procs", "101\n102\n103\n104\n");
