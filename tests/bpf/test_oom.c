@@ -12,6 +12,12 @@
  * The skeleton's maps are private (nothing pinned). This process moves into a cgroup of its
  * own under the cgroup2 mount (never the root cgroup) and back before cleaning up. Run as
  * root.
+ *
+ * `test_oom --fire PIN_DIR CGROUP_DIR` is the other half of tests/integration/test_resources.sh:
+ * it joins CGROUP_DIR (a test container's cgroup), runs the handle_oom_victim program that
+ * `moat run` attached (found through its pinned link under PIN_DIR) on this process, so that
+ * the event goes through moat run's real ring buffer and loop, prints "fired UNIX_NS" and
+ * returns to its own cgroup.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +27,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -73,7 +80,46 @@ static int run_oom(struct oom_bpf *skel, uint64_t task, uint32_t uid)
 	return bpf_prog_test_run_opts(bpf_program__fd(skel->progs.handle_oom_victim), &o);
 }
 
-int main(void)
+/* The --fire mode (see the top). Returns the exit code. */
+static int fire(const char *pin_dir, const char *cg)
+{
+	char path[4200], home[8400], line[4200], mnt[4096];
+	struct bpf_link_info info = {0};
+	__u32 len = sizeof(info);
+	__u64 args[2];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = args, .ctx_size_in = sizeof(args));
+	struct timespec ts;
+	int link, prog, err;
+
+	snprintf(path, sizeof(path), "%s/links/handle_oom_victim", pin_dir);
+	link = bpf_obj_get(path);
+	if (link < 0 || bpf_obj_get_info_by_fd(link, &info, &len) ||
+	    (prog = bpf_prog_get_fd_by_id(info.prog_id)) < 0) {
+		fprintf(stderr, "no OOM program attached under %s: %s\n", pin_dir, strerror(errno));
+		return 1;
+	}
+	if (cgroup_find_v2_mount(mnt, sizeof(mnt)) || cgroup_of_pid(getpid(), line, sizeof(line)))
+		return 1;
+	snprintf(home, sizeof(home), "%s%s", mnt, line);
+	prctl(PR_SET_NAME, "moat-oom-fire");
+	if (cgroup_enter(cg)) {
+		fprintf(stderr, "cannot join %s\n", cg);
+		return 1;
+	}
+	args[0] = current_task_half(0) | current_task_half(32) << 32;
+	args[1] = 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	err = bpf_prog_test_run_opts(prog, &o);
+	cgroup_enter(home);
+	if (err) {
+		fprintf(stderr, "test run: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("fired %lld\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	char mnt[4096], line[4200], home[8400], cg[4400], comm[16];
 	unsigned long long size = 0, resident = 0, shared = 0;
@@ -87,6 +133,8 @@ int main(void)
 	char *mem;
 	int err;
 
+	if (argc == 4 && !strcmp(argv[1], "--fire"))
+		return fire(argv[2], argv[3]);
 	if (geteuid() != 0) {
 		CHECK(0, "oom program", "run as root");
 		return TEST_EXIT();

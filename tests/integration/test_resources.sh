@@ -8,8 +8,9 @@
 # memory_bytes of 170 MiB, i.e. 85 % of 200 MiB); a policy's memory_bytes raises and clears;
 # pids-high from a policy's pids_count; the sources shown by moat status; moat stats
 # --resources with a container's history.
-# OOM kills are not provoked here (no safe way on this host: docs/alerts.md, oom-kill);
-# tests/bpf/test_oom.c runs the OOM program on a real task.
+# OOM kills are not provoked here (no safe way on this host: docs/alerts.md, oom-kill): the
+# OOM program moat run attached is run on a process in a test container's cgroup instead
+# (tests/bpf/test_oom.c --fire), and the oom-kill alert checked.
 . "$(dirname "$0")/lib.sh"
 
 MOATBIN=$MOAT_ROOT/build/moat
@@ -124,6 +125,19 @@ t_check "pids-high from a policy's pids_count (30 sleeps > 20)" \
 	wait_for -t 10 has_alert pids-high res-pids WARNING
 t_check "the burn at the defaults raises nothing before 30 s" \
 	test "$(count_alerts cpu-sustained res-burn)" -eq 0 -o $(($(date +%s) - t0)) -ge 30
+
+# oom-kill through moat run's real program, ring buffer and loop: the OOM program it attached
+# is run (BPF_PROG_TEST_RUN) on a process that joined a test container's cgroup, as the
+# tracepoint would run it for a victim there (a real OOM kill cannot be provoked safely here).
+fired=$("$MOAT_ROOT/build/tests/test_oom" --fire "$PIN" "$(container_cgroup_path res-pids)" |
+	sed -n 's/^fired //p')
+t_check "the OOM program moat run attached runs on a process of the container" test -n "$fired"
+oom='select(.rule=="oom-kill" and .container.name=="moat-test-res-pids")'
+t_check "oom-kill: CRITICAL, naming the process and the container" \
+	wait_for -t 5 bash -c "jq -e '$oom | select(.severity==\"CRITICAL\" and .process.comm==\"moat-oom-fire\")' '$ALERTS' >/dev/null"
+echo "# oom-kill alert written $(( ($(date +%s%N) - ${fired:-0}) / 1000000 )) ms or less after the program ran; latency_us in the alert: $(jq -r "$oom | .latency_us" "$ALERTS" | head -n 1)"
+t_check "oom-kill names it by pid and carries the victim's memory" \
+	test "$(jq -r "$oom | (.message|test(\"OOM killer killed process [0-9]+ \\\\(moat-oom-fire\\\\) in container moat-test-res-pids\")) and (.resource.anon_rss_kb > 0)" "$ALERTS" | head -n 1)" = true
 
 # moat status: which source each resource comes from.
 src=$(echo '{"cmd":"status"}' | socat - "UNIX-CONNECT:$SOCK" 2>/dev/null |
