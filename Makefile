@@ -128,6 +128,21 @@ BENCH_BINS += $(BUILD)/bench/logscan
 $(BUILD)/bench/logscan: tools/bench/logscan.c $(LIB_OBJS) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
+# Resource sampling cost for N containers (tools/bench/resources.c): build/bench/resources [N].
+BENCH_BINS += $(BUILD)/bench/resources
+
+$(BUILD)/bench/resources: tools/bench/resources.c $(LIB_OBJS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# Per-packet cost of per-cgroup byte counters in cgroup_skb (tools/bench/pktcount*.c).
+BENCH_BINS += $(BUILD)/bench/pktcount $(BUILD)/bench/pktcount.bpf.o
+
+$(BUILD)/bench/pktcount.bpf.o: tools/bench/pktcount.bpf.c | $(BUILD)/bench
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/pktcount: tools/bench/pktcount.c | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers $(BUILD)/bench:
 	mkdir -p $@
 

@@ -31,6 +31,7 @@ enum moat_event_type {
 	MOAT_EV_DNS_ANSWER = 6, /* a DNS response arriving to a monitored cgroup */
 	MOAT_EV_SOCKET = 7,	/* a socket kind or bind moat restricts, and what it decided */
 	MOAT_EV_PACKET = 8,	/* a packet moat dropped outside the connect/sendmsg hooks */
+	MOAT_EV_OOM = 9,	/* the kernel's OOM killer chose a victim in a watched cgroup */
 	MOAT_EV_MAX,
 };
 
@@ -277,5 +278,26 @@ struct moat_packet_event {
 	__u8 pad1[2];
 };
 _Static_assert(sizeof(struct moat_packet_event) == 56 + 64, "moat_packet_event ABI");
+
+/* MOAT_EV_OOM: the OOM killer marked a victim (oom/mark_victim), before the SIGKILL takes
+ * effect. The header describes the victim, not the task that ran the OOM killer: cgroup_id
+ * is the victim's cgroup v2, pid/tid its process and thread ids, uid the uid the tracepoint
+ * reports (as seen from the initial user namespace), gid its real gid, comm its command name.
+ * The rest says what it held and who was allocating when memory ran out. */
+struct moat_oom_event {
+	struct moat_event_hdr hdr;
+	__u64 total_vm_kb;	 /* the victim's virtual memory, KiB */
+	__u64 anon_rss_kb;	 /* its anonymous resident memory, KiB */
+	__u64 file_rss_kb;	 /* its file-backed resident memory, KiB */
+	__u64 shmem_rss_kb;	 /* its shared-memory resident memory, KiB */
+	__u64 trigger_cgroup_id; /* cgroup v2 id of the task whose allocation ran the OOM
+				    killer (often the victim's own container; the host's
+				    for a system-wide OOM) */
+	__u32 trigger_pid;	 /* that task's process id (tgid) */
+	__s16 oom_score_adj;	 /* the victim's oom_score_adj (-1000 .. 1000) */
+	__u16 pad0;
+	char trigger_comm[MOAT_COMM_LEN]; /* that task's command name */
+};
+_Static_assert(sizeof(struct moat_oom_event) == 56 + 40 + 8 + 16, "moat_oom_event ABI");
 
 #endif /* MOAT_EVENTS_H */

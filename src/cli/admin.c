@@ -267,6 +267,44 @@ static void status_policy(const char *pin_dir)
 }
 
 /* When moat run answers on its control socket, print its view first. */
+/* The string member key of o, or "-". */
+static const char *member(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : "-";
+}
+
+/* The resource sampler of moat run and where each container's numbers come from
+ * (docs/alerts.md, Resource rules). */
+static void status_resources(json_object *st)
+{
+	json_object *r, *cs;
+
+	if (!json_object_object_get_ex(st, "resources", &r) || !r)
+		return;
+	printf("\nresource stats: %s, every %s ms, %s passes, last %s us (%s containers)\n",
+	       !strcmp(member(r, "enabled"), "true") ? "on" : "off", member(r, "interval_ms"),
+	       member(r, "passes"), member(r, "last_pass_us"), member(r, "containers"));
+	if (!json_object_object_get_ex(st, "containers", &cs))
+		return;
+	printf("%-24s %-8s %-18s %-18s %s\n", "SOURCES", "CPU", "MEMORY (LIMIT)", "PIDS (LIMIT)",
+	       "NETWORK");
+	for (size_t i = 0; i < json_object_array_length(cs); i++) {
+		json_object *c = json_object_array_get_idx(cs, i), *src;
+		char mem[64], pids[64];
+
+		if (!json_object_object_get_ex(c, "resource_sources", &src) || !src)
+			continue;
+		snprintf(mem, sizeof(mem), "%s (%s)", member(src, "memory"),
+			 member(src, "memory_limit"));
+		snprintf(pids, sizeof(pids), "%s (%s)", member(src, "pids"),
+			 member(src, "pids_limit"));
+		printf("%-24s %-8s %-18s %-18s %s\n", member(c, "name"), member(src, "cpu"), mem,
+		       pids, member(src, "network"));
+	}
+}
+
 static void status_daemon(void)
 {
 	const char *path = getenv("MOAT_CONTROL_SOCKET");
@@ -310,6 +348,7 @@ static void status_daemon(void)
 			       json_object_get_boolean(p) ? "moat" : "-",
 			       json_object_get_string(im));
 		}
+	status_resources(st);
 	printf("\n");
 	json_object_put(ans);
 }

@@ -191,17 +191,138 @@ static void print_counters(json_object *arr, const char *title, int max)
 	}
 }
 
-/* moat stats [--json]: egress decisions per domain and container, recent
- * activity, the rules in force, counters since moat run started. */
+/* ---- moat stats --resources ----------------------------------------------------------- */
+
+static double num_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) && v ? json_object_get_double(v) : 0;
+}
+
+/* "1.5G", "300M", "12K", "512" */
+static const char *human(double b, char *buf, size_t len)
+{
+	static const char units[] = "BKMGTP";
+	int u = 0;
+
+	while (b >= 1024 && u < 5) {
+		b /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f%c" : "%.0f%c", b, units[u]);
+	return buf;
+}
+
+/* One row of the resources table: sample x, led by lead (a name or a time). */
+static void print_sample(const char *lead, json_object *x)
+{
+	char m[16], l[16], rx[16], tx[16], name[512];
+	json_object *v;
+
+	text_escape(name, sizeof(name), lead, 24);
+	if (!x || (json_object_object_get_ex(x, "gone", &v) && json_object_get_boolean(v))) {
+		printf("%-24s %s\n", name, "(gone)");
+		return;
+	}
+	printf("%-24s %7.1f%% %8s %8s %5.1f%% %6.0f%s %9s %9s\n", name, num_of(x, "cpu_percent"),
+	       human(num_of(x, "memory_bytes"), m, sizeof(m)),
+	       human(num_of(x, "memory_limit"), l, sizeof(l)),
+	       num_of(x, "memory_limit")
+		   ? num_of(x, "memory_bytes") * 100 / num_of(x, "memory_limit")
+		   : 0,
+	       num_of(x, "pids"), json_object_object_get_ex(x, "pids_at_least", &v) ? "+" : " ",
+	       json_object_object_get_ex(x, "net_rx_bytes", &v)
+		   ? human(num_of(x, "net_rx_bytes"), rx, sizeof(rx))
+		   : "-",
+	       json_object_object_get_ex(x, "net_tx_bytes", &v)
+		   ? human(num_of(x, "net_tx_bytes"), tx, sizeof(tx))
+		   : "-");
+}
+
+/* moat stats --resources [C] [--json]: every container's latest sample, or C's history. */
+static int stats_resources(const char *container, int json)
+{
+	json_object *req = json_object_new_object(), *ans, *arr, *ok;
+	size_t n;
+
+	json_object_object_add(req, "cmd", json_object_new_string("resources"));
+	if (container) {
+		json_object_object_add(req, "container", json_object_new_string(container));
+		json_object_object_add(req, "history", json_object_new_boolean(1));
+	}
+	ans = control_call(socket_path(), req, 30000);
+	json_object_put(req);
+	if (!ans || !json_object_object_get_ex(ans, "ok", &ok) || !json_object_get_boolean(ok) ||
+	    !json_object_object_get_ex(ans, "resources", &arr) ||
+	    !json_object_is_type(arr, json_type_array)) {
+		log_error("moat run does not answer on %s (or is too old for resource stats): "
+			  "statistics live in the daemon",
+			  socket_path());
+		json_object_put(ans);
+		return 1;
+	}
+	n = json_object_array_length(arr);
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN));
+	} else if (container && !n) {
+		log_error("no resource stats for %s (no such running container)", container);
+		json_object_put(ans);
+		return 1;
+	} else {
+		printf("%-24s %8s %8s %8s %6s %7s %9s %9s\n", container ? "TIME" : "CONTAINER",
+		       "CPU", "MEM", "LIMIT", "MEM%", "PIDS", "NET RX", "NET TX");
+		for (size_t i = 0; i < n; i++) {
+			json_object *c = json_object_array_get_idx(arr, i), *h, *src, *latest;
+
+			json_object_object_get_ex(c, "latest", &latest);
+			if (!container) {
+				print_sample(str_of(c, "name"), latest);
+				continue;
+			}
+			if (json_object_object_get_ex(c, "history", &h))
+				for (size_t k = 0; k < json_object_array_length(h); k++) {
+					json_object *x = json_object_array_get_idx(h, k);
+
+					print_sample(str_of(x, "time"), x);
+				}
+			if (json_object_object_get_ex(c, "sources", &src) && src)
+				printf("\nsources: cpu %s, memory %s (limit: %s), pids %s (limit: "
+				       "%s), network %s\n",
+				       str_of(src, "cpu"), str_of(src, "memory"),
+				       str_of(src, "memory_limit"), str_of(src, "pids"),
+				       str_of(src, "pids_limit"), str_of(src, "network"));
+		}
+	}
+	json_object_put(ans);
+	return 0;
+}
+
+/* moat stats [--json] [--resources [C]]: egress decisions per domain and container, recent
+ * activity, the rules in force, counters since moat run started; with --resources, the
+ * containers' resource stats instead (C: one container's history). */
 int cmd_stats(int argc, char **argv, const char *pin_dir)
 {
 	json_object *ans, *st, *v, *recent;
-	int json = argc > 1 && !strcmp(argv[1], "--json");
+	int json = 0, res = 0;
+	const char *container = NULL;
 
-	if (argc > 1 && !json) {
-		fprintf(stderr, "usage: moat stats [--json]\n");
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = 1;
+		else if (!strcmp(argv[i], "--resources"))
+			res = 1;
+		else if (res && !container && argv[i][0] != '-')
+			container = argv[i];
+		else
+			res = -1;
+	}
+	if (res < 0) {
+		fprintf(stderr, "usage: moat stats [--json] [--resources [C]]\n");
 		return 2;
 	}
+	if (res)
+		return stats_resources(container, json);
 	ans = ask("stats", NULL, NULL);
 	if (!ans || !json_object_object_get_ex(ans, "stats", &st)) {
 		log_error("moat run does not answer on %s: statistics live in the daemon",

@@ -15,6 +15,7 @@
  *   {"cmd":"registry","q":"example.com"}      -> {"ok":true,"entries":[...]}
  *   {"cmd":"pause","container":"web"}         -> {"ok":true,"action":"pause",...} once done
  *   {"cmd":"resume","container":"web"}        -> {"ok":true,"action":"unpause",...} once done
+ *   {"cmd":"resources","container":"web","history":true} -> {"ok":true,"resources":[...]}
  *
  * The server side never blocks moat run's event loop: the listening socket and every client
  * are non-blocking and in the loop's epoll; a request is read as its bytes arrive, an answer

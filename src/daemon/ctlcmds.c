@@ -10,6 +10,7 @@
 #include "logwatch.h"
 #include "netrules.h"
 #include "registry.h"
+#include "resmon.h"
 #include "settings.h"
 
 #define MAX_HELD 64 /* clients waiting for an action's result */
@@ -51,6 +52,7 @@ static json_object *container_json(struct daemon *d, const struct container_info
 	netrules_cgroup_state(d->pin_dir, c->cgroup_id, &st);
 	json_object_object_add(o, "learned", json_object_new_int64(st.learned));
 	json_object_object_add(o, "learn_refused", json_object_new_uint64(st.learn_refused));
+	json_object_object_add(o, "resource_sources", resmon_sources_json(d, c->id));
 	return o;
 }
 
@@ -116,6 +118,7 @@ json_object *ctlcmds_status(struct daemon *d)
 	json_object_object_add(s, "whitelist_entries", json_object_new_uint64(d->whitelist.n));
 	json_object_object_add(s, "config", json_object_new_string(d->cfg.path));
 	json_object_object_add(s, "alerts_file", json_object_new_string(d->cfg.alerts_file));
+	json_object_object_add(s, "resources", resmon_status_json(d));
 	return s;
 }
 
@@ -149,6 +152,19 @@ static json_object *cmd_stats(struct daemon *d, json_object *req, int slot)
 	json_object_object_add(st, "status", ctlcmds_status(d));
 	a = answer(1, NULL);
 	json_object_object_add(a, "stats", st);
+	return a;
+}
+
+/* Resource stats: {"container": C (optional), "history": true (optional)}. */
+static json_object *cmd_resources(struct daemon *d, json_object *req, int slot)
+{
+	json_object *a = answer(1, NULL), *v;
+	int history = json_object_object_get_ex(req, "history", &v) && json_object_get_boolean(v);
+
+	json_object_object_add(a, "resources",
+			       resmon_query_json(d, req_str(req, "container", NULL), history));
+	json_object_object_add(a, "interval_ms",
+			       json_object_new_int64(d->cfg.resources.interval_ms));
 	return a;
 }
 
@@ -228,6 +244,8 @@ const struct control_cmd control_cmds[] = {
     {"registry", "q", "DNS registry entries matching q (moat registry)", cmd_registry},
     {"pause", "container", "pause a container; answers once done (moat pause)", cmd_pause},
     {"resume", "container", "resume a container; answers once done (moat resume)", cmd_resume},
+    {"resources", "container history",
+     "resource stats per container, with history (moat stats --resources)", cmd_resources},
 };
 const size_t n_control_cmds = sizeof(control_cmds) / sizeof(control_cmds[0]);
 

@@ -42,6 +42,7 @@
 #include "options.h"
 #include "preflight.h"
 #include "registry.h"
+#include "resmon.h"
 #include "rulesets.h"
 #include "settings.h"
 #include "tick.h"
@@ -57,6 +58,7 @@ enum {
 	TAG_COPYCHECK,
 	TAG_LOGS,   /* logwatch.c */
 	TAG_HEALTH, /* healthwatch.c */
+	TAG_RESOURCES,
 	TAG_CONTROL = 16,
 };
 
@@ -197,6 +199,7 @@ static int daemon_start(struct daemon *d, const sigset_t *signals)
 		log_error("cannot start the renamed-copy checker: %s", strerror(errno));
 		return -1;
 	}
+	resmon_start(d); /* its thread, like the others, before the loop turns real-time */
 	settings_resolvers_global(d);
 	settings_apply_all(d);
 	d->rb = ring_buffer__new(loader_events_fd(&d->loader), dispatch_kernel_event, d, NULL);
@@ -215,7 +218,8 @@ static int daemon_start(struct daemon *d, const sigset_t *signals)
 	    epoll_add(d->epfd, logwatch_fd(d), TAG_LOGS) ||
 	    epoll_add(d->epfd, healthwatch_fd(d), TAG_HEALTH) ||
 	    epoll_add(d->epfd, d->inofd, TAG_INOTIFY) || epoll_add(d->epfd, d->sigfd, TAG_SIGNAL) ||
-	    epoll_add(d->epfd, d->timerfd, TAG_TIMER)) {
+	    epoll_add(d->epfd, d->timerfd, TAG_TIMER) ||
+	    epoll_add(d->epfd, resmon_fd(d), TAG_RESOURCES)) {
 		log_error("epoll setup: %s", strerror(errno));
 		return -1;
 	}
@@ -284,6 +288,7 @@ static void on_ready(struct daemon *d, uint32_t tag)
 	case TAG_LOGS: logwatch_on_ready(d); break;
 	case TAG_HEALTH: healthwatch_on_ready(d); break;
 	case TAG_INOTIFY: rulesets_on_inotify(d); break;
+	case TAG_RESOURCES: resmon_on_pass(d); break;
 	case TAG_TIMER:
 		if (read(d->timerfd, &ticks, sizeof(ticks)) > 0)
 			tick_run(d);
@@ -343,6 +348,7 @@ void daemon_free(struct daemon *d)
 	copycheck_stop(d->copycheck);
 	logwatch_stop(d);
 	healthwatch_stop(d);
+	resmon_stop(d);
 	dockerwatch_stop(d->watch);
 	ring_buffer__free(d->rb);
 	inventory_close(&d->inv);

@@ -31,6 +31,8 @@ struct alertlog;
 struct access;
 struct logwatch;
 struct healthwatch;
+struct resources;
+struct resdetect;
 
 struct daemon {
 	/* Setup (daemon.c, options.c): what moat run was asked to do. */
@@ -72,6 +74,9 @@ struct daemon {
 	struct paused_set paused;
 	/* The control socket (control.c, ctlcmds.c). */
 	struct control_server ctl;
+	/* Resource stats (resmon.c): the sampler thread and the rules' state. */
+	struct resources *res;
+	struct resdetect *resdet;
 	/* Housekeeping (tick.c). */
 	pid_t saver; /* child writing the registry, 0 when none */
 	int registry_dirty;

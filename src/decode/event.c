@@ -8,10 +8,15 @@
 #include "event.h"
 
 static const char *const type_names[MOAT_EV_MAX] = {
-    [MOAT_EV_CONNECT] = "connect",     [MOAT_EV_SENDMSG] = "sendmsg",
-    [MOAT_EV_EXEC] = "exec",	       [MOAT_EV_EXIT] = "exit",
-    [MOAT_EV_DNS_QUERY] = "dns_query", [MOAT_EV_DNS_ANSWER] = "dns_answer",
-    [MOAT_EV_SOCKET] = "socket",       [MOAT_EV_PACKET] = "packet",
+    [MOAT_EV_CONNECT] = "connect",
+    [MOAT_EV_SENDMSG] = "sendmsg",
+    [MOAT_EV_EXEC] = "exec",
+    [MOAT_EV_EXIT] = "exit",
+    [MOAT_EV_DNS_QUERY] = "dns_query",
+    [MOAT_EV_DNS_ANSWER] = "dns_answer",
+    [MOAT_EV_SOCKET] = "socket",
+    [MOAT_EV_PACKET] = "packet",
+    [MOAT_EV_OOM] = "oom",
 };
 
 static const size_t type_sizes[MOAT_EV_MAX] = {
@@ -23,6 +28,7 @@ static const size_t type_sizes[MOAT_EV_MAX] = {
     [MOAT_EV_DNS_ANSWER] = sizeof(struct moat_dns_event),
     [MOAT_EV_SOCKET] = sizeof(struct moat_socket_event),
     [MOAT_EV_PACKET] = sizeof(struct moat_packet_event),
+    [MOAT_EV_OOM] = sizeof(struct moat_oom_event),
 };
 
 const struct moat_event_hdr *event_decode(const void *data, size_t len)

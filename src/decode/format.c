@@ -297,6 +297,18 @@ static void add_packet(json_object *o, const struct moat_packet_event *e)
 	}
 }
 
+static void add_oom(json_object *o, const struct moat_oom_event *e)
+{
+	put_u64(o, "total_vm_kb", e->total_vm_kb);
+	put_u64(o, "anon_rss_kb", e->anon_rss_kb);
+	put_u64(o, "file_rss_kb", e->file_rss_kb);
+	put_u64(o, "shmem_rss_kb", e->shmem_rss_kb);
+	put_i64(o, "oom_score_adj", e->oom_score_adj);
+	put_i64(o, "trigger_pid", e->trigger_pid);
+	put_kstr(o, "trigger_comm", e->trigger_comm, sizeof(e->trigger_comm), 0);
+	put_u64(o, "trigger_cgroup_id", e->trigger_cgroup_id);
+}
+
 /* Fill o (new, or the object of the previous event of this type) with event h. */
 static void fill_event(json_object *o, const struct moat_event_hdr *h,
 		       const struct container_info *c, int64_t offset_ns)
@@ -336,6 +348,7 @@ static void fill_event(json_object *o, const struct moat_event_hdr *h,
 	case MOAT_EV_DNS_ANSWER: add_dns(o, (const struct moat_dns_event *)h); break;
 	case MOAT_EV_SOCKET: add_socket(o, (const struct moat_socket_event *)h); break;
 	case MOAT_EV_PACKET: add_packet(o, (const struct moat_packet_event *)h); break;
+	case MOAT_EV_OOM: add_oom(o, (const struct moat_oom_event *)h); break;
 	}
 }
 
@@ -488,6 +501,19 @@ static void text_details(FILE *out, const struct moat_event_hdr *h)
 			fprintf(out, " ethertype=0x%04x", e->ethertype);
 		if (e->suppressed)
 			fprintf(out, " (+%u not reported)", e->suppressed);
+		break;
+	}
+	case MOAT_EV_OOM: {
+		const struct moat_oom_event *e = (const void *)h;
+		char comm[4 * MOAT_COMM_LEN + 1];
+
+		text_escape(comm, sizeof(comm), e->trigger_comm, sizeof(e->trigger_comm));
+		fprintf(out,
+			"oom-killed anon_rss=%llukB file_rss=%llukB shmem_rss=%llukB "
+			"total_vm=%llukB oom_score_adj=%d by pid %u (%s)",
+			(unsigned long long)e->anon_rss_kb, (unsigned long long)e->file_rss_kb,
+			(unsigned long long)e->shmem_rss_kb, (unsigned long long)e->total_vm_kb,
+			e->oom_score_adj, e->trigger_pid, comm[0] ? comm : "-");
 		break;
 	}
 	}

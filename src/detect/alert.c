@@ -232,6 +232,7 @@ json_object *alert_to_json(const struct alert *a)
 	err |= add_ref(o, "action", a->action);
 	err |= add_ref(o, "log", a->log);
 	err |= add_ref(o, "health", a->health);
+	err |= add_ref(o, "resource", a->resource);
 	if (a->latency_ns > 0)
 		err |= json_object_object_add(o, "latency_us",
 					      json_object_new_int64(a->latency_ns / 1000)) != 0;
@@ -251,7 +252,8 @@ void alert_release(struct alert *a)
 	json_object_put(a->action);
 	json_object_put(a->log);
 	json_object_put(a->health);
-	a->process = a->network = a->action = a->log = a->health = NULL;
+	json_object_put(a->resource);
+	a->process = a->network = a->action = a->log = a->health = a->resource = NULL;
 }
 
 /* Copy the string member key of o into dst (truncating); "" when absent
@@ -314,5 +316,6 @@ int alert_from_json(json_object *o, struct alert *a)
 	a->action = get_obj(o, "action");
 	a->log = get_obj(o, "log");
 	a->health = get_obj(o, "health");
+	a->resource = get_obj(o, "resource");
 	return 0;
 }

@@ -23,13 +23,15 @@ struct alert {
 	char container_id[65]; /* full id, or empty when not a container */
 	char container_name[128];
 	char container_image[256];
-	json_object *process; /* owned: {"pid","ppid","comm","filename","argv",...} or NULL */
-	json_object *network; /* owned: {"daddr","dport","protocol","domain",...} or NULL */
-	json_object *action;  /* owned: {"action","result","attempts","error"} or NULL */
-	json_object *log;     /* owned: log-pattern, log-flood: {"stream","pattern","line",...} */
-	json_object *health;  /* owned: health-failing: {"failing_streak","failures",...} */
-	int64_t latency_ns;   /* from the kernel event to this alert being raised (for an
-				 action: to the action being done); 0 when unknown */
+	json_object *process;  /* owned: {"pid","ppid","comm","filename","argv",...} or NULL */
+	json_object *network;  /* owned: {"daddr","dport","protocol","domain",...} or NULL */
+	json_object *action;   /* owned: {"action","result","attempts","error"} or NULL */
+	json_object *log;      /* owned: log-pattern, log-flood: {"stream","pattern","line",...} */
+	json_object *health;   /* owned: health-failing: {"failing_streak","failures",...} */
+	json_object *resource; /* owned: the resource rules' measurement {"kind","value",
+				  "threshold","limit","state",...} (detect_resources.h) or NULL */
+	int64_t latency_ns;    /* from the kernel event to this alert being raised (for an
+				  action: to the action being done); 0 when unknown */
 };
 
 /* Fill a new random trace id into a->trace_id. */

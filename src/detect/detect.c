@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "detect.h"
+#include "detect_resources.h"
 #include "moat/maps.h"
 #include "event.h"
 #include "format.h"
@@ -764,6 +765,7 @@ int detect_event(const struct detect_ctx *x, const struct moat_event_hdr *h,
 	case MOAT_EV_EXEC: return detect_exec(x, (const struct moat_exec_event *)h, c, out, max);
 	case MOAT_EV_CONNECT:
 	case MOAT_EV_SENDMSG: return detect_net(x, (const struct moat_net_event *)h, c, out, max);
+	case MOAT_EV_OOM: return detect_oom((const struct moat_oom_event *)h, c, x->offset_ns, out);
 	default: return 0;
 	}
 }

@@ -66,6 +66,12 @@ struct container_info {
 	 * own configuration, unlike the container's resolv.conf, which the container can write. */
 	char dns[DOCKER_MAX_DNS][46];
 	int n_dns;
+	/* HostConfig.Memory and HostConfig.PidsLimit: the limits given to docker run --memory and
+	 * --pids-limit (0: none). Docker's configuration; a host whose memory or pids controller
+	 * is not on cgroup v2 does not enforce them (resource stats use them as the limit there,
+	 * and say so). */
+	int64_t mem_limit;
+	int64_t pids_limit;
 };
 
 /* Free the heap fields of c and zero it. Safe on a zeroed struct. */

@@ -214,10 +214,18 @@ static void net_str(char *dst, size_t len, json_object *ep, const char *key, con
 }
 
 /* HostConfig.Dns: the --dns servers. Entries that are not strings are warned about and
- * skipped; more than DOCKER_MAX_DNS are ignored (Docker's resolv.conf holds 3). */
+ * skipped; more than DOCKER_MAX_DNS are ignored (Docker's resolv.conf holds 3).
+ * HostConfig.Memory and PidsLimit: the limits asked for (negative or absent: none). */
 static void parse_host_config(json_object *hc, struct container_info *c, const char *ctx)
 {
 	json_object *dns = hc ? field(hc, "Dns", json_type_array, "HostConfig.Dns", ctx, 1) : NULL;
+	json_object *mem =
+	    hc ? field(hc, "Memory", json_type_int, "HostConfig.Memory", ctx, 1) : NULL;
+	json_object *pids =
+	    hc ? field(hc, "PidsLimit", json_type_int, "HostConfig.PidsLimit", ctx, 1) : NULL;
+
+	c->mem_limit = mem && json_object_get_int64(mem) > 0 ? json_object_get_int64(mem) : 0;
+	c->pids_limit = pids && json_object_get_int64(pids) > 0 ? json_object_get_int64(pids) : 0;
 
 	for (size_t i = 0; dns && i < json_object_array_length(dns); i++) {
 		json_object *e = json_object_array_get_idx(dns, i);

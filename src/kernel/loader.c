@@ -13,6 +13,7 @@
 #include "dns.skel.h"
 #include "exec.skel.h"
 #include "net.skel.h"
+#include "oom.skel.h"
 #include "veth.skel.h"
 
 #include "cgroup.h"
@@ -60,6 +61,34 @@ uint32_t loader_pinned_ring_bytes(const char *pin_dir)
 		info.max_entries = 0;
 	close(fd);
 	return info.max_entries;
+}
+
+/* The OOM program (bpf/oom.bpf.c): optional. A kernel without the oom/mark_victim
+ * tracepoint loses OOM reports (Docker's "oom" event still comes), nothing else. */
+static void loader_load_oom(struct loader *l, const struct bpf_object_open_opts *opts,
+			    uint32_t ring_bytes)
+{
+	int err;
+
+	l->oom = oom_bpf__open_opts(opts);
+	if (!l->oom) {
+		log_warn("cannot open the OOM program: %s; OOM kills are not reported from the "
+			 "kernel",
+			 strerror(errno));
+		return;
+	}
+	l->oom->rodata->rb_wakeup_bytes = ring_bytes / 8;
+	l->oom->rodata->page_kb = (uint64_t)sysconf(_SC_PAGESIZE) / 1024;
+	err = bpf_map__set_max_entries(l->oom->maps.events, ring_bytes);
+	if (!err)
+		err = oom_bpf__load(l->oom);
+	if (err) {
+		log_warn("cannot load the OOM program (raw_tp/mark_victim): %s; OOM kills are not "
+			 "reported from the kernel",
+			 strerror(-err));
+		oom_bpf__destroy(l->oom);
+		l->oom = NULL;
+	}
 }
 
 int loader_load(struct loader *l, const char *pin_dir, uint32_t ring_bytes)
@@ -141,6 +170,7 @@ int loader_load(struct loader *l, const char *pin_dir, uint32_t ring_bytes)
 			  load_hint(err));
 		goto cleanup;
 	}
+	loader_load_oom(l, &opts, ring_bytes);
 	log_info("loaded: connect/sendmsg/bind/socket (cgroup), exec/exit (tp_btf), DNS and the "
 		 "egress backstop (cgroup_skb), the veth guard (tc), one ring buffer; "
 		 "kprobes/fentry not needed ('moat probe' for details)");
@@ -252,6 +282,14 @@ int loader_attach(struct loader *l, char cgroups[][4096], int n)
 			return err;
 		}
 	}
+	if (l->oom) {
+		snprintf(path, sizeof(path), "%s/links/%s", l->pin_dir,
+			 bpf_program__name(l->oom->progs.handle_oom_victim));
+		if (attach_pinned(l->oom->progs.handle_oom_victim, -1, path))
+			log_warn("cannot attach the OOM program (oom/mark_victim): OOM kills are "
+				 "not reported from the kernel (does this kernel have the "
+				 "tracepoint? moat probe)");
+	}
 	loader_socket_tp(l, 1);
 	return 0;
 }
@@ -297,6 +335,8 @@ int loader_veth_in_fd(const struct loader *l)
 
 void loader_close(struct loader *l)
 {
+	oom_bpf__destroy(l->oom);
+	l->oom = NULL;
 	veth_bpf__destroy(l->veth);
 	l->veth = NULL;
 	dns_bpf__destroy(l->dns);
@@ -438,6 +478,7 @@ void loader_print_features(void)
 	    {BPF_PROG_TYPE_SCHED_CLS, "tc (sched_cls)",
 	     "the veth guard: every frame a container sends"},
 	    {BPF_PROG_TYPE_TRACING, "tracing (tp_btf)", "process exec and exit"},
+	    {BPF_PROG_TYPE_RAW_TRACEPOINT, "raw tracepoint", "OOM kills (oom/mark_victim)"},
 	    {BPF_PROG_TYPE_KPROBE, "kprobe", "not used: DNS is parsed from packets instead"},
 	    {BPF_PROG_TYPE_LSM, "lsm", "not used"},
 	};
@@ -470,6 +511,12 @@ void loader_print_features(void)
 	printf("%-22s %-9s %s\n", "socket storage",
 	       libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SK_STORAGE, NULL) == 1 ? "yes" : "no",
 	       "per-socket DNS queries waiting for answers");
+	printf("%-22s %-9s %s\n", "oom/mark_victim",
+	       stat("/sys/kernel/tracing/events/oom/mark_victim", &st) == 0 ||
+		       stat("/sys/kernel/debug/tracing/events/oom/mark_victim", &st) == 0
+		   ? "yes"
+		   : "unknown",
+	       "the OOM killer's victims, as it picks them (tracefs shows it)");
 	printf("%-22s %-9s %s\n", "kernel BTF",
 	       stat("/sys/kernel/btf/vmlinux", &st) == 0 ? "yes" : "no", "CO-RE relocations");
 }

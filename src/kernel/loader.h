@@ -9,6 +9,7 @@ struct net_bpf;
 struct exec_bpf;
 struct dns_bpf;
 struct veth_bpf;
+struct oom_bpf;
 
 struct loader {
 	char pin_dir[256];
@@ -16,6 +17,7 @@ struct loader {
 	struct exec_bpf *exec;
 	struct dns_bpf *dns;
 	struct veth_bpf *veth;
+	struct oom_bpf *oom; /* OOM kills (bpf/oom.bpf.c); NULL when this kernel cannot load it */
 };
 
 /* Open and load every program. Maps are pinned by name under pin_dir

@@ -55,6 +55,7 @@ void config_defaults(struct config *c)
 	c->event_rate = 25000;
 	logs_config_defaults(&c->logs);
 	health_config_defaults(&c->health);
+	config_resources_defaults(&c->resources);
 	set_names(&c->shells, default_shells, sizeof(default_shells) / sizeof(default_shells[0]));
 	set_names(&c->runtimes, default_runtimes,
 		  sizeof(default_runtimes) / sizeof(default_runtimes[0]));
@@ -276,6 +277,12 @@ static void parse_container(struct cfg_parse *p, json_object *o, struct containe
 		p->errors += config_logs_container(v, p->path, p->text, &r->logs);
 }
 
+/* config_resources_parse's error reporter: file:line: key: message. */
+static void resources_error(void *ctx, const char *key, const char *msg)
+{
+	cfg_error(ctx, key, msg, NULL);
+}
+
 /* Apply the parsed document root to c. Errors are counted in p. */
 static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 {
@@ -313,6 +320,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "socket_tracepoint",
 	    "logs",
 	    "health",
+	    "resources",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
 	static const char *const known_lists[] = {"blacklist", "whitelist"};
@@ -529,6 +537,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 				c->action_max_concurrent = (int)u;
 		}
 	}
+	if (json_object_object_get_ex(root, "resources", &v))
+		config_resources_parse(v, &c->resources, resources_error, p);
 	if (json_object_object_get_ex(root, "containers", &v)) {
 		if (!json_object_is_type(v, json_type_array) ||
 		    json_object_array_length(v) > CONFIG_MAX_CONTAINERS) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "config_logs.h"
+#include "config_resources.h"
 
 #define CONFIG_DEFAULT_PATH   "/etc/moat/moat.json"
 #define CONFIG_MAX_NAMES      64
@@ -83,6 +84,7 @@ struct config {
 	/* The log pattern scanner and the health checker (config_logs.h). */
 	struct logs_config logs;
 	struct health_config health;
+	struct resource_config resources; /* resource stats and their rules (config_resources.h) */
 };
 
 enum spoof_guard { SPOOF_GUARD_ENFORCED = 0, SPOOF_GUARD_ALL = 1, SPOOF_GUARD_OFF = 2 };

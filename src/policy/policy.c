@@ -26,6 +26,7 @@ void policy_defaults(struct policy_set *ps)
 	p->egress = -1;
 	p->actions = POLICY_ACT_PAUSE;
 	logs_policy_defaults(&p->logs);
+	config_resources_unset(&p->resources);
 	ps->n = 1;
 }
 
@@ -82,6 +83,7 @@ static const char *parse_one(json_object *o, struct policy *p)
 	p->egress = -1;
 	p->severity_threshold = ALERT_CRITICAL;
 	logs_policy_defaults(&p->logs);
+	config_resources_unset(&p->resources);
 	if (!json_object_is_type(o, json_type_object))
 		return "a policy must be an object";
 	if (!json_object_object_get_ex(o, "id", &v) || get_text(v, p->id, sizeof(p->id)) ||
@@ -137,6 +139,12 @@ static const char *parse_one(json_object *o, struct policy *p)
 		       "of /etc/moat/rules.json)";
 	if ((why = policy_logs_parse(o, &p->logs))) /* "logs", "health": config_logs.c */
 		return why;
+	if (json_object_object_get_ex(o, "resources", &v)) {
+		const char *why = config_resources_parse_policy(v, &p->resources);
+
+		if (why)
+			return why;
+	}
 	if (json_object_object_get_ex(o, "actions", &v)) {
 		if (!json_object_is_type(v, json_type_array))
 			return "\"actions\" must be an array";

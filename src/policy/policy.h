@@ -7,6 +7,7 @@
 #define MOAT_POLICY_H
 
 #include "config_logs.h"
+#include "config_resources.h"
 #include "container.h"
 
 #define POLICY_MAX	 64
@@ -38,7 +39,8 @@ struct policy {
 	int actions;		/* enum policy_action_bits */
 	char networks[8][64]; /* network_disconnect: these; none = every network of the container */
 	int n_networks;
-	struct logs_policy logs; /* "logs" and "health" (config_logs.h) */
+	struct logs_policy logs;	      /* "logs" and "health" (config_logs.h) */
+	struct resource_thresholds resources; /* its resource-rule thresholds; -1: the config's */
 };
 
 struct policy_set {

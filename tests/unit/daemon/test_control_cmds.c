@@ -175,10 +175,16 @@ static void test_served(void)
 	      "pause of an unknown container is refused at once", "%s",
 	      json_object_to_json_string(a));
 	json_object_put(a);
+	a = ask(&r, "{\"cmd\":\"resources\",\"container\":\"web\",\"history\":true}\n");
+	CHECK(is_ok(a) && json_object_object_get_ex(a, "resources", &v) &&
+		  json_object_is_type(v, json_type_array) && json_object_array_length(v) == 0,
+	      "resources answers an empty list without a sampler", "%s",
+	      json_object_to_json_string(a));
+	json_object_put(a);
 	a = ask(&r, "{\"cmd\":\"fly\"}\n");
 	CHECK(a && !is_ok(a) &&
 		  !strcmp(str(a, "error"), "unknown cmd; use status, stats, pending, decide, "
-					   "reload, registry, pause or resume"),
+					   "reload, registry, pause, resume or resources"),
 	      "an unknown command is answered with every served one", "%s",
 	      json_object_to_json_string(a));
 	CHECK(a && json_object_object_get_ex(a, "commands", &v) &&

@@ -116,8 +116,26 @@ int main(void)
 	      d->prompts.p[0].id);
 	CHECK(file_has(alerts, "\"egress-prompt\"") && file_has(alerts, "ask.test"),
 	      "and the prompt is alerted", "no egress-prompt alert in %s", alerts);
+	{
+		/* An OOM kill from the kernel: CRITICAL oom-kill naming the process, at once. */
+		struct moat_oom_event o = {.hdr = {.type = MOAT_EV_OOM,
+						   .size = sizeof(o),
+						   .pid = 4242,
+						   .cgroup_id = 987654,
+						   .ts_ns = 1000}};
+
+		snprintf(o.hdr.comm, sizeof(o.hdr.comm), "python3");
+		o.anon_rss_kb = 300 * 1024;
+		dispatch_kernel_event(d, &o, sizeof(o));
+		CHECK(file_has(alerts, "\"oom-kill\"") &&
+			  file_has(alerts, "OOM killer killed process 4242 (python3) in container "
+					   "cgroup 987654: 300 MiB resident") &&
+			  d->n_alerts[2] == 1,
+		      "an OOM event raises CRITICAL oom-kill naming the process", "CRITICAL %llu",
+		      (unsigned long long)d->n_alerts[2]);
+	}
 	dispatch_kernel_event(d, junk, sizeof(junk));
-	CHECK(d->n_bad_events == 1 && d->n_events == 6, "a record that is no event is counted",
+	CHECK(d->n_bad_events == 1 && d->n_events == 7, "a record that is no event is counted",
 	      "bad %llu, events %llu", (unsigned long long)d->n_bad_events,
 	      (unsigned long long)d->n_events);
 	st = ctlcmds_status(d);

@@ -252,8 +252,58 @@ static void test_json_reuse(void)
 	free(d);
 }
 
+/* MOAT_EV_OOM: decoded only at its size, every field in JSON, the text line escapes the
+ * trigger's name. */
+static void test_oom(void)
+{
+	struct moat_oom_event e = {0};
+	json_object *o;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	e.hdr.type = MOAT_EV_OOM;
+	e.hdr.size = sizeof(e);
+	e.hdr.pid = 4242;
+	e.hdr.cgroup_id = 99;
+	memcpy(e.hdr.comm, "python3", 8);
+	e.total_vm_kb = 500000;
+	e.anon_rss_kb = 307200;
+	e.file_rss_kb = 2048;
+	e.shmem_rss_kb = 4;
+	e.trigger_cgroup_id = 98;
+	e.trigger_pid = 4243;
+	e.oom_score_adj = -17;
+	memcpy(e.trigger_comm, "x\033[2Jy", 7);
+	CHECK(event_decode(&e, sizeof(e)) == &e.hdr, "oom: decoded at its size", "rejected");
+	e.hdr.size = sizeof(e) - 8;
+	CHECK(event_decode(&e, sizeof(e)) == NULL, "oom: a short record is refused", "accepted");
+	e.hdr.size = sizeof(e);
+	CHECK_EQ_STR(event_type_name(MOAT_EV_OOM), "oom", "oom: type name for trace --type");
+	o = format_event_json(&e.hdr, NULL, 0);
+	CHECK(
+	    !strcmp(jstr(o, "type"), "oom") && !strcmp(jstr(o, "pid"), "4242") &&
+		!strcmp(jstr(o, "comm"), "python3") && !strcmp(jstr(o, "total_vm_kb"), "500000") &&
+		!strcmp(jstr(o, "anon_rss_kb"), "307200") &&
+		!strcmp(jstr(o, "file_rss_kb"), "2048") && !strcmp(jstr(o, "shmem_rss_kb"), "4") &&
+		!strcmp(jstr(o, "trigger_cgroup_id"), "98") &&
+		!strcmp(jstr(o, "trigger_pid"), "4243") &&
+		!strcmp(jstr(o, "oom_score_adj"), "-17") &&
+		!strcmp(jstr(o, "trigger_comm"), "x\033[2Jy"),
+	    "oom: every field in JSON", "%s", json_object_to_json_string(o));
+	json_object_put(o);
+	f = open_memstream(&buf, &len);
+	format_event_text(f, &e.hdr, NULL, 0);
+	fclose(f);
+	CHECK(strstr(buf, "oom-killed anon_rss=307200kB") && strstr(buf, "by pid 4243") &&
+		  !strchr(buf, '\033'),
+	      "oom: text line, the trigger's name escaped", "%s", buf);
+	free(buf);
+}
+
 int main(void)
 {
+	test_oom();
 	test_json_connect();
 	test_json_exec();
 	test_json_dns();
