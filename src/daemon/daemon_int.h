@@ -27,7 +27,7 @@ struct dockerwatch;
 struct actions;
 struct copycheck;
 struct registry;
-struct alertlog;
+struct outputs;
 struct access;
 
 struct daemon {
@@ -44,8 +44,8 @@ struct daemon {
 	struct actions *actions;
 	struct copycheck *copycheck; /* renamed-copy checks, off the event loop */
 	struct registry *registry;
-	struct alertlog *alerts;
-	struct access *access; /* egress decisions: log and statistics */
+	struct outputs *outputs; /* where alerts go (act/output.h) */
+	struct access *access;	 /* egress decisions: log and statistics */
 	struct dedup *dedup;
 	struct lossy *lossy; /* containers whose events were suppressed (detect.h) */
 	struct detect_ctx dx;

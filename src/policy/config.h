@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "config_outputs.h"
+
 #define CONFIG_DEFAULT_PATH   "/etc/moat/moat.json"
 #define CONFIG_MAX_NAMES      64
 #define CONFIG_NAME_LEN	      32
@@ -77,6 +79,7 @@ struct config {
 	int socket_tp;		/* SOCKET_TP_*: when the socket() tracepoint is attached */
 	uint32_t learn_limit;	/* learned addresses per container, at most */
 	uint32_t event_rate;	/* ordinary events per container and second (0: no limit) */
+	struct outputs_conf outputs; /* "outputs": where alerts go (config_outputs.c) */
 };
 
 enum spoof_guard { SPOOF_GUARD_ENFORCED = 0, SPOOF_GUARD_ALL = 1, SPOOF_GUARD_OFF = 2 };

@@ -1,0 +1,487 @@
+/* output.c - the alert dispatcher (output.h): severity and rate limit per output, the
+ * terminal and file written at once, a bounded queue and a thread for each other output. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+
+#include "alertlog.h"
+#include "clock.h"
+#include "log.h"
+#include "output_int.h"
+
+struct outputs {
+	struct output *o[OUTPUTS_MAX + 2];
+	int n;
+};
+
+void output_item_free(struct output_item *it)
+{
+	if (!it)
+		return;
+	free(it->json);
+	free(it);
+}
+
+void output_thread_signals(void)
+{
+	sigset_t s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &s, NULL);
+}
+
+int output_pop(struct output *o, struct output_item **it)
+{
+	int err = -EAGAIN;
+
+	pthread_mutex_lock(&o->lock);
+	if (o->q_count) {
+		*it = o->q[o->q_head];
+		o->q_head = (o->q_head + 1) % OUTPUT_QUEUE_MAX;
+		o->q_count--;
+		atomic_fetch_add(&o->busy, 1);
+		err = 0;
+	}
+	pthread_mutex_unlock(&o->lock);
+	return err;
+}
+
+void output_wait(struct output *o, int64_t deadline_ns)
+{
+	pthread_mutex_lock(&o->lock);
+	while (!o->q_count && !o->stopping) {
+		struct timespec ts;
+
+		if (!deadline_ns) {
+			pthread_cond_wait(&o->cond, &o->lock);
+			continue;
+		}
+		if (clock_mono_ns() >= deadline_ns)
+			break;
+		ts.tv_sec = (time_t)(deadline_ns / CLOCK_NS_PER_SEC);
+		ts.tv_nsec = (long)(deadline_ns % CLOCK_NS_PER_SEC);
+		pthread_cond_timedwait(&o->cond, &o->lock, &ts);
+	}
+	pthread_mutex_unlock(&o->lock);
+}
+
+int output_stopping(struct output *o)
+{
+	int s;
+
+	pthread_mutex_lock(&o->lock);
+	s = o->stopping;
+	pthread_mutex_unlock(&o->lock);
+	return s;
+}
+
+void output_set_state(struct output *o, const char *fmt, ...)
+{
+	char buf[sizeof(o->state)];
+	va_list ap;
+	int changed;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&o->lock);
+	changed = strcmp(buf, o->state);
+	snprintf(o->state, sizeof(o->state), "%s", buf);
+	pthread_mutex_unlock(&o->lock);
+	if (changed && buf[0])
+		log_warn("output %s (%s): %s", o->conf.name, output_type_name(o->conf.type), buf);
+	else if (changed)
+		log_info("output %s (%s): delivering again", o->conf.name,
+			 output_type_name(o->conf.type));
+}
+
+static const struct output_ops *ops_of(int type)
+{
+	switch (type) {
+	case OUTPUT_WEBHOOK: return &webhook_ops;
+	case OUTPUT_EXEC: return &execout_ops;
+	case OUTPUT_NOTIFY: return &notify_ops;
+	case OUTPUT_SYSLOG: return &journal_ops;
+	default: return NULL;
+	}
+}
+
+static struct output *output_new(const struct output_conf *c)
+{
+	struct output *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->conf = *c;
+	o->ops = ops_of(c->type);
+	o->wake_fd = -1;
+	o->tokens = c->burst ? c->burst : c->rate_per_minute ? c->rate_per_minute : 1;
+	o->refill_ns = clock_mono_ns();
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&o->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return o;
+}
+
+/* Start o's thread under SCHED_OTHER: the caller may be the real-time event loop, and an
+ * output must never compete with it. */
+static int start_thread(struct output *o)
+{
+	struct sched_param sp = {0};
+	pthread_attr_t at;
+	int err;
+
+	pthread_attr_init(&at);
+	pthread_attr_setinheritsched(&at, PTHREAD_EXPLICIT_SCHED);
+	pthread_attr_setschedpolicy(&at, SCHED_OTHER);
+	pthread_attr_setschedparam(&at, &sp);
+	err = pthread_create(&o->thread, &at, o->ops->run, o);
+	pthread_attr_destroy(&at);
+	if (err)
+		return -err;
+	o->running = 1;
+	return 0;
+}
+
+static void output_free(struct output *o)
+{
+	struct output_item *it;
+
+	if (!o)
+		return;
+	if (o->running) {
+		pthread_mutex_lock(&o->lock);
+		o->stopping = 1;
+		o->stop_deadline_ns = clock_mono_ns() + 2 * CLOCK_NS_PER_SEC;
+		pthread_cond_broadcast(&o->cond);
+		pthread_mutex_unlock(&o->lock);
+		if (o->wake_fd >= 0)
+			eventfd_write(o->wake_fd, 1);
+		pthread_join(o->thread, NULL);
+	}
+	while (output_pop(o, &it) == 0) {
+		atomic_fetch_add(&o->dropped, 1);
+		output_item_free(it);
+	}
+	if (o->ops && o->available && o->ops->free)
+		o->ops->free(o);
+	alertlog_close(o->log);
+	if (o->wake_fd >= 0)
+		close(o->wake_fd);
+	pthread_mutex_destroy(&o->lock);
+	pthread_cond_destroy(&o->cond);
+	free(o);
+}
+
+/* The terminal and file outputs: the configured one of the type, else the default. */
+static void sink_conf(const struct outputs_conf *conf, int type, struct output_conf *out)
+{
+	output_conf_defaults(out, type);
+	for (int i = 0; conf && i < conf->n; i++)
+		if (conf->o[i].type == type)
+			*out = conf->o[i];
+}
+
+struct outputs *outputs_open(const struct outputs_conf *conf, const struct outputs_env *env)
+{
+	struct outputs *s = calloc(1, sizeof(*s));
+	struct output_conf sc;
+
+	if (!s)
+		return NULL;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	for (int t = OUTPUT_TERMINAL; t <= OUTPUT_FILE; t++) {
+		struct output *o;
+
+		sink_conf(conf, t, &sc);
+		if (!sc.enabled || (t == OUTPUT_TERMINAL && env->terminal_fd < 0) ||
+		    (t == OUTPUT_FILE && (!env->alerts_file || !env->alerts_file[0])))
+			continue;
+		o = output_new(&sc);
+		if (o)
+			o->log = t == OUTPUT_FILE
+				     ? alertlog_open(env->alerts_file, -1, ALERTLOG_COLOR_NEVER)
+				     : alertlog_open(NULL, env->terminal_fd, env->color_mode);
+		if (!o || !o->log) {
+			output_free(o);
+			outputs_close(s);
+			errno = ENOMEM;
+			return NULL;
+		}
+		o->available = 1;
+		s->o[s->n++] = o;
+	}
+	for (int i = 0; conf && i < conf->n; i++) {
+		const struct output_conf *c = &conf->o[i];
+		struct output *o;
+		int err;
+
+		if (c->type == OUTPUT_TERMINAL || c->type == OUTPUT_FILE || !c->enabled)
+			continue;
+		o = output_new(c);
+		if (!o) {
+			outputs_close(s);
+			errno = ENOMEM;
+			return NULL;
+		}
+		s->o[s->n++] = o;
+		o->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		err = o->ops->start(o, env);
+		if (err) {
+			if (!o->state[0])
+				output_set_state(o, "cannot start: %s", strerror(-err));
+			continue;
+		}
+		o->available = 1;
+		err = start_thread(o);
+		if (err) {
+			output_set_state(o, "cannot start its thread: %s", strerror(-err));
+			o->available = 0;
+			o->ops->free(o);
+			continue;
+		}
+		log_info("output %s (%s): alerts from %s up", o->conf.name,
+			 output_type_name(o->conf.type), alert_severity_name(o->conf.min_severity));
+	}
+	return s;
+}
+
+/* Take a token from o's bucket: 1 when the alert may go. The loop's thread only. */
+static int rate_ok(struct output *o, int64_t now)
+{
+	double burst;
+
+	if (!o->conf.rate_per_minute)
+		return 1;
+	burst = o->conf.burst ? o->conf.burst : o->conf.rate_per_minute;
+	o->tokens += (double)(now - o->refill_ns) * o->conf.rate_per_minute / (60.0 * 1e9);
+	o->refill_ns = now;
+	if (o->tokens > burst)
+		o->tokens = burst;
+	if (o->tokens >= 1) {
+		o->tokens -= 1;
+		return 1;
+	}
+	if (!o->rate_logged_ns || now - o->rate_logged_ns > 60 * CLOCK_NS_PER_SEC) {
+		log_warn("output %s: over its rate limit (%u a minute, burst %.0f): alerts dropped "
+			 "for it (counted as rate_limited in moat status)",
+			 o->conf.name, o->conf.rate_per_minute, burst);
+		o->rate_logged_ns = now;
+	}
+	return 0;
+}
+
+/* The item of a for the queued outputs (NULL on ENOMEM). */
+static struct output_item *item_new(const struct alert *a)
+{
+	struct output_item *it = calloc(1, sizeof(*it));
+	json_object *o = alert_to_json(a);
+	const char *js;
+
+	if (!it || !o) {
+		free(it);
+		json_object_put(o);
+		return NULL;
+	}
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						   JSON_C_TO_STRING_NOSLASHESCAPE);
+	it->json = js ? strdup(js) : NULL;
+	it->len = it->json ? strlen(it->json) : 0;
+	json_object_put(o);
+	if (!it->json) {
+		free(it);
+		return NULL;
+	}
+	it->severity = a->severity;
+	it->time_ns = a->time_ns;
+	snprintf(it->rule, sizeof(it->rule), "%s", a->rule);
+	snprintf(it->source, sizeof(it->source), "%s", a->source);
+	snprintf(it->message, sizeof(it->message), "%s", a->message);
+	snprintf(it->container, sizeof(it->container), "%.*s",
+		 a->container_name[0] ? (int)sizeof(it->container) - 1 : 12,
+		 a->container_name[0] ? a->container_name : a->container_id);
+	snprintf(it->container_id, sizeof(it->container_id), "%s", a->container_id);
+	snprintf(it->trace_id, sizeof(it->trace_id), "%s", a->trace_id);
+	return it;
+}
+
+/* Queue a copy of proto for o. Never waits on the output: the lock is held only by the
+ * thread's pop or wait, for a few instructions. */
+static void enqueue(struct output *o, const struct output_item *proto)
+{
+	struct output_item *it = malloc(sizeof(*it));
+	int full;
+
+	if (it) {
+		*it = *proto;
+		it->json = malloc(proto->len + 1);
+		if (it->json)
+			memcpy(it->json, proto->json, proto->len + 1);
+	}
+	if (!it || !it->json) {
+		free(it);
+		atomic_fetch_add(&o->dropped, 1);
+		return;
+	}
+	pthread_mutex_lock(&o->lock);
+	full = o->q_count >= OUTPUT_QUEUE_MAX;
+	if (!full) {
+		o->q[(o->q_head + o->q_count) % OUTPUT_QUEUE_MAX] = it;
+		o->q_count++;
+		pthread_cond_signal(&o->cond);
+	}
+	pthread_mutex_unlock(&o->lock);
+	if (full) {
+		output_item_free(it);
+		atomic_fetch_add(&o->dropped, 1);
+	} else if (o->wake_fd >= 0) {
+		eventfd_write(o->wake_fd, 1);
+	}
+}
+
+int outputs_emit(struct outputs *s, const struct alert *a)
+{
+	struct output_item *proto = NULL;
+	int64_t now = clock_mono_ns();
+	int ret = 0;
+
+	if (!s)
+		return 0;
+	for (int i = 0; i < s->n; i++) {
+		struct output *o = s->o[i];
+
+		if (!o->available || a->severity < o->conf.min_severity)
+			continue;
+		if (!rate_ok(o, now)) {
+			atomic_fetch_add(&o->rate_limited, 1);
+			continue;
+		}
+		if (o->log) {
+			int err = alertlog_write(o->log, a);
+
+			atomic_fetch_add(err ? &o->failed : &o->sent, 1);
+			if (o->conf.type == OUTPUT_FILE)
+				ret = err;
+			continue;
+		}
+		if (!proto && !(proto = item_new(a))) {
+			atomic_fetch_add(&o->dropped, 1);
+			continue;
+		}
+		enqueue(o, proto);
+	}
+	output_item_free(proto);
+	return ret;
+}
+
+void outputs_reopen(struct outputs *s)
+{
+	for (int i = 0; s && i < s->n; i++)
+		if (s->o[i]->log && s->o[i]->conf.type == OUTPUT_FILE)
+			alertlog_reopen(s->o[i]->log);
+}
+
+json_object *outputs_status(struct outputs *s)
+{
+	json_object *arr = json_object_new_array();
+
+	for (int i = 0; s && i < s->n; i++) {
+		struct output *o = s->o[i];
+		json_object *j = json_object_new_object();
+		unsigned queued;
+		char state[sizeof(o->state)];
+
+		pthread_mutex_lock(&o->lock);
+		queued = o->q_count;
+		snprintf(state, sizeof(state), "%s", o->state);
+		pthread_mutex_unlock(&o->lock);
+		json_object_object_add(j, "name", json_object_new_string(o->conf.name));
+		json_object_object_add(j, "type",
+				       json_object_new_string(output_type_name(o->conf.type)));
+		json_object_object_add(
+		    j, "min_severity",
+		    json_object_new_string(alert_severity_name(o->conf.min_severity)));
+		json_object_object_add(j, "state", json_object_new_string(state[0] ? state : "ok"));
+		json_object_object_add(j, "sent", json_object_new_uint64(atomic_load(&o->sent)));
+		json_object_object_add(j, "failed",
+				       json_object_new_uint64(atomic_load(&o->failed)));
+		json_object_object_add(j, "rate_limited",
+				       json_object_new_uint64(atomic_load(&o->rate_limited)));
+		json_object_object_add(j, "dropped",
+				       json_object_new_uint64(atomic_load(&o->dropped)));
+		json_object_object_add(
+		    j, "queued", json_object_new_int64((int64_t)queued + atomic_load(&o->backlog)));
+		if (o->ops && o->ops->status && o->available)
+			o->ops->status(o, j);
+		json_object_array_add(arr, j);
+	}
+	return arr;
+}
+
+int outputs_flush(struct outputs *s, int timeout_ms)
+{
+	int64_t end = clock_mono_ns() + (int64_t)timeout_ms * 1000000;
+
+	for (;;) {
+		int pending = 0;
+
+		for (int i = 0; s && i < s->n; i++) {
+			struct output *o = s->o[i];
+
+			if (!o->running)
+				continue;
+			pthread_mutex_lock(&o->lock);
+			pending += o->q_count;
+			pthread_mutex_unlock(&o->lock);
+			pending += atomic_load(&o->busy) + (int)atomic_load(&o->backlog);
+		}
+		if (!pending)
+			return 0;
+		if (clock_mono_ns() > end)
+			return -ETIMEDOUT;
+		usleep(2000);
+	}
+}
+
+void outputs_close(struct outputs *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->n; i++)
+		output_free(s->o[i]);
+	free(s);
+}
+
+int output_is_wsl(const char *osrelease_path)
+{
+	const char *d = getenv("WSL_DISTRO_NAME");
+	char buf[256] = "";
+	int fd;
+	ssize_t n;
+
+	if (d && *d)
+		return 1;
+	fd = open(osrelease_path ? osrelease_path : "/proc/sys/kernel/osrelease",
+		  O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	return strcasestr(buf, "microsoft") != NULL;
+}
