@@ -67,7 +67,7 @@ static inline int ot_count_lines(const char *path)
 
 static inline void ot_write(const char *path, const char *text)
 {
-	char tmp[PATH_MAX];
+	char tmp[PATH_MAX + 8];
 	FILE *f;
 
 	snprintf(tmp, sizeof(tmp), "%s.w", path);
