@@ -148,7 +148,9 @@ static int reap(struct output *o, struct child *c, int block)
 
 	if (r != c->pid)
 		return 0;
-	if (c->killed) {
+	if (c->killed == 2) {
+		atomic_fetch_add(&o->failed, 1); /* moat is stopping */
+	} else if (c->killed) {
 		atomic_fetch_add(&o->timeouts, 1);
 		atomic_fetch_add(&o->failed, 1);
 		output_set_state(o, "a run took longer than %u ms: killed with its process group",
@@ -220,7 +222,7 @@ void execout_loop(struct output *o, exec_prepare_fn prepare)
 			/* Out of time: what still runs is killed, what is queued dropped. */
 			for (int i = 0; i < n; i++) {
 				kill(-kids[i].pid, SIGKILL);
-				kids[i].killed = 1;
+				kids[i].killed = 2;
 				reap(o, &kids[i], 1);
 			}
 			break;

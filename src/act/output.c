@@ -87,22 +87,32 @@ int output_stopping(struct output *o)
 	return s;
 }
 
+/* Logging is for people: a problem is logged when it is new or a minute after it was last
+ * logged, a recovery at most once a minute, so a flapping output cannot flood the log. */
 void output_set_state(struct output *o, const char *fmt, ...)
 {
 	char buf[sizeof(o->state)];
+	int64_t now = clock_mono_ns();
+	int log_it = 0;
 	va_list ap;
-	int changed;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	pthread_mutex_lock(&o->lock);
-	changed = strcmp(buf, o->state);
+	if (buf[0] && (strcmp(buf, o->logged) || now - o->logged_ns > 60 * CLOCK_NS_PER_SEC)) {
+		snprintf(o->logged, sizeof(o->logged), "%s", buf);
+		o->logged_ns = now;
+		log_it = 1;
+	} else if (!buf[0] && o->state[0] && now - o->recovered_ns > 60 * CLOCK_NS_PER_SEC) {
+		o->recovered_ns = now;
+		log_it = 1;
+	}
 	snprintf(o->state, sizeof(o->state), "%s", buf);
 	pthread_mutex_unlock(&o->lock);
-	if (changed && buf[0])
+	if (log_it && buf[0])
 		log_warn("output %s (%s): %s", o->conf.name, output_type_name(o->conf.type), buf);
-	else if (changed)
+	else if (log_it)
 		log_info("output %s (%s): delivering again", o->conf.name,
 			 output_type_name(o->conf.type));
 }

@@ -59,9 +59,11 @@ struct output {
 	int stopping;		  /* under lock */
 	int64_t stop_deadline_ns; /* CLOCK_MONOTONIC: after it, give up on the queue */
 	pthread_t thread;
-	int running;	 /* the thread was started */
-	int available;	 /* start succeeded */
-	char state[256]; /* "" ok; else why it does not deliver (under lock) */
+	int running;	  /* the thread was started */
+	int available;	  /* start succeeded */
+	char state[256];  /* "" ok; else why it does not deliver (under lock) */
+	char logged[256]; /* the problem last logged, and when (output_set_state) */
+	int64_t logged_ns, recovered_ns;
 };
 
 /* Take the oldest queued item: 0 with *it set (the caller frees it with output_item_free),

@@ -85,8 +85,8 @@ static void test_argv_and_shell(void)
 	struct outputs *s;
 	struct alert a;
 
-	snprintf(body, sizeof(body), "#!/bin/sh\nfor x in \"$@\"; do echo \"[$x]\"; done > %s/argv\n",
-		 dir);
+	snprintf(body, sizeof(body),
+		 "#!/bin/sh\nfor x in \"$@\"; do echo \"[$x]\"; done > %s/argv\n", dir);
 	script("args", body);
 	snprintf(prog, sizeof(prog), "%s/args", dir);
 	exec_conf(&o, (const char *[]){prog, "two words", "$(touch /tmp/moat-pwned);x", NULL});
@@ -106,8 +106,8 @@ static void test_argv_and_shell(void)
 	output_conf_defaults(&o, OUTPUT_EXEC);
 	o.shell = 1;
 	o.argc = 1;
-	snprintf(o.argv[0], sizeof(o.argv[0]), "read line; echo \"$MOAT_ALERT_RULE ${#line}\" > %s/sh",
-		 dir);
+	snprintf(o.argv[0], sizeof(o.argv[0]),
+		 "read line; echo \"$MOAT_ALERT_RULE ${#line}\" > %s/sh", dir);
 	s = open_exec(&o);
 	outputs_emit(s, &a);
 	outputs_flush(s, 10000);
@@ -231,7 +231,8 @@ static void test_failure(void)
 	outputs_flush(s, 10000);
 	st = ot_status(s, "exec");
 	CHECK(st && json_object_object_get_ex(st, "state", &v) &&
-		  strstr(json_object_get_string(v), "exited 3") && ot_counter(s, "exec", "failed") == 1,
+		  strstr(json_object_get_string(v), "exited 3") &&
+		  ot_counter(s, "exec", "failed") == 1,
 	      "a command that exits 3 is a failure, named in its state", "%s",
 	      st ? json_object_to_json_string(st) : "no status");
 	json_object_put(st);

@@ -67,8 +67,8 @@ static void test_freedesktop(void)
 		char addr_arg[200];
 
 		snprintf(addr_arg, sizeof(addr_arg), "--address=%s", addr);
-		bus = spawn((char *[]){"/usr/bin/dbus-daemon", "--session", "--nofork", "--nopidfile",
-				       addr_arg, NULL});
+		bus = spawn((char *[]){"/usr/bin/dbus-daemon", "--session", "--nofork",
+				       "--nopidfile", addr_arg, NULL});
 	}
 	CHECK(wait_file(sock, 5000) == 0, "a private session bus comes up", "no %s", sock);
 	srv = spawn((char *[]){"/usr/bin/python3", script, "--address", addr, "--log", log,

@@ -192,8 +192,8 @@ static int journald_child(void)
 		  json_object_object_get_ex(j, "MESSAGE", &v) &&
 		  strstr(json_object_get_string(v), "CRITICAL suspicious-exec: Suspicious") &&
 		  strstr(json_object_get_string(v), a.trace_id),
-	      "syslog mode: journald's syslog reader parses the line (priority, ident, text)",
-	      "%s", out);
+	      "syslog mode: journald's syslog reader parses the line (priority, ident, text)", "%s",
+	      out);
 	json_object_put(j);
 	outputs_close(s);
 	free(c);

@@ -41,7 +41,8 @@ static void read_log(const char *dir, struct rec *r)
 		if (json_object_object_get_ex(o, "body", &v))
 			body = json_tokener_parse(json_object_get_string(v));
 		if (body && json_object_object_get_ex(body, "trace_id", &t))
-			snprintf(r->trace[r->n], sizeof(r->trace[0]), "%s", json_object_get_string(t));
+			snprintf(r->trace[r->n], sizeof(r->trace[0]), "%s",
+				 json_object_get_string(t));
 		else
 			r->bad_body++;
 		json_object_put(body);
