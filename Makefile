@@ -128,6 +128,13 @@ BENCH_BINS += $(BUILD)/bench/domain_fill
 $(BUILD)/bench/domain_fill: tools/bench/domain_fill.c include/moat/*.h | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 
+# The alert dispatcher: file + webhook + exec outputs, emit cost and worst stall:
+# build/bench/outputs [N] [RATE] (docs/performance.md).
+BENCH_BINS += $(BUILD)/bench/outputs
+
+$(BUILD)/bench/outputs: tools/bench/outputs.c $(LIB_OBJS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers $(BUILD)/bench:
 	mkdir -p $@
 

@@ -139,7 +139,13 @@ static struct output *output_new(const struct output_conf *c)
 	o->wake_fd = -1;
 	o->tokens = c->burst ? c->burst : c->rate_per_minute ? c->rate_per_minute : 1;
 	o->refill_ns = clock_mono_ns();
-	pthread_mutex_init(&o->lock, NULL);
+	/* Priority inheritance: the loop (SCHED_FIFO) may wait for this lock while an
+	 * ordinary output thread holds it; that thread must not be preempted meanwhile. */
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
+	pthread_mutex_init(&o->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -250,7 +256,9 @@ struct outputs *outputs_open(const struct outputs_conf *conf, const struct outpu
 			return NULL;
 		}
 		s->o[s->n++] = o;
-		o->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		/* The runner of children polls; the others wait on the condition variable. */
+		if (c->type == OUTPUT_EXEC || c->type == OUTPUT_NOTIFY)
+			o->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		err = o->ops->start(o, env);
 		if (err) {
 			if (!o->state[0])
