@@ -216,7 +216,7 @@ void execout_loop(struct output *o, exec_prepare_fn prepare)
 				feed(&kids[n]);
 				n++;
 			}
-			output_item_free(it);
+			output_done(o, it);
 		}
 		if (stopping && (!n || now >= o->stop_deadline_ns)) {
 			/* Out of time: what still runs is killed, what is queued dropped. */

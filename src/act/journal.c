@@ -186,7 +186,7 @@ static void *journal_run(void *arg)
 				atomic_fetch_add(&o->sent, 1);
 				output_set_state(o, "%s", "");
 			}
-			output_item_free(it);
+			output_done(o, it);
 			atomic_fetch_sub(&o->busy, 1);
 			if (output_stopping(o) && clock_mono_ns() > o->stop_deadline_ns)
 				break;

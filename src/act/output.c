@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -42,6 +43,24 @@ void output_thread_signals(void)
 	pthread_sigmask(SIG_BLOCK, &s, NULL);
 }
 
+void output_done(struct output *o, struct output_item *it)
+{
+	pthread_mutex_lock(&o->lock);
+	it->next = o->done;
+	o->done = it;
+	pthread_mutex_unlock(&o->lock);
+}
+
+static void free_list(struct output_item *it)
+{
+	while (it) {
+		struct output_item *next = it->next;
+
+		output_item_free(it);
+		it = next;
+	}
+}
+
 int output_pop(struct output *o, struct output_item **it)
 {
 	int err = -EAGAIN;
@@ -58,23 +77,28 @@ int output_pop(struct output *o, struct output_item **it)
 	return err;
 }
 
+/* The wakeup is an eventfd, not a condition variable: glibc's pthread_cond_signal can wait
+ * for earlier waiters to be scheduled, and the SCHED_FIFO loop must never wait for an
+ * ordinary thread. eventfd_write never waits. */
 void output_wait(struct output *o, int64_t deadline_ns)
 {
-	pthread_mutex_lock(&o->lock);
-	while (!o->q_count && !o->stopping) {
-		struct timespec ts;
+	struct pollfd pf = {.fd = o->wake_fd, .events = POLLIN};
+	int64_t left = -1;
+	eventfd_t v;
+	int ready;
 
-		if (!deadline_ns) {
-			pthread_cond_wait(&o->cond, &o->lock);
-			continue;
-		}
-		if (clock_mono_ns() >= deadline_ns)
-			break;
-		ts.tv_sec = (time_t)(deadline_ns / CLOCK_NS_PER_SEC);
-		ts.tv_nsec = (long)(deadline_ns % CLOCK_NS_PER_SEC);
-		pthread_cond_timedwait(&o->cond, &o->lock, &ts);
-	}
+	pthread_mutex_lock(&o->lock);
+	ready = o->q_count || o->stopping;
 	pthread_mutex_unlock(&o->lock);
+	if (ready)
+		return;
+	if (deadline_ns) {
+		left = (deadline_ns - clock_mono_ns()) / 1000000 + 1;
+		if (left <= 0)
+			return;
+	}
+	if (poll(&pf, 1, left > INT32_MAX ? INT32_MAX : (int)left) > 0)
+		eventfd_read(o->wake_fd, &v);
 }
 
 int output_stopping(struct output *o)
@@ -146,11 +170,6 @@ static struct output *output_new(const struct output_conf *c)
 	pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
 	pthread_mutex_init(&o->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&o->cond, &ca);
-	pthread_condattr_destroy(&ca);
 	return o;
 }
 
@@ -184,7 +203,6 @@ static void output_free(struct output *o)
 		pthread_mutex_lock(&o->lock);
 		o->stopping = 1;
 		o->stop_deadline_ns = clock_mono_ns() + 2 * CLOCK_NS_PER_SEC;
-		pthread_cond_broadcast(&o->cond);
 		pthread_mutex_unlock(&o->lock);
 		if (o->wake_fd >= 0)
 			eventfd_write(o->wake_fd, 1);
@@ -194,13 +212,13 @@ static void output_free(struct output *o)
 		atomic_fetch_add(&o->dropped, 1);
 		output_item_free(it);
 	}
+	free_list(o->done);
 	if (o->ops && o->available && o->ops->free)
 		o->ops->free(o);
 	alertlog_close(o->log);
 	if (o->wake_fd >= 0)
 		close(o->wake_fd);
 	pthread_mutex_destroy(&o->lock);
-	pthread_cond_destroy(&o->cond);
 	free(o);
 }
 
@@ -256,9 +274,11 @@ struct outputs *outputs_open(const struct outputs_conf *conf, const struct outpu
 			return NULL;
 		}
 		s->o[s->n++] = o;
-		/* The runner of children polls; the others wait on the condition variable. */
-		if (c->type == OUTPUT_EXEC || c->type == OUTPUT_NOTIFY)
-			o->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		o->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (o->wake_fd < 0) {
+			output_set_state(o, "cannot start: %s", strerror(errno));
+			continue;
+		}
 		err = o->ops->start(o, env);
 		if (err) {
 			if (!o->state[0])
@@ -342,7 +362,7 @@ static struct output_item *item_new(const struct alert *a)
  * thread's pop or wait, for a few instructions. */
 static void enqueue(struct output *o, const struct output_item *proto)
 {
-	struct output_item *it = malloc(sizeof(*it));
+	struct output_item *it = malloc(sizeof(*it)), *done;
 	int full;
 
 	if (it) {
@@ -357,13 +377,15 @@ static void enqueue(struct output *o, const struct output_item *proto)
 		return;
 	}
 	pthread_mutex_lock(&o->lock);
+	done = o->done;
+	o->done = NULL;
 	full = o->q_count >= OUTPUT_QUEUE_MAX;
 	if (!full) {
 		o->q[(o->q_head + o->q_count) % OUTPUT_QUEUE_MAX] = it;
 		o->q_count++;
-		pthread_cond_signal(&o->cond);
 	}
 	pthread_mutex_unlock(&o->lock);
+	free_list(done);
 	if (full) {
 		output_item_free(it);
 		atomic_fetch_add(&o->dropped, 1);

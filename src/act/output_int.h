@@ -24,6 +24,7 @@ struct output_item {
 	char container[128]; /* name, or the short id */
 	char container_id[65];
 	char trace_id[33];
+	struct output_item *next; /* on the output's done list */
 };
 
 struct output;
@@ -51,10 +52,10 @@ struct output {
 	_Atomic int64_t backlog; /* alerts waiting beyond the memory queue (the spool) */
 	_Atomic int busy;	 /* items taken from the queue and not finished */
 	/* The queue. */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	int wake_fd; /* an eventfd written on every push and at stop, for poll()ing threads */
+	pthread_mutex_t lock; /* the queue, stopping, state; priority inheritance */
+	int wake_fd;	      /* an eventfd written on every push and at stop */
 	struct output_item *q[OUTPUT_QUEUE_MAX];
+	struct output_item *done; /* finished items for the loop to free (under lock) */
 	unsigned q_head, q_count;
 	int stopping;		  /* under lock */
 	int64_t stop_deadline_ns; /* CLOCK_MONOTONIC: after it, give up on the queue */
@@ -81,6 +82,12 @@ int output_stopping(struct output *o);
 void output_set_state(struct output *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void output_item_free(struct output_item *it);
+
+/* Hand a finished item back: it is freed on the loop's thread at its next emit, so that
+ * all of the items' malloc and free happen in the loop's own malloc arena (a free from
+ * another thread would take that arena's lock, which is not priority-inheriting, and
+ * could make the SCHED_FIFO loop wait for an ordinary thread). */
+void output_done(struct output *o, struct output_item *it);
 
 /* Block the signals an output thread must not take (SIGPIPE of a closed pipe or socket). */
 void output_thread_signals(void);

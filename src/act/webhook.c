@@ -312,7 +312,7 @@ static void *webhook_run(void *arg)
 
 		while (output_pop(o, &it) == 0) {
 			spool(o, w, it);
-			output_item_free(it);
+			output_done(o, it);
 			atomic_fetch_sub(&o->busy, 1);
 		}
 		if (output_stopping(o))

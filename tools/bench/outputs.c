@@ -4,9 +4,10 @@
  * measures how long each call holds the loop (the worst stall), then how long each output
  * takes to deliver everything.
  *
- *   build/bench/outputs [N] [RATE]     N alerts (default 20000), RATE per second (0 = as
- *                                      fast as possible, the default); BENCH_NO_FIFO=1
- *                                      leaves the emitting thread SCHED_OTHER
+ *   build/bench/outputs [N] [RATE] [WHICH]
+ *       N alerts (default 20000), RATE per second (0 = as fast as possible, the default),
+ *       WHICH outputs: letters of f (file), w (webhook), e (exec); default "fwe".
+ *       BENCH_NO_FIFO=1 leaves the emitting thread SCHED_OTHER.
  *
  * Prints the figures of docs/performance.md ("Alert outputs"). No root needed. */
 #define _GNU_SOURCE
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 20000;
 	int rate = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 0;
+	const char *which = argc > 3 ? argv[3] : "fwe";
 	char dir[] = "/tmp/moat-bench-outputs-XXXXXX", exe[PATH_MAX], script[PATH_MAX + 64];
 	char portf[PATH_MAX], file[PATH_MAX], url[64], *p;
 	struct outputs_conf *c = calloc(1, sizeof(*c));
@@ -98,14 +100,18 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/bench", port);
-	config_outputs_add(c, OUTPUT_WEBHOOK, url, "bench-token");
-	c->o[0].queue_max = (uint32_t)n;
-	config_outputs_add(c, OUTPUT_EXEC, "/bin/sh", NULL);
-	c->o[1].shell = 1;
-	snprintf(c->o[1].argv[0], sizeof(c->o[1].argv[0]), "cat >/dev/null");
-	c->o[1].max_concurrent = 4;
+	if (strchr(which, 'w')) {
+		config_outputs_add(c, OUTPUT_WEBHOOK, url, "bench-token");
+		c->o[c->n - 1].queue_max = (uint32_t)n;
+	}
+	if (strchr(which, 'e')) {
+		config_outputs_add(c, OUTPUT_EXEC, "/bin/sh", NULL);
+		c->o[c->n - 1].shell = 1;
+		snprintf(c->o[c->n - 1].argv[0], sizeof(c->o[0].argv[0]), "cat >/dev/null");
+		c->o[c->n - 1].max_concurrent = 4;
+	}
 	snprintf(file, sizeof(file), "%s/alerts.jsonl", dir);
-	s = outputs_open(c, &(struct outputs_env){.alerts_file = file,
+	s = outputs_open(c, &(struct outputs_env){.alerts_file = strchr(which, 'f') ? file : NULL,
 						  .terminal_fd = -1,
 						  .state_dir = dir});
 	/* moat run opens the outputs, then puts its loop under SCHED_FIFO (realtime_priority 1,
@@ -134,21 +140,24 @@ int main(int argc, char **argv)
 	}
 	t_emit = clock_mono_ns() - t0;
 	qsort(lat, (size_t)n, sizeof(*lat), cmp64);
+	printf("outputs: %s; ", which);
 	if (rate)
 		printf("alerts: %d, paced at %d/s", n, rate);
 	else
 		printf("alerts: %d, as fast as the loop can emit", n);
-	printf(" (emitting thread: %s)\n", fifo ? "SCHED_FIFO 1, as moat run's loop" : "SCHED_OTHER");
+	printf(" (emitting thread: %s)\n",
+	       fifo ? "SCHED_FIFO 1, as moat run's loop" : "SCHED_OTHER");
 	printf("emit (the event loop's share): %.0f alerts/s; per call p50 %.1f us, p99 %.1f us, "
 	       "worst stall %.1f us, mean %.1f us\n",
-	       n / (t_emit / 1e9), lat[n / 2] / 1e3, lat[(int)(n * 0.99)] / 1e3,
-	       lat[n - 1] / 1e3, sum / 1e3 / n);
+	       n / (t_emit / 1e9), lat[n / 2] / 1e3, lat[(int)(n * 0.99)] / 1e3, lat[n - 1] / 1e3,
+	       sum / 1e3 / n);
 	outputs_flush(s, 600000);
 	printf("all delivered after %.2f s\n", (clock_mono_ns() - t0) / 1e9);
 	for (int i = 0; i < 3; i++)
-		printf("  %-8s sent %lld, failed %lld, dropped (queue full) %lld\n", names[i],
-		       counter(s, names[i], "sent"), counter(s, names[i], "failed"),
-		       counter(s, names[i], "dropped"));
+		if (counter(s, names[i], "sent") >= 0)
+			printf("  %-8s sent %lld, failed %lld, dropped (queue full) %lld\n",
+			       names[i], counter(s, names[i], "sent"),
+			       counter(s, names[i], "failed"), counter(s, names[i], "dropped"));
 	outputs_close(s);
 	kill(rp, SIGTERM);
 	waitpid(rp, NULL, 0);
