@@ -43,12 +43,18 @@ void output_thread_signals(void)
 	pthread_sigmask(SIG_BLOCK, &s, NULL);
 }
 
+/* The queue is a single-producer, single-consumer ring: only the loop's thread pushes
+ * (outputs_emit), only the output's thread pops, and neither ever takes a lock or waits for
+ * the other. The done list is a lock-free stack the output's thread pushes onto and the
+ * loop takes whole. */
 void output_done(struct output *o, struct output_item *it)
 {
-	pthread_mutex_lock(&o->lock);
-	it->next = o->done;
-	o->done = it;
-	pthread_mutex_unlock(&o->lock);
+	struct output_item *top = atomic_load_explicit(&o->done, memory_order_relaxed);
+
+	do
+		it->next = top;
+	while (!atomic_compare_exchange_weak_explicit(&o->done, &top, it, memory_order_release,
+						      memory_order_relaxed));
 }
 
 static void free_list(struct output_item *it)
@@ -63,18 +69,14 @@ static void free_list(struct output_item *it)
 
 int output_pop(struct output *o, struct output_item **it)
 {
-	int err = -EAGAIN;
+	unsigned h = atomic_load_explicit(&o->q_head, memory_order_relaxed);
 
-	pthread_mutex_lock(&o->lock);
-	if (o->q_count) {
-		*it = o->q[o->q_head];
-		o->q_head = (o->q_head + 1) % OUTPUT_QUEUE_MAX;
-		o->q_count--;
-		atomic_fetch_add(&o->busy, 1);
-		err = 0;
-	}
-	pthread_mutex_unlock(&o->lock);
-	return err;
+	if (h == atomic_load_explicit(&o->q_tail, memory_order_acquire))
+		return -EAGAIN;
+	*it = o->q[h % OUTPUT_QUEUE_MAX];
+	atomic_fetch_add(&o->busy, 1); /* before it leaves the queue: flush never sees a gap */
+	atomic_store_explicit(&o->q_head, h + 1, memory_order_release);
+	return 0;
 }
 
 /* The wakeup is an eventfd, not a condition variable: glibc's pthread_cond_signal can wait
@@ -87,9 +89,7 @@ void output_wait(struct output *o, int64_t deadline_ns)
 	eventfd_t v;
 	int ready;
 
-	pthread_mutex_lock(&o->lock);
-	ready = o->q_count || o->stopping;
-	pthread_mutex_unlock(&o->lock);
+	ready = atomic_load(&o->q_tail) != atomic_load(&o->q_head) || output_stopping(o);
 	if (ready)
 		return;
 	if (deadline_ns) {
@@ -103,12 +103,7 @@ void output_wait(struct output *o, int64_t deadline_ns)
 
 int output_stopping(struct output *o)
 {
-	int s;
-
-	pthread_mutex_lock(&o->lock);
-	s = o->stopping;
-	pthread_mutex_unlock(&o->lock);
-	return s;
+	return atomic_load(&o->stopping);
 }
 
 /* Logging is for people: a problem is logged when it is new or a minute after it was last
@@ -163,8 +158,9 @@ static struct output *output_new(const struct output_conf *c)
 	o->wake_fd = -1;
 	o->tokens = c->burst ? c->burst : c->rate_per_minute ? c->rate_per_minute : 1;
 	o->refill_ns = clock_mono_ns();
-	/* Priority inheritance: the loop (SCHED_FIFO) may wait for this lock while an
-	 * ordinary output thread holds it; that thread must not be preempted meanwhile. */
+	/* Priority inheritance: the loop (SCHED_FIFO) takes this lock for moat status while
+	 * an ordinary output thread may hold it; that thread must not be preempted meanwhile.
+	 * outputs_emit never takes it. */
 	pthread_mutexattr_t ma;
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
@@ -200,10 +196,8 @@ static void output_free(struct output *o)
 	if (!o)
 		return;
 	if (o->running) {
-		pthread_mutex_lock(&o->lock);
-		o->stopping = 1;
 		o->stop_deadline_ns = clock_mono_ns() + 2 * CLOCK_NS_PER_SEC;
-		pthread_mutex_unlock(&o->lock);
+		atomic_store(&o->stopping, 1); /* after the deadline: the thread reads both */
 		if (o->wake_fd >= 0)
 			eventfd_write(o->wake_fd, 1);
 		pthread_join(o->thread, NULL);
@@ -212,7 +206,7 @@ static void output_free(struct output *o)
 		atomic_fetch_add(&o->dropped, 1);
 		output_item_free(it);
 	}
-	free_list(o->done);
+	free_list(atomic_exchange(&o->done, NULL));
 	if (o->ops && o->available && o->ops->free)
 		o->ops->free(o);
 	alertlog_close(o->log);
@@ -362,7 +356,8 @@ static struct output_item *item_new(const struct alert *a)
  * thread's pop or wait, for a few instructions. */
 static void enqueue(struct output *o, const struct output_item *proto)
 {
-	struct output_item *it = malloc(sizeof(*it)), *done;
+	struct output_item *it = malloc(sizeof(*it));
+	unsigned t = atomic_load_explicit(&o->q_tail, memory_order_relaxed);
 	int full;
 
 	if (it) {
@@ -376,16 +371,12 @@ static void enqueue(struct output *o, const struct output_item *proto)
 		atomic_fetch_add(&o->dropped, 1);
 		return;
 	}
-	pthread_mutex_lock(&o->lock);
-	done = o->done;
-	o->done = NULL;
-	full = o->q_count >= OUTPUT_QUEUE_MAX;
+	free_list(atomic_exchange_explicit(&o->done, NULL, memory_order_acquire));
+	full = t - atomic_load_explicit(&o->q_head, memory_order_acquire) >= OUTPUT_QUEUE_MAX;
 	if (!full) {
-		o->q[(o->q_head + o->q_count) % OUTPUT_QUEUE_MAX] = it;
-		o->q_count++;
+		o->q[t % OUTPUT_QUEUE_MAX] = it;
+		atomic_store_explicit(&o->q_tail, t + 1, memory_order_release);
 	}
-	pthread_mutex_unlock(&o->lock);
-	free_list(done);
 	if (full) {
 		output_item_free(it);
 		atomic_fetch_add(&o->dropped, 1);
@@ -446,8 +437,8 @@ json_object *outputs_status(struct outputs *s)
 		unsigned queued;
 		char state[sizeof(o->state)];
 
+		queued = atomic_load(&o->q_tail) - atomic_load(&o->q_head);
 		pthread_mutex_lock(&o->lock);
-		queued = o->q_count;
 		snprintf(state, sizeof(state), "%s", o->state);
 		pthread_mutex_unlock(&o->lock);
 		json_object_object_add(j, "name", json_object_new_string(o->conf.name));
@@ -485,9 +476,7 @@ int outputs_flush(struct outputs *s, int timeout_ms)
 
 			if (!o->running)
 				continue;
-			pthread_mutex_lock(&o->lock);
-			pending += o->q_count;
-			pthread_mutex_unlock(&o->lock);
+			pending += (int)(atomic_load(&o->q_tail) - atomic_load(&o->q_head));
 			pending += atomic_load(&o->busy) + (int)atomic_load(&o->backlog);
 		}
 		if (!pending)

@@ -52,12 +52,13 @@ struct output {
 	_Atomic int64_t backlog; /* alerts waiting beyond the memory queue (the spool) */
 	_Atomic int busy;	 /* items taken from the queue and not finished */
 	/* The queue. */
-	pthread_mutex_t lock; /* the queue, stopping, state; priority inheritance */
+	pthread_mutex_t lock; /* the state strings (never taken by outputs_emit) */
 	int wake_fd;	      /* an eventfd written on every push and at stop */
-	struct output_item *q[OUTPUT_QUEUE_MAX];
-	struct output_item *done; /* finished items for the loop to free (under lock) */
-	unsigned q_head, q_count;
-	int stopping;		  /* under lock */
+	struct output_item *q[OUTPUT_QUEUE_MAX]; /* a ring: [q_head, q_tail) mod the size */
+	_Atomic unsigned q_head;		 /* the output's thread moves it */
+	_Atomic unsigned q_tail;		 /* the loop's thread moves it */
+	struct output_item *_Atomic done;	 /* finished items for the loop to free */
+	_Atomic int stopping;
 	int64_t stop_deadline_ns; /* CLOCK_MONOTONIC: after it, give up on the queue */
 	pthread_t thread;
 	int running;	  /* the thread was started */
