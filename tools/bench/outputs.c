@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +82,7 @@ int main(int argc, char **argv)
 	snprintf(script, sizeof(script), "%s/../../tests/helpers/webhook_receiver.py", exe);
 	rp = fork();
 	if (rp == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execl("/usr/bin/python3", "python3", script, "--dir", dir, (char *)NULL);
 		_exit(127);
 	}

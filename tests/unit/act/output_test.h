@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -110,6 +111,7 @@ static inline pid_t ot_receiver_start(const char *dir, int want_port, int *port)
 	unlink(portfile);
 	pid = fork();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the test */
 		execl("/usr/bin/python3", "python3", script, "--dir", dir, "--port", portarg,
 		      (char *)NULL);
 		_exit(127);
@@ -125,6 +127,10 @@ static inline pid_t ot_receiver_start(const char *dir, int want_port, int *port)
 		if (waitpid(pid, NULL, WNOHANG) == pid)
 			return -1;
 		ot_sleep_ms(10);
+	}
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
 	}
 	return -1;
 }

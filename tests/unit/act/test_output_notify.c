@@ -16,6 +16,7 @@ static pid_t spawn(char *const argv[])
 	pid_t pid = fork();
 
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the test */
 		execv(argv[0], argv);
 		_exit(127);
 	}

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -132,6 +133,7 @@ static int journald_child(void)
 		}
 	jd = fork();
 	if (jd == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the test */
 		int fd = open("/dev/null", O_WRONLY);
 
 		dup2(fd, 1);
