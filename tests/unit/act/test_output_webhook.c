@@ -105,8 +105,10 @@ static void test_delivery(const char *dir)
 	struct outputs *s;
 
 	CHECK(rp > 0, "the receiver starts", "python3 http.server did not come up in %s", dir);
-	if (rp <= 0)
+	if (rp <= 0) {
+		free(r);
 		return;
+	}
 	s = open_webhook(dir, port, 100, "s3cret-token");
 	emit_n(s, 5, ids, ALERT_WARNING);
 	CHECK_EQ_INT(outputs_flush(s, 10000), 0, "five alerts delivered (queue empty)");
