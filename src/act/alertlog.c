@@ -10,7 +10,7 @@
 
 #include "alertlog.h"
 #include "fs.h"
-#include "alertlog_internal.h"
+#include "alertlog_int.h"
 #include "log.h"
 
 struct alertlog {

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "alertlog.h"
-#include "alertlog_internal.h"
+#include "alertlog_int.h"
 
 int alertlog_use_color(int color_mode, int fd)
 {

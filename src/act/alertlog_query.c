@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "alertlog.h"
-#include "alertlog_internal.h"
+#include "alertlog_int.h"
 #include "log.h"
 
 int alertlog_parse_since(const char *s, int64_t now_ns, int64_t *out_ns)

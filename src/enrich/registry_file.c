@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "log.h"
 #include "registry_int.h"
 
@@ -23,86 +24,45 @@ static int write_line(FILE *f, json_object *o)
 
 int registry_save(struct registry *r, const char *path)
 {
-	char tmp[4096], dir[4096];
-	const char *slash;
+	struct fs_atomic a;
 	json_object *o = NULL;
-	FILE *f = NULL;
-	int fd = -1, dfd = -1, err = 0;
+	int err;
 
 	if (!r || !path || !*path)
 		return -EINVAL;
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	slash = strrchr(path, '/');
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
+	if ((err = fs_atomic_begin(&a, path, 0600))) {
 		log_warn("registry: cannot create a temp file next to %s: %s", path,
-			 strerror(errno));
+			 strerror(-err));
 		return err;
 	}
-	if (fchmod(fd, 0600) < 0 || !(f = fdopen(fd, "w"))) {
-		err = -errno;
-		goto cleanup;
-	}
-	fd = -1;
 	o = json_object_new_object();
 	if (!o || reg_jadd(o, "moat_registry", json_object_new_int(REGISTRY_FILE_VERSION)) ||
 	    reg_jadd(o, "entries", json_object_new_int64((int64_t)r->n_entries))) {
 		err = -ENOMEM;
-		goto cleanup;
+		goto fail;
 	}
-	if ((err = write_line(f, o)))
-		goto cleanup;
+	if ((err = write_line(a.f, o)))
+		goto fail;
 	json_object_put(o);
 	o = NULL;
 	for (uint32_t i = r->lru_tail; i != NIL; i = E(r, i)->prev) {
 		o = reg_entry_json(r, i);
 		if (!o) {
 			err = -ENOMEM;
-			goto cleanup;
+			goto fail;
 		}
-		if ((err = write_line(f, o)))
-			goto cleanup;
+		if ((err = write_line(a.f, o)))
+			goto fail;
 		json_object_put(o);
 		o = NULL;
 	}
-	if (fflush(f) == EOF || fsync(fileno(f)) < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	if (fclose(f) == EOF) {
-		f = NULL;
-		err = -errno;
-		goto cleanup;
-	}
-	f = NULL;
-	if (rename(tmp, path) < 0) {
-		err = -errno;
-		goto cleanup;
-	}
-	tmp[0] = '\0';
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0)
-		err = -errno;
-cleanup:
-	if (dfd >= 0)
-		close(dfd);
-	json_object_put(o);
-	if (f)
-		fclose(f);
-	if (fd >= 0)
-		close(fd);
-	if (tmp[0])
-		unlink(tmp);
-	if (err)
+	if ((err = fs_atomic_commit(&a)))
 		log_warn("registry: cannot save %s: %s", path, strerror(-err));
+	return err;
+fail:
+	json_object_put(o);
+	fs_atomic_abort(&a);
+	log_warn("registry: cannot save %s: %s", path, strerror(-err));
 	return err;
 }
 

@@ -10,6 +10,7 @@
 
 #include "moat/maps.h"
 #include "config.h"
+#include "fs.h"
 #include "log.h"
 
 static const char *const default_shells[] = {"sh",  "bash", "dash", "zsh", "ash",
@@ -530,38 +531,6 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	}
 }
 
-/* Read a whole file (at most CONFIG_MAX_BYTES) into a NUL-terminated buffer. */
-static char *read_file(const char *path, int *err)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
-
-	if (!f) {
-		*err = -errno;
-		return NULL;
-	}
-	do {
-		if (len + 4096 + 1 > cap) {
-			char *nb;
-
-			cap = cap ? cap * 2 : 8192;
-			if (cap > CONFIG_MAX_BYTES + 8192 || !(nb = realloc(buf, cap))) {
-				free(buf);
-				fclose(f);
-				*err = cap > CONFIG_MAX_BYTES ? -EFBIG : -ENOMEM;
-				return NULL;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, 4096, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	buf[len] = 0;
-	return buf;
-}
-
 /* Parse the NUL-terminated text of the file named path over c (the
  * contract of config_load). Takes ownership of text. */
 static int load_text(struct config *c, const char *path, char *text)
@@ -612,10 +581,10 @@ cleanup:
 int config_load(struct config *c, const char *path)
 {
 	char *text;
-	int err = 0;
+	size_t len;
+	int err = fs_read_all(path, CONFIG_MAX_BYTES, &text, &len);
 
-	text = read_file(path, &err);
-	if (!text) {
+	if (err) {
 		if (err != -ENOENT)
 			log_error("%s: cannot read: %s", path, strerror(-err));
 		return err;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "lists.h"
+#include "fs.h"
 #include "log.h"
 
 static int addr_len(int family)
@@ -219,61 +220,20 @@ cleanup:
 
 int lists_load(struct iplist *l, const char *path, int *n_bad)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0, cap;
-	int fd, err = 0;
+	char *buf;
+	size_t len;
+	int err = fs_read_all(path, LISTS_MAX_BYTES, &buf, &len);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		if (err == -ENOENT)
-			log_error("list file %s does not exist (create it with one IP address or "
-				  "CIDR per line, or fix the path)",
-				  path);
-		else
-			log_error("cannot open list file %s: %s", path, strerror(-err));
+	if (err == -ENOENT)
+		log_error("list file %s does not exist (create it with one IP address or "
+			  "CIDR per line, or fix the path)",
+			  path);
+	else if (err)
+		log_error("cannot read list file %s: %s", path, strerror(-err));
+	if (err)
 		return err;
-	}
-	if (fstat(fd, &st)) {
-		err = -errno;
-		goto cleanup;
-	}
-	/* Read to EOF, not to st_size: the file may grow while we read. */
-	cap = (size_t)st.st_size + 4096;
-	buf = malloc(cap);
-	if (!buf) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *nb = realloc(buf, cap *= 2);
-
-			if (!nb) {
-				err = -ENOMEM;
-				goto cleanup;
-			}
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			log_error("cannot read list file %s: %s", path, strerror(-err));
-			goto cleanup;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
 	err = lists_parse(l, path, buf, len, n_bad);
-cleanup:
 	free(buf);
-	close(fd);
 	return err;
 }
 

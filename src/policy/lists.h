@@ -9,6 +9,8 @@
 
 #include "cidr.h"
 
+#define LISTS_MAX_BYTES (256u << 20) /* a larger list file is refused (-EFBIG) */
+
 /* One entry of a list: the CIDR (parsed by cidr_parse), the line it came
  * from, and its canonical text ("10.0.0.0/8", "2001:db8::/32") for alerts. */
 struct iplist_entry {

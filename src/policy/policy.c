@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 
 #include "severity.h"
+#include "fs.h"
 #include "log.h"
 #include "policy.h"
 
@@ -239,35 +240,18 @@ out:
 
 int policy_load(struct policy_set *ps, const char *path)
 {
-	FILE *f = fopen(path, "re");
-	char *text = NULL;
-	size_t cap = 0;
-	int err;
+	char *text;
+	size_t len;
+	int err = fs_read_all(path, POLICY_MAX_BYTES, &text, &len);
 
-	if (!f) {
-		err = -errno;
+	if (err) {
 		if (err != -ENOENT)
 			log_error("%s: cannot read: %s", path, strerror(-err));
 		return err;
 	}
 	/* The text ends at the first NUL byte; an empty file is not valid JSON. */
-	if (getdelim(&text, &cap, '\0', f) < 0) {
-		if (ferror(f)) {
-			err = -EIO;
-			log_error("%s: cannot read: %s", path, strerror(EIO));
-			goto out;
-		}
-		free(text);
-		text = strdup("");
-		if (!text) {
-			err = -ENOMEM;
-			goto out;
-		}
-	}
 	err = load_text(ps, path, text);
-out:
 	free(text);
-	fclose(f);
 	return err;
 }
 

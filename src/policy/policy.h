@@ -10,6 +10,7 @@
 
 #define POLICY_MAX	 64
 #define POLICY_MAX_GLOBS 8
+#define POLICY_MAX_BYTES (4u << 20) /* a larger policies file is refused (-EFBIG) */
 
 enum policy_action_bits {
 	POLICY_ACT_PAUSE = 1,

@@ -81,33 +81,6 @@ static int line_of_text(const char *text, const char *needle)
 	return p ? line : 0;
 }
 
-static char *slurp(const char *path, int *err)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	long len;
-
-	if (!f) {
-		*err = -errno;
-		return NULL;
-	}
-	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || len > (64L << 20) ||
-	    fseek(f, 0, SEEK_SET) || !(buf = malloc((size_t)len + 1))) {
-		fclose(f);
-		*err = -EFBIG;
-		return NULL;
-	}
-	if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-		free(buf);
-		fclose(f);
-		*err = -EIO;
-		return NULL;
-	}
-	buf[len] = 0;
-	fclose(f);
-	return buf;
-}
-
 /* Parse text (named path in messages) into a JSON object, logging
  * "path:line: reason" on a syntax error. */
 static json_object *parse_json(const char *path, const char *text)
@@ -286,10 +259,10 @@ int rules_same_target(const struct rule *a, const struct rule *b)
 int rules_load(struct ruleset *rs, const char *path)
 {
 	char *text;
-	int err = 0;
+	size_t len;
+	int err = fs_read_all(path, RULES_MAX_BYTES, &text, &len);
 
-	text = slurp(path, &err);
-	if (!text) {
+	if (err) {
 		if (err == -ENOENT) {
 			rules_free(rs);
 			rs->default_deny = 0;
@@ -489,10 +462,10 @@ static int import_text(struct ruleset *rs, const char *path, const char *text)
 int rules_import(struct ruleset *rs, const char *path)
 {
 	char *text;
-	int err = 0;
+	size_t len;
+	int err = fs_read_all(path, RULES_MAX_BYTES, &text, &len);
 
-	text = slurp(path, &err);
-	if (!text) {
+	if (err) {
 		log_error("%s: cannot read: %s", path, strerror(-err));
 		return err;
 	}

@@ -14,6 +14,7 @@
 
 #define RULES_DEFAULT_PATH "/etc/moat/rules.json"
 #define RULES_MAX	   65536
+#define RULES_MAX_BYTES	   (64u << 20) /* a larger rules file is refused (-EFBIG) */
 /* Kernel rule ids (include/moat/maps.h): the global rules file's are RULES_ID_BASE + rule id,
  * a policy's own rule set's MOAT_RULE_POLICY(index) + rule id. */
 #define RULES_ID_BASE	  MOAT_RULE_FILE_BASE

@@ -11,6 +11,7 @@
 
 #include "test.h"
 #include "commands.h"
+#include "fs.h"
 
 #define HELP_MAX    48 /* so that `moat --help` lines fit 80 columns (help column 32) */
 #define USAGE_WIDTH 80
@@ -47,32 +48,11 @@ static int find_root(void)
 /* The file at root/rel, NUL-terminated (malloc'd), or NULL. */
 static char *slurp(const char *rel)
 {
-	char path[PATH_MAX + 64];
-	FILE *f;
-	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	char path[PATH_MAX + 64], *buf;
+	size_t len;
 
 	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	do {
-		if (len + 4096 + 1 > cap) {
-			char *nb = realloc(buf, cap = (len + 4096 + 1) * 2);
-
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, 4096, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	buf[len] = 0;
-	return buf;
+	return fs_read_all(path, 16u << 20, &buf, &len) ? NULL : buf;
 }
 
 /* "NAME ARGS", or "NAME" when it takes none: what the docs must say. */

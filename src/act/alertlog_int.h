@@ -1,7 +1,7 @@
-/* alertlog_internal.h - what the alertlog files share among themselves; not an API
+/* alertlog_int.h - what the alertlog files share among themselves; not an API
  * (alertlog.h is). */
-#ifndef MOAT_ALERTLOG_INTERNAL_H
-#define MOAT_ALERTLOG_INTERNAL_H
+#ifndef MOAT_ALERTLOG_INT_H
+#define MOAT_ALERTLOG_INT_H
 
 #include <stddef.h>
 
@@ -12,4 +12,4 @@
  * carry only a "timestamp" string). Returns NULL on ENOMEM. */
 char *alertlog_line_dup(const struct alert *a, int color, const char *clock_text, size_t *n);
 
-#endif /* MOAT_ALERTLOG_INTERNAL_H */
+#endif /* MOAT_ALERTLOG_INT_H */
