@@ -18,6 +18,7 @@
 
 #include "alertlog.h"
 #include "clock.h"
+#include "fs.h"
 #include "log.h"
 #include "output_int.h"
 
@@ -499,18 +500,16 @@ void outputs_close(struct outputs *s)
 int output_is_wsl(const char *osrelease_path)
 {
 	const char *d = getenv("WSL_DISTRO_NAME");
-	char buf[256] = "";
-	int fd;
-	ssize_t n;
+	char *buf = NULL;
+	size_t len;
+	int wsl;
 
 	if (d && *d)
 		return 1;
-	fd = open(osrelease_path ? osrelease_path : "/proc/sys/kernel/osrelease",
-		  O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fs_read_all(osrelease_path ? osrelease_path : "/proc/sys/kernel/osrelease", 4096,
+			&buf, &len))
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = 0;
-	return strcasestr(buf, "microsoft") != NULL;
+	wsl = strcasestr(buf, "microsoft") != NULL;
+	free(buf);
+	return wsl;
 }
