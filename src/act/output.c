@@ -506,8 +506,8 @@ int output_is_wsl(const char *osrelease_path)
 
 	if (d && *d)
 		return 1;
-	if (fs_read_all(osrelease_path ? osrelease_path : "/proc/sys/kernel/osrelease", 4096,
-			&buf, &len))
+	if (fs_read_all(osrelease_path ? osrelease_path : "/proc/sys/kernel/osrelease", 4096, &buf,
+			&len))
 		return 0;
 	wsl = strcasestr(buf, "microsoft") != NULL;
 	free(buf);
