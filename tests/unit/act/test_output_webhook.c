@@ -119,6 +119,15 @@ static void test_delivery(const char *dir)
 		ok_auth &= !strcmp(r->auth[i], "Bearer s3cret-token");
 	CHECK(ok_auth, "the token goes as Authorization: Bearer", "auth %s", r->auth[0]);
 	CHECK_EQ_INT(ot_counter(s, "webhook", "sent"), 5, "status: sent 5");
+	{
+		json_object *st = outputs_status(s);
+
+		CHECK(!strstr(json_object_to_json_string(st), "s3cret-token") &&
+			  !strstr(json_object_to_json_string(st), "127.0.0.1"),
+		      "the status shows neither the token nor the URL", "%s",
+		      json_object_to_json_string(st));
+		json_object_put(st);
+	}
 	CHECK_EQ_INT(ot_counter(s, "webhook", "queued"), 0, "status: nothing queued");
 	outputs_close(s);
 	ot_receiver_stop(rp);
