@@ -41,8 +41,8 @@ void output_conf_defaults(struct output_conf *o, int type)
 	o->backoff_ms = 1000;
 	o->max_backoff_ms = 60000;
 	o->queue_max = 10000;
-	o->max_concurrent = 2;
-	o->facility = 3; /* daemon */
+	o->max_concurrent = type == OUTPUT_NOTIFY ? 1 : 2; /* one notification at a time */
+	o->facility = 3;				   /* daemon */
 	snprintf(o->socket, sizeof(o->socket), "/dev/log");
 	snprintf(o->ident, sizeof(o->ident), "moat");
 	snprintf(o->name, sizeof(o->name), "%s", output_type_name(type));

@@ -69,7 +69,7 @@ int output_type_parse(const char *s);
 
 /* An output of the given type with its defaults (docs/outputs.md): enabled, min_severity
  * INFO (notify: CRITICAL), no rate limit (notify: 10 a minute, burst 3), timeouts 5 s
- * (exec 10 s), backoff 1 s to 60 s, queue 10000, 2 children, ident "moat". */
+ * (exec 10 s), backoff 1 s to 60 s, queue 10000, 2 children (notify: 1), ident "moat". */
 void output_conf_defaults(struct output_conf *o, int type);
 
 /* Parse the "outputs" value v (an array of objects) of the configuration file path whose
