@@ -75,7 +75,6 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
-    srv.allow_reuse_address = True
     srv.daemon_threads = True
     srv.control = os.path.join(a.dir, "control")
     srv.log = os.path.join(a.dir, "log")
