@@ -226,6 +226,37 @@ static void sink_conf(const struct outputs_conf *conf, int type, struct output_c
 			*out = conf->o[i];
 }
 
+/* The terminal output's thread: alertlog's terminal line, written off the loop. */
+static void *terminal_run(void *arg)
+{
+	struct output *o = arg;
+
+	output_thread_signals();
+	for (;;) {
+		struct output_item *it;
+
+		while (output_pop(o, &it) == 0) {
+			struct alert a = {.time_ns = it->time_ns, .severity = it->severity};
+
+			snprintf(a.rule, sizeof(a.rule), "%s", it->rule);
+			snprintf(a.source, sizeof(a.source), "%s", it->source);
+			snprintf(a.message, sizeof(a.message), "%s", it->message);
+			snprintf(a.container_name, sizeof(a.container_name), "%s", it->container);
+			alertlog_write(o->log, &a); /* a closed terminal is not an error */
+			atomic_fetch_add(&o->sent, 1);
+			output_done(o, it);
+			atomic_fetch_sub(&o->busy, 1);
+			if (output_stopping(o) && clock_mono_ns() > o->stop_deadline_ns)
+				return NULL;
+		}
+		if (output_stopping(o))
+			return NULL;
+		output_wait(o, 0);
+	}
+}
+
+static const struct output_ops terminal_ops = {.run = terminal_run};
+
 struct outputs *outputs_open(const struct outputs_conf *conf, const struct outputs_env *env)
 {
 	struct outputs *s = calloc(1, sizeof(*s));
@@ -254,6 +285,16 @@ struct outputs *outputs_open(const struct outputs_conf *conf, const struct outpu
 		}
 		o->available = 1;
 		s->o[s->n++] = o;
+		/* The terminal (a pipe or journald's stream, which can stall) has its thread. */
+		if (t == OUTPUT_TERMINAL) {
+			o->ops = &terminal_ops;
+			o->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			if (o->wake_fd < 0 || start_thread(o)) {
+				outputs_close(s);
+				errno = ENOMEM;
+				return NULL;
+			}
+		}
 	}
 	for (int i = 0; conf && i < conf->n; i++) {
 		const struct output_conf *c = &conf->o[i];
@@ -403,7 +444,7 @@ int outputs_emit(struct outputs *s, const struct alert *a)
 			atomic_fetch_add(&o->rate_limited, 1);
 			continue;
 		}
-		if (o->log) {
+		if (o->log && o->conf.type == OUTPUT_FILE) {
 			int err = alertlog_write(o->log, a);
 
 			atomic_fetch_add(err ? &o->failed : &o->sent, 1);

@@ -1,8 +1,10 @@
-/* test_output.c - the dispatcher (src/act/output.c): the terminal and the alert file as
- * outputs (the same lines as alertlog), each output's minimum severity and rate limit
+/* test_output.c - the dispatcher (src/act/output.c): the terminal (on its own thread) and
+ * the alert file as outputs (the same lines as alertlog), each output's minimum severity
+ * and rate limit
  * (what it drops is counted), a disabled output, the status of each, and a full queue
  * (dropped and counted; every alert accounted for as sent, failed or dropped). */
 #include <fcntl.h>
+#include <signal.h>
 
 #include "test.h"
 #include "output_test.h"
@@ -42,6 +44,7 @@ static void test_sinks(void)
 	s = open_conf(NULL, file, p[1]);
 	ot_alert(&a, ALERT_WARNING, "direct-connection", "Direct connection to 203.0.113.5:443");
 	CHECK_EQ_INT(outputs_emit(s, &a), 0, "emit: 0");
+	CHECK_EQ_INT(outputs_flush(s, 5000), 0, "the terminal's thread wrote it");
 	alertlog_format_line(&a, 0, line, sizeof(line));
 	n = read(p[0], buf, sizeof(buf) - 1);
 	buf[n > 0 ? n : 0] = 0;
@@ -79,6 +82,52 @@ static void test_sinks(void)
 	close(p[0]);
 	close(p[1]);
 	unlink(file);
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "not ok - emitting blocked on a full terminal pipe (watchdog)\n";
+
+	(void)!write(1, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* A terminal nobody reads (a full pipe: journald stuck, a paused pager) stalls only the
+ * terminal's thread. */
+static void test_blocked_terminal(void)
+{
+	char junk[4096] = {0}, buf[65536];
+	int p[2], fl;
+	struct outputs *s;
+
+	CHECK(pipe(p) == 0, "a pipe for the terminal", "%s", strerror(errno));
+	fl = fcntl(p[1], F_GETFL);
+	fcntl(p[1], F_SETFL, fl | O_NONBLOCK);
+	while (write(p[1], junk, sizeof(junk)) > 0)
+		;
+	fcntl(p[1], F_SETFL, fl); /* full, and blocking again: a write would wait */
+	s = open_conf(NULL, NULL, p[1]);
+	signal(SIGALRM, on_alarm);
+	alarm(10);
+	for (int i = 0; i < 20; i++) {
+		struct alert a;
+
+		ot_alert(&a, ALERT_CRITICAL, "suspicious-exec", "while the terminal is stuck");
+		outputs_emit(s, &a);
+	}
+	alarm(0);
+	CHECK_EQ_INT(ot_counter(s, "terminal", "sent"), 0,
+		     "20 emits returned while the terminal's pipe was full");
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < 500 && ot_counter(s, "terminal", "sent") < 20; i++) {
+		while (read(p[0], buf, sizeof(buf)) > 0)
+			;
+		ot_sleep_ms(10);
+	}
+	CHECK_EQ_INT(ot_counter(s, "terminal", "sent"), 20, "read again: all 20 lines written");
+	outputs_close(s);
+	close(p[0]);
+	close(p[1]);
 }
 
 static void test_rate_limit(void)
@@ -176,6 +225,7 @@ int main(void)
 {
 	ot_tmpdir(dir, sizeof(dir), "output");
 	test_sinks();
+	test_blocked_terminal();
 	test_rate_limit();
 	test_full_queue();
 	test_accounting();
