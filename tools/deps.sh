@@ -14,7 +14,7 @@ build_pkgs=(libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev libjson-c-dev 
 test_pkgs=(docker.io containerd runc busybox-static dnsmasq iproute2 curl util-linux socat jq musl-tools libclang-rt-14-dev)
 # The alert outputs' receivers (tests/unit/act/test_output_*.c): Python's http.server for
 # the webhook, a private D-Bus bus with a notification server for notify-send, journald.
-test_pkgs+=(python3 libnotify-bin dbus-daemon dbus-bin python3-dbus python3-gi systemd)
+test_pkgs+=(python3 libnotify-bin dbus-daemon dbus-bin python3-dbus python3-gi systemd openssl)
 
 die() {
 	echo "deps.sh: $*" >&2

@@ -144,6 +144,8 @@ static int webhook_start(struct output *o, const struct outputs_env *env)
 	curl_easy_setopt(w->curl, CURLOPT_TIMEOUT_MS, (long)o->conf.timeout_ms);
 	curl_easy_setopt(w->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)o->conf.timeout_ms);
 	curl_easy_setopt(w->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (o->conf.ca_file[0]) /* an https receiver with its own CA; verification stays on */
+		curl_easy_setopt(w->curl, CURLOPT_CAINFO, o->conf.ca_file);
 	curl_easy_setopt(w->curl, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(w->curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(w->curl, CURLOPT_XFERINFOFUNCTION, progress);

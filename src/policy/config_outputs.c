@@ -194,7 +194,7 @@ static int key_allowed(int type, const char *key)
 	    "type", "name", "enabled", "min_severity", "rate_per_minute", "burst"};
 	static const char *const per_type[OUTPUT_TYPE_NR][8] = {
 	    [OUTPUT_WEBHOOK] = {"url", "headers", "timeout_ms", "backoff_ms", "max_backoff_ms",
-				"queue_max"},
+				"queue_max", "ca_file"},
 	    [OUTPUT_EXEC] = {"command", "shell", "timeout_ms", "max_concurrent"},
 	    [OUTPUT_NOTIFY] = {"bus", "timeout_ms"},
 	    [OUTPUT_SYSLOG] = {"mode", "socket", "facility", "ident"},
@@ -266,6 +266,8 @@ static void parse_entry(struct op *p, json_object *e, struct output_conf *o)
 		get_uint(p, v, "max_backoff_ms", 10, 86400000, &o->max_backoff_ms);
 	if (json_object_object_get_ex(e, "queue_max", &v))
 		get_uint(p, v, "queue_max", 1, 1000000, &o->queue_max);
+	if (json_object_object_get_ex(e, "ca_file", &v))
+		get_str(p, v, "ca_file", o->ca_file, sizeof(o->ca_file));
 	if (json_object_object_get_ex(e, "shell", &v))
 		get_bool(p, v, "shell", &o->shell);
 	if (json_object_object_get_ex(e, "command", &v))

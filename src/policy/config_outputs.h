@@ -43,6 +43,7 @@ struct output_conf {
 	uint32_t backoff_ms;	 /* first retry wait; doubles up to max_backoff_ms */
 	uint32_t max_backoff_ms; /* longest wait between tries */
 	uint32_t queue_max;	 /* alerts held on disk for the receiver, at most */
+	char ca_file[256];	 /* PEM CA bundle to verify an https receiver; "" = system's */
 	/* exec */
 	char argv[OUTPUT_MAX_ARGS][OUTPUT_ARG_LEN]; /* program and arguments, or with shell
 						       the one command line in argv[0] */

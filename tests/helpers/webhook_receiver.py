@@ -2,7 +2,7 @@
 """webhook_receiver.py - a real HTTP server (Python's http.server) that receives moat's
 webhook POSTs for tests/unit/act/test_output_webhook.c and tools/bench/outputs.c.
 
-usage: webhook_receiver.py --dir DIR [--port N]
+usage: webhook_receiver.py --dir DIR [--port N] [--tls CERT KEY]
   Listens on 127.0.0.1 (port N, or any free port), writes the port to DIR/port once it
   listens, and for each POST appends one JSON line to DIR/log:
     {"status": CODE, "body": "<the body as received>", "auth": "<Authorization header>",
@@ -11,12 +11,13 @@ usage: webhook_receiver.py --dir DIR [--port N]
   queue of answers; the first line is used and removed unless it is the last (which then
   stays). An answer is an HTTP status ("200", "503") or "hold": wait (re-reading the file
   every 10 ms) until the first line is no longer "hold". No file: 200.
-Stops on SIGTERM. Binds loopback only.
+With --tls it speaks HTTPS with that certificate. Stops on SIGTERM. Binds loopback only.
 """
 import argparse
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -73,8 +74,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", required=True)
     ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     a = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
+    if a.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls[0], a.tls[1])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     srv.control = os.path.join(a.dir, "control")
     srv.log = os.path.join(a.dir, "log")

@@ -99,8 +99,10 @@ static inline void ot_sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Start the receiver in dir (port 0: any). Returns its pid and its port in *port, or -1. */
-static inline pid_t ot_receiver_start(const char *dir, int want_port, int *port)
+/* Start the receiver in dir (port 0: any), speaking HTTPS when cert and key are given.
+ * Returns its pid and its port in *port, or -1. */
+static inline pid_t ot_receiver_start_tls(const char *dir, int want_port, int *port,
+					  const char *cert, const char *key)
 {
 	char script[PATH_MAX + 64], portarg[16], portfile[PATH_MAX + 8];
 	pid_t pid;
@@ -112,8 +114,12 @@ static inline pid_t ot_receiver_start(const char *dir, int want_port, int *port)
 	pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the test */
-		execl("/usr/bin/python3", "python3", script, "--dir", dir, "--port", portarg,
-		      (char *)NULL);
+		if (cert)
+			execl("/usr/bin/python3", "python3", script, "--dir", dir, "--port",
+			      portarg, "--tls", cert, key, (char *)NULL);
+		else
+			execl("/usr/bin/python3", "python3", script, "--dir", dir, "--port",
+			      portarg, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; pid > 0 && i < 1000; i++) {
@@ -133,6 +139,11 @@ static inline pid_t ot_receiver_start(const char *dir, int want_port, int *port)
 		waitpid(pid, NULL, 0);
 	}
 	return -1;
+}
+
+static inline pid_t ot_receiver_start(const char *dir, int want_port, int *port)
+{
+	return ot_receiver_start_tls(dir, want_port, port, NULL, NULL);
 }
 
 static inline void ot_receiver_stop(pid_t pid)

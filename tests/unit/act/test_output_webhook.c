@@ -258,6 +258,68 @@ static void test_full_queue(const char *dir)
 	free(r);
 }
 
+/* HTTPS with the receiver's own CA in ca_file: delivered; without it: refused by the
+ * certificate check (verification is never turned off). */
+static void test_https(const char *dir)
+{
+	char cert[128], key[128], logp[PATH_MAX + 8], url[64], ids[1][33];
+	struct outputs_conf *c = calloc(1, sizeof(*c));
+	struct rec *r = malloc(sizeof(*r));
+	struct outputs *s;
+	json_object *st, *v;
+	int port = 0, st_ok;
+	pid_t gen, rp;
+
+	snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+	snprintf(key, sizeof(key), "%s/key.pem", dir);
+	snprintf(logp, sizeof(logp), "%s/log", dir);
+	unlink(logp);
+	gen = fork();
+	if (gen == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl("/usr/bin/openssl", "openssl", "req", "-x509", "-newkey", "rsa:2048",
+		      "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj",
+		      "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", (char *)NULL);
+		_exit(127);
+	}
+	waitpid(gen, &st_ok, 0);
+	CHECK(WIFEXITED(st_ok) && !WEXITSTATUS(st_ok), "a self-signed certificate (openssl)",
+	      "status %d", st_ok);
+	rp = ot_receiver_start_tls(dir, 0, &port, cert, key);
+	CHECK(rp > 0, "the receiver speaks HTTPS", "no port");
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/hook", port);
+	config_outputs_add(c, OUTPUT_WEBHOOK, url, NULL);
+	c->o[0].backoff_ms = 20;
+	c->o[0].max_backoff_ms = 100;
+	snprintf(c->o[0].ca_file, sizeof(c->o[0].ca_file), "%s", cert);
+	s = outputs_open(c, &(struct outputs_env){.terminal_fd = -1, .state_dir = dir});
+	emit_n(s, 1, ids, ALERT_CRITICAL);
+	CHECK_EQ_INT(outputs_flush(s, 10000), 0, "https with ca_file: delivered");
+	read_log(dir, r);
+	CHECK(r->n == 1 && delivered_in_order(r, ids, 1), "the alert arrived over TLS once",
+	      "%d requests", r->n);
+	outputs_close(s);
+	c->o[0].ca_file[0] = 0;
+	snprintf(c->o[0].name, sizeof(c->o[0].name), "untrusted");
+	s = outputs_open(c, &(struct outputs_env){.terminal_fd = -1, .state_dir = dir});
+	emit_n(s, 1, ids, ALERT_CRITICAL);
+	ot_wait_counter(s, "untrusted", "retries", 1, 5000);
+	st = ot_status(s, "untrusted");
+	CHECK(st && json_object_object_get_ex(st, "state", &v) &&
+		  strstr(json_object_get_string(v), "unreachable") &&
+		  ot_counter(s, "untrusted", "sent") == 0,
+	      "without the CA the certificate is refused: not sent, retried", "%s",
+	      st ? json_object_to_json_string(st) : "");
+	json_object_put(st);
+	outputs_close(s);
+	ot_receiver_stop(rp);
+	free(r);
+	free(c);
+}
+
 static void on_alarm(int sig)
 {
 	static const char msg[] = "not ok - emitting blocked on a slow receiver (watchdog)\n";
@@ -325,5 +387,6 @@ int main(void)
 	test_down_then_up(dir);
 	test_full_queue(dir);
 	test_slow_receiver(dir);
+	test_https(dir);
 	return TEST_EXIT();
 }
