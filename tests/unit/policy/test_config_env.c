@@ -166,6 +166,19 @@ static void test_precedence(void)
 	CHECK(c->outputs.n == 2 && c->outputs.o[0].type == OUTPUT_EXEC &&
 		  c->outputs.o[1].type == OUTPUT_SYSLOG,
 	      "outputs add up: the environment's, then the flags'", "n %d", c->outputs.n);
+	clear_env();
+	setenv("MOAT_WEBHOOK_TOKEN", "tk", 1);
+	config_defaults(c);
+	CHECK(options_parse(c, path, sizeof(path), 7,
+			    (char *[]){"run", "--config", file, "--webhook", "http://a/",
+				       "--webhook", "https://b/", NULL}) == -1 &&
+		  c->outputs.n == 2 && !strcmp(c->outputs.o[1].url, "https://b/") &&
+		  !strcmp(c->outputs.o[0].headers[0], "Authorization: Bearer tk") &&
+		  !strcmp(c->outputs.o[1].name, "webhook-2"),
+	      "--webhook twice: two webhooks, each with MOAT_WEBHOOK_TOKEN", "n %d", c->outputs.n);
+	CHECK_EQ_INT(options_parse(c, path, sizeof(path), 5,
+				   (char *[]){"run", "--config", file, "--exec", "relative", NULL}),
+		     2, "--exec with a relative path: a usage error (exit 2)");
 	setenv("MOAT_NICE", "x", 1);
 	config_defaults(c);
 	CHECK_EQ_INT(
