@@ -266,7 +266,7 @@ void execout_loop(struct output *o, exec_prepare_fn prepare)
 static int exec_prepare(struct output *o, const struct output_item *it, struct exec_job *j)
 {
 	static const char *const drop[] = {"MOAT_ALERT_SEVERITY", "MOAT_ALERT_RULE",
-					   "MOAT_ALERT_TRACE_ID", NULL};
+					   "MOAT_ALERT_TRACE_ID", EXEC_SECRET_VARS, NULL};
 	char sev[64], rule[64], trace[64];
 	const char *extra[] = {sev, rule, trace, NULL};
 	int k = 0;

@@ -115,7 +115,8 @@ static void markup_escape(const char *s, char *out, size_t len)
 static int notify_prepare(struct output *o, const struct output_item *it, struct exec_job *j)
 {
 	static const char *const drop[] = {"DBUS_SESSION_BUS_ADDRESS", "MOAT_TOAST_TITLE",
-					   "MOAT_TOAST_BODY", "WSLENV", NULL};
+					   "MOAT_TOAST_BODY",	       "WSLENV",
+					   EXEC_SECRET_VARS,	       NULL};
 	struct notify *n = o->priv;
 	char title[128], body[1024], esc[2048], t_env[160], b_env[2200], wslenv[512];
 	const char *wsl_prev = getenv("WSLENV");

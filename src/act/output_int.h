@@ -115,6 +115,10 @@ typedef int (*exec_prepare_fn)(struct output *o, const struct output_item *it, s
  * each killed with its process group after conf.timeout_ms. */
 void execout_loop(struct output *o, exec_prepare_fn prepare);
 
+/* Variables of moat's environment that carry secrets and never reach a child: a webhook's
+ * token and URL (which may hold credentials). */
+#define EXEC_SECRET_VARS "MOAT_WEBHOOK_TOKEN", "MOAT_WEBHOOK_URL", "MOAT_OUTPUTS"
+
 /* The environment of a child: moat's, less the given names (NULL-terminated), plus extra
  * "NAME=value" strings (NULL-terminated). 0 or -ENOSPC. */
 int exec_job_env(struct exec_job *j, const char *const *drop, const char *const *extra);

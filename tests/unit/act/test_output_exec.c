@@ -40,12 +40,17 @@ static void exec_conf(struct output_conf *o, const char *const *argv)
 
 static void test_stdin(void)
 {
-	char prog[PATH_MAX], body[PATH_MAX + 128], ids[5][33];
+	char prog[PATH_MAX], body[2 * PATH_MAX + 128], ids[5][33];
 	struct output_conf o;
 	struct outputs *s;
 	int good = 0;
 
-	snprintf(body, sizeof(body), "#!/bin/sh\ncat > %s/in-$MOAT_ALERT_TRACE_ID.json\n", dir);
+	snprintf(body, sizeof(body),
+		 "#!/bin/sh\ncat > %s/in-$MOAT_ALERT_TRACE_ID.json\n"
+		 "echo \"[$MOAT_WEBHOOK_TOKEN][$MOAT_WEBHOOK_URL]\" > %s/secrets\n",
+		 dir, dir);
+	setenv("MOAT_WEBHOOK_TOKEN", "s3cret", 1);
+	setenv("MOAT_WEBHOOK_URL", "https://user:pw@hooks.example/", 1);
 	script("tofile", body);
 	snprintf(prog, sizeof(prog), "%s/tofile", dir);
 	exec_conf(&o, (const char *[]){prog, NULL});
@@ -75,6 +80,18 @@ static void test_stdin(void)
 	}
 	CHECK_EQ_INT(good, 5, "each run got its alert's JSON on stdin (and its trace id in env)");
 	CHECK_EQ_INT(ot_counter(s, "exec", "sent"), 5, "status: 5 runs succeeded");
+	{
+		char path[PATH_MAX], *t;
+
+		snprintf(path, sizeof(path), "%s/secrets", dir);
+		t = ot_read(path);
+		CHECK(t && !strcmp(t, "[][]\n"),
+		      "the webhook's token and URL are not in the command's environment", "%s",
+		      t ? t : "(none)");
+		free(t);
+	}
+	unsetenv("MOAT_WEBHOOK_TOKEN");
+	unsetenv("MOAT_WEBHOOK_URL");
 	outputs_close(s);
 }
 
