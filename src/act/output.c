@@ -158,6 +158,11 @@ static struct output *output_new(const struct output_conf *c)
 	o->ops = ops_of(c->type);
 	o->wake_fd = -1;
 	o->tokens = c->burst ? c->burst : c->rate_per_minute ? c->rate_per_minute : 1;
+	if (c->container_rate_per_minute &&
+	    !(o->buckets = calloc(OUTPUT_BUCKETS, sizeof(*o->buckets)))) {
+		free(o);
+		return NULL;
+	}
 	o->refill_ns = clock_mono_ns();
 	/* Priority inheritance: the loop (SCHED_FIFO) takes this lock for moat status while
 	 * an ordinary output thread may hold it; that thread must not be preempted meanwhile.
@@ -214,6 +219,7 @@ static void output_free(struct output *o)
 	if (o->wake_fd >= 0)
 		close(o->wake_fd);
 	pthread_mutex_destroy(&o->lock);
+	free(o->buckets);
 	free(o);
 }
 
@@ -360,6 +366,65 @@ static int rate_ok(struct output *o, int64_t now)
 	return 0;
 }
 
+/* FNV-1a of a container id. */
+static uint32_t id_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* Take a token from container cid's bucket for o: 1 when the alert may go. Alerts without
+ * a container (moat's own) are not limited. The table holds OUTPUT_BUCKETS containers; a
+ * new one takes the least recently refilled of the 8 slots it may use (that container
+ * starts a fresh bucket: more containers than slots get at worst a burst each). The loop's
+ * thread only. */
+static int container_ok(struct output *o, const char *cid, int64_t now)
+{
+	double rate = o->conf.container_rate_per_minute, burst;
+	struct output_bucket *b = NULL;
+	uint32_t h;
+
+	if (!o->buckets || !cid || !cid[0])
+		return 1;
+	burst = o->conf.container_burst ? o->conf.container_burst : rate;
+	h = id_hash(cid);
+	for (int i = 0; i < 8; i++) {
+		struct output_bucket *c = &o->buckets[(h + (uint32_t)i) % OUTPUT_BUCKETS];
+
+		if (!strcmp(c->id, cid)) {
+			b = c;
+			break;
+		}
+		if (!b || !c->id[0] || (b->id[0] && c->refill_ns < b->refill_ns))
+			b = c;
+	}
+	if (strcmp(b->id, cid)) {
+		snprintf(b->id, sizeof(b->id), "%s", cid);
+		b->tokens = burst;
+		b->refill_ns = now;
+	}
+	b->tokens += (double)(now - b->refill_ns) * rate / (60.0 * 1e9);
+	b->refill_ns = now;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	if (b->tokens >= 1) {
+		b->tokens -= 1;
+		return 1;
+	}
+	if (!o->container_logged_ns || now - o->container_logged_ns > 60 * CLOCK_NS_PER_SEC) {
+		log_warn(
+		    "output %s: container %.12s is over its share (%u a minute, burst %.0f): "
+		    "its alerts are dropped for this output (container_limited in moat status; "
+		    "the alert file has them)",
+		    o->conf.name, cid, o->conf.container_rate_per_minute, burst);
+		o->container_logged_ns = now;
+	}
+	return 0;
+}
+
 /* The item of a for the queued outputs (NULL on ENOMEM). */
 static struct output_item *item_new(const struct alert *a)
 {
@@ -440,6 +505,10 @@ int outputs_emit(struct outputs *s, const struct alert *a)
 
 		if (!o->available || a->severity < o->conf.min_severity)
 			continue;
+		if (!container_ok(o, a->container_id, now)) {
+			atomic_fetch_add(&o->container_limited, 1);
+			continue;
+		}
 		if (!rate_ok(o, now)) {
 			atomic_fetch_add(&o->rate_limited, 1);
 			continue;
@@ -495,6 +564,8 @@ json_object *outputs_status(struct outputs *s)
 				       json_object_new_uint64(atomic_load(&o->failed)));
 		json_object_object_add(j, "rate_limited",
 				       json_object_new_uint64(atomic_load(&o->rate_limited)));
+		json_object_object_add(j, "container_limited",
+				       json_object_new_uint64(atomic_load(&o->container_limited)));
 		json_object_object_add(j, "dropped",
 				       json_object_new_uint64(atomic_load(&o->dropped)));
 		json_object_object_add(

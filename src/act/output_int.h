@@ -11,6 +11,14 @@
 #include "output.h"
 
 #define OUTPUT_QUEUE_MAX 1024 /* alerts waiting in memory per output */
+#define OUTPUT_BUCKETS	 512  /* containers whose per-container rate is tracked at once */
+
+/* One container's token bucket for one output. */
+struct output_bucket {
+	char id[65]; /* container id; "" = free */
+	double tokens;
+	int64_t refill_ns;
+};
 
 /* One alert as an output thread sees it: its JSON line and the fields outputs format. */
 struct output_item {
@@ -43,12 +51,14 @@ struct output {
 	const struct output_ops *ops;
 	void *priv;
 	struct alertlog *log; /* terminal and file: the sink */
-	/* The rate limit: the loop's thread only. */
+	/* The rate limits: the loop's thread only. */
 	double tokens;
 	int64_t refill_ns;
-	int64_t rate_logged_ns;
+	int64_t rate_logged_ns, container_logged_ns;
+	struct output_bucket *buckets; /* per container, OUTPUT_BUCKETS, NULL when no limit */
 	/* Counters: written by the thread, read for status. */
-	_Atomic uint64_t sent, failed, rate_limited, dropped, retries, rejected, timeouts;
+	_Atomic uint64_t sent, failed, rate_limited, container_limited, dropped, retries, rejected,
+	    timeouts;
 	_Atomic int64_t backlog; /* alerts waiting beyond the memory queue (the spool) */
 	_Atomic int busy;	 /* items taken from the queue and not finished */
 	/* The queue. */

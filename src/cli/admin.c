@@ -275,8 +275,9 @@ static void status_outputs(json_object *st)
 		return;
 	for (size_t i = 0; i < json_object_array_length(outs); i++) {
 		json_object *o = json_object_array_get_idx(outs, i);
-		static const char *const keys[] = {"sent",   "failed",	"rate_limited", "dropped",
-						   "queued", "retries", "rejected",	"timeouts"};
+		static const char *const keys[] = {
+		    "sent",   "failed",	 "rate_limited", "container_limited", "dropped",
+		    "queued", "retries", "rejected",	 "timeouts"};
 
 		printf("output %s (%s, from %s): %s",
 		       json_object_object_get_ex(o, "name", &v) ? json_object_get_string(v) : "?",

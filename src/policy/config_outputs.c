@@ -37,6 +37,12 @@ void output_conf_defaults(struct output_conf *o, int type)
 		o->rate_per_minute = 10;
 		o->burst = 3;
 	}
+	/* One container cannot crowd the others out of an output that leaves the machine
+	 * (the terminal and the file take everything). */
+	if (type != OUTPUT_TERMINAL && type != OUTPUT_FILE) {
+		o->container_rate_per_minute = 60;
+		o->container_burst = 20;
+	}
 	o->timeout_ms = type == OUTPUT_EXEC ? 10000 : 5000;
 	o->backoff_ms = 1000;
 	o->max_backoff_ms = 60000;
@@ -190,8 +196,14 @@ static int facility_parse(const char *s)
 /* Which keys each type takes, besides the common ones. */
 static int key_allowed(int type, const char *key)
 {
-	static const char *const common[] = {
-	    "type", "name", "enabled", "min_severity", "rate_per_minute", "burst"};
+	static const char *const common[] = {"type",
+					     "name",
+					     "enabled",
+					     "min_severity",
+					     "rate_per_minute",
+					     "burst",
+					     "container_rate_per_minute",
+					     "container_burst"};
 	static const char *const per_type[OUTPUT_TYPE_NR][8] = {
 	    [OUTPUT_WEBHOOK] = {"url", "headers", "timeout_ms", "backoff_ms", "max_backoff_ms",
 				"queue_max", "ca_file"},
@@ -249,6 +261,11 @@ static void parse_entry(struct op *p, json_object *e, struct output_conf *o)
 		get_uint(p, v, "rate_per_minute", 0, 600000, &o->rate_per_minute);
 	if (json_object_object_get_ex(e, "burst", &v))
 		get_uint(p, v, "burst", 0, 100000, &o->burst);
+	if (json_object_object_get_ex(e, "container_rate_per_minute", &v))
+		get_uint(p, v, "container_rate_per_minute", 0, 600000,
+			 &o->container_rate_per_minute);
+	if (json_object_object_get_ex(e, "container_burst", &v))
+		get_uint(p, v, "container_burst", 0, 100000, &o->container_burst);
 	if (json_object_object_get_ex(e, "timeout_ms", &v))
 		get_uint(p, v, "timeout_ms", 100, 600000, &o->timeout_ms);
 	if (json_object_object_get_ex(e, "url", &v)) {

@@ -35,7 +35,9 @@ struct output_conf {
 	int min_severity;	  /* enum alert_severity: alerts below are not sent */
 	uint32_t rate_per_minute; /* token bucket refill; 0 = no limit */
 	uint32_t burst;		  /* bucket size; 0 = rate_per_minute (at least 1) */
-	uint32_t timeout_ms;	  /* webhook: one request; exec/notify: one run */
+	uint32_t container_rate_per_minute; /* the same, per container; 0 = no limit */
+	uint32_t container_burst;	    /* per container; 0 = container_rate_per_minute */
+	uint32_t timeout_ms;		    /* webhook: one request; exec/notify: one run */
 	/* webhook */
 	char url[OUTPUT_URL_LEN];
 	char headers[OUTPUT_MAX_HEADERS][OUTPUT_HEADER_LEN]; /* "Name: value" */

@@ -105,12 +105,14 @@ int main(int argc, char **argv)
 	if (strchr(which, 'w')) {
 		config_outputs_add(c, OUTPUT_WEBHOOK, url, "bench-token");
 		c->o[c->n - 1].queue_max = (uint32_t)n;
+		c->o[c->n - 1].container_rate_per_minute = 0; /* one container sends them all */
 	}
 	if (strchr(which, 'e')) {
 		config_outputs_add(c, OUTPUT_EXEC, "/bin/sh", NULL);
 		c->o[c->n - 1].shell = 1;
 		snprintf(c->o[c->n - 1].argv[0], sizeof(c->o[0].argv[0]), "cat >/dev/null");
 		c->o[c->n - 1].max_concurrent = 4;
+		c->o[c->n - 1].container_rate_per_minute = 0;
 	}
 	snprintf(file, sizeof(file), "%s/alerts.jsonl", dir);
 	s = outputs_open(c, &(struct outputs_env){.alerts_file = strchr(which, 'f') ? file : NULL,

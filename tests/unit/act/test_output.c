@@ -168,7 +168,9 @@ static void test_full_queue(void)
 	ot_write(prog, "#!/bin/sh\nsleep 0.5\n");
 	chmod(prog, 0755);
 	snprintf(json, sizeof(json),
-		 "[{\"type\": \"exec\", \"command\": [\"%s\"], \"max_concurrent\": 1}]", prog);
+		 "[{\"type\": \"exec\", \"command\": [\"%s\"], \"max_concurrent\": 1,"
+		 " \"container_rate_per_minute\": 0}]",
+		 prog);
 	s = open_conf(json, NULL, -1);
 	for (int i = 0; i < n; i++) {
 		struct alert a;
@@ -186,6 +188,43 @@ static void test_full_queue(void)
 	outputs_close(s);
 }
 
+/* One container flooding alerts cannot crowd the others out of an output (the default
+ * share: 60 a minute, burst 20); the alert file still has them all. */
+static void test_container_share(void)
+{
+	char prog[PATH_MAX], json[PATH_MAX + 200], file[128], outd[128];
+	struct outputs *s;
+
+	snprintf(outd, sizeof(outd), "%s/share", dir);
+	mkdir(outd, 0755);
+	snprintf(prog, sizeof(prog), "%s/share.sh", dir);
+	snprintf(json, sizeof(json), "#!/bin/sh\ncat > %s/$MOAT_ALERT_TRACE_ID\n", outd);
+	ot_write(prog, json);
+	chmod(prog, 0755);
+	snprintf(json, sizeof(json), "[{\"type\": \"exec\", \"command\": [\"%s\"]}]", prog);
+	snprintf(file, sizeof(file), "%s/share.jsonl", dir);
+	s = open_conf(json, file, -1);
+	for (int i = 0; i < 100; i++) {
+		struct alert a;
+
+		ot_alert(&a, ALERT_WARNING, "direct-connection", "flood");
+		snprintf(a.container_id, sizeof(a.container_id), "%s", "aaaa-flooder");
+		outputs_emit(s, &a);
+		if (i % 10 == 0) {
+			ot_alert(&a, ALERT_WARNING, "direct-connection", "quiet");
+			snprintf(a.container_id, sizeof(a.container_id), "%s", "bbbb-quiet");
+			outputs_emit(s, &a);
+		}
+	}
+	CHECK_EQ_INT(outputs_flush(s, 30000), 0, "the runs finish");
+	CHECK_EQ_INT(ot_count_lines(file), 110, "the alert file has all 110");
+	CHECK_EQ_INT(ot_counter(s, "exec", "container_limited"), 80,
+		     "the flooder gets its burst of 20, the 80 others are counted");
+	CHECK_EQ_INT(ot_counter(s, "exec", "sent"), 30,
+		     "the quiet container's 10 all go: 20 + 10 runs");
+	outputs_close(s);
+}
+
 /* Every alert is accounted for: sent + failed + dropped == emitted, once all is done. */
 static void test_accounting(void)
 {
@@ -199,7 +238,7 @@ static void test_accounting(void)
 	chmod(prog, 0755);
 	snprintf(json, sizeof(json),
 		 "[{\"type\": \"exec\", \"command\": [\"%s\"], \"max_concurrent\": 4,"
-		 " \"rate_per_minute\": 1, \"burst\": 250}]",
+		 " \"rate_per_minute\": 1, \"burst\": 250, \"container_rate_per_minute\": 0}]",
 		 prog);
 	s = open_conf(json, NULL, -1);
 	for (int i = 0; i < n; i++) {
@@ -228,6 +267,7 @@ int main(void)
 	test_blocked_terminal();
 	test_rate_limit();
 	test_full_queue();
+	test_container_share();
 	test_accounting();
 	return TEST_EXIT();
 }

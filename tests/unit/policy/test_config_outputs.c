@@ -22,6 +22,7 @@ static void test_good(void)
 	    " {\"type\": \"webhook\", \"name\": \"ops\", \"url\": \"https://hooks.example/x\",\n"
 	    "  \"headers\": {\"Authorization\": \"Bearer t\", \"X-Team\": \"sec\"},\n"
 	    "  \"min_severity\": \"WARNING\", \"rate_per_minute\": 30, \"burst\": 5,\n"
+	    "  \"container_rate_per_minute\": 6, \"container_burst\": 2,\n"
 	    "  \"timeout_ms\": 2000, \"backoff_ms\": 500, \"max_backoff_ms\": 30000,\n"
 	    "  \"queue_max\": 100, \"ca_file\": \"/etc/moat/hooks-ca.pem\"},\n"
 	    " {\"type\": \"exec\", \"command\": [\"/usr/local/bin/page\", \"--team\", \"sec\"],\n"
@@ -42,7 +43,10 @@ static void test_good(void)
 		  o[0].min_severity == ALERT_WARNING && o[0].rate_per_minute == 30 &&
 		  o[0].burst == 5 && o[0].timeout_ms == 2000 && o[0].backoff_ms == 500 &&
 		  o[0].max_backoff_ms == 30000 && o[0].queue_max == 100 &&
-		  !strcmp(o[0].ca_file, "/etc/moat/hooks-ca.pem"),
+		  !strcmp(o[0].ca_file, "/etc/moat/hooks-ca.pem") &&
+		  o[0].container_rate_per_minute == 6 && o[0].container_burst == 2 &&
+		  o[1].container_rate_per_minute == 60 && o[1].container_burst == 20 &&
+		  o[5].container_rate_per_minute == 0,
 	      "webhook: every key", "n %d", c->outputs.n);
 	CHECK(o[1].type == OUTPUT_EXEC && o[1].argc == 3 && !strcmp(o[1].argv[2], "sec") &&
 		  o[1].timeout_ms == 3000 && o[1].max_concurrent == 4 && !o[1].shell &&
