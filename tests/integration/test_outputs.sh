@@ -74,7 +74,7 @@ t_check "exec: each alert of the file exactly once, its JSON on stdin" \
 	diff "$T_TMP/want" "$T_TMP/exec.got"
 n_file=$(wc -l <"$T_TMP/want")
 t_check "webhook requests carry the token from MOAT_WEBHOOK_TOKEN" \
-	bash -c "[ \$(jq -r .auth '$HOOK/log' | sort -u) = 'Bearer itest-token' ]"
+	bash -c "[ \"\$(jq -r .auth '$HOOK/log' | sort -u)\" = 'Bearer itest-token' ]"
 t_check "the suspicious exec is among them" grep -q " suspicious-exec" "$T_TMP/hook.got"
 "$MOATBIN" --pin-dir "$PIN" status >"$T_TMP/status" 2>&1
 t_check "moat status lists the outputs with their counters" bash -c \
