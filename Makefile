@@ -10,12 +10,18 @@ DESTDIR ?=
 
 BUILD := build
 LIBS_PC := libbpf libelf zlib json-c libcurl libmnl
+# The syslog output writes to the journal with sd-journal when libsystemd is there
+# (docs/outputs.md); without it, syslog only.
+ifeq ($(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo yes),yes)
+LIBS_PC += libsystemd
+CFLAGS_SD := -DMOAT_HAVE_SD_JOURNAL
+endif
 CFLAGS ?= -O2 -g
 # src/ has a folder per stage of the data flow (src/README.md); every folder is on the
 # include path, and tools/lint.sh checks that no module includes a later stage.
 SRC_DIRS := $(sort $(dir $(wildcard src/*/*.c src/*/*.h)))
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I$(BUILD) \
-	$(addprefix -I,$(SRC_DIRS:/=)) $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
+	$(CFLAGS_SD) $(addprefix -I,$(SRC_DIRS:/=)) $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 LDLIBS += -pthread $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl -lmnl)
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -142,6 +148,13 @@ $(BUILD)/bench/pktcount.bpf.o: tools/bench/pktcount.bpf.c | $(BUILD)/bench
 
 $(BUILD)/bench/pktcount: tools/bench/pktcount.c | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
+
+# The alert dispatcher: file + webhook + exec outputs, emit cost and worst stall:
+# build/bench/outputs [N] [RATE] (docs/performance.md).
+BENCH_BINS += $(BUILD)/bench/outputs
+
+$(BUILD)/bench/outputs: tools/bench/outputs.c $(LIB_OBJS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers $(BUILD)/bench:
 	mkdir -p $@

@@ -8,10 +8,13 @@ set -euo pipefail
 
 # Build: BPF objects, skeletons, the daemon and its libraries, `make lint`.
 build_pkgs=(libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev libjson-c-dev libmnl-dev
-	clang llvm bpftool pkg-config make gcc clang-format)
+	clang llvm bpftool pkg-config make gcc clang-format libsystemd-dev)
 # Test environment (tools/testenv.sh) and integration tests (socat: UDP listener;
 # jq: checking moat's JSON events).
 test_pkgs=(docker.io containerd runc busybox-static dnsmasq iproute2 curl util-linux socat jq musl-tools libclang-rt-14-dev)
+# The alert outputs' receivers (tests/unit/act/test_output_*.c): Python's http.server for
+# the webhook, a private D-Bus bus with a notification server for notify-send, journald.
+test_pkgs+=(python3 libnotify-bin dbus-daemon dbus-bin python3-dbus python3-gi systemd openssl)
 
 die() {
 	echo "deps.sh: $*" >&2

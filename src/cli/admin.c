@@ -266,6 +266,32 @@ static void status_policy(const char *pin_dir)
 	}
 }
 
+/* The alert outputs of moat run's status: one line each (docs/outputs.md). */
+static void status_outputs(json_object *st)
+{
+	json_object *outs, *v;
+
+	if (!json_object_object_get_ex(st, "outputs", &outs))
+		return;
+	for (size_t i = 0; i < json_object_array_length(outs); i++) {
+		json_object *o = json_object_array_get_idx(outs, i);
+		static const char *const keys[] = {
+		    "sent",   "failed",	 "rate_limited", "container_limited", "dropped",
+		    "queued", "retries", "rejected",	 "timeouts"};
+
+		printf("output %s (%s, from %s): %s",
+		       json_object_object_get_ex(o, "name", &v) ? json_object_get_string(v) : "?",
+		       json_object_object_get_ex(o, "type", &v) ? json_object_get_string(v) : "?",
+		       json_object_object_get_ex(o, "min_severity", &v) ? json_object_get_string(v)
+									: "?",
+		       json_object_object_get_ex(o, "state", &v) ? json_object_get_string(v) : "?");
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (json_object_object_get_ex(o, keys[k], &v))
+				printf(", %s %lld", keys[k], (long long)json_object_get_int64(v));
+		printf("\n");
+	}
+}
+
 /* When moat run answers on its control socket, print its view first. */
 /* The string member key of o, or "-". */
 static const char *member(json_object *o, const char *key)
@@ -333,6 +359,7 @@ static void status_daemon(void)
 	       json_object_object_get_ex(st, "registry_names", &v)
 		   ? (unsigned long long)json_object_get_uint64(v)
 		   : 0ULL);
+	status_outputs(st);
 	printf("%-24s %-12s %-9s %-6s %s\n", "CONTAINER", "STATE", "KILLEXEC", "PAUSED", "IMAGE");
 	if (json_object_object_get_ex(st, "containers", &cs))
 		for (size_t i = 0; i < json_object_array_length(cs); i++) {

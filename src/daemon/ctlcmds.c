@@ -9,6 +9,7 @@
 #include "daemon_int.h"
 #include "logwatch.h"
 #include "netrules.h"
+#include "output.h"
 #include "registry.h"
 #include "resmon.h"
 #include "settings.h"
@@ -108,6 +109,7 @@ json_object *ctlcmds_status(struct daemon *d)
 	json_object_object_add(al, "WARNING", json_object_new_uint64(d->n_alerts[1]));
 	json_object_object_add(al, "CRITICAL", json_object_new_uint64(d->n_alerts[2]));
 	json_object_object_add(s, "alerts", al);
+	json_object_object_add(s, "outputs", outputs_status(d->outputs));
 	json_object_object_add(s, "actions_ok", json_object_new_uint64(d->n_actions_ok));
 	json_object_object_add(s, "actions_failed", json_object_new_uint64(d->n_actions_failed));
 	json_object_object_add(s, "registry_names",

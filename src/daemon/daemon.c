@@ -28,6 +28,7 @@
 #include "alertlog.h"
 #include "cgroup.h"
 #include "copycheck.h"
+#include "config_env.h"
 #include "ctlcmds.h"
 #include "daemon.h"
 #include "daemon_int.h"
@@ -40,6 +41,7 @@
 #include "logwatch.h"
 #include "moat/maps.h"
 #include "options.h"
+#include "output.h"
 #include "preflight.h"
 #include "registry.h"
 #include "resmon.h"
@@ -124,9 +126,14 @@ static int daemon_load(struct daemon *d)
 	d->socket_tp_on = 1; /* loader_attach attached it; settings_apply_all decides */
 	d->veth_fd = loader_veth_out_fd(&d->loader);
 	d->veth_in_fd = loader_veth_in_fd(&d->loader);
-	d->alerts = alertlog_open(d->cfg.alerts_file, STDERR_FILENO, ALERTLOG_COLOR_AUTO);
-	if (!d->alerts) {
-		log_error("cannot open the alert log %s: %s", d->cfg.alerts_file, strerror(errno));
+	/* Before set_realtime: the output threads stay ordinary. */
+	d->outputs =
+	    outputs_open(&d->cfg.outputs, &(struct outputs_env){.alerts_file = d->cfg.alerts_file,
+								.terminal_fd = STDERR_FILENO,
+								.color_mode = ALERTLOG_COLOR_AUTO,
+								.state_dir = d->cfg.state_dir});
+	if (!d->outputs) {
+		log_error("cannot start the alert outputs: %s", strerror(errno));
 		return -1;
 	}
 	d->registry = registry_new(d->cfg.registry_max, d->cfg.registry_retention_s);
@@ -240,6 +247,8 @@ void daemon_reload(struct daemon *d)
 		struct config next = d->cfg;
 
 		if (config_load(&next, d->config_path) == 0) {
+			config_env_apply(&next); /* the environment still wins over the file */
+			next.outputs = d->cfg.outputs; /* outputs are set up at start only */
 			/* Paths that are wired at start stay as they are. */
 			snprintf(next.pin_dir, sizeof(next.pin_dir), "%s", d->cfg.pin_dir);
 			snprintf(next.control_socket, sizeof(next.control_socket), "%s",
@@ -296,7 +305,7 @@ static void on_ready(struct daemon *d, uint32_t tag)
 	case TAG_SIGNAL:
 		while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
-				alertlog_reopen(d->alerts);
+				outputs_reopen(d->outputs);
 				daemon_reload(d);
 			} else {
 				d->exiting = 1;
@@ -362,7 +371,7 @@ void daemon_free(struct daemon *d)
 	free(d->policies);
 	dedup_free(d->dedup);
 	lossy_free(d->lossy);
-	alertlog_close(d->alerts);
+	outputs_close(d->outputs);
 	loader_close(&d->loader);
 	if (d->inofd >= 0)
 		close(d->inofd);

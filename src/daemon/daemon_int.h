@@ -27,7 +27,7 @@ struct dockerwatch;
 struct actions;
 struct copycheck;
 struct registry;
-struct alertlog;
+struct outputs;
 struct access;
 struct logwatch;
 struct healthwatch;
@@ -48,7 +48,7 @@ struct daemon {
 	struct actions *actions;
 	struct copycheck *copycheck; /* renamed-copy checks, off the event loop */
 	struct registry *registry;
-	struct alertlog *alerts;
+	struct outputs *outputs;    /* where alerts go (act/output.h) */
 	struct access *access;	    /* egress decisions: log and statistics */
 	struct logwatch *logs;	    /* the log pattern scanner (logwatch.c) */
 	struct healthwatch *health; /* the health checker (healthwatch.c) */

@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "config_env.h"
 #include "log.h"
 #include "options.h"
 
@@ -26,6 +28,10 @@ const struct run_option run_options[] = {
     {"access-log", 'L', "FILE", "every egress decision, one JSON line each", 0},
     {"policies", 'p', "FILE", "the container-guard policies", 0},
     {"cgroup", 'g', "PATH", "where to attach (default: detected)", 1},
+    {"webhook", 'W', "URL", "POST each alert's JSON to URL (queued on disk; docs/outputs.md)", 1},
+    {"exec", 'X', "PROGRAM", "run PROGRAM with each alert's JSON on stdin", 1},
+    {"notify", 'N', NULL, "desktop notification of CRITICAL alerts (a toast under WSL2)", 0},
+    {"syslog", 'Y', NULL, "each alert to the journal (built with sd-journal) or syslog", 0},
 };
 const size_t n_run_options = sizeof(run_options) / sizeof(run_options[0]);
 
@@ -61,10 +67,28 @@ void options_usage(FILE *f, int verbose)
 	}
 }
 
-/* Apply option val (argument arg) to cfg. */
-static void apply(struct config *cfg, int val, const char *arg)
+/* An output from a flag (config_outputs_add). 0, or -1 after saying what is wrong. */
+static int add_output(struct config *cfg, int type, const char *arg)
+{
+	int err = config_outputs_add(&cfg->outputs, type, arg,
+				     type == OUTPUT_WEBHOOK ? getenv("MOAT_WEBHOOK_TOKEN") : NULL);
+
+	if (err)
+		log_error("--%s: %s", output_type_name(type),
+			  err == -ENOSPC	   ? "too many outputs (16 at most)"
+			  : type == OUTPUT_WEBHOOK ? "must be an http:// or https:// URL"
+						   : "must be an absolute path to a program");
+	return err ? -1 : 0;
+}
+
+/* Apply option val (argument arg) to cfg. 0, or -1 for a bad argument (said). */
+static int apply(struct config *cfg, int val, const char *arg)
 {
 	switch (val) {
+	case 'W': return add_output(cfg, OUTPUT_WEBHOOK, arg);
+	case 'X': return add_output(cfg, OUTPUT_EXEC, arg);
+	case 'N': return add_output(cfg, OUTPUT_NOTIFY, NULL);
+	case 'Y': return add_output(cfg, OUTPUT_SYSLOG, NULL);
 	case 'r': cfg->report_only = 1; break;
 	case 's': cfg->strict = 1; break;
 	case 'k': cfg->skip_sync = 1; break;
@@ -86,6 +110,7 @@ static void apply(struct config *cfg, int val, const char *arg)
 		break;
 	default: break;
 	}
+	return 0;
 }
 
 int options_parse(struct config *cfg, char *config_path, size_t len, int argc, char **argv)
@@ -121,13 +146,17 @@ int options_parse(struct config *cfg, char *config_path, size_t len, int argc, c
 		if (!err)
 			snprintf(config_path, len, "%s", CONFIG_DEFAULT_PATH);
 	}
+	/* The environment over the file, the flags over both (docs/configuration.md). */
+	if (config_env_apply(cfg))
+		return 1;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		if (opt == 'h' || opt == '?' || opt == ':') {
 			options_usage(stderr, opt == 'h');
 			return opt == 'h' ? 0 : 2;
 		}
-		apply(cfg, opt, optarg);
+		if (apply(cfg, opt, optarg))
+			return 2;
 	}
 	return -1;
 }

@@ -3,10 +3,10 @@
 #include <string.h>
 
 #include "actions.h"
-#include "alertlog.h"
 #include "daemon_int.h"
 #include "format.h"
 #include "log.h"
+#include "output.h"
 #include "respond.h"
 #include "settings.h"
 
@@ -35,7 +35,7 @@ void respond_emit(struct daemon *d, struct alert *a)
 {
 	if (a->severity >= 0 && a->severity <= 2)
 		d->n_alerts[a->severity]++;
-	alertlog_write(d->alerts, a);
+	outputs_emit(d->outputs, a);
 }
 
 void respond_request(struct daemon *d, int kind, const char *id, const char *name,

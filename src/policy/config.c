@@ -321,6 +321,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "logs",
 	    "health",
 	    "resources",
+	    "outputs",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
 	static const char *const known_lists[] = {"blacklist", "whitelist"};
@@ -476,6 +477,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	}
 	if (json_object_object_get_ex(root, "alert_dedup_seconds", &v))
 		get_uint(p, v, "alert_dedup_seconds", 86400, &c->dedup_s);
+	if (json_object_object_get_ex(root, "outputs", &v))
+		p->errors += config_outputs_parse(p->path, p->text, v, &c->outputs);
 	if (json_object_object_get_ex(root, "registry", &sub) &&
 	    get_section(p, sub, "registry", "{\"max_entries\": N, \"retention_seconds\": N}") ==
 		0) {

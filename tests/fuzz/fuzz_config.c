@@ -64,5 +64,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_names(&cfg->containers[i].exec_allow);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		config_container(cfg, names[i]);
+	/* outputs (config_outputs.c): within their limits, every string terminated */
+	if (cfg->outputs.n < 0 || cfg->outputs.n > OUTPUTS_MAX)
+		fuzz_fail("check failed");
+	for (int i = 0; i < cfg->outputs.n; i++) {
+		const struct output_conf *o = &cfg->outputs.o[i];
+
+		if (o->type < 0 || o->type >= OUTPUT_TYPE_NR || o->argc < 0 ||
+		    o->argc > OUTPUT_MAX_ARGS || o->n_headers < 0 ||
+		    o->n_headers > OUTPUT_MAX_HEADERS || o->min_severity < 0 ||
+		    o->min_severity > 2 || o->max_concurrent < 1 || o->max_concurrent > 16 ||
+		    !memchr(o->name, 0, sizeof(o->name)) || !memchr(o->url, 0, sizeof(o->url)) ||
+		    (o->type == OUTPUT_WEBHOOK && strncmp(o->url, "http://", 7) &&
+		     strncmp(o->url, "https://", 8)) ||
+		    (o->type == OUTPUT_EXEC && (!o->argc || (!o->shell && o->argv[0][0] != '/'))))
+			fuzz_fail("check failed");
+		for (int h = 0; h < o->n_headers; h++)
+			if (strpbrk(o->headers[h], "\r\n"))
+				fuzz_fail("a header with CR or LF");
+	}
 	return 0;
 }

@@ -16,7 +16,10 @@
 #                 100,000 learned addresses, DNS answer cost, false denials over
 #                 resolve->connect loops, interactive approval round trip
 #                 (tools/bench/domains.sh all; its own knobs are in its header)
-#   all           the five above (default)
+#   outputs       the alert dispatcher (build/bench/outputs): emit cost and the loop's worst
+#                 stall with file + webhook + exec outputs, flat out and paced; no kernel,
+#                 no Docker (docs/performance.md §10)
+#   all           the six above (default)
 #   --markdown    also print the table rows for docs/performance.md
 #
 # Knobs (environment): BENCH_SECS (10, seconds per throughput run), BENCH_ROUNDS (7),
@@ -340,16 +343,16 @@ names=()
 for arg in "$@"; do
 	case $arg in
 	--markdown) MARKDOWN=1 ;;
-	throughput | connect-cost | prog-cost | daemon | domains) names+=("$arg") ;;
-	all) names+=(throughput connect-cost prog-cost daemon domains) ;;
+	throughput | connect-cost | prog-cost | daemon | domains | outputs) names+=("$arg") ;;
+	all) names+=(throughput connect-cost prog-cost daemon domains outputs) ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0
 		;;
-	*) die "unknown benchmark '$arg' (throughput, connect-cost, prog-cost, daemon, domains, all)" ;;
+	*) die "unknown benchmark '$arg' (throughput, connect-cost, prog-cost, daemon, domains, outputs, all)" ;;
 	esac
 done
-[ "${#names[@]}" -gt 0 ] || names=(throughput connect-cost prog-cost daemon domains)
+[ "${#names[@]}" -gt 0 ] || names=(throughput connect-cost prog-cost daemon domains outputs)
 
 # daemon and domains have their own scripts, pin dirs and cleanup.
 case " ${names[*]} " in
@@ -367,6 +370,15 @@ for n in "${names[@]}"; do
 	domains)
 		# Its own script, pin dir (/sys/fs/bpf/moat-bench-dom) and cleanup; its own summary.
 		"$ROOT/tools/bench/domains.sh" all || summary+=("domains: tools/bench/domains.sh failed")
+		;;
+	outputs)
+		# No kernel, no Docker: the dispatcher with a file, a webhook and an exec output.
+		for a in "20000 0" "20000 10000" "3000 300"; do
+			# shellcheck disable=SC2086
+			"$ROOT/build/bench/outputs" $a fwe | tee "$TMP/outputs.out" ||
+				summary+=("outputs: build/bench/outputs $a failed")
+			summary+=("outputs $a: $(grep '^emit' "$TMP/outputs.out" | sed 's/^emit (the event loop.s share): //')")
+		done
 		;;
 	esac
 done

@@ -9,6 +9,7 @@
 #include "test.h"
 #include "access.h"
 #include "alertlog.h"
+#include "output.h"
 #include "ctlcmds.h"
 #include "daemon_int.h"
 #include "dispatch.h"
@@ -75,7 +76,8 @@ int main(void)
 
 	snprintf(alerts, sizeof(alerts), "/tmp/moat-test-dispatch-%d.jsonl", (int)getpid());
 	snprintf(d->pin_dir, sizeof(d->pin_dir), "/nonexistent/moat-test");
-	d->alerts = alertlog_open(alerts, -1, ALERTLOG_COLOR_NEVER);
+	d->outputs =
+	    outputs_open(NULL, &(struct outputs_env){.alerts_file = alerts, .terminal_fd = -1});
 	d->access = access_open("");
 	d->registry = registry_new(0, 0);
 	d->dedup = dedup_new(60);

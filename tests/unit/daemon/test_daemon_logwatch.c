@@ -18,6 +18,7 @@
 #include "test.h"
 #include "actions.h"
 #include "alertlog.h"
+#include "output.h"
 #include "daemon_int.h"
 #include "healthwatch.h"
 #include "logwatch.h"
@@ -217,9 +218,10 @@ int main(void)
 	unlink(alerts);
 	d = daemon_new();
 	d->cfg.health.poll_s = 0;
-	d->alerts = alertlog_open(alerts, -1, ALERTLOG_COLOR_NEVER);
+	d->outputs =
+	    outputs_open(NULL, &(struct outputs_env){.alerts_file = alerts, .terminal_fd = -1});
 	d->actions = actions_start(host, &ao);
-	CHECK(d->alerts && d->actions && inventory_open(&d->inv, "") == 0 &&
+	CHECK(d->outputs && d->actions && inventory_open(&d->inv, "") == 0 &&
 		  inventory_count(&d->inv) == 1,
 	      "the daemon's parts against the fake Engine", "count %d", inventory_count(&d->inv));
 	inventory_set_refresh_on_miss(&d->inv, 0);

@@ -6,6 +6,7 @@
 
 #include "test.h"
 #include "alertlog.h"
+#include "output.h"
 #include "daemon_int.h"
 
 static void container(struct container_info *c, const char *name, const char *state)
@@ -100,7 +101,8 @@ static void test_emit(void)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/tmp/moat-test-alerts-%d.jsonl", (int)getpid());
-	d->alerts = alertlog_open(path, -1, ALERTLOG_COLOR_NEVER);
+	d->outputs =
+	    outputs_open(NULL, &(struct outputs_env){.alerts_file = path, .terminal_fd = -1});
 	container(&web, "web", "running");
 	alert(&a, &web, ALERT_WARNING, "suspicious-exec");
 	snprintf(a.message, sizeof(a.message), "hello");
