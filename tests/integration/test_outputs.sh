@@ -37,7 +37,9 @@ SH
 chmod +x "$EXECDIR/hook.sh"
 
 "$MOATBIN" --pin-dir "$PIN" clear >/dev/null 2>&1
-docker_run_test outputs -- sleep 600 || { t_fail "container starts" "docker run"; t_done; }
+# Its entrypoint writes a FATAL line once moat run is up (a shell from docker exec would
+# be a suspicious exec and pause it): log-pattern.
+docker_run_test outputs -- sh -c 'sleep 8; echo "FATAL: outputs test"; exec sleep 600' || { t_fail "container starts" "docker run"; t_done; }
 
 MOAT_NICE=lots "$MOATBIN" --pin-dir "$PIN" run --state-dir "$STATE" --alerts-file "$ALERTS" \
 	--control-socket "$SOCK" >"$T_TMP/bad.log" 2>&1
@@ -53,9 +55,11 @@ t_check "moat run starts with a webhook and an exec output" \
 	wait_for -t 15 grep -q "moat run: watching" "$T_TMP/run.log"
 t_check "the token is not logged" bash -c "! grep -q itest-token '$T_TMP/run.log'"
 
+t_check "the FATAL log line is in the alert file" wait_for -t 20 \
+	some '.rule=="log-pattern" and .container.name=="moat-test-outputs"' "$ALERTS"
 docker exec moat-test-outputs sh -c true
-t_check "suspicious exec and the pause are in the alert file" wait_for -t 10 bash -c \
-	"jq -e 'select(.rule==\"action\" and .container.name==\"moat-test-outputs\")' '$ALERTS' >/dev/null"
+t_check "suspicious exec and the pause are in the alert file" wait_for -t 10 \
+	some '.rule=="action" and .container.name=="moat-test-outputs"' "$ALERTS"
 "$MOATBIN" --pin-dir "$PIN" resume moat-test-outputs >/dev/null 2>&1
 # Exactly once: each (trace_id, rule) of the alert file once at the receiver and once as an
 # exec. Alerts may still come (the resume): compare until the three agree, or time out.
@@ -75,7 +79,14 @@ t_check "exec: each alert of the file exactly once, its JSON on stdin" \
 n_file=$(wc -l <"$T_TMP/want")
 t_check "webhook requests carry the token from MOAT_WEBHOOK_TOKEN" \
 	bash -c "[ \"\$(jq -r .auth '$HOOK/log' | sort -u)\" = 'Bearer itest-token' ]"
-t_check "the suspicious exec is among them" grep -q " suspicious-exec" "$T_TMP/hook.got"
+has_rules() {
+	local f
+	for f in "$T_TMP/hook.got" "$T_TMP/exec.got"; do
+		grep -q ' suspicious-exec' "$f" && grep -q ' action' "$f" && grep -q ' log-pattern' "$f" ||
+			{ echo "# $f:"; sed 's/^/#   /' "$f"; return 1; }
+	done
+}
+t_check "the log line, the suspicious exec and the pause are among them" has_rules
 "$MOATBIN" --pin-dir "$PIN" status >"$T_TMP/status" 2>&1
 t_check "moat status lists the outputs with their counters" bash -c \
 	"grep -q '^output webhook (webhook, from INFO): ok, sent $n_file' '$T_TMP/status' &&
