@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "fake_engine.h"
 #include "actions.h"
 
 #define MAX_LOG 64
@@ -29,8 +30,6 @@ static struct seen seen[MAX_LOG];
 static int n_seen;
 static atomic_int in_flight, max_in_flight;
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
-static char sock_path[108];
-static int listen_fd;
 
 static int64_t now_ms(void)
 {
@@ -110,38 +109,6 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-static void *acceptor(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		pthread_t t;
-		int fd = accept(listen_fd, NULL, NULL);
-
-		if (fd < 0)
-			return NULL;
-		if (pthread_create(&t, NULL, serve, (void *)(intptr_t)fd))
-			close(fd);
-		else
-			pthread_detach(t);
-	}
-}
-
-static int fake_docker_start(void)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	pthread_t t;
-
-	snprintf(sock_path, sizeof(sock_path), "/tmp/moat-test-docker-%d.sock", (int)getpid());
-	unlink(sock_path);
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
-	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(listen_fd, 64) || pthread_create(&t, NULL, acceptor, NULL))
-		return -1;
-	pthread_detach(t);
-	return 0;
-}
-
 static void reset_seen(void)
 {
 	pthread_mutex_lock(&seen_lock);
@@ -193,7 +160,7 @@ static void test_concurrency(int max_concurrent)
 	struct actions *a;
 	int ok = 0;
 
-	snprintf(host, sizeof(host), "unix://%s", sock_path);
+	snprintf(host, sizeof(host), "unix://%s", fake_engine_path);
 	reset_seen();
 	a = actions_start(host, &o);
 	CHECK(a != NULL, "the executor starts", "%s", strerror(errno));
@@ -230,7 +197,7 @@ static void test_order(void)
 	char host[160];
 	struct actions *a;
 
-	snprintf(host, sizeof(host), "unix://%s", sock_path);
+	snprintf(host, sizeof(host), "unix://%s", fake_engine_path);
 	reset_seen();
 	a = actions_start(host, &o);
 	if (!a)
@@ -258,7 +225,7 @@ static void test_timeout(void)
 	char host[160];
 	struct actions *a;
 
-	snprintf(host, sizeof(host), "unix://%s", sock_path);
+	snprintf(host, sizeof(host), "unix://%s", fake_engine_path);
 	reset_seen();
 	a = actions_start(host, &o);
 	if (!a)
@@ -273,7 +240,7 @@ static void test_timeout(void)
 
 int main(void)
 {
-	if (fake_docker_start()) {
+	if (fake_engine_listen("docker", serve)) {
 		CHECK(0, "fake Docker on a unix socket", "%s", strerror(errno));
 		return TEST_EXIT();
 	}
@@ -281,6 +248,6 @@ int main(void)
 	test_concurrency(4);
 	test_order();
 	test_timeout();
-	unlink(sock_path);
+	unlink(fake_engine_path);
 	return TEST_EXIT();
 }

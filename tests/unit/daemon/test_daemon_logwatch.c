@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "fake_engine.h"
 #include "actions.h"
 #include "alertlog.h"
 #include "output.h"
@@ -25,8 +26,6 @@
 
 #define ID "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
 
-static char sock_path[108];
-static int listen_fd;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int n_logs, n_pause;
 
@@ -123,37 +122,6 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-static void *acceptor(void *arg)
-{
-	for (;;) {
-		pthread_t t;
-		int fd = accept(listen_fd, NULL, NULL);
-
-		if (fd < 0)
-			return NULL;
-		if (pthread_create(&t, NULL, serve, (void *)(intptr_t)fd))
-			close(fd);
-		else
-			pthread_detach(t);
-	}
-}
-
-static int fake_engine_start(void)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	pthread_t t;
-
-	snprintf(sock_path, sizeof(sock_path), "/tmp/moat-test-lw-%d.sock", (int)getpid());
-	unlink(sock_path);
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
-	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(listen_fd, 16) || pthread_create(&t, NULL, acceptor, NULL))
-		return -1;
-	pthread_detach(t);
-	return 0;
-}
-
 static int counter(int *c)
 {
 	int v;
@@ -208,11 +176,11 @@ int main(void)
 	    "\"actions\": [\"pause\"], \"logs\": {\"patterns\": [{\"name\": \"leak\", \"regex\": "
 	    "\"token=[A-Z0-9]+\", \"severity\": \"CRITICAL\"}]}}]}";
 
-	if (fake_engine_start()) {
+	if (fake_engine_listen("lw", serve)) {
 		printf("not ok - fake Docker Engine: %s\n", strerror(errno));
 		return 1;
 	}
-	snprintf(host, sizeof(host), "unix://%s", sock_path);
+	snprintf(host, sizeof(host), "unix://%s", fake_engine_path);
 	setenv("DOCKER_HOST", host, 1);
 	snprintf(alerts, sizeof(alerts), "/tmp/moat-test-lw-%d.jsonl", (int)getpid());
 	unlink(alerts);
@@ -287,6 +255,6 @@ int main(void)
 	healthwatch_stop(d);
 	daemon_free(d);
 	unlink(alerts);
-	unlink(sock_path);
+	unlink(fake_engine_path);
 	return TEST_EXIT();
 }

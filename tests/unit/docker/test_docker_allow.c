@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "fake_engine.h"
 #include "actions.h"
 #include "docker.h"
 #include "dockerhealth.h"
@@ -33,8 +34,6 @@
 static char seen[MAX_SEEN][300]; /* "GET /containers/x/json" (no version, no query) */
 static int n_seen;
 static pthread_mutex_t seen_lock = PTHREAD_MUTEX_INITIALIZER;
-static char sock_path[108];
-static int listen_fd;
 
 static void record(const char *method, const char *path)
 {
@@ -199,38 +198,6 @@ static void *serve(void *arg)
 	}
 	close(fd);
 	return NULL;
-}
-
-static void *acceptor(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		pthread_t t;
-		int fd = accept(listen_fd, NULL, NULL);
-
-		if (fd < 0)
-			return NULL;
-		if (pthread_create(&t, NULL, serve, (void *)(intptr_t)fd))
-			close(fd);
-		else
-			pthread_detach(t);
-	}
-}
-
-static int fake_engine_start(void)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	pthread_t t;
-
-	snprintf(sock_path, sizeof(sock_path), "/tmp/moat-test-allow-%d.sock", (int)getpid());
-	unlink(sock_path);
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock_path);
-	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(listen_fd, 64) || pthread_create(&t, NULL, acceptor, NULL))
-		return -1;
-	pthread_detach(t);
-	return 0;
 }
 
 static int count_seen(const char *prefix)
@@ -465,13 +432,13 @@ int main(void)
 {
 	char host[160];
 
-	if (fake_engine_start()) {
+	if (fake_engine_listen("allow", serve)) {
 		printf("not ok - fake Docker Engine: %s\n", strerror(errno));
 		return 1;
 	}
-	snprintf(host, sizeof(host), "unix://%s", sock_path);
+	snprintf(host, sizeof(host), "unix://%s", fake_engine_path);
 	test_clients(host);
 	test_only_allowed();
-	unlink(sock_path);
+	unlink(fake_engine_path);
 	return TEST_EXIT();
 }
