@@ -180,7 +180,7 @@ lint:
 	tools/lint.sh
 
 format:
-	clang-format -i src/*/*.c src/*/*.h include/moat/*.h bpf/*.c bpf/*.h tests/*/*.c tests/unit/*/*.c
+	clang-format -i src/*/*.c src/*/*.h include/moat/*.h bpf/*.c bpf/*.h tests/*.h tests/*/*.c tests/unit/*/*.c
 
 install: $(BUILD)/moat
 	install -D -m 0755 $(BUILD)/moat $(DESTDIR)$(PREFIX)/sbin/moat

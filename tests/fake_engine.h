@@ -46,8 +46,7 @@ static int fake_engine_listen(const char *tag, void *(*serve)(void *))
 	fake_engine_serve = serve;
 	fake_engine_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fake_engine_fd < 0 || bind(fake_engine_fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    listen(fake_engine_fd, 64) ||
-	    pthread_create(&t, NULL, fake_engine_acceptor, NULL))
+	    listen(fake_engine_fd, 64) || pthread_create(&t, NULL, fake_engine_acceptor, NULL))
 		return -1;
 	pthread_detach(t);
 	return 0;
