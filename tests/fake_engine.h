@@ -8,6 +8,8 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -50,6 +52,41 @@ static int fake_engine_listen(const char *tag, void *(*serve)(void *))
 		return -1;
 	pthread_detach(t);
 	return 0;
+}
+
+/* Serve the requests of connection fd: each one's head, and a body of Content-Length bytes,
+ * is read whole and its method and path passed to answer (which writes the reply), until the
+ * client closes, a request does not parse, or answer returns non-zero; then fd is closed. */
+static void fake_engine_requests(int fd,
+				 int (*answer)(int fd, const char *method, const char *path))
+{
+	char req[8192];
+	size_t len = 0;
+
+	for (;;) {
+		char method[8], path[1024], *end, *cl;
+		size_t body = 0, head;
+		ssize_t n = read(fd, req + len, sizeof(req) - 1 - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		req[len] = 0;
+		end = strstr(req, "\r\n\r\n");
+		if (!end)
+			continue;
+		head = (size_t)(end - req) + 4;
+		cl = strcasestr(req, "Content-Length:");
+		if (cl && cl < end)
+			body = strtoul(cl + 15, NULL, 10);
+		if (len < head + body)
+			continue;
+		if (sscanf(req, "%7s %1023s", method, path) != 2 || answer(fd, method, path))
+			break;
+		memmove(req, req + head + body, len - head - body);
+		len -= head + body;
+	}
+	close(fd);
 }
 
 #endif /* MOAT_TEST_FAKE_ENGINE_H */

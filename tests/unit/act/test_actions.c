@@ -58,54 +58,38 @@ static void reply(int fd, const char *status, const char *body)
 		return;
 }
 
-/* One connection: requests until the client closes. Container ids say how the call behaves:
+/* One request. Container ids say how the call behaves:
  * "slow*" answers after 300 ms, "hang*" after 1500 ms, others at once. */
+static int answer(int fd, const char *method, const char *path)
+{
+	(void)method;
+	if (!strcmp(path, "/version")) {
+		reply(fd, "200 OK", "{\"ApiVersion\":\"1.41\"}");
+	} else {
+		char id[64] = "", verb[16] = "";
+		int slot, cur;
+
+		sscanf(path, "/v1.41/containers/%63[^/]/%15[a-z]", id, verb);
+		pthread_mutex_lock(&seen_lock);
+		slot = n_seen < MAX_LOG ? n_seen++ : MAX_LOG - 1;
+		snprintf(seen[slot].what, sizeof(seen[slot].what), "%s %s", verb, id);
+		seen[slot].start_ms = now_ms();
+		pthread_mutex_unlock(&seen_lock);
+		cur = atomic_fetch_add(&in_flight, 1) + 1;
+		for (int m = atomic_load(&max_in_flight); cur > m;)
+			if (atomic_compare_exchange_weak(&max_in_flight, &m, cur))
+				break;
+		sleep_ms(!strncmp(id, "slow", 4) ? 300 : !strncmp(id, "hang", 4) ? 1500 : 0);
+		atomic_fetch_sub(&in_flight, 1);
+		seen[slot].end_ms = now_ms();
+		reply(fd, "204 No Content", "");
+	}
+	return 0;
+}
+
 static void *serve(void *arg)
 {
-	int fd = (int)(intptr_t)arg;
-	char req[4096];
-	size_t len = 0;
-
-	for (;;) {
-		char method[8], path[256], *end;
-		ssize_t n = read(fd, req + len, sizeof(req) - 1 - len);
-
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		req[len] = 0;
-		end = strstr(req, "\r\n\r\n");
-		if (!end)
-			continue;
-		if (sscanf(req, "%7s %255s", method, path) != 2)
-			break;
-		if (!strcmp(path, "/version")) {
-			reply(fd, "200 OK", "{\"ApiVersion\":\"1.41\"}");
-		} else {
-			char id[64] = "", verb[16] = "";
-			int slot, cur;
-
-			sscanf(path, "/v1.41/containers/%63[^/]/%15[a-z]", id, verb);
-			pthread_mutex_lock(&seen_lock);
-			slot = n_seen < MAX_LOG ? n_seen++ : MAX_LOG - 1;
-			snprintf(seen[slot].what, sizeof(seen[slot].what), "%s %s", verb, id);
-			seen[slot].start_ms = now_ms();
-			pthread_mutex_unlock(&seen_lock);
-			cur = atomic_fetch_add(&in_flight, 1) + 1;
-			for (int m = atomic_load(&max_in_flight); cur > m;)
-				if (atomic_compare_exchange_weak(&max_in_flight, &m, cur))
-					break;
-			sleep_ms(!strncmp(id, "slow", 4)   ? 300
-				 : !strncmp(id, "hang", 4) ? 1500
-							   : 0);
-			atomic_fetch_sub(&in_flight, 1);
-			seen[slot].end_ms = now_ms();
-			reply(fd, "204 No Content", "");
-		}
-		/* Requests carry no body here: drop what was read. */
-		len = 0;
-	}
-	close(fd);
+	fake_engine_requests((int)(intptr_t)arg, answer);
 	return NULL;
 }
 

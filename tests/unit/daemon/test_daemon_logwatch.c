@@ -98,27 +98,7 @@ static int answer(int fd, const char *method, const char *path)
 
 static void *serve(void *arg)
 {
-	int fd = (int)(intptr_t)arg;
-	char req[8192];
-	size_t len = 0;
-
-	for (;;) {
-		char method[8], path[1024], *end;
-		ssize_t n = read(fd, req + len, sizeof(req) - 1 - len);
-
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		req[len] = 0;
-		end = strstr(req, "\r\n\r\n");
-		if (!end)
-			continue;
-		if (sscanf(req, "%7s %1023s", method, path) != 2 || answer(fd, method, path))
-			break;
-		len -= (size_t)(end + 4 - req);
-		memmove(req, end + 4, len);
-	}
-	close(fd);
+	fake_engine_requests((int)(intptr_t)arg, answer);
 	return NULL;
 }
 

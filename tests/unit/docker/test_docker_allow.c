@@ -169,34 +169,7 @@ static int answer(int fd, const char *method, const char *path)
 
 static void *serve(void *arg)
 {
-	int fd = (int)(intptr_t)arg;
-	char req[8192];
-	size_t len = 0;
-
-	for (;;) {
-		char method[8], path[1024], *end, *cl;
-		size_t body = 0, head;
-		ssize_t n = read(fd, req + len, sizeof(req) - 1 - len);
-
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-		req[len] = 0;
-		end = strstr(req, "\r\n\r\n");
-		if (!end)
-			continue;
-		head = (size_t)(end - req) + 4;
-		cl = strcasestr(req, "Content-Length:");
-		if (cl && cl < end)
-			body = strtoul(cl + 15, NULL, 10);
-		if (len < head + body)
-			continue;
-		if (sscanf(req, "%7s %1023s", method, path) != 2 || answer(fd, method, path))
-			break;
-		memmove(req, req + head + body, len - head - body);
-		len -= head + body;
-	}
-	close(fd);
+	fake_engine_requests((int)(intptr_t)arg, answer);
 	return NULL;
 }
 
