@@ -14,7 +14,7 @@ fi
 # The data flow (src/README.md): a module includes headers of its own folder, of lib/, and
 # of earlier stages only, never of a later stage (nor of another folder of its own stage).
 declare -A rank=([lib]=0 [kernel]=1 [docker]=2 [decode]=3 [enrich]=4 [policy]=4 [detect]=5
-	[act]=6 [daemon]=7 [cli]=8)
+	[act]=6 [web]=7 [daemon]=8 [cli]=9)
 declare -A home=()
 for h in src/*/*.h; do
 	d=${h#src/}

@@ -16,6 +16,7 @@
 #include "cgroup.h"
 #include "commands.h"
 #include "control.h"
+#include "ctlclient.h"
 #include "inventory.h"
 #include "loader.h"
 #include "log.h"

@@ -12,6 +12,7 @@
 #include "textesc.h"
 #include "config.h"
 #include "control.h"
+#include "ctlclient.h"
 #include "docker.h"
 #include "inventory.h"
 #include "log.h"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "ctlclient.h"
 #include "fs.h"
 #include "log.h"
 
@@ -27,16 +28,6 @@ enum control_client_state {
 
 #define ACCEPT_BATCH 16 /* connections accepted per wakeup; the rest wait for the next */
 
-static int fill_addr(struct sockaddr_un *sa, const char *path)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa->sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa->sun_path, path, strlen(path));
-	return 0;
-}
-
 int64_t control_now_ms(void)
 {
 	struct timespec ts;
@@ -48,7 +39,7 @@ int64_t control_now_ms(void)
 int control_listen(const char *path)
 {
 	struct sockaddr_un sa;
-	int fd, err = fill_addr(&sa, path);
+	int fd, err = ctlclient_addr(&sa, path);
 
 	if (err)
 		return err;
@@ -372,67 +363,3 @@ void control_server_close(struct control_server *s, const char *msg)
 /* ---- client ---------------------------------------------------------------------------- */
 
 /* Read until newline or EOF within the deadline. Returns bytes or -errno. */
-static ssize_t read_line(int fd, char *buf, size_t cap, int timeout_ms)
-{
-	size_t len = 0;
-
-	while (len + 1 < cap) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-		int rc = poll(&p, 1, timeout_ms);
-
-		if (rc == 0)
-			return -ETIMEDOUT;
-		if (rc < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (memchr(buf + len - n, '\n', (size_t)n))
-			break;
-	}
-	buf[len] = 0;
-	return (ssize_t)len;
-}
-
-json_object *control_call(const char *path, json_object *req, int timeout_ms)
-{
-	struct sockaddr_un sa;
-	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	char *buf;
-	json_object *ans = NULL;
-	ssize_t n;
-	int fd, err = fill_addr(&sa, path);
-
-	if (err) {
-		errno = -err;
-		return NULL;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return NULL;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    write(fd, s, strlen(s)) != (ssize_t)strlen(s) || write(fd, "\n", 1) != 1) {
-		err = errno;
-		close(fd);
-		errno = err;
-		return NULL;
-	}
-	buf = malloc(16u << 20);
-	if (buf && (n = read_line(fd, buf, 16u << 20, timeout_ms)) > 0)
-		ans = json_tokener_parse(buf);
-	else
-		errno = ETIMEDOUT;
-	free(buf);
-	close(fd);
-	return ans;
-}

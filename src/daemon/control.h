@@ -17,11 +17,11 @@
  *   {"cmd":"resume","container":"web"}        -> {"ok":true,"action":"unpause",...} once done
  *   {"cmd":"resources","container":"web","history":true} -> {"ok":true,"resources":[...]}
  *
- * The server side never blocks moat run's event loop: the listening socket and every client
- * are non-blocking and in the loop's epoll; a request is read as its bytes arrive, an answer
- * written as the client takes it, and a client that is silent or does not read its answer is
- * closed at its deadline. A client waiting for an action (pause, resume) is held without a
- * deadline until the action's result answers it. */
+ * The client side is lib/ctlclient.h (control_call). The server side never blocks moat run's event
+ * loop: the listening socket and every client are non-blocking and in the loop's epoll; a request
+ * is read as its bytes arrive, an answer written as the client takes it, and a client that is
+ * silent or does not read its answer is closed at its deadline. A client waiting for an action
+ * (pause, resume) is held without a deadline until the action's result answers it. */
 #ifndef MOAT_CONTROL_H
 #define MOAT_CONTROL_H
 
@@ -104,9 +104,5 @@ void control_server_close(struct control_server *s, const char *msg);
 
 /* CLOCK_MONOTONIC in ms, the clock of the deadlines. */
 int64_t control_now_ms(void);
-
-/* Client side: send req to the daemon at path and return the answer (timeout_ms for the
- * whole exchange). NULL with errno = ENOENT or ECONNREFUSED when no daemon runs there. */
-json_object *control_call(const char *path, json_object *req, int timeout_ms);
 
 #endif /* MOAT_CONTROL_H */

@@ -15,6 +15,7 @@
 
 #include "test.h"
 #include "control.h"
+#include "ctlclient.h"
 
 #define TAG 16
 
