@@ -73,29 +73,6 @@ void web_options_defaults(struct web_options *o)
 	o->max_clients = WEB_DEFAULT_MAX_CLIENTS;
 }
 
-int web_listen_parse(const char *s, char *addr, int addr_len, int *port)
-{
-	const char *colon = s ? strrchr(s, ':') : NULL;
-	struct in_addr a;
-	char host[64], *end;
-	long p;
-
-	if (!colon || colon == s || (size_t)(colon - s) >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = 0;
-	errno = 0;
-	p = strtol(colon + 1, &end, 10);
-	if (errno || *end || end == colon + 1 || p < 1 || p > 65535 ||
-	    inet_pton(AF_INET, host, &a) != 1)
-		return -EINVAL;
-	if (addr)
-		snprintf(addr, (size_t)addr_len, "%s", host);
-	if (port)
-		*port = (int)p;
-	return 0;
-}
-
 /* ---- checks ---- */
 
 /* s (n bytes) is the token, compared in constant time (the length is not secret). */
@@ -884,7 +861,7 @@ struct web *web_start(const struct web_options *o, struct live *live)
 		return NULL;
 	w->opt = *o;
 	pthread_mutex_init(&w->lock, NULL);
-	if (web_listen_parse(o->listen, w->host, sizeof(w->host), &w->port)) {
+	if (http_listen_parse(o->listen, w->host, sizeof(w->host), &w->port)) {
 		log_error("web: bad listen address \"%s\": give IPv4ADDR:PORT, e.g. %s, or off",
 			  o->listen, WEB_DEFAULT_LISTEN);
 		e = EINVAL;

@@ -7,11 +7,12 @@
 
 #include <stdint.h>
 
+#include "config_http.h"
 #include "webapi.h"
 
-#define WEB_DEFAULT_LISTEN	"127.0.0.1:9876"
-#define WEB_DEFAULT_MAX_CLIENTS 64    /* WebSocket clients at once */
-#define WEB_HTTP_THREADS	16    /* workers for plain HTTP requests */
+#define WEB_DEFAULT_LISTEN	HTTP_DEFAULT_LISTEN
+#define WEB_DEFAULT_MAX_CLIENTS HTTP_DEFAULT_MAX_CLIENTS /* WebSocket clients at once */
+#define WEB_HTTP_THREADS	16			 /* workers for plain HTTP requests */
 #define WEB_SEND_TIMEOUT_MS	5000  /* a WebSocket client that does not take a frame by then */
 #define WEB_REQUEST_TIMEOUT_MS	10000 /* reading a request, writing an answer */
 #define WEB_TOKEN_HEX		64    /* the token: 32 random bytes in hex */
@@ -34,9 +35,6 @@ struct web;
 
 /* The defaults: WEB_DEFAULT_LISTEN, no TLS, WEB_DEFAULT_MAX_CLIENTS, every path "". */
 void web_options_defaults(struct web_options *o);
-
-/* Parse "ADDR:PORT" (IPv4 dotted quad, port 1..65535) or "off". Returns 0 or -EINVAL. */
-int web_listen_parse(const char *s, char *addr, int addr_len, int *port);
 
 /* Start the server: a new token, written to o->token_file (0600, replaced), listening on
  * o->listen, serving until web_stop. live is the feed /ws streams (not owned). Returns the
