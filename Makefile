@@ -49,7 +49,7 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
 HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(filter-out tests/helpers/resolve.c,$(wildcard tests/helpers/*.c))) \
 	$(BUILD)/helpers/resolve-glibc $(if $(shell command -v musl-gcc),$(BUILD)/helpers/resolve-musl)
 
-all: $(BUILD)/moat $(UNIT_BINS) $(BPFT_BINS) $(HELPERS)
+all: $(BUILD)/moat $(UNIT_BINS) $(BPFT_BINS) $(HELPERS) $(BUILD)/bench/wsclient
 
 help:
 	@echo "make            build build/moat and the tests"
@@ -166,6 +166,12 @@ BENCH_BINS += $(BUILD)/bench/outputs
 
 $(BUILD)/bench/outputs: tools/bench/outputs.c $(LIB_OBJS) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# Live stream clients for the dashboard benchmark and test: build/bench/wsclient.
+BENCH_BINS += $(BUILD)/bench/wsclient
+
+$(BUILD)/bench/wsclient: tools/bench/wsclient.c | $(BUILD)/bench
+	$(CC) -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter $< -pthread -lcivetweb -o $@
 
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers $(BUILD)/bench:
 	mkdir -p $@
