@@ -66,9 +66,14 @@ t_check "a pause arrives as a container message (state paused)" \
 docker unpause moat-test-web >/dev/null
 t_check "seq grows by one per message" \
 	bash -c "jq -s '[.[] | select(.seq > 0) | .seq] | . as \$s | all(range(1; length); \$s[.] == \$s[. - 1] + 1)' '$T_TMP/ws.out' | grep -q true"
+# moat run exits promptly with a client still on the stream.
+kill -TERM "$run_pid" 2>/dev/null
+t_check "moat run exits with a live stream client connected" \
+	wait_for -t 15 bash -c "! kill -0 $run_pid"
+wait "$run_pid" 2>/dev/null
+run_pid=
 kill "$ws_pid" 2>/dev/null
 wait "$ws_pid" 2>/dev/null
-stop_moat
 t_check "the token file is removed at exit" test ! -e "$TOKEN"
 
 # The port taken: moat run says so and goes on watching.
