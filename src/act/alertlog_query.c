@@ -63,8 +63,8 @@ struct query {
 	int fd;		 /* the file being read, for counting line numbers */
 	const char *mem; /* ... or its contents in memory (alertlog_query_buf), fd -1 */
 	size_t mem_len;
-	off_t cache_off; /* a line start whose number is known ... */
-	long cache_line; /* ... and that number */
+	off_t cache_off;      /* a line start whose number is known ... */
+	long cache_line;      /* ... and that number */
 	json_object *collect; /* alertlog_page: matching lines go here as objects ... */
 	uint64_t n_malformed; /* ... and malformed ones are counted, not logged */
 };

@@ -87,7 +87,8 @@ int cmd_rules(int argc, char **argv, const char *pin_dir)
 	else if (!strcmp(verb, "rm") && arg)
 		e = (struct rules_edit){.op = RULES_EDIT_REMOVE, .match = arg};
 	else if (!strcmp(verb, "default") && arg && (!strcmp(arg, "allow") || !strcmp(arg, "deny")))
-		e = (struct rules_edit){.op = RULES_EDIT_DEFAULT, .default_deny = !strcmp(arg, "deny")};
+		e = (struct rules_edit){.op = RULES_EDIT_DEFAULT,
+					.default_deny = !strcmp(arg, "deny")};
 	else if (!strcmp(verb, "import") && arg)
 		e = (struct rules_edit){.op = RULES_EDIT_IMPORT, .match = arg};
 	else {
@@ -105,7 +106,8 @@ int cmd_rules(int argc, char **argv, const char *pin_dir)
 	else if (e.op == RULES_EDIT_IMPORT)
 		printf("%d rule(s) imported from %s\n", err, arg);
 	if (stat(pin_dir, &st) == 0 && (err = rules_apply(&rs, pin_dir, 0)))
-		log_warn("rules saved, but writing them into the kernel failed: %s", strerror(-err));
+		log_warn("rules saved, but writing them into the kernel failed: %s",
+			 strerror(-err));
 	rules_free(&rs);
 	return 0;
 fail:

@@ -15,7 +15,7 @@
 #include "rulesets.h"
 #include "settings.h"
 
-#define MAX_HELD	64   /* clients waiting for an action's result */
+#define MAX_HELD   64	/* clients waiting for an action's result */
 #define MAX_LISTED 1000 /* rules listed by the rules command; the rest counted, not listed */
 
 static json_object *answer(int ok, const char *error)
@@ -275,8 +275,8 @@ static json_object *strings_json(const void *base, size_t stride, int n)
 	json_object *arr = json_object_new_array();
 
 	for (int i = 0; i < n; i++)
-		json_object_array_add(arr, json_object_new_string((const char *)base +
-								  (size_t)i * stride));
+		json_object_array_add(
+		    arr, json_object_new_string((const char *)base + (size_t)i * stride));
 	return arr;
 }
 
@@ -302,8 +302,9 @@ static json_object *cmd_policies(struct daemon *d, json_object *req, int slot)
 		json_object_object_add(o, "description", json_object_new_string(p->description));
 		json_object_object_add(o, "enabled", json_object_new_boolean(p->enabled));
 		json_object_object_add(o, "priority", json_object_new_int(p->priority));
-		json_object_object_add(o, "severity_threshold",
-				       json_object_new_string(alert_severity_name(p->severity_threshold)));
+		json_object_object_add(
+		    o, "severity_threshold",
+		    json_object_new_string(alert_severity_name(p->severity_threshold)));
 		json_object_object_add(o, "names",
 				       strings_json(p->names, sizeof(p->names[0]), p->n_names));
 		json_object_object_add(o, "images",
@@ -321,8 +322,8 @@ static json_object *cmd_policies(struct daemon *d, json_object *req, int slot)
 		json_object_object_add(o, "actions", al);
 		json_object_array_add(list, o);
 	}
-	json_object_object_add(a, "file", json_object_new_string(d->policies ? d->policies->path
-									     : ""));
+	json_object_object_add(a, "file",
+			       json_object_new_string(d->policies ? d->policies->path : ""));
 	json_object_object_add(a, "policies", list);
 	return a;
 }
@@ -358,10 +359,10 @@ static json_object *cmd_counters(struct daemon *d, json_object *req, int slot)
 			if (!n[s])
 				continue;
 			o = json_object_new_object();
-			json_object_object_add(
-			    o, "rule",
-			    json_object_new_string(i < d->n_alert_rules ? d->alert_rules[i].rule
-									: "other"));
+			json_object_object_add(o, "rule",
+					       json_object_new_string(i < d->n_alert_rules
+									  ? d->alert_rules[i].rule
+									  : "other"));
 			json_object_object_add(o, "severity", json_object_new_string(sev[s]));
 			json_object_object_add(o, "count", json_object_new_uint64(n[s]));
 			json_object_array_add(al, o);
@@ -375,9 +376,12 @@ static json_object *cmd_counters(struct daemon *d, json_object *req, int slot)
 			if (!d->n_actions_by[k][ok])
 				continue;
 			o = json_object_new_object();
-			json_object_object_add(o, "kind", json_object_new_string(action_kind_name(k)));
-			json_object_object_add(o, "result", json_object_new_string(ok ? "ok" : "failed"));
-			json_object_object_add(o, "count", json_object_new_uint64(d->n_actions_by[k][ok]));
+			json_object_object_add(o, "kind",
+					       json_object_new_string(action_kind_name(k)));
+			json_object_object_add(o, "result",
+					       json_object_new_string(ok ? "ok" : "failed"));
+			json_object_object_add(o, "count",
+					       json_object_new_uint64(d->n_actions_by[k][ok]));
 			json_object_array_add(ac, o);
 		}
 	json_object_object_add(a, "actions", ac);
@@ -414,8 +418,9 @@ const struct control_cmd control_cmds[] = {
     {"resume", "container", "resume a container; answers once done (moat resume)", cmd_resume},
     {"resources", "container history",
      "resource stats per container, with history (moat stats --resources)", cmd_resources},
-    {"rules", "reload", "the egress rules in force (at most 1000 listed); reload: read the file "
-			"again first",
+    {"rules", "reload",
+     "the egress rules in force (at most 1000 listed); reload: read the file "
+     "again first",
      cmd_rules},
     {"policies", "", "the container-guard policies in force", cmd_policies},
     {"counters", "",

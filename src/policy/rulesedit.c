@@ -65,7 +65,8 @@ static int apply(struct ruleset *rs, const char *path, const struct rules_edit *
 		return rules_add(rs, e->kind, e->match, e->comment);
 	case RULES_EDIT_REMOVE:
 		if (!e->match || rules_remove(rs, e->match)) {
-			snprintf(why, n, "no rule with id or match '%.200s' in %.200s (list them first)",
+			snprintf(why, n,
+				 "no rule with id or match '%.200s' in %.200s (list them first)",
 				 e->match ? e->match : "", path);
 			return -ENOENT;
 		}
@@ -109,8 +110,9 @@ int rules_edit_file(const char *path, const struct rules_edit *e, struct ruleset
 	}
 	err = rules_save(&rs, path);
 	if (err) {
-		snprintf(why, n, "cannot write %.300s: %s (does its directory exist? are you root?)",
-			 path, strerror(-err));
+		snprintf(why, n,
+			 "cannot write %.300s: %s (does its directory exist? are you root?)", path,
+			 strerror(-err));
 		goto out;
 	}
 	err = ret;

@@ -11,10 +11,10 @@
 #include "rulesfile.h"
 
 enum rules_edit_op {
-	RULES_EDIT_ADD = 1,  /* kind, match, comment */
-	RULES_EDIT_REMOVE,   /* match: an id or a match */
-	RULES_EDIT_DEFAULT,  /* default_deny */
-	RULES_EDIT_IMPORT,   /* text (text_len bytes) or, when text is NULL, the file at match */
+	RULES_EDIT_ADD = 1, /* kind, match, comment */
+	RULES_EDIT_REMOVE,  /* match: an id or a match */
+	RULES_EDIT_DEFAULT, /* default_deny */
+	RULES_EDIT_IMPORT,  /* text (text_len bytes) or, when text is NULL, the file at match */
 };
 
 struct rules_edit {
