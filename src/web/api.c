@@ -34,7 +34,12 @@ json_object *api_ask(const struct web_env *env, const char *cmd, json_object *ar
 		return a;
 	err = json_object_object_get_ex(a, "error", &v) ? json_object_get_string(v)
 							: "moat run refused the request";
-	web_error(rs, strstr(err, "no such") ? 404 : strstr(err, "retry") ? 503 : 400, err);
+	web_error(rs,
+		  strstr(err, "no such")		       ? 404
+		  : strstr(err, "retry")		       ? 503
+		  : json_object_object_get_ex(a, "action", &v) ? 502 /* Docker failed it */
+							       : 400,
+		  err);
 	json_object_put(a);
 	return NULL;
 }
