@@ -89,8 +89,8 @@ static void rig_stop(struct rig *r)
 
 /* Call the route for method and path with query and body, as the server does. Returns the
  * status (404/405 when there is no route) with the response in *rs (caller frees json/text). */
-static int rig_call(const struct web_env *env, const char *method, const char *path,
-		    const char *query, const char *body, struct web_response *rs)
+static inline int rig_call(const struct web_env *env, const char *method, const char *path,
+			   const char *query, const char *body, struct web_response *rs)
 {
 	struct web_request rq = {.method = method,
 				 .path = path,
@@ -107,7 +107,7 @@ static int rig_call(const struct web_env *env, const char *method, const char *p
 	return rs->status;
 }
 
-static void rig_free(struct web_response *rs)
+static inline void rig_free(struct web_response *rs)
 {
 	json_object_put(rs->json);
 	free(rs->text);
@@ -115,7 +115,7 @@ static void rig_free(struct web_response *rs)
 }
 
 /* The member key of o as a string, "(missing)" when absent. */
-static const char *rig_str(json_object *o, const char *key)
+static inline const char *rig_str(json_object *o, const char *key)
 {
 	json_object *v;
 
@@ -124,7 +124,7 @@ static const char *rig_str(json_object *o, const char *key)
 }
 
 /* The path of file rel in the source tree (the test binary is build/tests/X). */
-static const char *rig_src_path(const char *rel)
+static inline const char *rig_src_path(const char *rel)
 {
 	static char path[PATH_MAX + 64];
 	char exe[PATH_MAX];
