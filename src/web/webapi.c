@@ -1,7 +1,7 @@
 /* webapi.c - the route lookup, error answers and query parameters every handler uses.
  * TEMPORARY on branch web-api: the server engineer's webapi.c (branch web-server) replaces
- * this file at merge; the same signatures as webapi.h. live_get_stats below is a stand-in
- * for src/act/live.c (also theirs) so that this branch links before theirs lands. */
+ * this file at merge; the same signatures as webapi.h. live_get_stats below is a weak
+ * stand-in for src/act/live.c (also theirs) so that this branch links before theirs lands. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +75,8 @@ int web_query_get(const char *query, const char *name, char *buf, size_t n)
 	return -ENOENT;
 }
 
-void live_get_stats(struct live *l, struct live_stats *st)
+/* weak: src/act/live.c's (branch web-server) replaces it whichever lands first */
+__attribute__((weak)) void live_get_stats(struct live *l, struct live_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 }
