@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "web_rig.h"
+#include "alertlog.h"
 #include "actions.h"
 #include "ctlclient.h"
 
@@ -316,6 +317,53 @@ static void test_alerts(void)
 		    "a cursor of another file (rotated log) is a 400 saying so");
 }
 
+/* alertlog_page bounded by max_scan: small scans still give every alert exactly once, in
+ * order, with hostile lines (a 100 KiB line, NUL bytes, blank lines) skipped and counted. */
+static void test_alert_scan(void)
+{
+	struct alert_filter f = {.last = 1000};
+	FILE *fp = fopen(alerts, "we");
+	int seen = 0, pages = 0, ordered = 1, prev = 1000;
+	uint64_t malformed = 0;
+	struct alert_page pg = {.cursor = -1, .max_scan = 4096};
+
+	for (int i = 0; i < 200; i++) {
+		fprintf(fp, "{\"severity\":\"INFO\",\"message\":\"m\",\"n\":%d}\n", i);
+		if (i == 50) {
+			for (int k = 0; k < 100000; k++)
+				fputc('x', fp);
+			fputs("\n\n\n", fp);
+		}
+		if (i == 120)
+			fwrite("{\"severity\":\"INFO\",\0\"message\":\"m\"}\n", 1, 35, fp);
+	}
+	fclose(fp);
+	do {
+		json_object *arr = json_object_new_array();
+		int n = alertlog_page(alerts, &f, &pg, arr);
+
+		for (int i = 0; i < n; i++) {
+			int v = json_object_get_int(
+			    json_object_object_get(json_object_array_get_idx(arr, (size_t)i), "n"));
+
+			ordered &= v == prev - 1 || prev == 1000;
+			prev = v;
+		}
+		seen += n > 0 ? n : 0;
+		malformed += pg.n_malformed;
+		json_object_put(arr);
+		if (n < 0 || ++pages > 1000)
+			break;
+	} while (pg.cursor >= 0);
+	CHECK(seen == 200 && ordered && malformed == 2,
+	      "pages with a 4 KiB scan bound: every alert once, newest first, the 100 KiB line and "
+	      "the line with a NUL skipped and counted",
+	      "seen=%d ordered=%d malformed=%llu pages=%d", seen, ordered,
+	      (unsigned long long)malformed, pages);
+	CHECK(pages > 3, "and the scan bound did split the work into pages", "pages=%d", pages);
+	unlink(alerts);
+}
+
 static void test_rules(void)
 {
 	struct web_response rs;
@@ -445,6 +493,7 @@ int main(void)
 	test_reads();
 	test_actions();
 	test_alerts();
+	test_alert_scan();
 	test_rules();
 	test_down();
 	rig_stop(&R);
