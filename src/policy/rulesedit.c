@@ -5,6 +5,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/file.h>
@@ -80,6 +81,23 @@ static int apply(struct ruleset *rs, const char *path, const struct rules_edit *
 	return -EINVAL;
 }
 
+/* Whether rs, written out, loads again (rules_load's whole-file checks). 0 or -errno. */
+static int check_loads(const struct ruleset *rs, const char *path, char *msg)
+{
+	struct ruleset again = {0};
+	size_t len;
+	char *text = rules_format(rs, &len);
+	int err;
+
+	if (!text)
+		return -ENOMEM;
+	msg[0] = 0;
+	err = rules_load_buf(&again, path, text, len);
+	rules_free(&again);
+	free(text);
+	return err;
+}
+
 int rules_edit_file(const char *path, const struct rules_edit *e, struct ruleset *out, char *why,
 		    size_t n)
 {
@@ -106,6 +124,11 @@ int rules_edit_file(const char *path, const struct rules_edit *e, struct ruleset
 		err = ret;
 		if (!why[0])
 			snprintf(why, n, "%.500s", msg[0] ? msg : strerror(-err));
+		goto out;
+	}
+	/* never write a file moat run would refuse (e.g. an allow and a deny of one target) */
+	if ((err = check_loads(&rs, path, msg)) < 0) {
+		snprintf(why, n, "%.500s", msg[0] ? msg : strerror(-err));
 		goto out;
 	}
 	err = rules_save(&rs, path);

@@ -17,11 +17,14 @@ json_object *api_ask(const struct web_env *env, const char *cmd, json_object *ar
 	json_object *req = args ? args : json_object_new_object(), *a, *v;
 	const char *err;
 	char msg[512];
+	int saved;
 
 	json_object_object_add(req, "cmd", json_object_new_string(cmd));
 	a = control_call(env->ctl_path, req, timeout_ms);
+	saved = errno;
 	json_object_put(req);
 	if (!a) {
+		errno = saved;
 		snprintf(msg, sizeof(msg),
 			 errno == ETIMEDOUT
 			     ? "moat run did not answer on %s in time; retry, and check its log"

@@ -409,6 +409,10 @@ static void test_rules(void)
 		    "an invalid domain is a 400 with the validator's reason");
 	check_error("POST", "/api/rules", NULL, "{\"verdict\":\"deny\",\"match\":\"10.0.0.0/33\"}",
 		    400, "10.0.0.0/33", "an invalid CIDR is a 400 with the validator's reason");
+	check_error("POST", "/api/rules", NULL, "{\"verdict\":\"allow\",\"match\":\"10.1.2.3/8\"}",
+		    400, "conflicts",
+		    "an allow of a target a deny already names (10.1.2.3/8 = 10.0.0.0/8) is a 400, "
+		    "the file untouched");
 	check_error("POST", "/api/rules", NULL, "{\"verdict\":\"maybe\",\"match\":\"a.com\"}", 400,
 		    "allow or deny", "an unknown verdict is a 400");
 	check_error("POST", "/api/rules", NULL, "{\"verdict\":\"allow\"}", 400, "\"match\"",
