@@ -141,6 +141,17 @@ static int filter_match(const struct alert_filter *f, const struct alert *a)
 /* Parse one line (NUL-terminated, without its '\n') starting at file
  * offset off. Returns 1 and the output text (with '\n', malloc'd) in *text
  * when it passes the filter, 0 when it does not or is skipped, -ENOMEM. */
+/* Replace q's tokener with a fresh one (kept when out of memory). */
+static void tok_renew(struct query *q)
+{
+	struct json_tokener *t = json_tokener_new();
+
+	if (t) {
+		json_tokener_free(q->tok);
+		q->tok = t;
+	}
+}
+
 static int query_line(struct query *q, char *line, size_t n, off_t off, char **text)
 {
 	struct alert a;
@@ -161,6 +172,11 @@ static int query_line(struct query *q, char *line, size_t n, off_t off, char **t
 	if (!o) {
 		reason = jerr == json_tokener_continue ? "incomplete JSON (torn line)"
 						       : json_tokener_error_desc(jerr);
+		/* json_tokener_reset keeps a pending \uD800-\uDBFF half of a surrogate pair
+		 * (json-c 0.16), which then turns the next line's \u escape into U+FFFD: a
+		 * line would read differently forwards (after its predecessor) than
+		 * backwards. A fresh tokener after every failed parse. */
+		tok_renew(q);
 	} else if (json_tokener_get_parse_end(q->tok) != n) {
 		reason = "text after the JSON object";
 	} else if (alert_from_json(o, &a)) {
