@@ -10,6 +10,7 @@
 
 #include "clock.h"
 #include "live.h"
+#include "pimutex.h"
 
 struct live_msg {
 	uint64_t seq;
@@ -31,7 +32,6 @@ struct live {
 struct live *live_new(size_t max_msgs, size_t max_bytes)
 {
 	struct live *l = calloc(1, sizeof(*l));
-	pthread_mutexattr_t ma;
 	pthread_condattr_t ca;
 
 	if (!l)
@@ -47,10 +47,7 @@ struct live *live_new(size_t max_msgs, size_t max_bytes)
 		errno = ENOMEM;
 		return NULL;
 	}
-	pthread_mutexattr_init(&ma);
-	pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
-	pthread_mutex_init(&l->lock, &ma);
-	pthread_mutexattr_destroy(&ma);
+	pimutex_init(&l->lock);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&l->cond, &ca);
