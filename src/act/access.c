@@ -134,9 +134,9 @@ void access_record(struct access *a, const struct access_entry *e)
 {
 	int allowed = !strcmp(e->verdict, "allow");
 	json_object *o = entry_json(e);
-	const char *s;
+	const char *s = NULL;
 	char *line;
-	size_t len;
+	size_t len = 0;
 
 	allowed ? a->allowed++ : a->denied++;
 	count(&a->domains, e->domain && e->domain[0] ? e->domain : "(no name)", allowed);
@@ -155,7 +155,10 @@ void access_record(struct access *a, const struct access_entry *e)
 			free(line);
 		}
 	}
-	if (a->live)
+	/* The dashboard's feed: the access log's text when there is one (serialized once). */
+	if (a->live && s)
+		live_publish_text(a->live, "decision", s, len);
+	else if (a->live)
 		live_publish(a->live, "decision", json_object_get(o));
 	json_object_put(a->recent[a->recent_next]);
 	a->recent[a->recent_next] = o;

@@ -96,66 +96,45 @@ static void time_now(char *buf, size_t n)
 /* The serialization of every message: compact, '/' not escaped. */
 #define LIVE_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
-uint64_t live_publish(struct live *l, const char *type, json_object *data)
+/* One message {"seq":N,"time":"T","type":"TYPE","data":D} of ds (dlen bytes of JSON): the
+ * header is written under the lock (the seq), the data copied with it. */
+uint64_t live_publish_text(struct live *l, const char *type, const char *ds, size_t dlen)
 {
-	char tbuf[64], *text, *tail;
-	const char *ds;
-	size_t dlen, hlen, len;
-	json_object *repl = NULL;
+	char tbuf[64], *text, rbuf[96];
+	size_t hlen, len;
 	uint64_t seq;
 	int n;
 
-	if (!l) {
-		json_object_put(data);
+	if (!l)
 		return 0;
+	if (!ds) {
+		ds = "{}";
+		dlen = 2;
 	}
 	time_now(tbuf, sizeof(tbuf));
-	ds = data ? json_object_to_json_string_ext(data, LIVE_JSON_FLAGS) : "{}";
-	dlen = ds ? strlen(ds) : 0;
-	/* {"seq":N,"time":"T","type":"TYPE","data":D}: the type is a static string of ours, no
-	 * escaping needed; 20 digits hold any seq. */
+	/* The type is a static string of ours, no escaping needed; 20 digits hold any seq. */
 	hlen = strlen("{\"seq\":,\"time\":\"\",\"type\":\"\",\"data\":") + 20 + strlen(tbuf) +
 	       strlen(type);
-	if (!ds || hlen + dlen + 2 > LIVE_MAX_MSG) {
+	if (hlen + dlen + 2 > LIVE_MAX_MSG) {
 		/* Too long for a reader to take in one frame: say what it was. */
-		repl = json_object_new_object();
-		json_object_object_add(repl, "type", json_object_new_string(type));
-		json_object_object_add(repl, "bytes", json_object_new_int64((int64_t)dlen));
+		snprintf(rbuf, sizeof(rbuf), "{\"type\":\"%s\",\"bytes\":%zu}", type, dlen);
 		type = "truncated";
-		ds = json_object_to_json_string_ext(repl, LIVE_JSON_FLAGS);
-		dlen = ds ? strlen(ds) : 0;
+		ds = rbuf;
+		dlen = strlen(rbuf);
 		hlen = strlen("{\"seq\":,\"time\":\"\",\"type\":\"\",\"data\":") + 20 +
 		       strlen(tbuf) + strlen(type);
 	}
-	text = ds ? malloc(hlen + dlen + 2) : NULL;
-	if (!text) {
-		pthread_mutex_lock(&l->lock);
-		l->dropped_nomem++;
-		pthread_mutex_unlock(&l->lock);
-		json_object_put(repl);
-		json_object_put(data);
-		return 0;
-	}
-	/* The data part is copied now; only the seq is written under the lock. */
-	tail = malloc(dlen + 1);
-	if (!tail) {
-		free(text);
-		pthread_mutex_lock(&l->lock);
-		l->dropped_nomem++;
-		pthread_mutex_unlock(&l->lock);
-		json_object_put(repl);
-		json_object_put(data);
-		return 0;
-	}
-	memcpy(tail, ds, dlen + 1);
-	json_object_put(repl);
-	json_object_put(data);
-
+	text = malloc(hlen + dlen + 2);
 	pthread_mutex_lock(&l->lock);
+	if (!text) {
+		l->dropped_nomem++;
+		pthread_mutex_unlock(&l->lock);
+		return 0;
+	}
 	seq = l->last + 1;
 	n = snprintf(text, hlen + 1, "{\"seq\":%llu,\"time\":\"%s\",\"type\":\"%s\",\"data\":",
 		     (unsigned long long)seq, tbuf, type);
-	memcpy(text + n, tail, dlen);
+	memcpy(text + n, ds, dlen);
 	text[n + dlen] = '}';
 	text[n + dlen + 1] = 0;
 	len = (size_t)n + dlen + 1;
@@ -170,7 +149,25 @@ uint64_t live_publish(struct live *l, const char *type, json_object *data)
 	l->last = seq;
 	pthread_cond_broadcast(&l->cond);
 	pthread_mutex_unlock(&l->lock);
-	free(tail);
+	return seq;
+}
+
+uint64_t live_publish(struct live *l, const char *type, json_object *data)
+{
+	const char *ds = data ? json_object_to_json_string_ext(data, LIVE_JSON_FLAGS) : "{}";
+	uint64_t seq;
+
+	if (!l || (data && !ds)) {
+		if (l) {
+			pthread_mutex_lock(&l->lock);
+			l->dropped_nomem++;
+			pthread_mutex_unlock(&l->lock);
+		}
+		json_object_put(data);
+		return 0;
+	}
+	seq = live_publish_text(l, type, ds, strlen(ds));
+	json_object_put(data);
 	return seq;
 }
 

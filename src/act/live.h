@@ -36,6 +36,10 @@ void live_free(struct live *l);
  * and 0 returned, so callers need not check whether the dashboard is on. */
 uint64_t live_publish(struct live *l, const char *type, json_object *data);
 
+/* live_publish with data already serialized: dlen bytes of one JSON value at ds (copied;
+ * NULL: {}), for a caller that has the text anyway (the access log's line). */
+uint64_t live_publish_text(struct live *l, const char *type, const char *ds, size_t dlen);
+
 /* The first message after seq `after`: copied into *msg (malloc'd, NUL-terminated, caller
  * frees) with its seq in *seq. Returns 0; -EAGAIN when there is none yet; -ERANGE when
  * messages after `after` are no longer kept (the reader missed them: *seq is set to the

@@ -119,9 +119,28 @@ int main(void)
 	msg = NULL;
 	CHECK_EQ_INT(live_wait(l, 9, 10), 1, "live_wait sees a message after seq 9");
 	CHECK_EQ_INT(live_next(l, 10, &msg, &seq), -EAGAIN, "nothing after the last seq");
+	{
+		/* Text publication: the data is the caller's JSON text, as is. */
+		static const char line[] = "{\"verdict\":\"deny\",\"path\":\"/bin/sh\",\"n\":10}";
+		json_object *o, *d;
+
+		s2 = live_publish_text(l, "decision", line, strlen(line));
+		err = live_next(l, 10, &msg, &seq);
+		o = err == 0 ? json_tokener_parse(msg) : NULL;
+		CHECK(s2 == 11 && seq == 11 && o && json_object_object_get_ex(o, "data", &d) &&
+			  !strcmp(json_object_to_json_string_ext(
+				      d, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+				  line) &&
+			  strstr(msg, "\"type\":\"decision\""),
+		      "live_publish_text: the data is the given JSON text", "msg %s",
+		      msg ? msg : "(null)");
+		json_object_put(o);
+		free(msg);
+		msg = NULL;
+	}
 
 	/* Count bound: 16 kept; the reader at 0 missed 1..14 after 30 publications. */
-	for (int i = 11; i <= 30; i++)
+	for (int i = 12; i <= 30; i++)
 		live_publish(l, "test", data_n(i));
 	live_get_stats(l, &st);
 	CHECK(st.published == 30 && st.n_kept == 16 && st.oldest == 15,
