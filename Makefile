@@ -34,7 +34,7 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 SRCS := $(wildcard src/*/*.c)
-OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS)) $(BUILD)/obj/web_assets.o
+OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS)) $(BUILD)/obj/web_assets.o $(BUILD)/obj/tls_compat.o
 LIB_OBJS := $(filter-out $(BUILD)/obj/cli/main.o,$(OBJS))
 
 # tests/unit/<folder>/test_<module>.c: one folder per src/ folder (tests/README.md).
@@ -77,6 +77,24 @@ $(BUILD)/web_assets.c: $(shell find src/web/assets -type f 2>/dev/null) tools/em
 	tools/embed_assets.sh src/web/assets > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/web_assets.o: $(BUILD)/web_assets.c src/web/server_assets.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# Debian's civetweb 1.15 needs OpenSSL 1.1's libssl for TLS; two small stand-ins named
+# libssl.so and libcrypto.so over OpenSSL 3 (src/web/tlscompat/), embedded in the binary and
+# loaded from memory when the dashboard serves TLS (src/web/server_tls.c).
+$(BUILD)/tlscompat/libssl.so: src/web/tlscompat/ssl_compat.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -fPIC -shared -Wl,-soname,libssl.so $< -l:libssl.so.3 -o $@
+
+$(BUILD)/tlscompat/libcrypto.so: src/web/tlscompat/crypto_compat.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -Wextra -Werror -fPIC -shared -Wl,-soname,libcrypto.so -Wl,--no-as-needed $< -l:libcrypto.so.3 -o $@
+
+$(BUILD)/tls_compat.c: $(BUILD)/tlscompat/libssl.so $(BUILD)/tlscompat/libcrypto.so tools/embed_assets.sh
+	tools/embed_assets.sh $(BUILD)/tlscompat tls_compat > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/tls_compat.o: $(BUILD)/tls_compat.c src/web/server_assets.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 

@@ -804,41 +804,23 @@ static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
 
 static void lib_init(void)
 {
+	web_tls_prepare(0); /* before civetweb loads libssl.so (server_tls.c) */
 	mg_init_library(MG_FEATURES_TLS | MG_FEATURES_WEBSOCKET);
 }
 
 /* Can civetweb serve TLS here? It loads libssl.so at run time (dlopen) and looks up the
- * OpenSSL 1.1 functions it was built for; Debian's libcivetweb1 1.15 with OpenSSL 3 finds no
- * SSL_get_peer_certificate (OpenSSL 3 renamed it SSL_get1_peer_certificate) and would call a
- * NULL pointer at the first TLS connection, killing moat run. Refuse TLS instead. Returns 0,
- * or ENOTSUP after logging what to do. */
+ * OpenSSL 1.1 functions it was built for; with OpenSSL 3 one is missing
+ * (SSL_get_peer_certificate) and civetweb would call NULL at the first TLS connection.
+ * server_tls.c loads stand-ins that provide it. Returns 0, or ENOTSUP after logging what to
+ * do. */
 static int tls_usable(void)
 {
-	void *h;
-
 	if (!mg_check_feature(MG_FEATURES_TLS)) {
 		log_error("web: this civetweb has no TLS support: the dashboard is off; reach it "
 			  "through an SSH tunnel instead (docs/web.md)");
 		return ENOTSUP;
 	}
-	h = dlopen("libssl.so", RTLD_LAZY | RTLD_LOCAL);
-	if (!h) {
-		log_error(
-		    "web: civetweb loads libssl.so at run time and it is not there (%s): "
-		    "install libssl-dev, or drop tls_cert and use an SSH tunnel (docs/web.md)",
-		    dlerror());
-		return ENOTSUP;
-	}
-	if (!dlsym(h, "SSL_get_peer_certificate")) {
-		dlclose(h);
-		log_error(
-		    "web: this civetweb (built for OpenSSL 1.1) cannot use the OpenSSL 3 "
-		    "installed here for TLS: the dashboard is off; drop tls_cert and reach it "
-		    "through an SSH tunnel or a TLS reverse proxy (docs/web.md)");
-		return ENOTSUP;
-	}
-	dlclose(h);
-	return 0;
+	return web_tls_prepare(1) ? ENOTSUP : 0;
 }
 
 struct web *web_start(const struct web_options *o, struct live *live)

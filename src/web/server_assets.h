@@ -14,4 +14,14 @@ struct web_asset {
 extern const struct web_asset web_assets[];
 extern const size_t n_web_assets;
 
+/* The OpenSSL 3 stand-ins for civetweb's TLS (/libssl.so, /libcrypto.so: build/tlscompat/,
+ * src/web/tlscompat/), embedded the same way; loaded by server_tls.c. */
+extern const struct web_asset tls_compat[];
+extern const size_t n_tls_compat;
+
+/* Load them (the first call) so that civetweb's dlopen("libssl.so") finds OpenSSL 3 through
+ * them: before civetweb initialises TLS. Returns 0, or -ENOTSUP (logging why and what to do
+ * when report is set) (server_tls.c). */
+int web_tls_prepare(int report);
+
 #endif /* MOAT_SERVER_ASSETS_H */
