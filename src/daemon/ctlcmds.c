@@ -283,7 +283,6 @@ static json_object *strings_json(const void *base, size_t stride, int n)
 /* The container-guard policies in force (at most POLICY_MAX). */
 static json_object *cmd_policies(struct daemon *d, json_object *req, int slot)
 {
-	static const char *const egress_names[] = {"monitor", "enforce", "interactive"};
 	static const struct {
 		int bit;
 		const char *name;
@@ -312,9 +311,11 @@ static json_object *cmd_policies(struct daemon *d, json_object *req, int slot)
 		json_object_object_add(o, "labels",
 				       strings_json(p->labels, sizeof(p->labels[0]), p->n_labels));
 		json_object_object_add(o, "egress",
-				       p->egress >= 0 && p->egress <= 2
-					   ? json_object_new_string(egress_names[p->egress])
-					   : NULL);
+				       p->egress >= 0 ? json_object_new_string(policy_egress_name(p->egress))
+						      : NULL);
+		json_object_object_add(
+		    o, "exec_allow",
+		    strings_json(p->exec_allow, sizeof(p->exec_allow[0]), p->n_exec_allow));
 		json_object_object_add(o, "egress_rules", json_object_new_string(p->egress_rules));
 		for (size_t k = 0; k < sizeof(acts) / sizeof(acts[0]); k++)
 			if (p->actions & acts[k].bit)
