@@ -310,9 +310,9 @@ static json_object *cmd_policies(struct daemon *d, json_object *req, int slot)
 				       strings_json(p->images, sizeof(p->images[0]), p->n_images));
 		json_object_object_add(o, "labels",
 				       strings_json(p->labels, sizeof(p->labels[0]), p->n_labels));
-		json_object_object_add(o, "egress",
-				       p->egress >= 0 ? json_object_new_string(policy_egress_name(p->egress))
-						      : NULL);
+		json_object_object_add(
+		    o, "egress",
+		    p->egress >= 0 ? json_object_new_string(policy_egress_name(p->egress)) : NULL);
 		json_object_object_add(
 		    o, "exec_allow",
 		    strings_json(p->exec_allow, sizeof(p->exec_allow[0]), p->n_exec_allow));

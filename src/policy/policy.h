@@ -13,8 +13,8 @@
 #define POLICY_MAX	 64
 #define POLICY_MAX_GLOBS 8
 #define POLICY_MAX_BYTES (4u << 20) /* a larger policies file is refused (-EFBIG) */
-#define POLICY_MAX_EXEC	 128	     /* names in a policy's exec_allow */
-#define POLICY_EXEC_LEN	 64	     /* bytes of one, NUL included */
+#define POLICY_MAX_EXEC	 128	    /* names in a policy's exec_allow */
+#define POLICY_EXEC_LEN	 64	    /* bytes of one, NUL included */
 
 /* struct policy.egress */
 enum policy_egress {
