@@ -22,7 +22,7 @@ CFLAGS ?= -O2 -g
 SRC_DIRS := $(sort $(dir $(wildcard src/*/*.c src/*/*.h)))
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I$(BUILD) \
 	$(CFLAGS_SD) $(addprefix -I,$(SRC_DIRS:/=)) $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
-LDLIBS += -pthread $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl -lmnl)
+LDLIBS += -pthread -lm $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl -lmnl)
 # The dashboard's server (src/web/server.c); civetweb ships no pkg-config file.
 LDLIBS += -lcivetweb
 

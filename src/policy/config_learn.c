@@ -39,8 +39,8 @@ static const struct {
      "must be a whole number of seconds from 0 (off) to 86400"},
     {"tunnel_window_seconds", 1, 3600, offsetof(struct learn_config, tunnel_window_s),
      "must be a whole number of seconds from 1 to 3600"},
-    {"tunnel_labels", 0, 10000, offsetof(struct learn_config, tunnel_labels),
-     "must be a whole number from 0 (off) to 10000"},
+    {"tunnel_labels", 0, 128, offsetof(struct learn_config, tunnel_labels),
+     "must be a whole number from 0 (off) to 128"},
     {"tunnel_min_length", 1, 63, offsetof(struct learn_config, tunnel_min_len),
      "must be a whole number from 1 to 63 (characters of one label)"},
 };
