@@ -7,6 +7,7 @@
 #include "copycheck.h"
 #include "ctlcmds.h"
 #include "daemon_int.h"
+#include "learnrec.h"
 #include "logwatch.h"
 #include "netrules.h"
 #include "output.h"
@@ -407,6 +408,12 @@ static json_object *cmd_egress(struct daemon *d, json_object *req, int slot)
 	return a;
 }
 
+/* Learn mode: {"op": "start|stop|status|show", "image": I} (learnrec.h). */
+static json_object *cmd_learn(struct daemon *d, json_object *req, int slot)
+{
+	return learnrec_command(d, req);
+}
+
 const struct control_cmd control_cmds[] = {
     {"status", "", "moat run's state: containers, counters, files", cmd_status},
     {"stats", "", "egress statistics (moat stats): decisions, rules, and the status", cmd_stats},
@@ -429,6 +436,10 @@ const struct control_cmd control_cmds[] = {
      cmd_counters},
     {"egress", "", "egress decisions per domain and container, and the last 50 (bounded)",
      cmd_egress},
+    {"learn", "op image",
+     "learn mode: start or stop learning an image (\"*\": all), its status, its baseline "
+     "(moat learn)",
+     cmd_learn},
 };
 const size_t n_control_cmds = sizeof(control_cmds) / sizeof(control_cmds[0]);
 

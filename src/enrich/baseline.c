@@ -440,3 +440,40 @@ json_object *baseline_image_json(const struct baseline_image *im)
 	}
 	return o;
 }
+
+json_object *baseline_status_json(struct baseline *b, int64_t now, uint32_t stable_s)
+{
+	json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; arr && i < baseline_count(b); i++) {
+		const struct baseline_image *im = b->img[i];
+		json_object *o = json_object_new_object(), *k = json_object_new_object();
+		int64_t since = im->learn_since ? im->learn_since : im->first;
+
+		if (!o || !k) {
+			json_object_put(o);
+			json_object_put(k);
+			json_object_put(arr);
+			errno = ENOMEM;
+			return NULL;
+		}
+		jadd(o, "image", json_object_new_string(im->name));
+		jadd(o, "learning", json_object_new_boolean(im->learning || b->learn_all));
+		jadd(o, "enforced", json_object_new_boolean(im->enforced));
+		jadd(o, "stable", json_object_new_boolean(baseline_stable(im, now, stable_s)));
+		jadd(o, "learned_seconds",
+		     json_object_new_int64(since && now > since ? now - since : 0));
+		jadd(o, "containers", json_object_new_uint64(im->n_containers));
+		jadd(o, "items", json_object_new_int64(im->n));
+		for (int kd = 0; kd < BL_NKINDS; kd++)
+			jadd(k, kind_names[kd], json_object_new_int64(im->n_by_kind[kd]));
+		jadd(o, "by_kind", k);
+		jadd(o, "since_last_new",
+		     json_object_new_int64(im->n ? (now > im->last_new ? now - im->last_new : 0)
+						 : -1));
+		jadd(o, "stable_after_seconds", json_object_new_int64(stable_s));
+		jadd(o, "refused", json_object_new_uint64(im->refused));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}

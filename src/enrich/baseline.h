@@ -100,6 +100,12 @@ void baseline_set_enforced(struct baseline_image *im, int on);
 /* Is im stable at now: it has items and none was new for stable_s seconds? */
 int baseline_stable(const struct baseline_image *im, int64_t now, uint32_t stable_s);
 
+/* The status of every image at now, for `moat learn status`: [{"image", "learning",
+ * "enforced", "stable" (baseline_stable), "learned_seconds" (since learning began, or the
+ * first container), "containers", "items", "by_kind": {KIND: N}, "since_last_new" (s; -1
+ * when it has no item), "refused"}]. New reference or NULL (ENOMEM). */
+json_object *baseline_status_json(struct baseline *b, int64_t now, uint32_t stable_s);
+
 /* The images, 0 .. baseline_count-1 (order changes when an image is evicted). */
 size_t baseline_count(const struct baseline *b);
 struct baseline_image *baseline_at(struct baseline *b, size_t i);
