@@ -27,7 +27,7 @@ const struct verb cli_verbs[] = {
     {"learn",
      "start|stop|status|show|diff|policy [IMAGE|--all] [--json] [--wildcards N] [--rules F] "
      "[--policies F] [--stable-seconds N] [--state-dir DIR]",
-     "learn mode: per-image baselines, their policies (docs/learn.md)", cmd_learn},
+     "per-image baselines and the policies they make", cmd_learn},
     {"trace",
      "[--json] [--container C] [--type LIST] [--cgroup PATH]... [--count N] [--duration SEC]",
      "stream kernel events (docs/events.md)", cmd_trace},
