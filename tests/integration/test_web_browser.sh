@@ -41,14 +41,20 @@ done
 
 "$MOATBIN" --pin-dir "$PIN" clear >/dev/null 2>&1
 # web: runs a shell later (moat pauses it). ix: interactive egress; its init (an entrypoint
-# shell, not suspicious) waits for /tmp/go, then looks up $DOMAIN once with busybox nslookup.
+# shell) waits for /tmp/go, then looks $DOMAIN up once through glibc (tests/helpers/resolve),
+# whose resolver retries (2 s timeout, 8 attempts) while the answer is held and the page
+# decides. The test reads ix's files with docker exec (busybox applets, copies of the shell),
+# so ix has suspicious_exec and pause off: this test pauses web, not ix.
 docker_run_test web -- sleep 600 || { t_fail "containers start" "docker run"; t_done; }
-docker_run_test ix --entrypoint sh -- -c \
-	"while [ ! -e /tmp/go ]; do sleep 0.2; done; nslookup $DOMAIN >/tmp/lookup.out 2>&1; echo \$? >/tmp/lookup.rc; sleep 600" ||
+docker_run_test ix --dns-option timeout:2 --dns-option attempts:8 --entrypoint sh -- -c \
+	"while [ ! -e /tmp/go ]; do sleep 0.2; done; /resolve $DOMAIN >/tmp/lookup.out 2>&1; echo \$? >/tmp/lookup.rc; sleep 600" ||
 	{ t_fail "containers start" "docker run ix"; t_done; }
+docker cp "$MOAT_ROOT/build/helpers/resolve-glibc" moat-test-ix:/resolve >/dev/null ||
+	{ t_fail "resolve helper copied into ix" "docker cp build/helpers/resolve-glibc (make all builds it)"; t_done; }
 echo '{"default": "deny", "rules": []}' >"$T_TMP/rules.json"
 cat >"$T_TMP/cfg.json" <<'EOF'
-{"containers": [{"match": "moat-test-ix", "egress": "interactive"}], "prompt_timeout_seconds": 60}
+{"containers": [{"match": "moat-test-ix", "egress": "interactive", "suspicious_exec": false, "pause": false}],
+ "prompt_timeout_seconds": 60}
 EOF
 
 "$MOATBIN" --pin-dir "$PIN" run --http "127.0.0.1:$port" --config "$T_TMP/cfg.json" \
@@ -86,6 +92,8 @@ T_FAILED=$((T_FAILED + $(grep -c '^not ok - ' "$T_TMP/browser.out")))
 	t_fail "the browser test exits 0" "node dashboard.js exited $rc"
 t_check "the alert log has the shell alert the page showed" \
 	some '.rule=="suspicious-exec" and .container.name=="moat-test-web"' "$T_TMP/alerts.jsonl"
+t_check "the lookup in ix got the address of $DOMAIN" \
+	bash -c "docker exec moat-test-ix cat /tmp/lookup.out | grep -q '^ok $(gw_addr) '"
 t_check "the prompt was decided by the page (access log: allow-once)" \
 	some ".domain==\"$DOMAIN\" and .rule==\"allow-once\"" "$T_TMP/access.jsonl"
 t_check "screenshots written: $SHOT_DIR/dashboard.png, dashboard-prompt.png" \
