@@ -221,7 +221,7 @@
 
 	async function olderAlerts() {
 		if (!st.alertsNext) return;
-		const r = await api('/api/alerts?limit=200&before=' + encodeURIComponent(st.alertsNext));
+		const r = await api('/api/alerts?limit=200&cursor=' + encodeURIComponent(st.alertsNext));
 		for (const a of (r && r.alerts) || []) addAlert(a, false);
 		st.alertsNext = r && r.next ? String(r.next) : null;
 		renderAlerts();
@@ -459,8 +459,16 @@
 		return str(r.address) + (r.port ? ':' + r.port : '');
 	}
 
+	/* an access-log record's container: {id, name}, a name, or null (the host) */
+	function logWho(r) {
+		const c = r.container;
+		if (!c) return 'host';
+		if (typeof c !== 'object') return str(c);
+		return str(c.name) || str(c.id).slice(0, 12) || 'host';
+	}
+
 	function logRow(r) {
-		const who = r.container ? str(r.container.name) || str(r.container.id).slice(0, 12) : 'host';
+		const who = logWho(r);
 		const tr = el('tr', null,
 			el('td', null, shortTime(r.time)),
 			el('td', null, who),
@@ -505,7 +513,7 @@
 		const denied = v === 'deny' || v === 'would_deny';
 		if (!allowed && !denied) return;
 		const d = counterOf(st.domains, str(r.domain) || '(no name)');
-		const c = counterOf(st.egressContainers, r.container ? str(r.container.name) || 'host' : 'host');
+		const c = counterOf(st.egressContainers, logWho(r));
 		if (allowed) d.allowed++, c.allowed++;
 		else d.denied++, c.denied++;
 	}
