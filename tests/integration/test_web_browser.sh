@@ -64,7 +64,7 @@ EOF
 run_pid=$!
 t_on_exit "kill $run_pid 2>/dev/null; wait $run_pid 2>/dev/null; '$MOATBIN' --pin-dir '$PIN' clear >/dev/null 2>&1"
 if ! wait_for -t 20 grep -q "moat run: watching" "$T_TMP/run.log"; then
-	t_fail "moat run --http is up" "moat run said: $(tail -n 5 "$T_TMP/run.log" | tr '\n' ' ')"
+	t_fail "moat run --http is up" "moat run said: $( head -n 2 "$T_TMP/run.log" | tr '\n' ' ')"
 	t_done
 fi
 t_ok "moat run --http 127.0.0.1:$port is up"
