@@ -12,6 +12,7 @@
 //   MOAT_T_DOMAIN     the name it looks up
 //   MOAT_T_LOOKUP     a command that starts its lookup (in the background)
 //   MOAT_T_LOOKUP_RC  a command printing the lookup's exit status ("" while it runs)
+//   MOAT_T_RULES      the egress rules file moat run uses (checked after the page's changes)
 // Prints "ok - ..." / "not ok - ..." lines (tests/run.sh); exits 1 if any check failed.
 'use strict';
 
@@ -168,6 +169,56 @@ const attr = (s) => JSON.stringify(s); // a quoted CSS attribute value
 		});
 		await check('the decision appears live in the access-log tail', async () => {
 			await page.waitForSelector(`#egress-log tr:has-text(${attr(DOMAIN)})`, { timeout: 10000 });
+		});
+
+		// Rules: add, remove, import and export through the page, checked in the rules file.
+		const RULES = process.env.MOAT_T_RULES || '';
+		const fileHas = (m) => RULES === '' || require('fs').readFileSync(RULES, 'utf8').includes(m);
+		await check('a rule added with the form is listed and written to the rules file', async () => {
+			await page.selectOption('#rule-verdict', 'allow');
+			await page.fill('#rule-match', '*.browser.moat.test');
+			await page.fill('#rule-comment', 'added from the browser test');
+			await page.click('#rule-add button[type="submit"]');
+			await page.waitForSelector('#rules tr:has-text("*.browser.moat.test")', { timeout: 10000 });
+			if (!fileHas('*.browser.moat.test')) throw new Error(`${RULES} has no *.browser.moat.test`);
+		});
+		await check('a rule the API refuses is reported in the page', async () => {
+			await page.fill('#rule-match', '10.0.0.0/33');
+			await page.click('#rule-add button[type="submit"]');
+			await page.waitForSelector('#banner:not([hidden])', { timeout: 10000 });
+			await page.fill('#rule-match', '');
+		});
+		await check('import (file picker, the seed\'s format) adds its rules', async () => {
+			await page.setInputFiles('#rules-import', {
+				name: 'seed-rules.json', mimeType: 'application/json',
+				buffer: Buffer.from('{"import.moat.test": "allow-domain"}'),
+			});
+			await page.waitForSelector('#rules tr:has-text("import.moat.test")', { timeout: 10000 });
+		});
+		await check('export downloads the rules file', async () => {
+			const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), page.click('#rules-export')]);
+			const text = require('fs').readFileSync(await dl.path(), 'utf8');
+			if (!text.includes('*.browser.moat.test') || !text.includes('import.moat.test')) throw new Error('export: ' + text.slice(0, 200));
+		});
+		await check('remove takes a rule out of the list and the file', async () => {
+			await page.click('#rules tr:has-text("*.browser.moat.test") button');
+			await page.waitForSelector('#rules tr:has-text("*.browser.moat.test")', { state: 'detached', timeout: 10000 });
+			if (RULES && fileHas('*.browser.moat.test')) throw new Error(`${RULES} still has it`);
+		});
+
+		// Filters: CRITICAL only hides the WARNING prompt alert; text narrows to one container.
+		await check('the severity filter shows CRITICAL alerts only', async () => {
+			await page.selectOption('#f-severity', 'CRITICAL');
+			const sev = await page.$$eval('#alerts li .sev', (xs) => [...new Set(xs.map((x) => x.textContent))].join(','));
+			await page.selectOption('#f-severity', '');
+			return sev === 'CRITICAL';
+		});
+		await check(`the text filter narrows the feed to ${PROMPTED}`, async () => {
+			await page.fill('#f-text', PROMPTED);
+			const n = await page.$$eval('#alerts li', (xs) => xs.length);
+			const other = await page.$$eval('#alerts li', (xs, name) => xs.filter((x) => !x.textContent.includes(name)).length, PROMPTED);
+			await page.fill('#f-text', '');
+			if (n === 0 || other !== 0) throw new Error(`${n} rows, ${other} of another container`);
 		});
 
 		// f. the whole dashboard with live data, once stats samples have drawn the sparklines.
