@@ -346,13 +346,22 @@
 		return (i ? n.toFixed(1) : String(n)) + ' ' + u[i];
 	}
 
-	function containerRow(c) {
-		const id = str(c.id);
+	/* The CPU and memory cells' contents: a sparkline and the last figure. */
+	function sparkCells(id) {
 		const s = sparkFor(id);
-		const state = str(c.state);
 		const last = s.last;
 		const cpuTxt = last ? Number(last.cpu_percent || 0).toFixed(1) + ' %' : '-';
 		const memTxt = last ? fmtBytes(last.memory_bytes) + (s.limit ? ' / ' + fmtBytes(s.limit) : '') : '-';
+		return [
+			[sparkline('cpu', s.cpu, 100, 'CPU %'), el('span', { class: 'sub' }, cpuTxt)],
+			[sparkline('mem', s.mem, s.limit, 'memory'), el('span', { class: 'sub' }, memTxt)],
+		];
+	}
+
+	function containerRow(c) {
+		const id = str(c.id);
+		const state = str(c.state);
+		const [cpuCell, memCell] = sparkCells(id);
 		const btn = state === 'paused'
 			? el('button', { type: 'button', class: 'small resume', 'data-action': 'resume' }, 'Resume')
 			: el('button', { type: 'button', class: 'small pause', 'data-action': 'pause' }, 'Pause');
@@ -364,8 +373,8 @@
 				c.paused_by_moat ? el('span', { class: 'badge moat', title: 'paused by moat' }, 'by moat') : null),
 			el('td', null, str(c.policy) || 'default',
 				el('span', { class: 'sub' }, 'egress ' + egressName(c.egress) + (c.kill_exec ? ', kill-exec' : ''))),
-			el('td', null, sparkline('cpu', s.cpu, 100, 'CPU %'), el('span', { class: 'sub' }, cpuTxt)),
-			el('td', null, sparkline('mem', s.mem, s.limit, 'memory'), el('span', { class: 'sub' }, memTxt)),
+			el('td', { class: 'cpu' }, ...cpuCell),
+			el('td', { class: 'mem' }, ...memCell),
 			el('td', null, btn));
 		tr.dataset.name = str(c.name);
 		tr.dataset.state = state;
@@ -437,10 +446,18 @@
 		reloadContainersSoon(); /* policy, paused_by_moat, new containers */
 	}
 
+	/* A stats sample redraws the two cells only: the row and its button stay under the mouse. */
 	function onStats(d) {
 		const id = str(d.id);
 		pushSample(id, d);
-		if (st.containers.has(id)) renderContainer(id);
+		const tr = [...$('containers').children].find((x) => x.dataset.id === id);
+		if (!tr) return;
+		const [cpuCell, memCell] = sparkCells(id);
+		const cpu = tr.querySelector('td.cpu'), mem = tr.querySelector('td.mem');
+		clear(cpu);
+		clear(mem);
+		for (const n of cpuCell) cpu.appendChild(n);
+		for (const n of memCell) mem.appendChild(n);
 	}
 
 	/* ---- egress ----------------------------------------------------------------------------- */
