@@ -15,6 +15,9 @@ test_pkgs=(docker.io containerd runc busybox-static dnsmasq iproute2 curl util-l
 # The alert outputs' receivers (tests/unit/act/test_output_*.c): Python's http.server for
 # the webhook, a private D-Bus bus with a notification server for notify-send, journald.
 test_pkgs+=(python3 libnotify-bin dbus-daemon dbus-bin python3-dbus python3-gi systemd openssl)
+# The Prometheus test (tests/integration/test_prometheus.sh, tests/unit/web/test_metrics.c):
+# the real prometheus scraping /metrics, and its promtool checking the format.
+test_pkgs+=(prometheus)
 # The dashboard's browser test (tests/browser): Debian's Chromium, driven by playwright-core
 # from npm; Debian's node and npm only when no npm is installed (NodeSource's nodejs has it).
 test_pkgs+=(chromium)

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "docker.h"
 #include "log.h"
+#include "pimutex.h"
 
 #define ACTIONS_QUEUE 256
 
@@ -196,7 +197,7 @@ struct actions *actions_start(const char *docker_host, const struct actions_opts
 		a->opts.max_concurrent = 1;
 	if (a->opts.max_concurrent > ACTIONS_MAX_CONCURRENT)
 		a->opts.max_concurrent = ACTIONS_MAX_CONCURRENT;
-	pthread_mutex_init(&a->lock, NULL);
+	pimutex_init(&a->lock);
 	pthread_cond_init(&a->cond, NULL);
 	for (int i = 0; i < a->opts.max_concurrent; i++) {
 		struct worker_arg *w = malloc(sizeof(*w));

@@ -62,6 +62,8 @@ struct alert_filter {
 	int min_severity;      /* enum alert_severity: at least this */
 	const char *container; /* NULL, or a container name (exact) or id prefix */
 	int64_t since_ns;      /* 0, or only alerts at or after this Unix time (ns) */
+	int64_t before_ns;     /* 0, or only alerts before this Unix time (ns) */
+	const char *rule;      /* NULL, or only alerts of this rule id (exact) */
 	int follow;	       /* keep printing alerts as they are appended */
 	int json;	       /* print the raw JSON lines instead of terminal lines */
 	int color_mode;	       /* enum alertlog_color, for terminal lines */
@@ -86,6 +88,24 @@ int alertlog_query(const char *path, const struct alert_filter *f, FILE *out);
  * Returns 0 or -errno. */
 int alertlog_query_buf(const char *name, const char *buf, size_t len, const struct alert_filter *f,
 		       FILE *out);
+
+/* One page of the alert file for the HTTP API, newest first. */
+struct alert_page {
+	int64_t cursor;	      /* in: read lines before this offset (-1: from the end); out:
+				 where the next page starts (-1: nothing older is left) */
+	uint64_t ino;	      /* in: the file the cursor belongs to (0: any); out: the file's */
+	size_t max_scan;      /* bytes read at most per page (0: 64 MiB); a page may then hold
+				 fewer alerts than asked, with a cursor to go on */
+	uint64_t n_malformed; /* out: malformed lines skipped (not logged) */
+};
+
+/* The alerts of the JSON-lines file at path that pass f (f->last: how many at most; follow
+ * and json ignored), newest first, each parsed line appended to arr as it is in the file.
+ * Returns how many were appended, -ENOENT when the file does not exist, -ESTALE when
+ * pg->ino names another file (the log was rotated: start again from the end), -EINVAL for
+ * a cursor past the end, or another -errno. */
+int alertlog_page(const char *path, const struct alert_filter *f, struct alert_page *pg,
+		  json_object *arr);
 
 /* Make a running alertlog_query with f->follow return 0 soon (at its next wakeup, at once
  * when the signal also interrupts its poll). Async-signal-safe: call it from the handler of

@@ -63,8 +63,10 @@ struct query {
 	int fd;		 /* the file being read, for counting line numbers */
 	const char *mem; /* ... or its contents in memory (alertlog_query_buf), fd -1 */
 	size_t mem_len;
-	off_t cache_off; /* a line start whose number is known ... */
-	long cache_line; /* ... and that number */
+	off_t cache_off;      /* a line start whose number is known ... */
+	long cache_line;      /* ... and that number */
+	json_object *collect; /* alertlog_page: matching lines go here as objects ... */
+	uint64_t n_malformed; /* ... and malformed ones are counted, not logged */
 };
 
 /* pread(2) from the file being read, or from its contents in memory. */
@@ -122,6 +124,10 @@ static int filter_match(const struct alert_filter *f, const struct alert *a)
 		return 0;
 	if (f->since_ns && a->time_ns < f->since_ns)
 		return 0;
+	if (f->before_ns && a->time_ns >= f->before_ns)
+		return 0;
+	if (f->rule && *f->rule && strcmp(a->rule, f->rule) != 0)
+		return 0;
 	if (f->container && *f->container) {
 		size_t n = strlen(f->container);
 
@@ -135,6 +141,17 @@ static int filter_match(const struct alert_filter *f, const struct alert *a)
 /* Parse one line (NUL-terminated, without its '\n') starting at file
  * offset off. Returns 1 and the output text (with '\n', malloc'd) in *text
  * when it passes the filter, 0 when it does not or is skipped, -ENOMEM. */
+/* Replace q's tokener with a fresh one (kept when out of memory). */
+static void tok_renew(struct query *q)
+{
+	struct json_tokener *t = json_tokener_new();
+
+	if (t) {
+		json_tokener_free(q->tok);
+		q->tok = t;
+	}
+}
+
 static int query_line(struct query *q, char *line, size_t n, off_t off, char **text)
 {
 	struct alert a;
@@ -155,10 +172,20 @@ static int query_line(struct query *q, char *line, size_t n, off_t off, char **t
 	if (!o) {
 		reason = jerr == json_tokener_continue ? "incomplete JSON (torn line)"
 						       : json_tokener_error_desc(jerr);
+		/* json_tokener_reset keeps a pending \uD800-\uDBFF half of a surrogate pair
+		 * (json-c 0.16), which then turns the next line's \u escape into U+FFFD: a
+		 * line would read differently forwards (after its predecessor) than
+		 * backwards. A fresh tokener after every failed parse. */
+		tok_renew(q);
 	} else if (json_tokener_get_parse_end(q->tok) != n) {
 		reason = "text after the JSON object";
 	} else if (alert_from_json(o, &a)) {
 		reason = "not an alert (needs \"severity\" INFO/WARNING/CRITICAL and \"message\")";
+	}
+	if (reason && q->collect) {
+		q->n_malformed++;
+		json_object_put(o);
+		return 0;
 	}
 	if (reason) {
 		log_warn("%s:%ld: skipping malformed alert line: %s", q->path, line_number(q, off),
@@ -166,7 +193,9 @@ static int query_line(struct query *q, char *line, size_t n, off_t off, char **t
 		json_object_put(o);
 		return 0;
 	}
-	if (filter_match(q->f, &a)) {
+	if (filter_match(q->f, &a) && q->collect) {
+		ret = json_object_array_add(q->collect, json_object_get(o)) ? -ENOMEM : 1;
+	} else if (filter_match(q->f, &a)) {
 		if (q->f->json) {
 			*text = malloc(n + 2);
 			if (*text) {
@@ -494,6 +523,71 @@ cleanup:
 		close(q.fd);
 	json_tokener_free(q.tok);
 	return err;
+}
+
+int alertlog_page(const char *path, const struct alert_filter *f, struct alert_page *pg,
+		  json_object *arr)
+{
+	struct query q = {.path = path, .f = f, .collect = arr, .mem = NULL};
+	struct stat st;
+	struct rev r = {.q = &q};
+	size_t max_scan = pg->max_scan ? pg->max_scan : (64u << 20), n = 0;
+	char *line = NULL, *text;
+	off_t off = 0, start;
+	int found = 0, err = 0, nl;
+
+	q.fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (q.fd < 0)
+		return -errno;
+	if (fstat(q.fd, &st) < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -EINVAL;
+		goto out;
+	}
+	if (pg->ino && pg->ino != (uint64_t)st.st_ino) {
+		err = -ESTALE;
+		goto out;
+	}
+	pg->ino = (uint64_t)st.st_ino;
+	if (pg->cursor > (int64_t)st.st_size) {
+		err = -EINVAL;
+		goto out;
+	}
+	start = pg->cursor >= 0 ? (off_t)pg->cursor : st.st_size;
+	r.base = start;
+	q.tok = json_tokener_new();
+	if (!q.tok) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* line numbers are not needed (nothing is logged): the count starts anywhere */
+	q.cache_off = start;
+	pg->cursor = -1;
+	while (found < f->last) {
+		if ((size_t)(start - r.base) >= max_scan) {
+			pg->cursor = r.base + (off_t)r.len; /* the lines not returned yet */
+			break;
+		}
+		err = rev_prev(&r, &line, &n, &off, &nl);
+		if (err <= 0)
+			break;
+		err = query_line(&q, line, n, off, &text);
+		if (err < 0)
+			break;
+		found += err;
+		err = 0;
+		if (found == f->last && off > 0)
+			pg->cursor = off;
+	}
+	pg->n_malformed = q.n_malformed;
+	json_tokener_free(q.tok);
+	free(r.buf);
+out:
+	close(q.fd);
+	return err < 0 ? err : found;
 }
 
 int alertlog_query_buf(const char *name, const char *buf, size_t len, const struct alert_filter *f,

@@ -14,9 +14,9 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
-#define LIVE_MAX_MSGS  8192	 /* messages kept for readers that resume */
+#define LIVE_MAX_MSGS  8192	  /* messages kept for readers that resume */
 #define LIVE_MAX_BYTES (8u << 20) /* and at most this many bytes of them */
-#define LIVE_MAX_MSG   65536	 /* a longer message is replaced by a "truncated" one */
+#define LIVE_MAX_MSG   65536	  /* a longer message is replaced by a "truncated" one */
 
 struct live;
 

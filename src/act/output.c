@@ -21,6 +21,7 @@
 #include "fs.h"
 #include "log.h"
 #include "output_int.h"
+#include "pimutex.h"
 
 struct outputs {
 	struct output *o[OUTPUTS_MAX + 2];
@@ -164,14 +165,9 @@ static struct output *output_new(const struct output_conf *c)
 		return NULL;
 	}
 	o->refill_ns = clock_mono_ns();
-	/* Priority inheritance: the loop (SCHED_FIFO) takes this lock for moat status while
-	 * an ordinary output thread may hold it; that thread must not be preempted meanwhile.
-	 * outputs_emit never takes it. */
-	pthread_mutexattr_t ma;
-	pthread_mutexattr_init(&ma);
-	pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
-	pthread_mutex_init(&o->lock, &ma);
-	pthread_mutexattr_destroy(&ma);
+	/* The loop (SCHED_FIFO) takes this lock for moat status while an ordinary output
+	 * thread may hold it (pimutex.h). outputs_emit never takes it. */
+	pimutex_init(&o->lock);
 	return o;
 }
 

@@ -175,11 +175,6 @@ static void status_links(const char *pin_dir)
 
 static void status_counters(const char *pin_dir)
 {
-	static const char *const names[MOAT_PROG_NR] = {
-	    "connect4",	   "connect6", "sendmsg4", "sendmsg6", "exec", "exit",	    "dns_egress",
-	    "dns_ingress", "sock_new", "bind4",	   "bind6",    "veth", "socket_tp", "veth_in",
-	};
-	_Static_assert(sizeof(names) / sizeof(names[0]) == MOAT_PROG_NR, "a name per program");
 	uint64_t v[MOAT_STATS_SLOTS];
 	int err = netrules_read_stats(pin_dir, v);
 
@@ -192,7 +187,7 @@ static void status_counters(const char *pin_dir)
 	for (int p = 0; p < MOAT_PROG_NR; p++) {
 		uint64_t *s = &v[p * MOAT_STAT_NR];
 
-		printf("%-12s %12llu %10llu %10llu %10llu %10llu\n", names[p],
+		printf("%-12s %12llu %10llu %10llu %10llu %10llu\n", netrules_prog_name(p),
 		       (unsigned long long)s[MOAT_STAT_EVENTS],
 		       (unsigned long long)s[MOAT_STAT_DROPS],
 		       (unsigned long long)s[MOAT_STAT_DENIED],

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define MOAT_VERSION "0.1.0"
+#include "version.h" /* MOAT_VERSION */
 
 struct verb {
 	const char *name;

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "log.h"
+#include "rulesedit.h"
 #include "rulesfile.h"
 
 static void usage(void)
@@ -45,7 +46,9 @@ int cmd_rules(int argc, char **argv, const char *pin_dir)
 	const char *path = RULES_DEFAULT_PATH, *comment = "", *verb, *arg;
 	struct ruleset rs = {0};
 	struct stat st;
-	int opt, err, changed = 0;
+	struct rules_edit e;
+	char why[512];
+	int opt, err;
 
 	while ((opt = getopt_long(argc, argv, "f:c:h", opts, NULL)) != -1) {
 		if (opt == 'f')
@@ -63,61 +66,48 @@ int cmd_rules(int argc, char **argv, const char *pin_dir)
 	}
 	verb = argv[optind];
 	arg = optind + 1 < argc ? argv[optind + 1] : NULL;
-	err = rules_load(&rs, path);
-	if (err && err != -ENOENT)
-		return 1;
-	if (!strcmp(verb, "list")) {
-		list(&rs);
-	} else if ((!strcmp(verb, "allow") || !strcmp(verb, "deny")) && arg) {
-		struct cidr c;
-		int ip = cidr_parse(arg, &c) == 0, allow = !strcmp(verb, "allow");
-		int id = rules_add(&rs,
-				   ip ? (allow ? RULE_ALLOW_IP : RULE_DENY_IP)
-				      : (allow ? RULE_ALLOW_DOMAIN : RULE_DENY_DOMAIN),
-				   arg, comment);
-
-		if (id < 0)
-			goto fail;
-		printf("rule %d: %s %s\n", id, verb, arg);
-		changed = 1;
-	} else if (!strcmp(verb, "rm") && arg) {
-		if (rules_remove(&rs, arg)) {
-			log_error("no rule with id or match '%s' in %s", arg, path);
-			goto fail;
-		}
-		changed = 1;
-	} else if (!strcmp(verb, "default") && arg &&
-		   (!strcmp(arg, "allow") || !strcmp(arg, "deny"))) {
-		rs.default_deny = !strcmp(arg, "deny");
-		changed = 1;
-	} else if (!strcmp(verb, "export") && arg) {
-		if ((err = rules_save(&rs, arg))) {
+	if (!strcmp(verb, "list") || (!strcmp(verb, "export") && arg)) {
+		err = rules_load(&rs, path);
+		if (err && err != -ENOENT)
+			return 1;
+		if (!strcmp(verb, "list"))
+			list(&rs);
+		else if ((err = rules_save(&rs, arg))) {
 			log_error("cannot write %s: %s", arg, strerror(-err));
 			goto fail;
 		}
-	} else if (!strcmp(verb, "import") && arg) {
-		int n = rules_import(&rs, arg);
-
-		if (n < 0)
-			goto fail;
-		printf("%d rule(s) imported from %s\n", n, arg);
-		changed = 1;
-	} else {
-		usage();
 		rules_free(&rs);
+		return 0;
+	}
+	if ((!strcmp(verb, "allow") || !strcmp(verb, "deny")) && arg)
+		e = (struct rules_edit){.op = RULES_EDIT_ADD,
+					.kind = rules_edit_kind(verb, arg),
+					.match = arg,
+					.comment = comment};
+	else if (!strcmp(verb, "rm") && arg)
+		e = (struct rules_edit){.op = RULES_EDIT_REMOVE, .match = arg};
+	else if (!strcmp(verb, "default") && arg && (!strcmp(arg, "allow") || !strcmp(arg, "deny")))
+		e = (struct rules_edit){.op = RULES_EDIT_DEFAULT,
+					.default_deny = !strcmp(arg, "deny")};
+	else if (!strcmp(verb, "import") && arg)
+		e = (struct rules_edit){.op = RULES_EDIT_IMPORT, .match = arg};
+	else {
+		usage();
 		return 2;
 	}
-	if (changed) {
-		err = rules_save(&rs, path);
-		if (err) {
-			log_error("cannot write %s: %s (does its directory exist? are you root?)",
-				  path, strerror(-err));
-			goto fail;
-		}
-		if (stat(pin_dir, &st) == 0 && (err = rules_apply(&rs, pin_dir, 0)))
-			log_warn("rules saved, but writing them into the kernel failed: %s",
-				 strerror(-err));
+	/* the same change as the dashboard's (policy/rulesedit.c): validated, locked, atomic */
+	err = rules_edit_file(path, &e, &rs, why, sizeof(why));
+	if (err < 0) {
+		log_error("%s", why);
+		return 1;
 	}
+	if (e.op == RULES_EDIT_ADD)
+		printf("rule %d: %s %s\n", err, verb, arg);
+	else if (e.op == RULES_EDIT_IMPORT)
+		printf("%d rule(s) imported from %s\n", err, arg);
+	if (stat(pin_dir, &st) == 0 && (err = rules_apply(&rs, pin_dir, 0)))
+		log_warn("rules saved, but writing them into the kernel failed: %s",
+			 strerror(-err));
 	rules_free(&rs);
 	return 0;
 fail:

@@ -16,6 +16,10 @@
  *   {"cmd":"pause","container":"web"}         -> {"ok":true,"action":"pause",...} once done
  *   {"cmd":"resume","container":"web"}        -> {"ok":true,"action":"unpause",...} once done
  *   {"cmd":"resources","container":"web","history":true} -> {"ok":true,"resources":[...]}
+ *   {"cmd":"rules","reload":true}             -> {"ok":true,"file":...,"default":...,"rules":[...]}
+ *   {"cmd":"policies"}                        -> {"ok":true,"policies":[...]}
+ *   {"cmd":"counters"}                        -> {"ok":true,"programs":[...],"alerts":[...],...}
+ *   {"cmd":"egress"}                          -> {"ok":true,"egress":{"domains":[...],...}}
  *
  * The client side is lib/ctlclient.h (control_call). The server side never blocks moat run's event
  * loop: the listening socket and every client are non-blocking and in the loop's epoll; a request

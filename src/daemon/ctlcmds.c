@@ -12,9 +12,11 @@
 #include "output.h"
 #include "registry.h"
 #include "resmon.h"
+#include "rulesets.h"
 #include "settings.h"
 
-#define MAX_HELD 64 /* clients waiting for an action's result */
+#define MAX_HELD   64	/* clients waiting for an action's result */
+#define MAX_LISTED 1000 /* rules listed by the rules command; the rest counted, not listed */
 
 static json_object *answer(int ok, const char *error)
 {
@@ -236,6 +238,174 @@ static json_object *cmd_resume(struct daemon *d, json_object *req, int slot)
 	return pause_resume(d, req, slot, ACTION_UNPAUSE);
 }
 
+/* The egress rules in force (the global rules file as moat run loaded it): at most
+ * MAX_LISTED rules, "n" says how many there are. With "reload": true the file is loaded
+ * again first (after the dashboard wrote it: web/api_rules.c), and the answer says whether
+ * it loaded ("error" when not; the rules in force stay). */
+static json_object *cmd_rules(struct daemon *d, json_object *req, int slot)
+{
+	json_object *a, *list = json_object_new_array(), *v;
+	int err = 0;
+
+	if (json_object_object_get_ex(req, "reload", &v) && json_object_get_boolean(v))
+		err = rulesets_load_egress(d);
+	a = answer(!err, err ? "the rules file did not load (moat run's log says why); the "
+			       "previous rules stay in force"
+			     : NULL);
+	for (int i = 0; i < d->egress.n && i < MAX_LISTED; i++) {
+		const struct rule *r = &d->egress.rules[i];
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "id", json_object_new_int64(r->id));
+		json_object_object_add(o, "kind", json_object_new_string(rule_kind_name(r->kind)));
+		json_object_object_add(o, "match", json_object_new_string(r->match));
+		json_object_object_add(o, "comment", json_object_new_string(r->comment));
+		json_object_array_add(list, o);
+	}
+	json_object_object_add(a, "file", json_object_new_string(d->cfg.egress_rules));
+	json_object_object_add(a, "default",
+			       json_object_new_string(d->egress.default_deny ? "deny" : "allow"));
+	json_object_object_add(a, "n", json_object_new_int(d->egress.n));
+	json_object_object_add(a, "rules", list);
+	return a;
+}
+
+static json_object *strings_json(const void *base, size_t stride, int n)
+{
+	json_object *arr = json_object_new_array();
+
+	for (int i = 0; i < n; i++)
+		json_object_array_add(
+		    arr, json_object_new_string((const char *)base + (size_t)i * stride));
+	return arr;
+}
+
+/* The container-guard policies in force (at most POLICY_MAX). */
+static json_object *cmd_policies(struct daemon *d, json_object *req, int slot)
+{
+	static const char *const egress_names[] = {"monitor", "enforce", "interactive"};
+	static const struct {
+		int bit;
+		const char *name;
+	} acts[] = {{POLICY_ACT_PAUSE, "pause"},
+		    {POLICY_ACT_STOP, "stop"},
+		    {POLICY_ACT_DISCONNECT, "network_disconnect"},
+		    {POLICY_ACT_KILL_EXEC, "kill_exec"}};
+	json_object *a = answer(1, NULL), *list = json_object_new_array();
+
+	for (int i = 0; d->policies && i < d->policies->n; i++) {
+		const struct policy *p = &d->policies->p[i];
+		json_object *o = json_object_new_object(), *al = json_object_new_array();
+
+		json_object_object_add(o, "id", json_object_new_string(p->id));
+		json_object_object_add(o, "name", json_object_new_string(p->name));
+		json_object_object_add(o, "description", json_object_new_string(p->description));
+		json_object_object_add(o, "enabled", json_object_new_boolean(p->enabled));
+		json_object_object_add(o, "priority", json_object_new_int(p->priority));
+		json_object_object_add(
+		    o, "severity_threshold",
+		    json_object_new_string(alert_severity_name(p->severity_threshold)));
+		json_object_object_add(o, "names",
+				       strings_json(p->names, sizeof(p->names[0]), p->n_names));
+		json_object_object_add(o, "images",
+				       strings_json(p->images, sizeof(p->images[0]), p->n_images));
+		json_object_object_add(o, "labels",
+				       strings_json(p->labels, sizeof(p->labels[0]), p->n_labels));
+		json_object_object_add(o, "egress",
+				       p->egress >= 0 && p->egress <= 2
+					   ? json_object_new_string(egress_names[p->egress])
+					   : NULL);
+		json_object_object_add(o, "egress_rules", json_object_new_string(p->egress_rules));
+		for (size_t k = 0; k < sizeof(acts) / sizeof(acts[0]); k++)
+			if (p->actions & acts[k].bit)
+				json_object_array_add(al, json_object_new_string(acts[k].name));
+		json_object_object_add(o, "actions", al);
+		json_object_array_add(list, o);
+	}
+	json_object_object_add(a, "file",
+			       json_object_new_string(d->policies ? d->policies->path : ""));
+	json_object_object_add(a, "policies", list);
+	return a;
+}
+
+/* Kernel counters per program (the pinned stats map), alerts per rule and severity and
+ * actions per kind and result: fixed-size tables. */
+static json_object *cmd_counters(struct daemon *d, json_object *req, int slot)
+{
+	static const char *const sev[3] = {"INFO", "WARNING", "CRITICAL"};
+	json_object *a = answer(1, NULL), *progs = json_object_new_array(),
+		    *al = json_object_new_array(), *ac = json_object_new_array();
+	uint64_t v[MOAT_STATS_SLOTS];
+	int err = netrules_read_stats(d->pin_dir, v), n_pending = 0;
+
+	for (int p = 0; !err && p < MOAT_PROG_NR; p++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "program", json_object_new_string(netrules_prog_name(p)));
+		for (int s = 0; s < MOAT_STAT_NR; s++)
+			json_object_object_add(o, netrules_stat_name(s),
+					       json_object_new_uint64(v[p * MOAT_STAT_NR + s]));
+		json_object_array_add(progs, o);
+	}
+	if (err)
+		json_object_object_add(a, "kernel_error", json_object_new_string(strerror(-err)));
+	json_object_object_add(a, "programs", progs);
+	for (int i = 0; i <= d->n_alert_rules; i++) {
+		const uint64_t *n = i < d->n_alert_rules ? d->alert_rules[i].n : d->n_alerts_other;
+
+		for (int s = 0; s < 3; s++) {
+			json_object *o;
+
+			if (!n[s])
+				continue;
+			o = json_object_new_object();
+			json_object_object_add(o, "rule",
+					       json_object_new_string(i < d->n_alert_rules
+									  ? d->alert_rules[i].rule
+									  : "other"));
+			json_object_object_add(o, "severity", json_object_new_string(sev[s]));
+			json_object_object_add(o, "count", json_object_new_uint64(n[s]));
+			json_object_array_add(al, o);
+		}
+	}
+	json_object_object_add(a, "alerts", al);
+	for (int k = 1; k < DAEMON_ACTION_KINDS; k++)
+		for (int ok = 0; ok < 2; ok++) {
+			json_object *o;
+
+			if (!d->n_actions_by[k][ok])
+				continue;
+			o = json_object_new_object();
+			json_object_object_add(o, "kind",
+					       json_object_new_string(action_kind_name(k)));
+			json_object_object_add(o, "result",
+					       json_object_new_string(ok ? "ok" : "failed"));
+			json_object_object_add(o, "count",
+					       json_object_new_uint64(d->n_actions_by[k][ok]));
+			json_object_array_add(ac, o);
+		}
+	json_object_object_add(a, "actions", ac);
+	json_object_object_add(a, "events", json_object_new_uint64(d->n_events));
+	json_object_object_add(a, "bad_events", json_object_new_uint64(d->n_bad_events));
+	json_object_object_add(a, "containers", json_object_new_int(inventory_count(&d->inv)));
+	for (int i = 0; i < PROMPTS_MAX; i++)
+		n_pending += d->prompts.p[i].id != 0;
+	json_object_object_add(a, "pending", json_object_new_int(n_pending));
+	json_object_object_add(a, "registry_names",
+			       json_object_new_uint64(registry_count(d->registry)));
+	return a;
+}
+
+/* Egress decisions per domain and per container (access.c: at most 4096 of each, the rest
+ * as "(other)") and the last 50 decisions, newest last. */
+static json_object *cmd_egress(struct daemon *d, json_object *req, int slot)
+{
+	json_object *a = answer(1, NULL);
+
+	json_object_object_add(a, "egress", access_stats(d->access));
+	return a;
+}
+
 const struct control_cmd control_cmds[] = {
     {"status", "", "moat run's state: containers, counters, files", cmd_status},
     {"stats", "", "egress statistics (moat stats): decisions, rules, and the status", cmd_stats},
@@ -248,6 +418,16 @@ const struct control_cmd control_cmds[] = {
     {"resume", "container", "resume a container; answers once done (moat resume)", cmd_resume},
     {"resources", "container history",
      "resource stats per container, with history (moat stats --resources)", cmd_resources},
+    {"rules", "reload",
+     "the egress rules in force (at most 1000 listed); reload: read the file "
+     "again first",
+     cmd_rules},
+    {"policies", "", "the container-guard policies in force", cmd_policies},
+    {"counters", "",
+     "kernel counters per program, alerts per rule and severity, actions per kind and result",
+     cmd_counters},
+    {"egress", "", "egress decisions per domain and container, and the last 50 (bounded)",
+     cmd_egress},
 };
 const size_t n_control_cmds = sizeof(control_cmds) / sizeof(control_cmds[0]);
 

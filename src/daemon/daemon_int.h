@@ -34,6 +34,9 @@ struct healthwatch;
 struct resources;
 struct resdetect;
 
+#define DAEMON_ALERT_RULES  64 /* rule ids counted one by one (there are fewer) */
+#define DAEMON_ACTION_KINDS 8
+
 struct daemon {
 	/* Setup (daemon.c, options.c): what moat run was asked to do. */
 	struct config cfg;
@@ -92,6 +95,15 @@ struct daemon {
 	struct dnsmatch_stats dns; /* DNS answers that did not count */
 	uint64_t n_events, n_bad_events, n_alerts[3], n_actions_ok, n_actions_failed;
 	uint64_t n_copycheck_skipped;
+	/* Alerts per rule and severity, actions per kind and result (respond.c), for the
+	 * counters command and /metrics: bounded, rules beyond the table count as "other". */
+	struct {
+		char rule[32];
+		uint64_t n[3];
+	} alert_rules[DAEMON_ALERT_RULES];
+	int n_alert_rules;
+	uint64_t n_alerts_other[3];
+	uint64_t n_actions_by[DAEMON_ACTION_KINDS][2]; /* [enum action_kind][0 failed, 1 ok] */
 };
 
 /* A daemon with the defaults and nothing started: the configuration's defaults, the

@@ -33,8 +33,20 @@ void paused_mark(struct paused_set *s, const char *id, int on)
 
 void respond_emit(struct daemon *d, struct alert *a)
 {
-	if (a->severity >= 0 && a->severity <= 2)
+	if (a->severity >= 0 && a->severity <= 2) {
+		int i;
+
 		d->n_alerts[a->severity]++;
+		for (i = 0; i < d->n_alert_rules && strcmp(d->alert_rules[i].rule, a->rule); i++)
+			;
+		if (i == d->n_alert_rules && i < DAEMON_ALERT_RULES)
+			snprintf(d->alert_rules[d->n_alert_rules++].rule, sizeof(a->rule), "%s",
+				 a->rule);
+		if (i < d->n_alert_rules)
+			d->alert_rules[i].n[a->severity]++;
+		else
+			d->n_alerts_other[a->severity]++;
+	}
 	outputs_emit(d->outputs, a);
 }
 
@@ -135,6 +147,8 @@ void respond_action_result(struct daemon *d, const struct action_result *r)
 	int64_t ms = (r->done_ns - r->req.requested_ns) / 1000000;
 
 	r->ok ? d->n_actions_ok++ : d->n_actions_failed++;
+	if (r->req.kind > 0 && r->req.kind < DAEMON_ACTION_KINDS)
+		d->n_actions_by[r->req.kind][!!r->ok]++;
 	if (r->req.kind == ACTION_PAUSE && !r->ok)
 		paused_mark(&d->paused, r->req.container, 0);
 	if (r->req.kind == ACTION_UNPAUSE && r->ok)

@@ -152,19 +152,19 @@ void rulesets_load_policies(struct daemon *d)
 	rulesets_commit(d);
 }
 
-void rulesets_load_egress(struct daemon *d)
+int rulesets_load_egress(struct daemon *d)
 {
 	int err = rules_load(&d->egress, d->cfg.egress_rules);
 
 	if (err == -ENOENT) {
 		log_debug("%s: no egress rules file", d->cfg.egress_rules);
 	} else if (err) {
-		return;
+		return err;
 	} else {
 		log_info("%s: %d egress rule(s), default %s", d->cfg.egress_rules, d->egress.n,
 			 d->egress.default_deny ? "deny" : "allow");
 	}
-	rulesets_commit(d);
+	return rulesets_commit(d);
 }
 
 void rulesets_load_list(struct daemon *d, const char *path, struct iplist *l, int is_black)

@@ -16,8 +16,10 @@ int rulesets_commit(struct daemon *d);
 /* (Re)load the list at path into l (nothing when path is ""); a blacklist is committed. */
 void rulesets_load_list(struct daemon *d, const char *path, struct iplist *l, int is_black);
 
-/* (Re)load the egress rules file and commit. */
-void rulesets_load_egress(struct daemon *d);
+/* (Re)load the egress rules file and commit. Returns 0 (a missing file is an empty set), or
+ * -errno when the file did not load (the rules in force stay, the reason is logged) or the
+ * commit failed. */
+int rulesets_load_egress(struct daemon *d);
 
 /* (Re)load the policies and their own rule sets, and commit. */
 void rulesets_load_policies(struct daemon *d);

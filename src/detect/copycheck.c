@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "copycheck.h"
 #include "log.h"
+#include "pimutex.h"
 
 #define CT_SLOTS 256 /* containers with a budget kept (least recently used one reused) */
 
@@ -378,7 +379,7 @@ struct copycheck *copycheck_start(const struct name_list *shells, const struct n
 	fcntl(p[1], F_SETPIPE_SZ, (int)(sizeof(struct copycheck_result) * COPYCHECK_QUEUE * 2));
 	cc->pipe_rd = p[0];
 	cc->pipe_wr = p[1];
-	pthread_mutex_init(&cc->lock, NULL);
+	pimutex_init(&cc->lock);
 	pthread_cond_init(&cc->cond, NULL);
 	copycheck_set_names(cc, shells, runtimes, net_tools);
 	err = pthread_create(&cc->thread, NULL, worker, cc);

@@ -16,6 +16,7 @@
 #include "docker.h"
 #include "dockerhealth.h"
 #include "log.h"
+#include "pimutex.h"
 
 _Static_assert(sizeof(struct docker_health) <= PIPE_BUF, "readings are written atomically");
 
@@ -202,7 +203,7 @@ struct dockerhealth *dockerhealth_start(const char *host, uint32_t poll_s)
 	if (host)
 		snprintf(h->host, sizeof(h->host), "%s", host);
 	h->poll_ns = (int64_t)poll_s * 1000000000LL;
-	pthread_mutex_init(&h->lock, NULL);
+	pimutex_init(&h->lock);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&h->wake, &ca);

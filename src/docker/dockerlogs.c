@@ -15,6 +15,7 @@
 #include "docker_int.h"
 #include "dockerlogs.h"
 #include "log.h"
+#include "pimutex.h"
 
 /* ---- the splitter --------------------------------------------------------- */
 
@@ -408,7 +409,7 @@ struct dockerlogs *dockerlogs_start(const char *host, const struct dockerlogs_op
 		errno = ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_init(&l->lock, NULL);
+	pimutex_init(&l->lock);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&l->thread, NULL, run, l);

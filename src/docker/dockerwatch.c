@@ -18,6 +18,7 @@
 #include "docker.h"
 #include "dockerwatch.h"
 #include "log.h"
+#include "pimutex.h"
 
 #define DW_BACKOFF_MIN_MS 100
 #define DW_BACKOFF_MAX_MS 10000
@@ -318,7 +319,7 @@ struct dockerwatch *dockerwatch_start(const char *host)
 	/* Room for a burst of events while the main loop is busy; the
 	 * default 64 KiB would do too, just with more waiting. */
 	fcntl(w->wfd, F_SETPIPE_SZ, DW_PIPE_SIZE);
-	pthread_mutex_init(&w->lock, NULL);
+	pimutex_init(&w->lock);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

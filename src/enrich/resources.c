@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 
 #include "clock.h"
+#include "pimutex.h"
 #include "resources.h"
 #include "vethguard.h"
 
@@ -394,7 +395,7 @@ struct resources *resources_start(const struct resources_opts *o)
 	r->o.proc_root = r->proc_root;
 	r->host_mem = res_host_mem(r->proc_root);
 	r->efd = -1;
-	pthread_mutex_init(&r->mu, NULL);
+	pimutex_init(&r->mu);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&r->cond, &ca);

@@ -215,6 +215,26 @@ int netrules_exec_deny_del(const char *pin_dir, uint64_t cgid, const char *name)
 	return exec_deny_write(pin_dir, cgid, name, NULL);
 }
 
+const char *netrules_prog_name(int p)
+{
+	static const char *const names[MOAT_PROG_NR] = {
+	    "connect4",	   "connect6", "sendmsg4", "sendmsg6", "exec", "exit",	    "dns_egress",
+	    "dns_ingress", "sock_new", "bind4",	   "bind6",    "veth", "socket_tp", "veth_in",
+	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == MOAT_PROG_NR, "a name per program");
+
+	return p >= 0 && p < MOAT_PROG_NR ? names[p] : "?";
+}
+
+const char *netrules_stat_name(int s)
+{
+	static const char *const names[MOAT_STAT_NR] = {"events", "drops", "denied", "errors",
+							"suppressed"};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == MOAT_STAT_NR, "a name per counter");
+
+	return s >= 0 && s < MOAT_STAT_NR ? names[s] : "?";
+}
+
 int netrules_read_stats(const char *pin_dir, uint64_t vals[MOAT_STATS_SLOTS])
 {
 	int ncpu = libbpf_num_possible_cpus(), fd = netrules_map_fd(pin_dir, NR_STATS), err = 0;

@@ -112,6 +112,11 @@ void netrules_txn_abort(struct netrules_txn *t);
  * Returns 0 or -errno. */
 int netrules_read_stats(const char *pin_dir, uint64_t vals[MOAT_STATS_SLOTS]);
 
+/* The name of program p (enum MOAT_PROG_*: "connect4", "dns_egress", ...), "?" when out of
+ * range; and of counter s (MOAT_STAT_*: "events", "drops", ...). */
+const char *netrules_prog_name(int p);
+const char *netrules_stat_name(int s);
+
 /* ---- Settings, resolvers and per-cgroup state ---- */
 
 /* Write / read the one moat_settings entry (the defaults for unknown cgroups, the TTL cap,

@@ -291,6 +291,8 @@ static void parse_entry(struct op *p, json_object *e, struct output_conf *o)
 		get_command(p, v, o);
 	else if (type == OUTPUT_EXEC)
 		op_error(p, "command", "an exec output needs one: [\"/path/program\", \"arg\"]");
+	if (type == OUTPUT_EXEC && o->argc == 0 && json_object_object_get_ex(e, "command", &v))
+		op_error(p, "command", "is empty: give [\"/path/program\", \"arg\"]");
 	if (type == OUTPUT_EXEC && o->argc == 1 && o->shell == 0 && strchr(o->argv[0], ' ') &&
 	    json_object_object_get_ex(e, "command", &v) && json_object_is_type(v, json_type_string))
 		op_error(p, "command",

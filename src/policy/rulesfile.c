@@ -301,11 +301,12 @@ int rules_load_buf(struct ruleset *rs, const char *name, const char *buf, size_t
 	return err;
 }
 
-int rules_save(const struct ruleset *rs, const char *path)
+char *rules_format(const struct ruleset *rs, size_t *len)
 {
 	json_object *root = json_object_new_object(), *arr = json_object_new_array();
 	const char *s;
-	int err = 0;
+	char *text;
+	size_t n;
 
 	json_object_object_add(root, "default",
 			       json_object_new_string(rs->default_deny ? "deny" : "allow"));
@@ -324,22 +325,30 @@ int rules_save(const struct ruleset *rs, const char *path)
 	json_object_object_add(root, "rules", arr);
 	s = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 						     JSON_C_TO_STRING_NOSLASHESCAPE);
-	{
-		size_t n = strlen(s);
-		char *text = malloc(n + 2);
-
-		if (!text) {
-			err = -ENOMEM;
-			goto out;
-		}
+	n = s ? strlen(s) : 0;
+	text = s ? malloc(n + 2) : NULL;
+	if (text) {
 		memcpy(text, s, n);
 		text[n] = '\n';
 		text[n + 1] = '\0';
-		err = fs_save_atomic(path, text, n + 1, 0644);
-		free(text);
+		*len = n + 1;
+	} else {
+		errno = ENOMEM;
 	}
-out:
 	json_object_put(root);
+	return text;
+}
+
+int rules_save(const struct ruleset *rs, const char *path)
+{
+	size_t n;
+	char *text = rules_format(rs, &n);
+	int err;
+
+	if (!text)
+		return -ENOMEM;
+	err = fs_save_atomic(path, text, n, 0644);
+	free(text);
 	return err;
 }
 

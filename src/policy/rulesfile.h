@@ -7,6 +7,7 @@
 #ifndef MOAT_RULESFILE_H
 #define MOAT_RULESFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cidr.h"
@@ -59,6 +60,10 @@ int rules_load(struct ruleset *rs, const char *path);
  * the first NUL byte, as in a file), named `name` in messages. The same
  * contract for a file that exists. */
 int rules_load_buf(struct ruleset *rs, const char *name, const char *buf, size_t len);
+
+/* The set as the text of a rules file (what rules_save writes): malloc'd, NUL-terminated,
+ * its length in *len. NULL with errno ENOMEM. */
+char *rules_format(const struct ruleset *rs, size_t *len);
 
 /* Write the set atomically (temp file, fsync, rename). 0 or -errno. */
 int rules_save(const struct ruleset *rs, const char *path);

@@ -29,12 +29,12 @@ struct web_stats {
 
 /* What every handler may use. */
 struct web_env {
-	const char *ctl_path;	 /* moat run's control socket */
-	const char *alerts_file; /* the JSON-lines alert log ("" none) */
-	const char *access_log;	 /* the JSON-lines egress decision log ("" none) */
-	const char *rules_file;	 /* the global egress rules file */
+	const char *ctl_path;	   /* moat run's control socket */
+	const char *alerts_file;   /* the JSON-lines alert log ("" none) */
+	const char *access_log;	   /* the JSON-lines egress decision log ("" none) */
+	const char *rules_file;	   /* the global egress rules file */
 	int per_container_metrics; /* /metrics has per-container series (off by default) */
-	struct live *live;	 /* the live feed (live.h) */
+	struct live *live;	   /* the live feed (live.h) */
 	struct web_stats *stats;
 };
 

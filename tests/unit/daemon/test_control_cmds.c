@@ -184,7 +184,8 @@ static void test_served(void)
 	a = ask(&r, "{\"cmd\":\"fly\"}\n");
 	CHECK(a && !is_ok(a) &&
 		  !strcmp(str(a, "error"), "unknown cmd; use status, stats, pending, decide, "
-					   "reload, registry, pause, resume or resources"),
+					   "reload, registry, pause, resume, resources, rules, "
+					   "policies, counters or egress"),
 	      "an unknown command is answered with every served one", "%s",
 	      json_object_to_json_string(a));
 	CHECK(a && json_object_object_get_ex(a, "commands", &v) &&

@@ -485,6 +485,25 @@ static void test_alertlog(void)
 			fclose(m);
 	}
 	unlink(p);
+	{
+		/* Found by fuzz_alertlog: a torn line ending in half a surrogate pair made
+		 * json-c turn the next line's \u escape into U+FFFD when read forwards (after
+		 * it), not backwards: `moat alerts -n 1` and `moat alerts -n 0 | tail -1`
+		 * printed different text. */
+		static const char torn[] =
+		    "{\"severity\":\"INFO\",\"message\":\"x\",\"c\":\"\\ud800\n"
+		    "{\"severity\":\"CRITICAL\",\"message\":\"a\\u0000b\"}\n";
+		struct alert_filter f1 = {.last = 1, .color_mode = ALERTLOG_COLOR_NEVER};
+		struct alert_filter f0 = {.last = 0, .color_mode = ALERTLOG_COLOR_NEVER};
+		char *a = query(NULL, torn, f1, &rc1), *b = query(NULL, torn, f0, &rc2);
+
+		CHECK(a && b && rc1 == 0 && rc2 == 0 && !strcmp(a, b) && !strstr(b, "\xef\xbf\xbd"),
+		      "alert file: a line after a torn half surrogate pair reads the same forwards "
+		      "and backwards",
+		      "backwards:\n%s\nforwards:\n%s", a ? a : "", b ? b : "");
+		free(a);
+		free(b);
+	}
 }
 
 int main(void)
