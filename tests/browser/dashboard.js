@@ -223,11 +223,13 @@ const attr = (s) => JSON.stringify(s); // a quoted CSS attribute value
 
 		// f. the whole dashboard with live data, once stats samples have drawn the sparklines.
 		await check('CPU and memory sparklines are drawn from the stats stream', async () => {
-			await page.waitForSelector(`${pausedRow} svg.spark.cpu polyline`, { timeout: 15000 });
-			await page.waitForSelector(`${pausedRow} svg.spark.mem polyline`, { timeout: 15000 });
+			// attached, not visible: an idle container's line is flat (a box of height 0)
+			await page.waitForSelector(`${pausedRow} svg.spark.cpu polyline`, { state: 'attached', timeout: 15000 });
+			await page.waitForSelector(`${pausedRow} svg.spark.mem polyline`, { state: 'attached', timeout: 15000 });
 		});
 		if (SHOTS) {
-			await page.waitForTimeout(500); // let the last highlight fade out of the picture
+			if (await page.isVisible('#banner')) await page.click('#banner'); // the import's note
+			await page.waitForTimeout(1500); // let the last highlight fade out of the picture
 			await page.screenshot({ path: path.join(SHOTS, 'dashboard.png'), fullPage: true });
 		}
 		await check('no script error or Content-Security-Policy violation in the page', async () => {

@@ -65,8 +65,12 @@
 		}
 		b.className = 'banner' + (kind ? ' ' + kind : '');
 		b.textContent = text;
+		b.title = 'click to dismiss';
 		b.hidden = false;
+		clearTimeout(bannerTimer);
+		if (kind === 'info') bannerTimer = setTimeout(() => (b.hidden = true), 6000);
 	}
+	let bannerTimer = 0;
 
 	/* ---- the API ----------------------------------------------------------------------- */
 
@@ -305,7 +309,7 @@
 		s.last = x;
 	}
 
-	/* An inline SVG polyline of values scaled to max (at least the largest value). */
+	/* An inline SVG polyline of values, the top being the largest value or max if larger. */
 	function sparkline(kind, values, max, title) {
 		const NS = 'http://www.w3.org/2000/svg';
 		const w = 110, h = 26;
@@ -353,8 +357,9 @@
 		const cpuTxt = last ? Number(last.cpu_percent || 0).toFixed(1) + ' %' : '-';
 		const memTxt = last ? fmtBytes(last.memory_bytes) + (s.limit ? ' / ' + fmtBytes(s.limit) : '') : '-';
 		return [
-			[sparkline('cpu', s.cpu, 100, 'CPU %'), el('span', { class: 'sub' }, cpuTxt)],
-			[sparkline('mem', s.mem, s.limit, 'memory'), el('span', { class: 'sub' }, memTxt)],
+			/* scaled to the data (CPU: at least 5 %), so a trend shows; the figures say how much */
+			[sparkline('cpu', s.cpu, 5, 'CPU % (last ' + s.cpu.length + ' samples)'), el('span', { class: 'sub' }, cpuTxt)],
+			[sparkline('mem', s.mem, 0, 'memory (last ' + s.mem.length + ' samples)'), el('span', { class: 'sub' }, memTxt)],
 		];
 	}
 
@@ -787,6 +792,9 @@
 		$('f-text').addEventListener('input', renderAlerts);
 		$('alert-filters').addEventListener('submit', (e) => e.preventDefault());
 		$('alerts-older').addEventListener('click', () => olderAlerts().catch(report('older alerts')));
+		$('banner').addEventListener('click', () => {
+			if (!refused) $('banner').hidden = true;
+		});
 		$('detail-close').addEventListener('click', () => ($('detail').hidden = true));
 		$('detail').addEventListener('click', (e) => {
 			if (e.target === $('detail')) $('detail').hidden = true;
