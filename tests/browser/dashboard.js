@@ -13,6 +13,7 @@
 //   MOAT_T_LOOKUP     a command that starts its lookup (in the background)
 //   MOAT_T_LOOKUP_RC  a command printing the lookup's exit status ("" while it runs)
 //   MOAT_T_RULES      the egress rules file moat run uses (checked after the page's changes)
+//   MOAT_T_BUSY       a container using some CPU: the screenshot waits for its sparkline
 // Prints "ok - ..." / "not ok - ..." lines (tests/run.sh); exits 1 if any check failed.
 'use strict';
 
@@ -229,6 +230,13 @@ const attr = (s) => JSON.stringify(s); // a quoted CSS attribute value
 		});
 		if (SHOTS) {
 			if (await page.isVisible('#banner')) await page.click('#banner'); // the import's note
+			// For the picture only (not a check): a few more stats samples on the sparklines.
+			const BUSY = process.env.MOAT_T_BUSY;
+			if (BUSY)
+				await page.waitForFunction((name) => {
+					const pl = document.querySelector(`#containers tr[data-name="${CSS.escape(name)}"] svg.spark.cpu polyline`);
+					return pl && pl.getAttribute('points').split(' ').length >= 10;
+				}, BUSY, { timeout: 40000 }).catch(() => console.log('# fewer than 10 stats samples for the screenshot'));
 			await page.waitForTimeout(1500); // let the last highlight fade out of the picture
 			await page.screenshot({ path: path.join(SHOTS, 'dashboard.png'), fullPage: true });
 		}

@@ -87,7 +87,7 @@ export MOAT_T_SHELL="docker exec moat-test-web sh -c 'true \"<img src=x onerror=
 export MOAT_T_STATE="docker inspect -f '{{.State.Status}}' moat-test-web"
 export MOAT_T_LOOKUP="docker exec moat-test-ix touch /tmp/go"
 export MOAT_T_LOOKUP_RC="docker exec moat-test-ix cat /tmp/lookup.rc 2>/dev/null || true"
-export MOAT_T_RULES=$T_TMP/rules.json
+export MOAT_T_RULES=$T_TMP/rules.json MOAT_T_BUSY=moat-test-busy
 
 (cd "$BROWSER_DIR" && node dashboard.js) | tee "$T_TMP/browser.out"
 rc=${PIPESTATUS[0]}
