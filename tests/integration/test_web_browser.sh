@@ -51,7 +51,7 @@ docker_run_test ix --dns-option timeout:2 --dns-option attempts:8 --entrypoint s
 	{ t_fail "containers start" "docker run ix"; t_done; }
 # busy: some CPU in bursts (its own entrypoint shell), for live sparklines in the screenshot.
 docker_run_test busy --entrypoint sh -- -c \
-	'while :; do i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; sleep 0.4; done' ||
+	'while :; do i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 0.4; done' ||
 	{ t_fail "containers start" "docker run busy"; t_done; }
 docker cp "$MOAT_ROOT/build/helpers/resolve-glibc" moat-test-ix:/resolve >/dev/null ||
 	{ t_fail "resolve helper copied into ix" "docker cp build/helpers/resolve-glibc (make all builds it)"; t_done; }

@@ -327,7 +327,7 @@
 		svg.appendChild(base);
 		if (values.length) {
 			const top = Math.max(max || 0, ...values, 1e-9);
-			const step = w / (SPARK_POINTS - 1);
+			const step = w / (Math.max(values.length, 20) - 1); /* short histories fill the width sooner */
 			const x0 = w - step * (values.length - 1);
 			const pts = values.map((v, i) =>
 				(x0 + i * step).toFixed(1) + ',' + (h - 2 - (v / top) * (h - 4)).toFixed(1));
