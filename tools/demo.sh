@@ -90,8 +90,6 @@ echo "\$ moat status"
 MOAT_CONTROL_SOCKET="$RUNDIR/moat.sock" "$MOAT" status | head -n 8
 echo "\$ moat alerts --file $RUNDIR/alerts.jsonl --severity CRITICAL"
 "$MOAT" alerts --file "$RUNDIR/alerts.jsonl" --severity CRITICAL
-echo "\$ docker exec $NAME nslookup web.moat.test $GW"
-docker exec "$NAME" nslookup web.moat.test "$GW" >/dev/null
 
 say "The dashboard: the same alerts, the container, its stats, live"
 echo "$URL"
