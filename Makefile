@@ -23,6 +23,8 @@ SRC_DIRS := $(sort $(dir $(wildcard src/*/*.c src/*/*.h)))
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I$(BUILD) \
 	$(CFLAGS_SD) $(addprefix -I,$(SRC_DIRS:/=)) $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 LDLIBS += -pthread $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl -lmnl)
+# The dashboard's server (src/web/server.c); civetweb ships no pkg-config file.
+LDLIBS += -lcivetweb
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Ivmlinux/$(ARCH) -Iinclude -Ibpf
@@ -32,7 +34,7 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
 
 SRCS := $(wildcard src/*/*.c)
-OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS)) $(BUILD)/obj/web_assets.o
 LIB_OBJS := $(filter-out $(BUILD)/obj/cli/main.o,$(OBJS))
 
 # tests/unit/<folder>/test_<module>.c: one folder per src/ folder (tests/README.md).
@@ -47,7 +49,7 @@ BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(BPFT_SRCS))
 HELPERS := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(filter-out tests/helpers/resolve.c,$(wildcard tests/helpers/*.c))) \
 	$(BUILD)/helpers/resolve-glibc $(if $(shell command -v musl-gcc),$(BUILD)/helpers/resolve-musl)
 
-all: $(BUILD)/moat $(UNIT_BINS) $(BPFT_BINS) $(HELPERS)
+all: $(BUILD)/moat $(UNIT_BINS) $(BPFT_BINS) $(HELPERS) $(BUILD)/bench/wsclient
 
 help:
 	@echo "make            build build/moat and the tests"
@@ -66,6 +68,15 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@ || { rm -f $@.tmp; false; }
 
 $(BUILD)/obj/%.o: src/%.c include/moat/*.h src/*/*.h $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# The dashboard's files (src/web/assets/) embedded in the binary (tools/embed_assets.sh).
+$(BUILD)/web_assets.c: $(shell find src/web/assets -type f 2>/dev/null) tools/embed_assets.sh
+	@mkdir -p $(@D)
+	tools/embed_assets.sh src/web/assets > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/web_assets.o: $(BUILD)/web_assets.c src/web/server_assets.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -155,6 +166,12 @@ BENCH_BINS += $(BUILD)/bench/outputs
 
 $(BUILD)/bench/outputs: tools/bench/outputs.c $(LIB_OBJS) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# Live stream clients for the dashboard benchmark and test: build/bench/wsclient.
+BENCH_BINS += $(BUILD)/bench/wsclient
+
+$(BUILD)/bench/wsclient: tools/bench/wsclient.c | $(BUILD)/bench
+	$(CC) -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter $< -pthread -lcivetweb -o $@
 
 $(BUILD)/bpf $(BUILD)/obj $(BUILD)/tests $(BUILD)/helpers $(BUILD)/bench:
 	mkdir -p $@

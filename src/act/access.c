@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "live.h"
 #include "fs.h"
 #include "alert.h"
 #include "clock.h"
@@ -37,6 +38,7 @@ struct access {
 	struct counters domains, containers;
 	json_object *recent[ACCESS_RECENT];
 	int recent_next;
+	struct live *live; /* access_set_live; NULL: none */
 };
 
 struct access *access_open(const char *path)
@@ -122,13 +124,19 @@ static json_object *entry_json(const struct access_entry *e)
 	return o;
 }
 
+void access_set_live(struct access *a, struct live *l)
+{
+	if (a)
+		a->live = l;
+}
+
 void access_record(struct access *a, const struct access_entry *e)
 {
 	int allowed = !strcmp(e->verdict, "allow");
 	json_object *o = entry_json(e);
-	const char *s;
+	const char *s = NULL;
 	char *line;
-	size_t len;
+	size_t len = 0;
 
 	allowed ? a->allowed++ : a->denied++;
 	count(&a->domains, e->domain && e->domain[0] ? e->domain : "(no name)", allowed);
@@ -147,6 +155,11 @@ void access_record(struct access *a, const struct access_entry *e)
 			free(line);
 		}
 	}
+	/* The dashboard's feed: the access log's text when there is one (serialized once). */
+	if (a->live && s)
+		live_publish_text(a->live, "decision", s, len);
+	else if (a->live)
+		live_publish(a->live, "decision", json_object_get(o));
 	json_object_put(a->recent[a->recent_next]);
 	a->recent[a->recent_next] = o;
 	a->recent_next = (a->recent_next + 1) % ACCESS_RECENT;

@@ -31,7 +31,13 @@ struct access_entry {
 struct access *access_open(const char *path);
 void access_close(struct access *a);
 
-/* Log one decision (one write per line) and count it. */
+struct live;
+
+/* Publish every decision from now on to the live feed l (live.h; NULL: none), as "decision"
+ * messages whose data is the access log line's object. */
+void access_set_live(struct access *a, struct live *l);
+
+/* Log one decision (one write per line), count it, and publish it (access_set_live). */
 void access_record(struct access *a, const struct access_entry *e);
 
 /* {"since": ..., "totals": {...}, "domains": [{"domain","allowed","denied"}],

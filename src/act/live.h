@@ -16,7 +16,7 @@
 
 #define LIVE_MAX_MSGS  8192	  /* messages kept for readers that resume */
 #define LIVE_MAX_BYTES (8u << 20) /* and at most this many bytes of them */
-#define LIVE_MAX_MSG   65536	  /* a longer message is replaced by a "truncated" one */
+#define LIVE_MAX_MSG   65536	  /* a longer one becomes type "truncated", data {type,bytes} */
 
 struct live;
 
@@ -35,6 +35,10 @@ void live_free(struct live *l);
  * thread. Returns its seq, or 0 when it was lost (ENOMEM; counted). l NULL: data is freed
  * and 0 returned, so callers need not check whether the dashboard is on. */
 uint64_t live_publish(struct live *l, const char *type, json_object *data);
+
+/* live_publish with data already serialized: dlen bytes of one JSON value at ds (copied;
+ * NULL: {}), for a caller that has the text anyway (the access log's line). */
+uint64_t live_publish_text(struct live *l, const char *type, const char *ds, size_t dlen);
 
 /* The first message after seq `after`: copied into *msg (malloc'd, NUL-terminated, caller
  * frees) with its seq in *seq. Returns 0; -EAGAIN when there is none yet; -ERANGE when

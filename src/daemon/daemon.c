@@ -10,6 +10,7 @@
  * The modules share struct daemon (daemon_int.h). */
 #define _GNU_SOURCE /* SCHED_RESET_ON_FORK */
 #include <errno.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -37,6 +38,7 @@
 #include "dockerwatch.h"
 #include "format.h"
 #include "healthwatch.h"
+#include "live.h"
 #include "log.h"
 #include "logwatch.h"
 #include "moat/maps.h"
@@ -48,6 +50,7 @@
 #include "rulesets.h"
 #include "settings.h"
 #include "tick.h"
+#include "web.h"
 
 /* epoll data.u32 of each input; the control socket's clients follow TAG_CONTROL. */
 enum {
@@ -172,6 +175,48 @@ static void set_realtime(int prio)
 		log_debug("event loop runs under SCHED_FIFO %d", prio);
 }
 
+/* The dashboard (docs/web.md): the live feed and the server, on its own threads, once the
+ * control socket it asks is up. A failure (the port taken, TLS refused) is logged by
+ * web_start and moat run goes on without it: detection never depends on the web. */
+static void web_setup(struct daemon *d)
+{
+	struct web_options o;
+	char dir[4096];
+
+	if (!strcmp(d->cfg.http.listen, "off")) {
+		log_info("dashboard: off (--http off)");
+		return;
+	}
+	web_options_defaults(&o);
+	snprintf(o.listen, sizeof(o.listen), "%s", d->cfg.http.listen);
+	snprintf(o.tls_cert, sizeof(o.tls_cert), "%s", d->cfg.http.tls_cert);
+	snprintf(o.tls_key, sizeof(o.tls_key), "%s", d->cfg.http.tls_key);
+	o.per_container_metrics = d->cfg.http.per_container_metrics;
+	o.max_clients = d->cfg.http.max_clients;
+	snprintf(dir, sizeof(dir), "%s", d->cfg.control_socket);
+	if (d->cfg.http.token_file[0])
+		snprintf(o.token_file, sizeof(o.token_file), "%s", d->cfg.http.token_file);
+	else
+		snprintf(o.token_file, sizeof(o.token_file), "%s/web.token", dirname(dir));
+	snprintf(o.ctl_path, sizeof(o.ctl_path), "%s", d->cfg.control_socket);
+	snprintf(o.alerts_file, sizeof(o.alerts_file), "%s", d->cfg.alerts_file);
+	snprintf(o.access_log, sizeof(o.access_log), "%s", d->cfg.access_log);
+	snprintf(o.rules_file, sizeof(o.rules_file), "%s", d->cfg.egress_rules);
+	d->live = live_new(0, 0);
+	if (!d->live) {
+		log_warn("dashboard: out of memory; moat goes on without it");
+		return;
+	}
+	d->web = web_start(&o, d->live);
+	if (!d->web) {
+		live_free(d->live);
+		d->live = NULL;
+		return;
+	}
+	access_set_live(d->access, d->live);
+	log_info("dashboard: %s (the token is also in %s)", web_url(d->web), o.token_file);
+}
+
 static int epoll_add(int epfd, int fd, uint32_t tag)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
@@ -207,6 +252,7 @@ static int daemon_start(struct daemon *d, const sigset_t *signals)
 		return -1;
 	}
 	resmon_start(d); /* its thread, like the others, before the loop turns real-time */
+	web_setup(d);	 /* the dashboard's threads too */
 	settings_resolvers_global(d);
 	settings_apply_all(d);
 	d->rb = ring_buffer__new(loader_events_fd(&d->loader), dispatch_kernel_event, d, NULL);
@@ -352,6 +398,7 @@ void daemon_free(struct daemon *d)
 		return;
 	if (d->started)
 		tick_save_registry_now(d);
+	web_stop(d->web); /* before the control socket its handlers ask */
 	control_server_close(&d->ctl, "moat is shutting down");
 	actions_stop(d->actions);
 	copycheck_stop(d->copycheck);
@@ -368,6 +415,7 @@ void daemon_free(struct daemon *d)
 	for (int i = 0; i < POLICY_MAX; i++)
 		rules_free(&d->policy_rules[i]);
 	access_close(d->access);
+	live_free(d->live); /* after every publisher: the loop, access */
 	free(d->policies);
 	dedup_free(d->dedup);
 	lossy_free(d->lossy);

@@ -33,6 +33,8 @@ struct logwatch;
 struct healthwatch;
 struct resources;
 struct resdetect;
+struct live;
+struct web;
 
 #define DAEMON_ALERT_RULES  64 /* rule ids counted one by one (there are fewer) */
 #define DAEMON_ACTION_KINDS 8
@@ -80,6 +82,11 @@ struct daemon {
 	/* Resource stats (resmon.c): the sampler thread and the rules' state. */
 	struct resources *res;
 	struct resdetect *resdet;
+	/* The dashboard (daemon.c starts it): the live feed the loop publishes into (alerts,
+	 * decisions, prompts, container changes, stats samples; NULL when the dashboard is
+	 * off) and the server, which runs on its own threads. */
+	struct live *live;
+	struct web *web;
 	/* Housekeeping (tick.c). */
 	pid_t saver; /* child writing the registry, 0 when none */
 	int registry_dirty;

@@ -8,9 +8,43 @@
 #include "dockerev.h"
 #include "healthwatch.h"
 #include "log.h"
+#include "live.h"
 #include "logwatch.h"
 #include "netrules.h"
 #include "settings.h"
+
+/* A container's state change to the dashboard's feed: Docker's action and the state it
+ * leaves the container in (the inventory's, else what the action implies). */
+static void publish_event(struct daemon *d, const struct docker_event *ev,
+			  const struct container_info *c)
+{
+	static const struct {
+		const char *action, *state;
+	} implied[] = {{"create", "created"}, {"start", "running"},   {"restart", "running"},
+		       {"pause", "paused"},   {"unpause", "running"}, {"die", "exited"},
+		       {"stop", "exited"},    {"kill", "exited"},     {"oom", "exited"},
+		       {"destroy", "removed"}};
+	const char *state = NULL;
+	json_object *o;
+
+	if (!d->live)
+		return;
+	for (size_t i = 0; i < sizeof(implied) / sizeof(implied[0]); i++)
+		if (!strcmp(ev->action, implied[i].action))
+			state = implied[i].state;
+	/* exec_start, health_status, rename, update ... are not state changes. */
+	if (!state)
+		return;
+	if (c && c->state[0] && strcmp(ev->action, "destroy"))
+		state = c->state;
+	o = json_object_new_object();
+	json_object_object_add(o, "event", json_object_new_string(ev->action));
+	json_object_object_add(o, "id", json_object_new_string(ev->id));
+	json_object_object_add(o, "name", json_object_new_string(c ? c->name : ev->name));
+	json_object_object_add(o, "image", json_object_new_string(c ? c->image : ev->image));
+	json_object_object_add(o, "state", json_object_new_string(state));
+	live_publish(d->live, "container", o);
+}
 
 void dockerev_handle(struct daemon *d, const struct docker_event *ev)
 {
@@ -51,6 +85,7 @@ void dockerev_handle(struct daemon *d, const struct docker_event *ev)
 			logwatch_forget(d, ev->id);
 	}
 	healthwatch_event(d, ev, c);
+	publish_event(d, ev, c);
 	if (!strcmp(ev->action, "unpause") || !strcmp(ev->action, "die"))
 		paused_mark(&d->paused, ev->id, 0);
 	if (detect_docker_event(&d->dx, ev->action, ev->exit_code, c, ev->time_ns, &a)) {

@@ -32,6 +32,7 @@ const struct run_option run_options[] = {
     {"exec", 'X', "PROGRAM", "run PROGRAM with each alert's JSON on stdin", 1},
     {"notify", 'N', NULL, "desktop notification of CRITICAL alerts (a toast under WSL2)", 0},
     {"syslog", 'Y', NULL, "each alert to the journal (built with sd-journal) or syslog", 0},
+    {"http", 'H', "ADDR:PORT", "the dashboard's address (default 127.0.0.1:9876), or off", 0},
 };
 const size_t n_run_options = sizeof(run_options) / sizeof(run_options[0]);
 
@@ -103,6 +104,14 @@ static int apply(struct config *cfg, int val, const char *arg)
 	case 'E': snprintf(cfg->egress_rules, sizeof(cfg->egress_rules), "%s", arg); break;
 	case 'p': snprintf(cfg->policies, sizeof(cfg->policies), "%s", arg); break;
 	case 'L': snprintf(cfg->access_log, sizeof(cfg->access_log), "%s", arg); break;
+	case 'H':
+		if (strlen(arg) >= sizeof(cfg->http.listen) ||
+		    http_listen_parse(arg, NULL, 0, NULL) < 0) {
+			log_error("--http: must be IPv4ADDR:PORT (e.g. 127.0.0.1:9876) or off");
+			return -1;
+		}
+		snprintf(cfg->http.listen, sizeof(cfg->http.listen), "%s", arg);
+		break;
 	case 'g':
 		if (cfg->n_cgroups < CONFIG_MAX_CGROUPS)
 			snprintf(cfg->cgroups[cfg->n_cgroups++], sizeof(cfg->cgroups[0]), "%s",

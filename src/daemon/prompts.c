@@ -7,6 +7,7 @@
 #include "access.h"
 #include "alert.h"
 #include "daemon_int.h"
+#include "live.h"
 #include "event.h"
 #include "log.h"
 #include "netrules.h"
@@ -115,33 +116,34 @@ int prompt_table_expire_once(struct prompt_table *t, int64_t now)
 	return n;
 }
 
+/* One pending prompt as `moat prompt --list --json`, GET /api/prompts and the live feed's
+ * "prompt" message show it (new reference). */
+static json_object *prompt_json(const struct prompt *p, int64_t now)
+{
+	json_object *o = json_object_new_object(), *addrs = json_object_new_array();
+	char when[40];
+
+	alert_format_time(p->asked_s * 1000000000LL, when, sizeof(when));
+	json_object_object_add(o, "id", json_object_new_int64(p->id));
+	json_object_object_add(o, "container", json_object_new_string(p->container_name));
+	json_object_object_add(o, "pid", json_object_new_int64(p->pid));
+	json_object_object_add(o, "comm", json_object_new_string(p->comm));
+	json_object_object_add(o, "domain", json_object_new_string(p->domain));
+	for (int k = 0; k < p->n_addrs; k++)
+		json_object_array_add(addrs, json_object_new_string(p->addrs[k]));
+	json_object_object_add(o, "addresses", addrs);
+	json_object_object_add(o, "asked", json_object_new_string(when));
+	json_object_object_add(o, "expires_in_s", json_object_new_int64(p->expires_s - now));
+	return o;
+}
+
 json_object *prompt_table_json(const struct prompt_table *t, int64_t now)
 {
 	json_object *arr = json_object_new_array();
-	char when[40];
 
-	for (int i = 0; i < PROMPTS_MAX; i++) {
-		const struct prompt *p = &t->p[i];
-		json_object *o, *addrs;
-
-		if (!p->id)
-			continue;
-		o = json_object_new_object();
-		addrs = json_object_new_array();
-		alert_format_time(p->asked_s * 1000000000LL, when, sizeof(when));
-		json_object_object_add(o, "id", json_object_new_int64(p->id));
-		json_object_object_add(o, "container", json_object_new_string(p->container_name));
-		json_object_object_add(o, "pid", json_object_new_int64(p->pid));
-		json_object_object_add(o, "comm", json_object_new_string(p->comm));
-		json_object_object_add(o, "domain", json_object_new_string(p->domain));
-		for (int k = 0; k < p->n_addrs; k++)
-			json_object_array_add(addrs, json_object_new_string(p->addrs[k]));
-		json_object_object_add(o, "addresses", addrs);
-		json_object_object_add(o, "asked", json_object_new_string(when));
-		json_object_object_add(o, "expires_in_s",
-				       json_object_new_int64(p->expires_s - now));
-		json_object_array_add(arr, o);
-	}
+	for (int i = 0; i < PROMPTS_MAX; i++)
+		if (t->p[i].id)
+			json_object_array_add(arr, prompt_json(&t->p[i], now));
 	return arr;
 }
 
@@ -170,6 +172,8 @@ void prompts_ask(struct daemon *d, const struct moat_dns_event *q, const struct 
 		 d->cfg.prompt_timeout_s);
 	respond_emit(d, &a);
 	alert_release(&a);
+	if (d->live)
+		live_publish(d->live, "prompt", prompt_json(p, clock_unix_s()));
 }
 
 int prompts_decide(struct daemon *d, struct prompt *p, const char *choice, int timed_out)
@@ -220,6 +224,14 @@ int prompts_decide(struct daemon *d, struct prompt *p, const char *choice, int t
 	access_record(d->access, &e);
 	log_info("prompt %u (%s, %s): %s%s", p->id, p->container_name, p->domain, choice,
 		 timed_out ? " (no decision in time)" : "");
+	if (d->live) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "id", json_object_new_int64(p->id));
+		json_object_object_add(o, "choice",
+				       json_object_new_string(timed_out ? "timeout" : choice));
+		live_publish(d->live, "prompt-closed", o);
+	}
 	memset(p, 0, sizeof(*p));
 	return err < 0 ? err : 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "daemon_int.h"
+#include "live.h"
 #include "detect_resources.h"
 #include "log.h"
 #include "resmon.h"
@@ -111,6 +112,18 @@ void resmon_on_pass(struct daemon *d)
 		hit = bsearch(&kp, cs, (size_t)nc, sizeof(*cs), by_id);
 		if (!hit)
 			continue;
+		if (d->live) {
+			/* The dashboard's sparklines: one "stats" message per container and pass.
+			 */
+			json_object *o = res_sample_json(&l[i].s);
+
+			if (o) {
+				json_object_object_add(o, "id", json_object_new_string((*hit)->id));
+				json_object_object_add(o, "name",
+						       json_object_new_string((*hit)->name));
+				live_publish(d->live, "stats", o);
+			}
+		}
 		p = policy_match(d->policies, *hit);
 		t = config_resources_merge(&d->cfg.resources.t, p ? &p->resources : NULL);
 		k = detect_resources(d->resdet, &t, *hit, &l[i].s, alerts,

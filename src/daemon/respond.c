@@ -4,6 +4,7 @@
 
 #include "actions.h"
 #include "daemon_int.h"
+#include "live.h"
 #include "format.h"
 #include "log.h"
 #include "output.h"
@@ -48,6 +49,9 @@ void respond_emit(struct daemon *d, struct alert *a)
 			d->n_alerts_other[a->severity]++;
 	}
 	outputs_emit(d->outputs, a);
+	/* The dashboard's feed: the alert log line's JSON. */
+	if (d->live)
+		live_publish(d->live, "alert", alert_to_json(a));
 }
 
 void respond_request(struct daemon *d, int kind, const char *id, const char *name,

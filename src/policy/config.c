@@ -54,6 +54,7 @@ void config_defaults(struct config *c)
 	c->learn_limit = MOAT_LEARN_LIMIT_DEFAULT;
 	c->event_rate = 25000;
 	logs_config_defaults(&c->logs);
+	http_config_defaults(&c->http);
 	health_config_defaults(&c->health);
 	config_resources_defaults(&c->resources);
 	set_names(&c->shells, default_shells, sizeof(default_shells) / sizeof(default_shells[0]));
@@ -322,6 +323,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "health",
 	    "resources",
 	    "outputs",
+	    "http",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
 	static const char *const known_lists[] = {"blacklist", "whitelist"};
@@ -479,6 +481,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		get_uint(p, v, "alert_dedup_seconds", 86400, &c->dedup_s);
 	if (json_object_object_get_ex(root, "outputs", &v))
 		p->errors += config_outputs_parse(p->path, p->text, v, &c->outputs);
+	if (json_object_object_get_ex(root, "http", &v))
+		p->errors += config_http_parse(v, p->path, p->text, &c->http);
 	if (json_object_object_get_ex(root, "registry", &sub) &&
 	    get_section(p, sub, "registry", "{\"max_entries\": N, \"retention_seconds\": N}") ==
 		0) {

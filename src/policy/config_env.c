@@ -72,6 +72,12 @@ const struct config_env_key config_env_keys[] = {
     {"resources.memory_bytes", 'v'},
     {"resources.pids_percent", 'v'},
     {"resources.pids_count", 'v'},
+    {"http.listen", 's'},
+    {"http.tls_cert", 's'},
+    {"http.tls_key", 's'},
+    {"http.token_file", 's'},
+    {"http.per_container_metrics", 'v'},
+    {"http.max_clients", 'v'},
 };
 const size_t n_config_env_keys = sizeof(config_env_keys) / sizeof(config_env_keys[0]);
 

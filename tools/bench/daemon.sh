@@ -19,7 +19,11 @@
 #                 (enforce, default allow: every cgroup program and the veth guard on both
 #                 veths), alternating; medians and ratio; then ns per run of each program
 #                 under moat run (kernel.bpf_stats_enabled)
-#   all           the five (default)
+#   dashboard     BENCH_TRIALS (100) `docker exec C sh -c true` (no pause) with 0 and with
+#                 BENCH_WS_CLIENTS (50) live stream clients (build/bench/wsclient) open on
+#                 the dashboard: exec -> alert latency_us p50/p99 each time, and moat run's
+#                 VmRSS before the clients, with them, and after 100 more execs
+#   all           the five above (default; dashboard runs only when named)
 #
 # BENCH_KEEP=1 keeps the alert file, logs and raw latencies in the temp dir.
 # BENCH_RUN_ARGS adds arguments to every moat run (e.g. "--config /tmp/rt0.json" with
@@ -83,6 +87,7 @@ dns_del() {
 
 cleanup() {
 	set +e
+	[ -z "${DASH_WS_PID:-}" ] || kill "$DASH_WS_PID" 2>/dev/null
 	stop_moat
 	[ -d "$PIN" ] && moat -q clear >/dev/null 2>&1
 	rm_batches "${containers[@]}"
@@ -210,6 +215,56 @@ bench_latency() {
 		awk -v x="${a[3]}" 'BEGIN { print (x != "-" && x <= 1) ? "held" : "MISSED" }'));" \
 		"exec->paused p50 ${p[1]} p99 ${p[3]} ms (target <= 50 ms: $(
 			awk -v x="${p[3]}" 'BEGIN { print (x != "-" && x <= 50) ? "held" : "MISSED" }'))")
+}
+
+# ---- dashboard ---------------------------------------------------------------------------
+
+# rss_kib PID: VmRSS of PID in KiB.
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+bench_dashboard() {
+	local nws port=${BENCH_HTTP_PORT:-19876} i n0 a r0 r1 r2
+	local clients=${BENCH_WS_CLIENTS:-50}
+	echo "== dashboard: $TRIALS x 'docker exec moat-bench-dash sh -c true' with 0 and $clients live stream clients"
+	[ -x "$ROOT/build/bench/wsclient" ] || die "build/bench/wsclient missing: make all"
+	run_container dash
+	echo '{"alert_dedup_seconds": 0}' >"$TMP/dash.json"
+	printf '  %-36s %6s %9s %9s %9s %9s
+' "" n p50 p90 p99 max
+	for nws in 0 "$clients"; do
+		: >"$TMP/alerts.jsonl"
+		start_moat "dash-$nws" --state-dir "$TMP/state-dash" --skip-sync --no-pause \
+			--config "$TMP/dash.json" --http "127.0.0.1:$port"
+		r0=$(rss_kib "$run_pid")
+		DASH_WS_PID=
+		if [ "$nws" -gt 0 ]; then
+			"$ROOT/build/bench/wsclient" "$port" "$(dirname "$SOCK")/web.token" "$nws" 3600 \
+				>"$TMP/ws-$nws.out" 2>"$TMP/ws-$nws.err" &
+			DASH_WS_PID=$!
+			wait_for 10 grep -q "clients open" "$TMP/ws-$nws.err" || die "wsclient did not start"
+		fi
+		r1=$(rss_kib "$run_pid")
+		for ((i = 1; i <= TRIALS; i++)); do
+			n0=$(wc -l <"$TMP/alerts.jsonl")
+			docker exec moat-bench-dash sh -c true
+			wait_for 10 bash -c "tail -n +$((n0 + 1)) '$TMP/alerts.jsonl' | grep -q suspicious-exec" ||
+				log "warning: trial $i: no alert within 10 s"
+		done
+		r2=$(rss_kib "$run_pid")
+		if [ -n "$DASH_WS_PID" ]; then
+			kill -TERM "$DASH_WS_PID" 2>/dev/null
+			wait "$DASH_WS_PID" || true
+			DASH_WS_PID=
+			log "$(tail -n 2 "$TMP/ws-$nws.err" | tr '\n' ' ')"
+		fi
+		stop_moat
+		jq -r 'select(.rule == "suspicious-exec" and .container.name == "moat-bench-dash")
+			| (.latency_us // -1) / 1000' "$TMP/alerts.jsonl" >"$TMP/dash-lat-$nws"
+		read -r -a a <<<"$(pct "$TMP/dash-lat-$nws")"
+		printf '  %-36s %6s %9s %9s %9s %9s  ms\n' "exec -> alert, $nws clients" "${a[@]}"
+		echo "  moat run VmRSS: $r0 KiB at start, $r1 KiB with $nws clients, $r2 KiB after $TRIALS execs"
+		summary+=("dashboard: $nws clients: exec->alert p50 ${a[1]} p99 ${a[3]} ms; RSS $r0 -> $r1 -> $r2 KiB")
+	done
 }
 
 # ---- false alerts ----------------------------------------------------------------------
@@ -510,13 +565,13 @@ export MOAT PIN
 names=()
 for arg in "$@"; do
 	case $arg in
-	latency | false-alerts | rss | flood | guard) names+=("$arg") ;;
+	latency | false-alerts | rss | flood | guard | dashboard) names+=("$arg") ;;
 	all) names+=(latency false-alerts rss flood guard) ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0
 		;;
-	*) die "unknown benchmark '$arg' (latency, false-alerts, rss, flood, guard, all)" ;;
+	*) die "unknown benchmark '$arg' (latency, false-alerts, rss, flood, guard, dashboard, all)" ;;
 	esac
 done
 [ "${#names[@]}" -gt 0 ] || names=(latency false-alerts rss flood guard)
@@ -529,6 +584,7 @@ for n in "${names[@]}"; do
 	rss) bench_rss ;;
 	flood) bench_flood ;;
 	guard) bench_guard ;;
+	dashboard) bench_dashboard ;;
 	esac
 done
 
