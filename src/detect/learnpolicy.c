@@ -77,9 +77,14 @@ static const char *key_name(const char *key, size_t *n)
  * wildcard over "*.com" would allow everything). */
 static const char *parent_of(const char *name)
 {
-	const char *dot = strchr(name, '.');
+	const char *dot = strchr(name, '.'), *last;
 
-	return dot && strchr(dot + 1, '.') ? dot + 1 : NULL;
+	if (!dot || !(last = strrchr(dot + 1, '.')))
+		return NULL;
+	/* "co.uk", "com.au": a short second level under a two-letter TLD is no parent. */
+	if (strlen(last + 1) == 2 && last - (dot + 1) <= 3)
+		return NULL;
+	return dot + 1;
 }
 
 static void note(json_object *notes, const char *fmt, const char *a, const char *b)
