@@ -185,6 +185,13 @@ BENCH_BINS += $(BUILD)/bench/outputs
 $(BUILD)/bench/outputs: tools/bench/outputs.c $(LIB_OBJS) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
+# Learn mode's detections on realistic names and a long benign run (tools/bench/learn_bench.c):
+# build/bench/learn_bench tunnel | fp [HOURS] [LEARN_MIN].
+BENCH_BINS += $(BUILD)/bench/learn_bench
+
+$(BUILD)/bench/learn_bench: tools/bench/learn_bench.c $(LIB_OBJS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
 # Live stream clients for the dashboard benchmark and test: build/bench/wsclient.
 BENCH_BINS += $(BUILD)/bench/wsclient
 
