@@ -315,6 +315,7 @@ void daemon_reload(struct daemon *d)
 	rulesets_load_list(d, d->cfg.blacklist, &d->blacklist, 1);
 	rulesets_load_list(d, d->cfg.whitelist, &d->whitelist, 0);
 	rulesets_load_egress(d);
+	learnrec_reconfig(d);
 	rulesets_load_policies(d);
 	settings_apply_all(d);
 }

@@ -17,6 +17,7 @@
 #include "learnrec.h"
 #include "log.h"
 #include "registry.h"
+#include "rulesets.h"
 #include "settings.h"
 
 #define LR_SLOTS 1024 /* containers whose image and learning are cached */
@@ -263,6 +264,99 @@ int learnrec_dns(struct daemon *d, const struct moat_dns_event *q, const struct 
 	return 0;
 }
 
+/* The image a policy targets when it names exactly one, without glob characters; else NULL. */
+static const char *single_image(const struct policy *p)
+{
+	return p->n_images == 1 && !strpbrk(p->images[0], "*?[\\") ? p->images[0] : NULL;
+}
+
+void learnrec_apply_switches(struct daemon *d)
+{
+	struct learnrec *l = d->learn;
+
+	if (!l || !d->cfg.learn.auto_enforce)
+		return;
+	for (int i = 0; i < d->policies->n; i++) {
+		struct policy *p = &d->policies->p[i];
+		const char *name = single_image(p);
+		struct baseline_image *im = name ? baseline_image(l->b, name, 0) : NULL;
+		char path[sizeof(p->egress_rules)], id[64];
+		struct learnpolicy_opts o = {.rules_path = path};
+		struct baseline_info info;
+		struct ruleset rs = {0};
+		json_object *doc = NULL, *notes = NULL, *pol, *allow;
+		int err;
+
+		baseline_info(im, &info);
+		if (p->egress != POLICY_EGRESS_LEARN || !im || !info.enforced)
+			continue;
+		learnpolicy_id(name, id, sizeof(id));
+		snprintf(path, sizeof(path), "%.400s/learned/%.63s.rules.json", d->cfg.state_dir,
+			 id);
+		err = learnpolicy_build(im, &o, &doc, &rs, &notes);
+		if (!err)
+			err = fs_mkdir_parent(path, 0750);
+		if (!err)
+			err = rules_save(&rs, path);
+		if (err) {
+			log_error(
+			    "policy %s: cannot switch to enforce (learn.auto_enforce): writing %s: "
+			    "%s; it keeps learning",
+			    p->id, path, strerror(-err));
+		} else {
+			pol = json_object_array_get_idx(json_object_object_get(doc, "policies"), 0);
+			allow = json_object_object_get(pol, "exec_allow");
+			p->n_exec_allow = 0;
+			for (size_t k = 0; k < json_object_array_length(allow) &&
+					   p->n_exec_allow < POLICY_MAX_EXEC;
+			     k++)
+				snprintf(
+				    p->exec_allow[p->n_exec_allow++], sizeof(p->exec_allow[0]),
+				    "%s",
+				    json_object_get_string(json_object_array_get_idx(allow, k)));
+			p->egress = POLICY_EGRESS_ENFORCE;
+			memcpy(p->egress_rules, path, sizeof(p->egress_rules));
+			p->actions |= POLICY_ACT_KILL_EXEC;
+			log_info("policy %s: the baseline of %s is stable: enforced "
+				 "(learn.auto_enforce) "
+				 "with %d domain rule(s) in %s and %d allowed program(s)",
+				 p->id, name, rs.n, path, p->n_exec_allow);
+		}
+		rules_free(&rs);
+		json_object_put(doc);
+		json_object_put(notes);
+	}
+}
+
+/* learn.auto_enforce: the images of learn policies whose baseline became stable are
+ * switched (marked enforced, learning off) and the policies reloaded. */
+static void check_switches(struct daemon *d, int64_t now)
+{
+	struct learnrec *l = d->learn;
+	int switched = 0;
+
+	for (int i = 0; i < d->policies->n; i++) {
+		const struct policy *p = &d->policies->p[i];
+		const char *name = single_image(p);
+		struct baseline_image *im = name ? baseline_image(l->b, name, 0) : NULL;
+		struct baseline_info info;
+
+		baseline_info(im, &info);
+		if (p->egress != POLICY_EGRESS_LEARN || !im || info.enforced ||
+		    !baseline_stable(im, now, d->cfg.learn.stable_s))
+			continue;
+		baseline_set_learning(im, 0, now);
+		baseline_set_enforced(im, 1);
+		switched++;
+	}
+	if (!switched)
+		return;
+	l->gen++;
+	l->dirty = 1;
+	rulesets_load_policies(d); /* learnrec_apply_switches rewrites them */
+	settings_apply_all(d);
+}
+
 void learnrec_tick(struct daemon *d)
 {
 	struct learnrec *l = d->learn;
@@ -270,6 +364,8 @@ void learnrec_tick(struct daemon *d)
 
 	if (!l)
 		return;
+	if (d->cfg.learn.auto_enforce && d->ticks % 5 == 2)
+		check_switches(d, clock_unix_s());
 	if (l->saver) {
 		if (waitpid(l->saver, NULL, WNOHANG) == 0)
 			return; /* still writing */
@@ -288,6 +384,12 @@ void learnrec_tick(struct daemon *d)
 		save_child(d);
 	l->saver = pid;
 	l->dirty = 0;
+}
+
+void learnrec_reconfig(struct daemon *d)
+{
+	if (d->learn)
+		deviation_set_config(d->learn->dv, &d->cfg.learn);
 }
 
 json_object *learnrec_status_json(struct daemon *d)
@@ -349,7 +451,17 @@ json_object *learnrec_command(struct daemon *d, json_object *req)
 	im = baseline_image(l->b, image, !strcmp(op, "start"));
 	if (!im)
 		return answer(0, errno == ENOENT ? "no baseline for that image" : strerror(errno));
-	baseline_set_learning(im, !strcmp(op, "start"), now);
+	{
+		struct baseline_info info;
+
+		baseline_info(im, &info);
+		baseline_set_learning(im, !strcmp(op, "start"), now);
+		if (info.enforced && !strcmp(op, "start")) {
+			/* Back from an automatic switch: its policy learns again. */
+			rulesets_load_policies(d);
+			settings_apply_all(d);
+		}
+	}
 	log_info("learn: %s for image %s", !strcmp(op, "start") ? "started" : "stopped", image);
 	a = answer(1, NULL);
 	json_object_object_add(a, "image", json_object_new_string(image));

@@ -38,6 +38,16 @@ int learnrec_dns(struct daemon *d, const struct moat_dns_event *q, const struct 
  * switch to enforce (learn.auto_enforce) of stable images. */
 void learnrec_tick(struct daemon *d);
 
+/* learn.auto_enforce: rewrite, in the policies just loaded, each learn policy whose one
+ * image's baseline was switched to enforce: egress enforce, its rule set generated into
+ * STATE_DIR/learned/ID.rules.json (default deny), exec_allow and kill_exec (as moat learn
+ * policy makes them). Called by rulesets_load_policies before the rule sets load. */
+void learnrec_apply_switches(struct daemon *d);
+
+/* The configuration was reloaded: the detections' thresholds follow (the store's caps are
+ * read at start only). */
+void learnrec_reconfig(struct daemon *d);
+
 /* The learn control command: {"cmd":"learn","op":"start|stop|status|show","image":I}
  * (image "*" or absent with start/stop: every image). New reference. */
 json_object *learnrec_command(struct daemon *d, json_object *req);
