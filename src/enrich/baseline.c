@@ -129,7 +129,7 @@ void baseline_note_container(struct baseline *b, struct baseline_image *im, cons
 	(void)b;
 	if (!im)
 		return;
-	if (!im->first || now < im->first)
+	if (now > 0 && (!im->first || now < im->first))
 		im->first = now;
 	if (now > im->last)
 		im->last = now;
@@ -266,7 +266,7 @@ int bl_merge_item(struct baseline *b, struct baseline_image *im, int kind, const
 		it->kind = (uint8_t)kind;
 		it->first = first;
 		it->last = last;
-		it->count = count;
+		it->count = count > BASELINE_MAX_COUNT ? BASELINE_MAX_COUNT : count;
 		k = (uint32_t)(h & (im->nb - 1));
 		it->next = im->bucket[k];
 		im->bucket[k] = ++im->n;
@@ -283,7 +283,7 @@ int bl_merge_item(struct baseline *b, struct baseline_image *im, int kind, const
 		it->first = first;
 	if (last > it->last)
 		it->last = last;
-	it->count += count;
+	it->count = count > BASELINE_MAX_COUNT - it->count ? BASELINE_MAX_COUNT : it->count + count;
 	for (int i = 0; i < n_parents; i++)
 		add_parent(it, parents[i]);
 	set_interp(it, interp);

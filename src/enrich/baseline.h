@@ -28,6 +28,7 @@
 #define BASELINE_MAX_PARENTS  4		   /* parent names kept per executable */
 #define BASELINE_NAME_LEN     16	   /* a parent's name (comm), NUL included */
 #define BASELINE_MAX_BYTES    (256u << 20) /* a larger file is refused */
+#define BASELINE_MAX_COUNT    ((uint64_t)1 << 62) /* an item's count saturates here */
 
 enum baseline_kind {
 	BL_EXEC = 0, /* key: the path executed (filename passed to execve) */

@@ -87,7 +87,7 @@ static int get_num(json_object *o, const char *k, int64_t max, int64_t *out)
 }
 
 #define MAX_TIME  ((int64_t)1 << 40)
-#define MAX_COUNT ((int64_t)1 << 62)
+#define MAX_COUNT ((int64_t)BASELINE_MAX_COUNT)
 
 /* Load item x (item number k, 1-based) into im. Returns NULL, or the bad field's message. */
 static const char *load_item(struct baseline *b, struct baseline_image *im, json_object *x,
@@ -189,6 +189,8 @@ static int load_image(struct baseline *b, const char *name, int line, json_objec
 	if (learn_since && (!im->learn_since || learn_since < im->learn_since))
 		im->learn_since = learn_since;
 	im->refused += (uint64_t)refused;
+	first = im->first; /* the notes below must not move the times */
+	last = im->last;
 	if (json_object_object_get_ex(o, "ids", &v) && json_object_is_type(v, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(v) && i < BASELINE_MAX_IDS; i++) {
 			json_object *s = json_object_array_get_idx(v, i);
@@ -212,6 +214,8 @@ static int load_image(struct baseline *b, const char *name, int line, json_objec
 		if ((uint64_t)conts > im->n_containers - before)
 			im->n_containers = before + (uint64_t)conts;
 	}
+	im->first = first;
+	im->last = last;
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		const char *w = load_item(b, im, json_object_array_get_idx(items, i), &n_refused);
 
