@@ -426,6 +426,19 @@ json_object *learnrec_command(struct daemon *d, json_object *req)
 		json_object_object_add(a, "images", learnrec_status_json(d));
 		json_object_object_add(a, "learn_all",
 				       json_object_new_boolean(baseline_learn_all(l->b)));
+		{
+			struct baseline_stats st;
+			json_object *o = json_object_new_object();
+
+			baseline_stats(l->b, &st);
+			json_object_object_add(o, "images",
+					       json_object_new_uint64(baseline_count(l->b)));
+			json_object_object_add(o, "items", json_object_new_uint64(st.items));
+			json_object_object_add(o, "refused", json_object_new_uint64(st.refused));
+			json_object_object_add(o, "evicted_images",
+					       json_object_new_uint64(st.evicted_images));
+			json_object_object_add(a, "store", o);
+		}
 		return a;
 	}
 	if (!strcmp(op, "show")) {
