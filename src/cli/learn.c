@@ -187,7 +187,7 @@ static void put_esc(const char *s)
 
 static int do_status(int json, uint32_t stable_s, const char *state_dir)
 {
-	json_object *ans = ask("status", NULL), *imgs = NULL;
+	json_object *ans = ask("status", NULL), *imgs = NULL, *store = NULL;
 	struct baseline *b = NULL;
 
 	if (ans && !ok_of(ans))
@@ -195,6 +195,8 @@ static int do_status(int json, uint32_t stable_s, const char *state_dir)
 	if (ans) {
 		json_object_object_get_ex(ans, "images", &imgs);
 		json_object_get(imgs);
+		if (json_object_object_get_ex(ans, "store", &store))
+			json_object_get(store);
 		json_object_put(ans);
 	} else {
 		if (!(b = load_file(state_dir)))
@@ -232,8 +234,15 @@ static int do_status(int json, uint32_t stable_s, const char *state_dir)
 			printf(" ago%s\n",
 			       num(o, "refused") ? " (incomplete: caps refused items)" : "");
 		}
+		if (store)
+			printf("store: %lld image(s), %lld item(s); %lld item(s) refused and %lld "
+			       "image(s) evicted by the caps (learn.max_*)\n",
+			       (long long)num(store, "images"), (long long)num(store, "items"),
+			       (long long)num(store, "refused"),
+			       (long long)num(store, "evicted_images"));
 	}
 	json_object_put(imgs);
+	json_object_put(store);
 	return 0;
 }
 
