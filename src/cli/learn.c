@@ -150,18 +150,18 @@ static void print_time(int64_t t)
 	fputs(buf, stdout);
 }
 
-static void print_span(int64_t s)
+/* A duration as "2d3h", "4h5m", "6m7s", "8s". */
+static void span_str(char *buf, size_t len, int64_t s)
 {
-	if (s < 0)
-		printf("-");
-	else if (s >= 86400)
-		printf("%lldd%lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+	if (s >= 86400)
+		snprintf(buf, len, "%lldd%lldh", (long long)(s / 86400),
+			 (long long)(s % 86400 / 3600));
 	else if (s >= 3600)
-		printf("%lldh%lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+		snprintf(buf, len, "%lldh%lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
 	else if (s >= 60)
-		printf("%lldm%llds", (long long)(s / 60), (long long)(s % 60));
+		snprintf(buf, len, "%lldm%llds", (long long)(s / 60), (long long)(s % 60));
 	else
-		printf("%llds", (long long)s);
+		snprintf(buf, len, "%llds", (long long)(s < 0 ? 0 : s));
 }
 
 static int64_t num(json_object *o, const char *k)
@@ -208,7 +208,8 @@ static int do_status(int json, uint32_t stable_s, const char *state_dir)
 		return 1;
 	if (json) {
 		printf("%s\n", json_object_to_json_string_ext(
-				   imgs, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+				   imgs, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+					     JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
 		printf("%-32s %-9s %-8s %10s %6s %6s %12s\n", "IMAGE", "STATE", "STABLE", "LEARNED",
 		       "CONTS", "ITEMS", "LAST NEW");
@@ -221,18 +222,24 @@ static int do_status(int json, uint32_t stable_s, const char *state_dir)
 			int stable = json_object_object_get_ex(o, "stable", &v) &&
 				     json_object_get_boolean(v);
 
-			put_esc(str(o, "image"));
-			printf(" %-9s %-8s ",
+			char img[256], learned[32], last[40];
+			int64_t since = num(o, "since_last_new");
+
+			text_escape(img, sizeof(img), str(o, "image"), strlen(str(o, "image")));
+			span_str(learned, sizeof(learned), num(o, "learned_seconds"));
+			if (since < 0) {
+				snprintf(last, sizeof(last), "never");
+			} else {
+				span_str(last, sizeof(last), since);
+				snprintf(last + strlen(last), sizeof(last) - strlen(last), " ago");
+			}
+			printf("%-32s %-9s %-8s %10s %6lld %6lld %12s%s\n", img,
 			       learning	  ? "learning"
 			       : enforced ? "enforced"
 					  : "in-force",
-			       stable ? "stable" : "changing");
-			print_span(num(o, "learned_seconds"));
-			printf(" %6lld %6lld ", (long long)num(o, "containers"),
-			       (long long)num(o, "items"));
-			print_span(num(o, "since_last_new"));
-			printf(" ago%s\n",
-			       num(o, "refused") ? " (incomplete: caps refused items)" : "");
+			       stable ? "stable" : "changing", learned,
+			       (long long)num(o, "containers"), (long long)num(o, "items"), last,
+			       num(o, "refused") ? "  (incomplete: caps refused items)" : "");
 		}
 		if (store)
 			printf("store: %lld image(s), %lld item(s); %lld item(s) refused and %lld "
@@ -261,7 +268,8 @@ static int do_show(const char *image, int json, const char *state_dir)
 	}
 	if (json) {
 		printf("%s\n", json_object_to_json_string_ext(
-				   o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+				   o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+					  JSON_C_TO_STRING_NOSLASHESCAPE));
 		goto out;
 	}
 	printf("image ");
@@ -335,7 +343,7 @@ static int build(struct baseline_image *im, unsigned wildcards, const char *rule
 	}
 	for (size_t i = 0; !quiet && i < json_object_array_length(notes); i++)
 		log_warn("%s", json_object_get_string(json_object_array_get_idx(notes, i)));
-	t = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+	t = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 						    JSON_C_TO_STRING_NOSLASHESCAPE);
 	rtext = rules_format(rs, &rlen);
 	if (!ps || !rtext || policy_load_buf(ps, "generated policy", t, strlen(t)) ||
