@@ -7,8 +7,9 @@
  *   consume [SECS] [PIN_DIR]     (defaults: 10, $MOAT_PIN_DIR or /sys/fs/bpf/moat)
  *
  * Output, one line:
- *   consume events=N bytes=B secs=S rate=R connect=.. sendmsg=.. exec=.. exit=..
+ *   consume events=N bytes=B secs=S rate=R cpu=C connect=.. sendmsg=.. exec=.. exit=..
  *   dns_query=.. dns_answer=.. other=..
+ * (C: user + system CPU seconds of this process, for tools/bench/run.sh trace-cost)
  * Exits 0, or 1 when the ring buffer cannot be opened or read. */
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -68,7 +70,8 @@ int main(int argc, char **argv)
 	struct counts c = {0};
 	struct ring_buffer *rb = NULL;
 	char path[PATH_MAX];
-	double secs = 10, start, took;
+	double secs = 10, start, took, cpu = 0;
+	struct rusage ru;
 	int fd, err = 0;
 
 	if (argc > 1) {
@@ -115,8 +118,11 @@ int main(int argc, char **argv)
 	}
 	ring_buffer__consume(rb); /* whatever is left: delivered, not lost */
 	took = now_s() - start;
-	printf("consume events=%llu bytes=%llu secs=%.3f rate=%.0f", c.events, c.bytes, took,
-	       took > 0 ? c.events / took : 0.0);
+	if (!getrusage(RUSAGE_SELF, &ru))
+		cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+		      ru.ru_stime.tv_usec / 1e6;
+	printf("consume events=%llu bytes=%llu secs=%.3f rate=%.0f cpu=%.3f", c.events, c.bytes,
+	       took, took > 0 ? c.events / took : 0.0, cpu);
 	for (int t = 1; t < MOAT_EV_MAX; t++)
 		printf(" %s=%llu", names[t], c.by_type[t]);
 	printf(" other=%llu\n", c.by_type[MOAT_EV_MAX]);

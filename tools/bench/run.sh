@@ -16,10 +16,14 @@
 #                 100,000 learned addresses, DNS answer cost, false denials over
 #                 resolve->connect loops, interactive approval round trip
 #                 (tools/bench/domains.sh all; its own knobs are in its header)
+#   trace-cost    `moat trace --json` against `consume` (the minimal reader), per load
+#                 (connect, exec, dns, all): the reader's CPU per event (user+sys over
+#                 events delivered), kernel drops, and the generators' rates under each
+#                 reader (slowdown); docs/performance.md section 11
 #   outputs       the alert dispatcher (build/bench/outputs): emit cost and the loop's worst
 #                 stall with file + webhook + exec outputs, flat out and paced; no kernel,
 #                 no Docker (docs/performance.md §10)
-#   all           the six above (default)
+#   all           the six above and trace-cost (default)
 #   --markdown    also print the table rows for docs/performance.md
 #
 # Knobs (environment): BENCH_SECS (10, seconds per throughput run), BENCH_ROUNDS (7),
@@ -57,6 +61,7 @@ stats_saved=
 md_throughput=()
 md_cost=()
 md_prog=()
+md_tc=()
 summary=()
 
 
@@ -337,32 +342,114 @@ bench_prog_cost() {
 	detach
 }
 
+
+# ---- trace cost -----------------------------------------------------------------------
+
+# trace_cost_run LOAD CONSUMER: one run; prints a line, records a table row and, for
+# consume, the generators' total rate (TC_GEN_<load>) that trace is compared with.
+trace_cost_run() {
+	local load=$1 consumer=$2 kinds b a cpid out=$TMP/tc.out line ops="" k gpids gsum=0
+	local delivered drops cpu per slow="" lostline=""
+	case $load in
+	all) kinds="connect exec dns" ;;
+	*) kinds=$load ;;
+	esac
+	read -r -a b <<<"$(stats)"
+	case $consumer in
+	consume) "$CONSUME" $((SECS + 2)) "$PIN" >"$out" & ;;
+	trace) "$MOAT" trace --json --duration $((SECS + 2)) 2>"$TMP/tc.err" | wc -l >"$out" & ;;
+	esac
+	cpid=$!
+	pids+=("$cpid")
+	sleep 1
+	gpids=()
+	for k in $kinds; do
+		gen "$k" >"$TMP/tcgen-$k.out" &
+		gpids+=($!)
+	done
+	wait "${gpids[@]}" || log "warning: a generator failed (load $load)"
+	wait "$cpid" || log "warning: consumer $consumer exited non-zero"
+	read -r -a a <<<"$(stats)"
+	for k in $kinds; do
+		line=$(cat "$TMP/tcgen-$k.out")
+		[ -n "$line" ] || die "generator $k printed nothing"
+		ops+="${ops:+, }$k $(kv rate "$line")/s"
+		gsum=$(awk -v x="$gsum" -v y="$(kv rate "$line")" 'BEGIN { printf "%.0f", x + y }')
+	done
+	drops=$((a[1] - b[1]))
+	if [ "$consumer" = consume ]; then
+		delivered=$(kv events "$(cat "$out")")
+		cpu=$(kv cpu "$(cat "$out")")
+		eval "TC_GEN_$load=$gsum"
+	else
+		# trace's exit summary: "trace: N events in S s, CPU C s (X us/event) ...; lost L ..."
+		line=$(grep -a 'trace: [0-9]* events in' "$TMP/tc.err" | tail -n 1)
+		[ -n "$line" ] || die "moat trace printed no summary: $(cat "$TMP/tc.err")"
+		delivered=$(sed -E 's/.*trace: ([0-9]+) events in.*/\1/' <<<"$line")
+		cpu=$(sed -E 's/.*CPU ([0-9.]+) s.*/\1/' <<<"$line")
+		lostline=$(sed -E 's/.*; (lost .*)/\1/' <<<"$line")
+		[ "$(tr -d ' ' <"$out")" -ge "$delivered" ] ||
+			log "warning: trace says $delivered events but wc counted $(cat "$out") lines"
+		local g
+		g=$(eval "echo \${TC_GEN_$load:-0}")
+		slow=$(awk -v c="$g" -v t="$gsum" 'BEGIN { if (c > 0) printf "%.1f%%", 100 * (c - t) / c; else print "-" }')
+	fi
+	per=$(awk -v c="$cpu" -v n="$delivered" 'BEGIN { if (n > 0) printf "%.2f", c * 1e6 / n; else print "-" }')
+	printf '%-8s %-8s %9s events  CPU %7ss  %6s us/event  %7s dropped  gen: %s%s%s\n' \
+		"$load" "$consumer" "$delivered" "$cpu" "$per" "$drops" "$ops" \
+		"${slow:+  (generators $slow slower than under consume)}" "${lostline:+  trace: $lostline}"
+	md_tc+=("| $load | $consumer | $ops | $delivered | $cpu | $per | $drops | ${slow:--} |")
+	[ "$drops" -eq 0 ] || summary+=("DROPS: $drops events lost with load=$load consumer=$consumer (trace-cost)")
+	if [ "$consumer" = trace ]; then
+		TC_WORST=$(awk -v x="${TC_WORST:-0}" -v y="$per" 'BEGIN { print (y + 0 > x + 0) ? y : x }')
+		TC_DROPS=$((${TC_DROPS:-0} + drops))
+		TC_SLOW="${TC_SLOW:+$TC_SLOW, }$load $slow"
+	fi
+}
+
+bench_trace_cost() {
+	local load
+	echo "== trace-cost: ${SECS}s per run, generators at full speed, moat attached (monitor" \
+		"mode); CPU = the reader's user+sys time"
+	attach
+	for load in connect exec dns all; do
+		trace_cost_run "$load" consume
+		trace_cost_run "$load" trace
+	done
+	detach
+	summary+=("trace-cost, moat trace --json: worst ${TC_WORST:-?} us CPU/event (target <= 2:" \
+		"$(awk -v x="${TC_WORST:-99}" 'BEGIN { print (x <= 2) ? "held" : "MISSED" }')); drops" \
+		"${TC_DROPS:-0} (target 0: $([ "${TC_DROPS:-0}" -eq 0 ] && echo held || echo MISSED));" \
+		"generator slowdown vs consume: ${TC_SLOW:-?} (target <= 10%)")
+}
+
 # ---- main ---------------------------------------------------------------------------
 
 names=()
 for arg in "$@"; do
 	case $arg in
 	--markdown) MARKDOWN=1 ;;
-	throughput | connect-cost | prog-cost | daemon | domains | outputs) names+=("$arg") ;;
-	all) names+=(throughput connect-cost prog-cost daemon domains outputs) ;;
+	throughput | connect-cost | prog-cost | trace-cost | daemon | domains | outputs) names+=("$arg") ;;
+	all) names+=(throughput connect-cost prog-cost trace-cost daemon domains outputs) ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0
 		;;
-	*) die "unknown benchmark '$arg' (throughput, connect-cost, prog-cost, daemon, domains, outputs, all)" ;;
+	*) die "unknown benchmark '$arg' (throughput, connect-cost, prog-cost, trace-cost, daemon, domains, outputs, all)" ;;
 	esac
 done
-[ "${#names[@]}" -gt 0 ] || names=(throughput connect-cost prog-cost daemon domains outputs)
+[ "${#names[@]}" -gt 0 ] || names=(throughput connect-cost prog-cost trace-cost daemon domains outputs)
 
 # daemon and domains have their own scripts, pin dirs and cleanup.
 case " ${names[*]} " in
-*" throughput "* | *" connect-cost "* | *" prog-cost "*) setup ;;
+*" throughput "* | *" connect-cost "* | *" prog-cost "* | *" trace-cost "*) setup ;;
 esac
 for n in "${names[@]}"; do
 	case $n in
 	throughput) bench_throughput ;;
 	connect-cost) bench_connect_cost ;;
 	prog-cost) bench_prog_cost ;;
+	trace-cost) bench_trace_cost ;;
 	daemon)
 		# Its own script, pin dir and cleanup; it prints its own summary.
 		"$ROOT/tools/bench/daemon.sh" all || summary+=("daemon: tools/bench/daemon.sh failed")
@@ -397,6 +484,12 @@ if [ "$MARKDOWN" -eq 1 ]; then
 		echo "| mode | median s per $CONNECTS connects | connects/s | range s | ratio |"
 		echo "|---|---:|---:|---|---:|"
 		printf '%s\n' "${md_cost[@]}"
+	fi
+	if [ "${#md_tc[@]}" -gt 0 ]; then
+		echo
+		echo "| load | reader | generator rate | delivered | reader CPU s | µs CPU/event | dropped | generator slowdown vs consume |"
+		echo "|---|---|---|---:|---:|---:|---:|---:|"
+		printf '%s\n' "${md_tc[@]}"
 	fi
 	if [ "${#md_prog[@]}" -gt 0 ]; then
 		echo
