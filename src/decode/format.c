@@ -380,40 +380,50 @@ json_object *format_event_json(const struct moat_event_hdr *h, const struct cont
  * and tests/fuzz/fuzz_jsonw.c parse every line with json-c and compare it with the object. */
 
 /* A possibly unterminated kernel string of at most n bytes; "" becomes null when nullable. */
-static void w_kstr(struct jsonw *w, const char *k, const char *v, size_t n, int nullable)
+static void w_kstr_(struct jsonw *w, const char *k, size_t kn, const char *v, size_t n,
+		    int nullable)
 {
 	size_t len = strnlen(v, n);
 
-	jsonw_key(w, k);
+	jsonw_key_lit(w, k, kn);
 	if (!len && nullable)
 		jsonw_null(w);
 	else
 		jsonw_str(w, v, len);
 }
 
-static void w_str(struct jsonw *w, const char *k, const char *v)
+static void w_str_(struct jsonw *w, const char *k, size_t kn, const char *v)
 {
-	jsonw_key(w, k);
+	jsonw_key_lit(w, k, kn);
 	jsonw_cstr(w, v);
 }
 
-static void w_i64(struct jsonw *w, const char *k, int64_t v)
+static void w_i64_(struct jsonw *w, const char *k, size_t kn, int64_t v)
 {
-	jsonw_key(w, k);
+	jsonw_key_lit(w, k, kn);
 	jsonw_i64(w, v);
 }
 
-static void w_u64(struct jsonw *w, const char *k, uint64_t v)
+static void w_u64_(struct jsonw *w, const char *k, size_t kn, uint64_t v)
 {
-	jsonw_key(w, k);
+	jsonw_key_lit(w, k, kn);
 	jsonw_u64(w, v);
 }
 
-static void w_bool(struct jsonw *w, const char *k, int v)
+static void w_bool_(struct jsonw *w, const char *k, size_t kn, int v)
 {
-	jsonw_key(w, k);
+	jsonw_key_lit(w, k, kn);
 	jsonw_bool(w, v);
 }
+
+/* Each key is a literal: written quoted, with its ':', by one copy (JSONW_KEY). */
+#define KEY_LIT(k)		     "\"" k "\":", sizeof("\"" k "\":") - 1
+#define w_kstr(w, k, v, n, nullable) w_kstr_((w), KEY_LIT(k), (v), (n), (nullable))
+#define w_str(w, k, v)		     w_str_((w), KEY_LIT(k), (v))
+#define w_i64(w, k, v)		     w_i64_((w), KEY_LIT(k), (v))
+#define w_u64(w, k, v)		     w_u64_((w), KEY_LIT(k), (v))
+#define w_bool(w, k, v)		     w_bool_((w), KEY_LIT(k), (v))
+#define w_addr(w, k, f, a)	     w_addr_((w), KEY_LIT(k), (f), (a))
 
 /* event_addr_str without inet_ntop's formatting for IPv4 (the common case). */
 static const char *addr_str(unsigned family, const uint8_t addr[16], char *buf, size_t len)
@@ -435,11 +445,12 @@ static const char *addr_str(unsigned family, const uint8_t addr[16], char *buf, 
 	return buf;
 }
 
-static void w_addr(struct jsonw *w, const char *k, unsigned family, const uint8_t addr[16])
+static void w_addr_(struct jsonw *w, const char *k, size_t kn, unsigned family,
+		    const uint8_t addr[16])
 {
 	char a[64];
 
-	w_str(w, k, addr_str(family, addr, a, sizeof(a)));
+	w_str_(w, k, kn, addr_str(family, addr, a, sizeof(a)));
 }
 
 /* RFC 3339 UTC time with nanoseconds, as fmt_time writes it; the date and time of day are
@@ -450,7 +461,7 @@ static void w_time(struct jsonw *w, struct format_json_cache *tc, int64_t unix_n
 	int64_t sec = unix_ns / 1000000000LL;
 	long ns = unix_ns % 1000000000LL;
 
-	jsonw_key(w, "time");
+	JSONW_KEY(w, "time");
 	if (unix_ns < 0) {
 		fmt_time(unix_ns, ts, sizeof(ts), 0);
 		jsonw_cstr(w, ts);
@@ -499,7 +510,7 @@ static void w_exec(struct jsonw *w, const struct moat_exec_event *e)
 	w_kstr(w, "interp", e->interp, sizeof(e->interp), 1);
 	w_kstr(w, "exe", e->exe, sizeof(e->exe), 1);
 	w_i64(w, "argc", e->argc);
-	jsonw_key(w, "argv");
+	JSONW_KEY(w, "argv");
 	jsonw_arr_open(w);
 	for (size_t i = 0; i < len;) {
 		size_t n = strnlen(e->args + i, len - i);
@@ -539,7 +550,7 @@ static void w_dns(struct jsonw *w, const struct moat_dns_event *e)
 	w_i64(w, "sport", e->sport);
 	w_addr(w, "daddr", e->family, e->daddr);
 	w_i64(w, "dport", e->dport);
-	jsonw_key(w, "flags");
+	JSONW_KEY(w, "flags");
 	jsonw_arr_open(w);
 	for (size_t i = 0; i < sizeof(dns_flag_names) / sizeof(dns_flag_names[0]); i++)
 		if (e->flags & dns_flag_names[i].bit)
@@ -552,12 +563,12 @@ static void w_dns(struct jsonw *w, const struct moat_dns_event *e)
 	else
 		w_i64(w, "rcode", e->rcode);
 	w_i64(w, "ancount", e->ancount);
-	jsonw_key(w, "cnames");
+	JSONW_KEY(w, "cnames");
 	jsonw_arr_open(w);
 	for (unsigned i = 0; i < e->n_cnames && i < MOAT_DNS_MAX_CNAMES; i++)
 		jsonw_str(w, e->cnames[i], strnlen(e->cnames[i], sizeof(e->cnames[i])));
 	jsonw_arr_close(w);
-	jsonw_key(w, "answers");
+	JSONW_KEY(w, "answers");
 	jsonw_arr_open(w);
 	for (unsigned i = 0; i < e->n_addrs && i < MOAT_DNS_MAX_ADDRS; i++) {
 		jsonw_obj_open(w);
@@ -616,14 +627,14 @@ static void w_packet(struct jsonw *w, const struct moat_packet_event *e)
 			a[3 * i + 1] = "0123456789abcdef"[e->smac[i] & 15];
 			a[3 * i + 2] = ':';
 		}
-		jsonw_key(w, "smac");
+		JSONW_KEY(w, "smac");
 		jsonw_str(w, a, 17);
 		w_i64(w, "ifindex", e->ifindex);
 		a[0] = '0';
 		a[1] = 'x';
 		for (int i = 0; i < 4; i++)
 			a[2 + i] = "0123456789abcdef"[(e->ethertype >> (12 - 4 * i)) & 15];
-		jsonw_key(w, "ethertype");
+		JSONW_KEY(w, "ethertype");
 		jsonw_str(w, a, 6);
 	}
 }
@@ -659,7 +670,7 @@ int format_event_jsonw(struct format_json_cache *fc, struct jsonw *w,
 	w_i64(w, "uid", h->uid);
 	w_i64(w, "gid", h->gid);
 	w_kstr(w, "comm", h->comm, sizeof(h->comm), 0);
-	jsonw_key(w, "container");
+	JSONW_KEY(w, "container");
 	if (c) {
 		jsonw_obj_open(w);
 		w_str(w, "id", c->id);

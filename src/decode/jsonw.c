@@ -33,15 +33,14 @@ void jsonw_truncate(struct jsonw *w, size_t n)
 	}
 }
 
-int jsonw_reserve(struct jsonw *w, size_t n)
+/* The slow half of need(): grow the buffer to hold n more bytes and the NUL. */
+static int grow(struct jsonw *w, size_t n)
 {
 	size_t cap;
 	char *b;
 
 	if (w->err)
 		return w->err;
-	if (w->len + n + 1 <= w->cap)
-		return 0;
 	if (n > SIZE_MAX / 4 - w->len) {
 		w->err = -ENOMEM;
 		return w->err;
@@ -59,10 +58,23 @@ int jsonw_reserve(struct jsonw *w, size_t n)
 	return 0;
 }
 
-/* Room for n bytes plus a separator; 0 when the text is usable. */
-static int room(struct jsonw *w, size_t n)
+/* Room for n more bytes and the NUL: 0, or -ENOMEM. */
+static inline int need(struct jsonw *w, size_t n)
 {
-	if (jsonw_reserve(w, n + 1))
+	if (__builtin_expect(!w->err && w->len + n + 1 <= w->cap, 1))
+		return 0;
+	return grow(w, n);
+}
+
+int jsonw_reserve(struct jsonw *w, size_t n)
+{
+	return need(w, n);
+}
+
+/* Room for n bytes plus a separator; 0 when the text is usable. */
+static inline int room(struct jsonw *w, size_t n)
+{
+	if (need(w, n + 1))
 		return -1;
 	if (w->comma)
 		w->buf[w->len++] = ',';
@@ -87,7 +99,7 @@ static void open_c(struct jsonw *w, char c)
 
 static void close_c(struct jsonw *w, char c)
 {
-	if (jsonw_reserve(w, 1))
+	if (need(w, 1))
 		return;
 	w->buf[w->len++] = c;
 	w->buf[w->len] = 0;
@@ -173,19 +185,34 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return need;
 }
 
-void jsonw_str_body(struct jsonw *w, const char *str, size_t n)
+/* 1 when none of the 8 bytes of x needs attention: no control byte, '"', '\\', DEL or byte
+ * >= 0x80 (the exact "has zero byte" test of each condition). */
+static inline int word_plain(uint64_t x)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-	char *p;
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\'), d = x ^ (ones * 0x7f);
 
-	/* At most 6 bytes out per byte in (\u00XX); U+FFFD is 3 for 1. */
-	if (n > (SIZE_MAX / 8) || jsonw_reserve(w, 6 * n))
-		return;
-	p = w->buf + w->len;
+	return !((x | ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b) |
+		  ((d - ones) & ~d)) &
+		 highs);
+}
+
+/* The escaped body of s (n bytes) at p, which has room for 6 * n bytes; returns the end. */
+static char *body(char *p, const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
 	while (i < n) {
 		size_t run = i, k;
 
+		while (run + 8 <= n) {
+			uint64_t x;
+
+			memcpy(&x, s + run, 8);
+			if (!word_plain(x))
+				break;
+			run += 8;
+		}
 		while (run < n && !byte_class[s[run]])
 			run++;
 		memcpy(p, s + i, run - i);
@@ -235,20 +262,32 @@ void jsonw_str_body(struct jsonw *w, const char *str, size_t n)
 			i += k;
 		}
 	}
-	w->len = (size_t)(p - w->buf);
+	return p;
+}
+
+void jsonw_str_body(struct jsonw *w, const char *s, size_t n)
+{
+	/* At most 6 bytes out per byte in (\u00XX); U+FFFD is 3 for 1. */
+	if (n > SIZE_MAX / 8 || need(w, 6 * n))
+		return;
+	w->len = (size_t)(body(w->buf + w->len, (const unsigned char *)s, n) - w->buf);
 	w->buf[w->len] = 0;
 }
 
 void jsonw_str(struct jsonw *w, const char *s, size_t n)
 {
-	if (room(w, 2))
+	char *p;
+
+	if (n > SIZE_MAX / 8 || need(w, 6 * n + 3))
 		return;
-	w->buf[w->len++] = '"';
-	jsonw_str_body(w, s, n);
-	if (jsonw_reserve(w, 1))
-		return;
-	w->buf[w->len++] = '"';
-	w->buf[w->len] = 0;
+	p = w->buf + w->len;
+	if (w->comma)
+		*p++ = ',';
+	*p++ = '"';
+	p = body(p, (const unsigned char *)s, n);
+	*p++ = '"';
+	*p = 0;
+	w->len = (size_t)(p - w->buf);
 	w->comma = 1;
 }
 
@@ -260,10 +299,18 @@ void jsonw_cstr(struct jsonw *w, const char *s)
 void jsonw_key(struct jsonw *w, const char *key)
 {
 	jsonw_str(w, key, strlen(key));
-	if (jsonw_reserve(w, 1))
+	if (need(w, 1))
 		return;
 	w->buf[w->len++] = ':';
 	w->buf[w->len] = 0;
+	w->comma = 0;
+}
+
+void jsonw_key_lit(struct jsonw *w, const char *quoted, size_t n)
+{
+	if (room(w, n))
+		return;
+	put(w, quoted, n);
 	w->comma = 0;
 }
 
@@ -326,14 +373,14 @@ void jsonw_null(struct jsonw *w)
 
 void jsonw_raw(struct jsonw *w, const char *s, size_t n)
 {
-	if (jsonw_reserve(w, n))
+	if (need(w, n))
 		return;
 	put(w, s, n);
 }
 
 void jsonw_newline(struct jsonw *w)
 {
-	if (jsonw_reserve(w, 1))
+	if (need(w, 1))
 		return;
 	put(w, "\n", 1);
 	w->comma = 0;

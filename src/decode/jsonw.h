@@ -43,6 +43,11 @@ void jsonw_arr_close(struct jsonw *w);
 /* An object member's key (NUL-terminated); the next call writes its value. */
 void jsonw_key(struct jsonw *w, const char *key);
 
+/* A key that needs no escaping, already quoted and followed by ':' (n bytes); use JSONW_KEY
+ * with a string literal of letters, digits and '_' (the event schema's keys). */
+void jsonw_key_lit(struct jsonw *w, const char *quoted, size_t n);
+#define JSONW_KEY(w, k) jsonw_key_lit((w), "\"" k "\":", sizeof("\"" k "\":") - 1)
+
 /* String values: n bytes of s (any bytes, NULs included), or a NUL-terminated one. */
 void jsonw_str(struct jsonw *w, const char *s, size_t n);
 void jsonw_cstr(struct jsonw *w, const char *s);
