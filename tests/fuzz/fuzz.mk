@@ -32,7 +32,7 @@ FUZZ_MODULES := policy/config policy/config_logs policy/config_resources policy/
 	detect/detect_logs lib/textesc \
 	act/alertlog act/alertlog_line act/alertlog_query \
 	decode/event decode/format decode/jsonw \
-	detect/alert kernel/cgroup lib/log lib/severity lib/cidr lib/clock lib/fs kernel/netrules \
+	detect/alert kernel/cgroup lib/pimutex lib/log lib/severity lib/cidr lib/clock lib/fs kernel/netrules \
 	kernel/netrules_maps kernel/netrules_domain kernel/netrules_txn
 FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))
 FUZZ_LIB := $(FUZZ_DIR)/libmoat-fuzz.a
