@@ -40,9 +40,10 @@ static void on_signal(int sig)
 #define TRACE_STATS_NS	CLOCK_NS_PER_SEC /* the kernel's drop counters read once a second */
 /* A drained batch smaller than this means a low rate, or one wakeup per event (execs and
  * denials force a wakeup): wait TRACE_COALESCE_NS before the next poll so the next batch
- * is bigger. At 200k events/s of 400 bytes, 4 ms is 800 KB: well within the 2 MiB ring. */
+ * is bigger. Only a slow stream sleeps (a flood drains in big batches), and even 200k events/s of
+ * 400 bytes fill 800 KB of the 2 MiB ring in 10 ms. */
 #define TRACE_SMALL_BATCH 128
-#define TRACE_COALESCE_NS (4 * 1000 * 1000)
+#define TRACE_COALESCE_NS (10 * 1000 * 1000)
 
 struct trace_ctx {
 	int json;

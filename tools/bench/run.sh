@@ -417,10 +417,10 @@ bench_trace_cost() {
 		trace_cost_run "$load" trace
 	done
 	detach
-	summary+=("trace-cost, moat trace --json: worst ${TC_WORST:-?} us CPU/event (target <= 2:" \
-		"$(awk -v x="${TC_WORST:-99}" 'BEGIN { print (x <= 2) ? "held" : "MISSED" }')); drops" \
-		"${TC_DROPS:-0} (target 0: $([ "${TC_DROPS:-0}" -eq 0 ] && echo held || echo MISSED));" \
-		"generator slowdown vs consume: ${TC_SLOW:-?} (target <= 10%)")
+	local held_cpu held_drops
+	held_cpu=$(awk -v x="${TC_WORST:-99}" 'BEGIN { print (x <= 2) ? "held" : "MISSED" }')
+	held_drops=$([ "${TC_DROPS:-0}" -eq 0 ] && echo held || echo MISSED)
+	summary+=("trace-cost, moat trace --json: worst ${TC_WORST:-?} us CPU/event (target <= 2: $held_cpu); drops ${TC_DROPS:-0} (target 0: $held_drops); generator slowdown vs consume: ${TC_SLOW:-?} (target <= 10%)")
 }
 
 # ---- main ---------------------------------------------------------------------------
