@@ -62,9 +62,15 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
 	static const char *const names[MOAT_EV_MAX] = {
-	    [MOAT_EV_CONNECT] = "connect",     [MOAT_EV_SENDMSG] = "sendmsg",
-	    [MOAT_EV_EXEC] = "exec",	       [MOAT_EV_EXIT] = "exit",
-	    [MOAT_EV_DNS_QUERY] = "dns_query", [MOAT_EV_DNS_ANSWER] = "dns_answer",
+	    [MOAT_EV_CONNECT] = "connect",
+	    [MOAT_EV_SENDMSG] = "sendmsg",
+	    [MOAT_EV_EXEC] = "exec",
+	    [MOAT_EV_EXIT] = "exit",
+	    [MOAT_EV_DNS_QUERY] = "dns_query",
+	    [MOAT_EV_DNS_ANSWER] = "dns_answer",
+	    [MOAT_EV_SOCKET] = "socket",
+	    [MOAT_EV_PACKET] = "packet",
+	    [MOAT_EV_OOM] = "oom",
 	};
 	const char *pin_dir = getenv("MOAT_PIN_DIR");
 	struct counts c = {0};

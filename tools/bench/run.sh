@@ -352,6 +352,7 @@ trace_cost_run() {
 	local delivered drops cpu per slow="" lostline=""
 	case $load in
 	all) kinds="connect exec dns" ;;
+	idle) kinds="" ;;
 	*) kinds=$load ;;
 	esac
 	read -r -a b <<<"$(stats)"
@@ -367,7 +368,8 @@ trace_cost_run() {
 		gen "$k" >"$TMP/tcgen-$k.out" &
 		gpids+=($!)
 	done
-	wait "${gpids[@]}" || log "warning: a generator failed (load $load)"
+	[ -n "$kinds" ] || sleep "$SECS"
+	[ "${#gpids[@]}" -eq 0 ] || wait "${gpids[@]}" || log "warning: a generator failed (load $load)"
 	wait "$cpid" || log "warning: consumer $consumer exited non-zero"
 	read -r -a a <<<"$(stats)"
 	for k in $kinds; do
@@ -394,11 +396,22 @@ trace_cost_run() {
 		g=$(eval "echo \${TC_GEN_$load:-0}")
 		slow=$(awk -v c="$g" -v t="$gsum" 'BEGIN { if (c > 0) printf "%.1f%%", 100 * (c - t) / c; else print "-" }')
 	fi
+	if [ "$load" = idle ]; then
+		# The reader's cost with no load (start-up, a poll every 20 ms, the drop counters
+		# once a second): subtracted below for the marginal cost per event.
+		eval "TC_IDLE_$consumer=$cpu"
+		printf '%-8s %-8s %9s events  CPU %7ss in %ss\n' "$load" "$consumer" "$delivered" "$cpu" "$((SECS + 2))"
+		md_tc+=("| idle | $consumer | - | $delivered | $cpu | - | - | $drops | - |")
+		return
+	fi
+	local idle marg
+	idle=$(eval "echo \${TC_IDLE_$consumer:-0}")
 	per=$(awk -v c="$cpu" -v n="$delivered" 'BEGIN { if (n > 0) printf "%.2f", c * 1e6 / n; else print "-" }')
-	printf '%-8s %-8s %9s events  CPU %7ss  %6s us/event  %7s dropped  gen: %s%s%s\n' \
-		"$load" "$consumer" "$delivered" "$cpu" "$per" "$drops" "$ops" \
+	marg=$(awk -v c="$cpu" -v i="$idle" -v n="$delivered" 'BEGIN { if (n > 0) printf "%.2f", (c - i) * 1e6 / n; else print "-" }')
+	printf '%-8s %-8s %9s events  CPU %7ss  %6s us/event (%s above idle)  %7s dropped  gen: %s%s%s\n' \
+		"$load" "$consumer" "$delivered" "$cpu" "$per" "$marg" "$drops" "$ops" \
 		"${slow:+  (generators $slow slower than under consume)}" "${lostline:+  trace: $lostline}"
-	md_tc+=("| $load | $consumer | $ops | $delivered | $cpu | $per | $drops | ${slow:--} |")
+	md_tc+=("| $load | $consumer | $ops | $delivered | $cpu | $per | $marg | $drops | ${slow:--} |")
 	[ "$drops" -eq 0 ] || summary+=("DROPS: $drops events lost with load=$load consumer=$consumer (trace-cost)")
 	if [ "$consumer" = trace ]; then
 		TC_WORST=$(awk -v x="${TC_WORST:-0}" -v y="$per" 'BEGIN { print (y + 0 > x + 0) ? y : x }')
@@ -412,7 +425,7 @@ bench_trace_cost() {
 	echo "== trace-cost: ${SECS}s per run, generators at full speed, moat attached (monitor" \
 		"mode); CPU = the reader's user+sys time"
 	attach
-	for load in connect exec dns all; do
+	for load in idle connect exec dns all; do
 		trace_cost_run "$load" consume
 		trace_cost_run "$load" trace
 	done
@@ -487,8 +500,8 @@ if [ "$MARKDOWN" -eq 1 ]; then
 	fi
 	if [ "${#md_tc[@]}" -gt 0 ]; then
 		echo
-		echo "| load | reader | generator rate | delivered | reader CPU s | µs CPU/event | dropped | generator slowdown vs consume |"
-		echo "|---|---|---|---:|---:|---:|---:|---:|"
+		echo "| load | reader | generator rate | delivered | reader CPU s | µs CPU/event | µs/event above idle | dropped | generator slowdown vs consume |"
+		echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
 		printf '%s\n' "${md_tc[@]}"
 	fi
 	if [ "${#md_prog[@]}" -gt 0 ]; then
