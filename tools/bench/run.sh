@@ -27,6 +27,7 @@
 #   --markdown    also print the table rows for docs/performance.md
 #
 # Knobs (environment): BENCH_SECS (10, seconds per throughput run), BENCH_ROUNDS (7),
+# BENCH_TC_ROUNDS (3, trace-cost rounds per load),
 # BENCH_CONNECTS (60000: their events fit the 8 MiB ring with no consumer), BENCH_PORT
 # (9591, TCP listener on the gateway), MOAT_BENCH_PIN_DIR (/sys/fs/bpf/moat-bench).
 #
@@ -345,11 +346,11 @@ bench_prog_cost() {
 
 # ---- trace cost -----------------------------------------------------------------------
 
-# trace_cost_run LOAD CONSUMER: one run; prints a line, records a table row and, for
-# consume, the generators' total rate (TC_GEN_<load>) that trace is compared with.
+# trace_cost_run LOAD CONSUMER: one run; prints a line and appends "generator-ops/s
+# reader-cpu-s delivered dropped" to $TMP/tc-LOAD-CONSUMER.
 trace_cost_run() {
-	local load=$1 consumer=$2 kinds b a cpid out=$TMP/tc.out line ops="" k gpids gsum=0
-	local delivered drops cpu per slow="" lostline=""
+	local load=$1 consumer=$2 kinds b a cpid out=$TMP/tc.out line ops="" k gpids=() gsum=0
+	local delivered drops cpu lostline=""
 	case $load in
 	all) kinds="connect exec dns" ;;
 	idle) kinds="" ;;
@@ -363,7 +364,6 @@ trace_cost_run() {
 	cpid=$!
 	pids+=("$cpid")
 	sleep 1
-	gpids=()
 	for k in $kinds; do
 		gen "$k" >"$TMP/tcgen-$k.out" &
 		gpids+=($!)
@@ -382,7 +382,6 @@ trace_cost_run() {
 	if [ "$consumer" = consume ]; then
 		delivered=$(kv events "$(cat "$out")")
 		cpu=$(kv cpu "$(cat "$out")")
-		eval "TC_GEN_$load=$gsum"
 	else
 		# trace's exit summary: "trace: N events in S s, CPU C s (X us/event) ...; lost L ..."
 		line=$(grep -a 'trace: [0-9]* events in' "$TMP/tc.err" | tail -n 1)
@@ -392,48 +391,60 @@ trace_cost_run() {
 		lostline=$(sed -E 's/.*; (lost .*)/\1/' <<<"$line")
 		[ "$(tr -d ' ' <"$out")" -ge "$delivered" ] ||
 			log "warning: trace says $delivered events but wc counted $(cat "$out") lines"
-		local g
-		g=$(eval "echo \${TC_GEN_$load:-0}")
-		slow=$(awk -v c="$g" -v t="$gsum" 'BEGIN { if (c > 0) printf "%.1f%%", 100 * (c - t) / c; else print "-" }')
 	fi
-	if [ "$load" = idle ]; then
-		# The reader's cost with no load (start-up, a poll every 20 ms, the drop counters
-		# once a second): subtracted below for the marginal cost per event.
-		eval "TC_IDLE_$consumer=$cpu"
-		printf '%-8s %-8s %9s events  CPU %7ss in %ss\n' "$load" "$consumer" "$delivered" "$cpu" "$((SECS + 2))"
-		md_tc+=("| idle | $consumer | - | $delivered | $cpu | - | - | $drops | - |")
-		return
-	fi
-	local idle marg
-	idle=$(eval "echo \${TC_IDLE_$consumer:-0}")
-	per=$(awk -v c="$cpu" -v n="$delivered" 'BEGIN { if (n > 0) printf "%.2f", c * 1e6 / n; else print "-" }')
-	marg=$(awk -v c="$cpu" -v i="$idle" -v n="$delivered" 'BEGIN { if (n > 0) printf "%.2f", (c - i) * 1e6 / n; else print "-" }')
-	printf '%-8s %-8s %9s events  CPU %7ss  %6s us/event (%s above idle)  %7s dropped  gen: %s%s%s\n' \
-		"$load" "$consumer" "$delivered" "$cpu" "$per" "$marg" "$drops" "$ops" \
-		"${slow:+  (generators $slow slower than under consume)}" "${lostline:+  trace: $lostline}"
-	md_tc+=("| $load | $consumer | $ops | $delivered | $cpu | $per | $marg | $drops | ${slow:--} |")
+	printf '  %-7s %-8s %9s events  CPU %7ss  %7s dropped  gen: %s%s\n' "$load" "$consumer" \
+		"$delivered" "$cpu" "$drops" "${ops:-none}" "${lostline:+  (trace: $lostline)}"
+	echo "$gsum $cpu $delivered $drops" >>"$TMP/tc-$load-$consumer"
 	[ "$drops" -eq 0 ] || summary+=("DROPS: $drops events lost with load=$load consumer=$consumer (trace-cost)")
-	if [ "$consumer" = trace ]; then
-		TC_WORST=$(awk -v x="${TC_WORST:-0}" -v y="$per" 'BEGIN { print (y + 0 > x + 0) ? y : x }')
-		TC_DROPS=$((${TC_DROPS:-0} + drops))
-		TC_SLOW="${TC_SLOW:+$TC_SLOW, }$load $slow"
-	fi
 }
 
+# col N FILE: column N of FILE, one value a line.
+col() { awk -v n="$1" '{ print $n }' "$2"; }
+
 bench_trace_cost() {
-	local load
-	echo "== trace-cost: ${SECS}s per run, generators at full speed, moat attached (monitor" \
-		"mode); CPU = the reader's user+sys time"
+	local load r c t rounds=${BENCH_TC_ROUNDS:-3} ic it gc gt cpu_c cpu_t per_c per_t mc mt slow
+	local drops_t worst=0 drops_all=0 slows=""
+	echo "== trace-cost: ${SECS}s per run, $rounds rounds per load alternating the readers," \
+		"generators at full speed, moat attached (monitor mode); CPU = the reader's user+sys"
+	rm -f "$TMP"/tc-*
 	attach
 	for load in idle connect exec dns all; do
-		trace_cost_run "$load" consume
-		trace_cost_run "$load" trace
+		for ((r = 1; r <= rounds; r++)); do
+			if [ $((r % 2)) -eq 1 ]; then
+				trace_cost_run "$load" consume
+				trace_cost_run "$load" trace
+			else
+				trace_cost_run "$load" trace
+				trace_cost_run "$load" consume
+			fi
+		done
 	done
 	detach
-	local held_cpu held_drops
-	held_cpu=$(awk -v x="${TC_WORST:-99}" 'BEGIN { print (x <= 2) ? "held" : "MISSED" }')
-	held_drops=$([ "${TC_DROPS:-0}" -eq 0 ] && echo held || echo MISSED)
-	summary+=("trace-cost, moat trace --json: worst ${TC_WORST:-?} us CPU/event (target <= 2: $held_cpu); drops ${TC_DROPS:-0} (target 0: $held_drops); generator slowdown vs consume: ${TC_SLOW:-?} (target <= 10%)")
+	ic=$(col 2 "$TMP/tc-idle-consume" | median)
+	it=$(col 2 "$TMP/tc-idle-trace" | median)
+	printf '  %-7s %12s %12s %14s %14s %14s %14s %8s %9s\n' LOAD "GEN consume" "GEN trace" \
+		"us/ev consume" "us/ev trace" "above idle c" "above idle t" DROPS SLOWDOWN
+	md_tc+=("| idle (${SECS}+2 s) | - | - | $ic s | $it s | - | - | - | - |")
+	for load in connect exec dns all; do
+		c=$TMP/tc-$load-consume
+		t=$TMP/tc-$load-trace
+		gc=$(col 1 "$c" | median)
+		gt=$(col 1 "$t" | median)
+		# Per run: CPU / delivered, and (CPU - idle) / delivered; medians over the rounds.
+		per_c=$(awk '{ if ($3 > 0) printf "%.2f\n", $2 * 1e6 / $3 }' "$c" | median)
+		per_t=$(awk '{ if ($3 > 0) printf "%.2f\n", $2 * 1e6 / $3 }' "$t" | median)
+		mc=$(awk -v i="$ic" '{ if ($3 > 0) printf "%.2f\n", ($2 - i) * 1e6 / $3 }' "$c" | median)
+		mt=$(awk -v i="$it" '{ if ($3 > 0) printf "%.2f\n", ($2 - i) * 1e6 / $3 }' "$t" | median)
+		drops_t=$(col 4 "$t" | awk '{ s += $1 } END { print s + 0 }')
+		slow=$(awk -v c="$gc" -v t="$gt" 'BEGIN { if (c > 0) printf "%.1f%%", 100 * (c - t) / c; else print "-" }')
+		printf '  %-7s %12s %12s %14s %14s %14s %14s %8s %9s\n' "$load" "$gc" "$gt" "$per_c" \
+			"$per_t" "$mc" "$mt" "$drops_t" "$slow"
+		md_tc+=("| $load | $gc | $gt | $per_c | $per_t | $mc | $mt | $drops_t | $slow |")
+		worst=$(awk -v x="$worst" -v y="$per_t" 'BEGIN { print (y + 0 > x + 0) ? y : x }')
+		drops_all=$((drops_all + drops_t))
+		slows+="${slows:+, }$load $slow"
+	done
+	summary+=("trace-cost, moat trace --json: worst $worst us CPU/event (target <= 2: $(awk -v x="$worst" 'BEGIN { print (x <= 2) ? "held" : "MISSED" }')); drops $drops_all (target 0: $([ "$drops_all" -eq 0 ] && echo held || echo MISSED)); generator slowdown vs consume (medians): $slows (target <= 10%)")
 }
 
 # ---- main ---------------------------------------------------------------------------
@@ -500,8 +511,8 @@ if [ "$MARKDOWN" -eq 1 ]; then
 	fi
 	if [ "${#md_tc[@]}" -gt 0 ]; then
 		echo
-		echo "| load | reader | generator rate | delivered | reader CPU s | µs CPU/event | µs/event above idle | dropped | generator slowdown vs consume |"
-		echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
+		echo "| load | generators, ops/s under consume | under trace | µs CPU/event consume | trace | µs/event above idle, consume | trace | trace drops | generator slowdown |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 		printf '%s\n' "${md_tc[@]}"
 	fi
 	if [ "${#md_prog[@]}" -gt 0 ]; then
