@@ -1,4 +1,6 @@
-/* format.c - events as JSON lines (json-c) or as a readable table. */
+/* format.c - events as JSON (json-c objects, or lines through the fast writer jsonw) or as a
+ * readable table. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -7,7 +9,14 @@
 #include "event.h"
 #include "clock.h"
 #include "format.h"
+#include "jsonw.h"
 #include "textesc.h"
+
+/* The event's time on the Unix clock. Wraps instead of overflowing on a hostile ts_ns. */
+static int64_t unix_ns_of(const struct moat_event_hdr *h, int64_t offset_ns)
+{
+	return (int64_t)((uint64_t)offset_ns + h->ts_ns);
+}
 
 /* RFC 3339 UTC time with nanoseconds. */
 static void fmt_time(int64_t unix_ns, char *buf, size_t len, int short_form)
@@ -29,13 +38,10 @@ static void fmt_time(int64_t unix_ns, char *buf, size_t len, int short_form)
 
 /* ---- JSON (json-c) ----
  *
- * Each field is put into the object in place: a value already there of the same type is
- * overwritten (json_object_set_*), otherwise a new one replaces it. A fresh object gets every
- * field created; an object reused for the next event of the same type (format_json_cache,
- * `moat trace --json`) gets them overwritten, with no allocation, hash-table insert or free
- * per field. Building a new object per event made trace fall behind the ring buffer on DNS
- * floods (docs/performance.md section 1). json-c keeps the keys in insertion order, so both
- * ways print the same document. */
+ * The reference encoding of an event (docs/events.md), for callers that want an object
+ * (detections, tests). Each field is put into the object in place: a value already there of
+ * the same type is overwritten, otherwise a new one replaces it. `moat trace --json` writes
+ * the same document through the fast writer below (format_event_jsonw). */
 
 static json_object *child(json_object *o, const char *k, json_type t)
 {
@@ -93,6 +99,8 @@ static void put_u64(json_object *o, const char *k, uint64_t v)
 static void put_bool(json_object *o, const char *k, int v)
 {
 	json_object *x = child(o, k, json_type_boolean);
+
+	v = v != 0; /* json-c keeps the int: 16 would print true but not equal a parsed true */
 
 	if (x)
 		json_object_set_boolean(x, v);
@@ -315,7 +323,7 @@ static void fill_event(json_object *o, const struct moat_event_hdr *h,
 {
 	char ts[64];
 
-	fmt_time(offset_ns + (int64_t)h->ts_ns, ts, sizeof(ts), 0);
+	fmt_time(unix_ns_of(h, offset_ns), ts, sizeof(ts), 0);
 	put_str(o, "type", event_type_name(h->type));
 	put_str(o, "time", ts);
 	put_u64(o, "ts_ns", h->ts_ns);
@@ -363,26 +371,357 @@ json_object *format_event_json(const struct moat_event_hdr *h, const struct cont
 	return o;
 }
 
+/* ---- JSON lines (jsonw) ----
+ *
+ * The same document as format_event_json, member for member and in the same order, written
+ * straight into a text buffer: no object, no allocation per event. `moat trace --json`
+ * building json-c objects fell behind the ring buffer on DNS floods (docs/performance.md
+ * section 1). Each function below mirrors its json-c twin above; tests/unit/decode/test_jsonw.c
+ * and tests/fuzz/fuzz_jsonw.c parse every line with json-c and compare it with the object. */
+
+/* A possibly unterminated kernel string of at most n bytes; "" becomes null when nullable. */
+static void w_kstr_(struct jsonw *w, const char *k, size_t kn, const char *v, size_t n,
+		    int nullable)
+{
+	size_t len = strnlen(v, n);
+
+	jsonw_key_lit(w, k, kn);
+	if (!len && nullable)
+		jsonw_null(w);
+	else
+		jsonw_str(w, v, len);
+}
+
+static void w_str_(struct jsonw *w, const char *k, size_t kn, const char *v)
+{
+	jsonw_key_lit(w, k, kn);
+	jsonw_cstr(w, v);
+}
+
+static void w_i64_(struct jsonw *w, const char *k, size_t kn, int64_t v)
+{
+	jsonw_key_lit(w, k, kn);
+	jsonw_i64(w, v);
+}
+
+static void w_u64_(struct jsonw *w, const char *k, size_t kn, uint64_t v)
+{
+	jsonw_key_lit(w, k, kn);
+	jsonw_u64(w, v);
+}
+
+static void w_bool_(struct jsonw *w, const char *k, size_t kn, int v)
+{
+	jsonw_key_lit(w, k, kn);
+	jsonw_bool(w, v);
+}
+
+/* Each key is a literal: written quoted, with its ':', by one copy (JSONW_KEY). */
+#define KEY_LIT(k)		     "\"" k "\":", sizeof("\"" k "\":") - 1
+#define w_kstr(w, k, v, n, nullable) w_kstr_((w), KEY_LIT(k), (v), (n), (nullable))
+#define w_str(w, k, v)		     w_str_((w), KEY_LIT(k), (v))
+#define w_i64(w, k, v)		     w_i64_((w), KEY_LIT(k), (v))
+#define w_u64(w, k, v)		     w_u64_((w), KEY_LIT(k), (v))
+#define w_bool(w, k, v)		     w_bool_((w), KEY_LIT(k), (v))
+#define w_addr(w, k, f, a)	     w_addr_((w), KEY_LIT(k), (f), (a))
+
+/* event_addr_str without inet_ntop's formatting for IPv4 (the common case). */
+static const char *addr_str(unsigned family, const uint8_t addr[16], char *buf, size_t len)
+{
+	char *p = buf;
+
+	if (family == AF_INET6 || len < 16)
+		return event_addr_str(family, addr, buf, len);
+	for (int i = 0; i < 4; i++) {
+		unsigned v = addr[i];
+
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = i < 3 ? '.' : 0;
+	}
+	return buf;
+}
+
+static void w_addr_(struct jsonw *w, const char *k, size_t kn, unsigned family,
+		    const uint8_t addr[16])
+{
+	char a[64];
+
+	w_str_(w, k, kn, addr_str(family, addr, a, sizeof(a)));
+}
+
+/* RFC 3339 UTC time with nanoseconds, as fmt_time writes it; the date and time of day are
+ * worked out once per second (tc). */
+static void w_time(struct jsonw *w, struct format_json_cache *tc, int64_t unix_ns)
+{
+	char ts[64];
+	int64_t sec = unix_ns / 1000000000LL;
+	long ns = unix_ns % 1000000000LL;
+
+	JSONW_KEY(w, "time");
+	if (unix_ns < 0) {
+		fmt_time(unix_ns, ts, sizeof(ts), 0);
+		jsonw_cstr(w, ts);
+		return;
+	}
+	if (!tc->ts_valid || tc->ts_sec != sec) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		tc->ts_prefix_len =
+		    strftime(tc->ts_prefix, sizeof(tc->ts_prefix), "%Y-%m-%dT%H:%M:%S", &tm);
+		tc->ts_sec = sec;
+		tc->ts_valid = 1;
+	}
+	memcpy(ts, tc->ts_prefix, tc->ts_prefix_len);
+	ts[tc->ts_prefix_len] = '.';
+	for (int i = 9; i >= 1; i--) {
+		ts[tc->ts_prefix_len + (size_t)i] = (char)('0' + ns % 10);
+		ns /= 10;
+	}
+	ts[tc->ts_prefix_len + 10] = 'Z';
+	jsonw_str(w, ts, tc->ts_prefix_len + 11);
+}
+
+static void w_net(struct jsonw *w, const struct moat_net_event *e)
+{
+	w_u64(w, "sock_cookie", e->sock_cookie);
+	w_str(w, "family", e->family == AF_INET6 ? "ipv6" : "ipv4");
+	w_str(w, "protocol", event_proto_name(e->protocol));
+	w_addr(w, "daddr", e->family, e->daddr);
+	w_i64(w, "dport", e->dport);
+	w_str(w, "verdict", event_verdict_name(e->verdict));
+	w_str(w, "scope", event_scope_name(e->scope));
+	w_str(w, "mode", event_mode_name(e->mode));
+	w_i64(w, "rule_id", e->rule_id);
+	w_i64(w, "suppressed", e->suppressed);
+}
+
+static void w_exec(struct jsonw *w, const struct moat_exec_event *e)
+{
+	size_t len = e->args_len < MOAT_ARGS_LEN ? e->args_len : MOAT_ARGS_LEN;
+
+	w_i64(w, "ppid", e->ppid);
+	w_kstr(w, "filename", e->filename, sizeof(e->filename), 0);
+	w_kstr(w, "interp", e->interp, sizeof(e->interp), 1);
+	w_kstr(w, "exe", e->exe, sizeof(e->exe), 1);
+	w_i64(w, "argc", e->argc);
+	JSONW_KEY(w, "argv");
+	jsonw_arr_open(w);
+	for (size_t i = 0; i < len;) {
+		size_t n = strnlen(e->args + i, len - i);
+
+		jsonw_str(w, e->args + i, n);
+		i += n + 1;
+	}
+	jsonw_arr_close(w);
+	w_bool(w, "argv_truncated", e->flags & MOAT_EXEC_F_ARGS_TRUNC);
+	w_bool(w, "killed", e->flags & MOAT_EXEC_F_KILLED);
+	w_i64(w, "kill_rule", e->kill_rule);
+	w_bool(w, "fileless", e->flags & MOAT_EXEC_F_FILELESS);
+	w_bool(w, "loader", e->flags & MOAT_EXEC_F_LOADER);
+}
+
+static void w_exit(struct jsonw *w, const struct moat_exit_event *e)
+{
+	w_i64(w, "ppid", e->ppid);
+	w_i64(w, "exit_code", (e->exit_code >> 8) & 0xff);
+	w_i64(w, "signal", e->exit_code & 0x7f);
+	w_u64(w, "start_ns", e->start_ns);
+}
+
+static void w_dns(struct jsonw *w, const struct moat_dns_event *e)
+{
+	const char *q = event_qtype_name(e->qtype), *r = event_rcode_name(e->rcode);
+
+	w_u64(w, "sock_cookie", e->sock_cookie);
+	w_i64(w, "id", e->id);
+	w_kstr(w, "qname", e->qname, sizeof(e->qname), 0);
+	if (q)
+		w_str(w, "qtype", q);
+	else
+		w_i64(w, "qtype", e->qtype);
+	w_str(w, "transport", e->flags & MOAT_DNS_F_TCP ? "tcp" : "udp");
+	w_addr(w, "saddr", e->family, e->saddr);
+	w_i64(w, "sport", e->sport);
+	w_addr(w, "daddr", e->family, e->daddr);
+	w_i64(w, "dport", e->dport);
+	JSONW_KEY(w, "flags");
+	jsonw_arr_open(w);
+	for (size_t i = 0; i < sizeof(dns_flag_names) / sizeof(dns_flag_names[0]); i++)
+		if (e->flags & dns_flag_names[i].bit)
+			jsonw_cstr(w, dns_flag_names[i].name);
+	jsonw_arr_close(w);
+	if (e->hdr.type != MOAT_EV_DNS_ANSWER)
+		return;
+	if (r)
+		w_str(w, "rcode", r);
+	else
+		w_i64(w, "rcode", e->rcode);
+	w_i64(w, "ancount", e->ancount);
+	JSONW_KEY(w, "cnames");
+	jsonw_arr_open(w);
+	for (unsigned i = 0; i < e->n_cnames && i < MOAT_DNS_MAX_CNAMES; i++)
+		jsonw_str(w, e->cnames[i], strnlen(e->cnames[i], sizeof(e->cnames[i])));
+	jsonw_arr_close(w);
+	JSONW_KEY(w, "answers");
+	jsonw_arr_open(w);
+	for (unsigned i = 0; i < e->n_addrs && i < MOAT_DNS_MAX_ADDRS; i++) {
+		jsonw_obj_open(w);
+		w_addr(w, "addr", e->addrs[i].family, e->addrs[i].addr);
+		w_i64(w, "ttl", e->addrs[i].ttl);
+		jsonw_obj_close(w);
+	}
+	jsonw_arr_close(w);
+}
+
+static void w_socket(struct jsonw *w, const struct moat_socket_event *e)
+{
+	w_str(w, "op", event_sock_op_name(e->op));
+	w_str(w, "family", event_family_name(e->family));
+	w_str(w, "socktype", event_socktype_name(e->type));
+	if (e->family == 17 /* AF_PACKET */)
+		w_i64(w, "protocol", e->protocol);
+	else
+		w_str(w, "protocol", event_proto_name(e->protocol));
+	w_i64(w, "protocol_number", e->protocol);
+	w_str(w, "verdict", event_verdict_name(e->verdict));
+	w_str(w, "mode", event_mode_name(e->mode));
+	w_i64(w, "rule_id", e->rule_id);
+	if (e->op == MOAT_SOCK_OP_BIND) {
+		w_addr(w, "addr", e->family, e->addr);
+		w_i64(w, "port", e->port);
+	}
+}
+
+static void w_packet(struct jsonw *w, const struct moat_packet_event *e)
+{
+	int has_addr = e->family || e->ethertype == 0x0806;
+	unsigned fam = e->family ? e->family : AF_INET;
+	char a[24];
+
+	w_str(w, "reason", event_pkt_reason_name(e->reason));
+	w_str(w, "where", event_pkt_where_name(e->where));
+	w_str(w, "family", e->family == AF_INET6 ? "ipv6" : e->family ? "ipv4" : "none");
+	w_str(w, "protocol", event_proto_name(e->protocol));
+	w_i64(w, "protocol_number", e->protocol);
+	if (has_addr)
+		w_addr(w, "saddr", fam, e->saddr);
+	else
+		w_str(w, "saddr", "");
+	w_i64(w, "sport", e->sport);
+	if (has_addr)
+		w_addr(w, "daddr", fam, e->daddr);
+	else
+		w_str(w, "daddr", "");
+	w_i64(w, "dport", e->dport);
+	w_i64(w, "rule_id", e->rule_id);
+	w_i64(w, "suppressed", e->suppressed);
+	if (e->where != MOAT_PKT_AT_SOCKET) {
+		for (int i = 0; i < 6; i++) {
+			a[3 * i] = "0123456789abcdef"[e->smac[i] >> 4];
+			a[3 * i + 1] = "0123456789abcdef"[e->smac[i] & 15];
+			a[3 * i + 2] = ':';
+		}
+		JSONW_KEY(w, "smac");
+		jsonw_str(w, a, 17);
+		w_i64(w, "ifindex", e->ifindex);
+		a[0] = '0';
+		a[1] = 'x';
+		for (int i = 0; i < 4; i++)
+			a[2 + i] = "0123456789abcdef"[(e->ethertype >> (12 - 4 * i)) & 15];
+		JSONW_KEY(w, "ethertype");
+		jsonw_str(w, a, 6);
+	}
+}
+
+static void w_oom(struct jsonw *w, const struct moat_oom_event *e)
+{
+	w_u64(w, "total_vm_kb", e->total_vm_kb);
+	w_u64(w, "anon_rss_kb", e->anon_rss_kb);
+	w_u64(w, "file_rss_kb", e->file_rss_kb);
+	w_u64(w, "shmem_rss_kb", e->shmem_rss_kb);
+	w_i64(w, "oom_score_adj", e->oom_score_adj);
+	w_i64(w, "trigger_pid", e->trigger_pid);
+	w_kstr(w, "trigger_comm", e->trigger_comm, sizeof(e->trigger_comm), 0);
+	w_u64(w, "trigger_cgroup_id", e->trigger_cgroup_id);
+}
+
+int format_event_jsonw(struct format_json_cache *fc, struct jsonw *w,
+		       const struct moat_event_hdr *h, const struct container_info *c,
+		       int64_t offset_ns)
+{
+	size_t start = w->len;
+
+	if (h->type >= MOAT_EV_MAX)
+		return -EINVAL;
+	jsonw_obj_open(w);
+	w_str(w, "type", event_type_name(h->type));
+	w_time(w, fc, unix_ns_of(h, offset_ns));
+	w_u64(w, "ts_ns", h->ts_ns);
+	w_i64(w, "cpu", h->cpu);
+	w_u64(w, "cgroup_id", h->cgroup_id);
+	w_i64(w, "pid", h->pid);
+	w_i64(w, "tid", h->tid);
+	w_i64(w, "uid", h->uid);
+	w_i64(w, "gid", h->gid);
+	w_kstr(w, "comm", h->comm, sizeof(h->comm), 0);
+	JSONW_KEY(w, "container");
+	if (c) {
+		jsonw_obj_open(w);
+		w_str(w, "id", c->id);
+		w_str(w, "name", c->name);
+		w_str(w, "image", c->image);
+		jsonw_obj_close(w);
+	} else {
+		jsonw_null(w);
+	}
+	switch (h->type) {
+	case MOAT_EV_CONNECT:
+	case MOAT_EV_SENDMSG: w_net(w, (const struct moat_net_event *)h); break;
+	case MOAT_EV_EXEC: w_exec(w, (const struct moat_exec_event *)h); break;
+	case MOAT_EV_EXIT: w_exit(w, (const struct moat_exit_event *)h); break;
+	case MOAT_EV_DNS_QUERY:
+	case MOAT_EV_DNS_ANSWER: w_dns(w, (const struct moat_dns_event *)h); break;
+	case MOAT_EV_SOCKET: w_socket(w, (const struct moat_socket_event *)h); break;
+	case MOAT_EV_PACKET: w_packet(w, (const struct moat_packet_event *)h); break;
+	case MOAT_EV_OOM: w_oom(w, (const struct moat_oom_event *)h); break;
+	}
+	jsonw_obj_close(w);
+	if (w->err) {
+		int err = w->err;
+
+		w->err = 0;
+		jsonw_truncate(w, start);
+		w->comma = 0;
+		return err;
+	}
+	return 0;
+}
+
 const char *format_event_json_line(struct format_json_cache *fc, const struct moat_event_hdr *h,
 				   const struct container_info *c, int64_t offset_ns)
 {
-	json_object **o;
+	int err;
 
-	if (h->type >= MOAT_EV_MAX)
+	jsonw_reset(&fc->line);
+	err = format_event_jsonw(fc, &fc->line, h, c, offset_ns);
+
+	if (err) {
+		errno = -err;
 		return NULL;
-	o = &fc->by_type[h->type];
-	if (!*o && !(*o = json_object_new_object()))
-		return NULL;
-	fill_event(*o, h, c, offset_ns);
-	return json_object_to_json_string_ext(*o, JSON_C_TO_STRING_PLAIN);
+	}
+	return fc->line.buf;
 }
 
 void format_json_cache_free(struct format_json_cache *fc)
 {
-	for (unsigned t = 0; t < MOAT_EV_MAX; t++) {
-		json_object_put(fc->by_type[t]);
-		fc->by_type[t] = NULL;
-	}
+	jsonw_free(&fc->line);
+	fc->ts_valid = 0;
 }
 
 void format_text_header(FILE *out)
@@ -524,7 +863,7 @@ void format_event_text(FILE *out, const struct moat_event_hdr *h, const struct c
 {
 	char ts[64], comm[4 * MOAT_COMM_LEN + 1], cont[80];
 
-	fmt_time(offset_ns + (int64_t)h->ts_ns, ts, sizeof(ts), 1);
+	fmt_time(unix_ns_of(h, offset_ns), ts, sizeof(ts), 1);
 	text_escape(comm, sizeof(comm), h->comm, sizeof(h->comm));
 	if (c)
 		text_escape(cont, 17, c->name[0] ? c->name : c->id, 16);

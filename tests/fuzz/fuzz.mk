@@ -31,6 +31,7 @@ FUZZ_MODULES := policy/config policy/config_http policy/config_learn enrich/base
 	docker/docker docker/docker_inspect docker/container docker/dockerwatch docker/dockerlogs \
 	detect/detect_logs lib/textesc \
 	act/alertlog act/alertlog_line act/alertlog_query \
+	decode/event decode/format decode/jsonw \
 	detect/alert kernel/cgroup lib/log lib/severity lib/cidr lib/clock lib/fs lib/pimutex kernel/netrules \
 	kernel/netrules_maps kernel/netrules_domain kernel/netrules_txn
 FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))

@@ -1,7 +1,9 @@
 #!/bin/bash
 # test_trace.sh - `moat trace` against a real container: exec, DNS query and
 # answer, TCP connect and UDP send, each with the right container, cgroup
-# id, pid and fields. Needs the test environment (tools/testenv.sh up).
+# id, pid and fields; paths written as /bin/sh; when the reader falls behind,
+# the "lost" line and the exit summary count what the kernel dropped, per type.
+# Needs the test environment (tools/testenv.sh up).
 . "$(dirname "$0")/lib.sh"
 
 MOAT=${MOAT:-build/moat}
@@ -10,13 +12,38 @@ out=$(mktemp)
 trace_pid=
 
 cleanup_trace() {
+	[ -n "$trace_pid" ] && kill -CONT "$trace_pid" 2>/dev/null
 	[ -n "$trace_pid" ] && kill "$trace_pid" 2>/dev/null && wait "$trace_pid" 2>/dev/null
-	rm -f "$out"
+	rm -f "$out" "$out.err"
 }
 t_on_exit cleanup_trace
 
 "$MOAT" clear >/dev/null 2>&1
-docker_run_test trace -- sleep 600 || { t_fail "container starts" "docker run failed"; t_done; }
+docker_run_test trace -- sleep 600 || { t_fail "container starts" "docker run failed"; 
+# A reader that stops: the kernel drops what the 2 MiB ring buffer cannot hold, and trace
+# says how many, per type, in the stream and on exit.
+"$MOAT" trace --json --type sendmsg >"$out" 2>"$out.err" &
+trace_pid=$!
+wait_for -t 10 bash -c 'ls /sys/fs/bpf/moat-trace-*/links/ 2>/dev/null | grep -q handle_exec' ||
+	t_fail "second trace attaches" "$(cat "$out.err")"
+sleep 0.5
+kill -STOP "$trace_pid"
+docker exec moat-test-trace /netprobe sendto "$GW" 18081 40000 >/dev/null ||
+	t_fail "40000 UDP sends in the container" "exit $?"
+kill -CONT "$trace_pid"
+sleep 1.5
+kill -INT "$trace_pid"
+wait "$trace_pid"
+trace_pid=
+t_check "a stalled reader gets a lost line counting sendmsg drops" \
+	some '.type=="lost" and .by_type.sendmsg > 0 and .lost > 0 and .total >= .lost' "$out"
+lost=$(jq -s '[.[] | select(.type=="lost") | .lost] | add // 0' "$out")
+sent=$(jq -s '[.[] | select(.type=="sendmsg")] | length' "$out")
+t_check "written + lost account for the 40000 sends ($sent written, $lost lost)" \
+	test "$((sent + lost))" -ge 40000
+t_check "the exit summary counts the same loss per type" \
+	grep -qE "lost $lost sendmsg=$lost" "$out.err"
+t_done; }
 start_listener 18080 tcp
 start_listener 18081 udp
 cgid=$(container_cgroup_id trace)
@@ -43,6 +70,9 @@ trace_pid=
 t_check "trace exits cleanly on SIGINT" test "$rc" -eq 0
 t_check "trace leaves no private pins behind" bash -c '! ls -d /sys/fs/bpf/moat-trace-* 2>/dev/null'
 t_check "every line is JSON" jq -e . "$out"
+t_check "paths are written as /bin/sh, not \\/bin\\/sh" grep -qF '"filename":"/bin/sh"' "$out"
+t_check "on exit, trace says how many events it wrote and lost" \
+	grep -qE 'trace: [0-9]+ events in .* exec=[0-9]+.*; lost 0' "$out.err"
 
 sel() { jq -c "select($1)" "$out" | head -n 1; }
 
@@ -93,4 +123,28 @@ fi
 s=$(sel ".type==\"sendmsg\" and .daddr==\"$GW\" and .dport==18081")
 t_check "sendmsg: unconnected UDP send reported" test -n "$s"
 t_check "sendmsg: fields" test "$(jq -r '[.protocol, .verdict, .comm, .container.name] | join(" ")' <<<"$s")" = "udp allow netprobe moat-test-trace"
+
+# A reader that stops: the kernel drops what the 2 MiB ring buffer cannot hold, and trace
+# says how many, per type, in the stream and on exit.
+"$MOAT" trace --json --type sendmsg >"$out" 2>"$out.err" &
+trace_pid=$!
+wait_for -t 10 bash -c 'ls /sys/fs/bpf/moat-trace-*/links/ 2>/dev/null | grep -q handle_exec' ||
+	t_fail "second trace attaches" "$(cat "$out.err")"
+sleep 0.5
+kill -STOP "$trace_pid"
+docker exec moat-test-trace /netprobe sendto "$GW" 18081 40000 >/dev/null ||
+	t_fail "40000 UDP sends in the container" "exit $?"
+kill -CONT "$trace_pid"
+sleep 1.5
+kill -INT "$trace_pid"
+wait "$trace_pid"
+trace_pid=
+t_check "a stalled reader gets a lost line counting sendmsg drops" \
+	some '.type=="lost" and .by_type.sendmsg > 0 and .lost > 0 and .total >= .lost' "$out"
+lost=$(jq -s '[.[] | select(.type=="lost") | .lost] | add // 0' "$out")
+sent=$(jq -s '[.[] | select(.type=="sendmsg")] | length' "$out")
+t_check "written + lost account for the 40000 sends ($sent written, $lost lost)" \
+	test "$((sent + lost))" -ge 40000
+t_check "the exit summary counts the same loss per type" \
+	grep -qE "lost $lost sendmsg=$lost" "$out.err"
 t_done

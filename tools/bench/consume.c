@@ -7,8 +7,9 @@
  *   consume [SECS] [PIN_DIR]     (defaults: 10, $MOAT_PIN_DIR or /sys/fs/bpf/moat)
  *
  * Output, one line:
- *   consume events=N bytes=B secs=S rate=R connect=.. sendmsg=.. exec=.. exit=..
+ *   consume events=N bytes=B secs=S rate=R cpu=C connect=.. sendmsg=.. exec=.. exit=..
  *   dns_query=.. dns_answer=.. other=..
+ * (C: user + system CPU seconds of this process, for tools/bench/run.sh trace-cost)
  * Exits 0, or 1 when the ring buffer cannot be opened or read. */
 #include <errno.h>
 #include <limits.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -60,15 +62,22 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
 	static const char *const names[MOAT_EV_MAX] = {
-	    [MOAT_EV_CONNECT] = "connect",     [MOAT_EV_SENDMSG] = "sendmsg",
-	    [MOAT_EV_EXEC] = "exec",	       [MOAT_EV_EXIT] = "exit",
-	    [MOAT_EV_DNS_QUERY] = "dns_query", [MOAT_EV_DNS_ANSWER] = "dns_answer",
+	    [MOAT_EV_CONNECT] = "connect",
+	    [MOAT_EV_SENDMSG] = "sendmsg",
+	    [MOAT_EV_EXEC] = "exec",
+	    [MOAT_EV_EXIT] = "exit",
+	    [MOAT_EV_DNS_QUERY] = "dns_query",
+	    [MOAT_EV_DNS_ANSWER] = "dns_answer",
+	    [MOAT_EV_SOCKET] = "socket",
+	    [MOAT_EV_PACKET] = "packet",
+	    [MOAT_EV_OOM] = "oom",
 	};
 	const char *pin_dir = getenv("MOAT_PIN_DIR");
 	struct counts c = {0};
 	struct ring_buffer *rb = NULL;
 	char path[PATH_MAX];
-	double secs = 10, start, took;
+	double secs = 10, start, took, cpu = 0;
+	struct rusage ru;
 	int fd, err = 0;
 
 	if (argc > 1) {
@@ -115,8 +124,11 @@ int main(int argc, char **argv)
 	}
 	ring_buffer__consume(rb); /* whatever is left: delivered, not lost */
 	took = now_s() - start;
-	printf("consume events=%llu bytes=%llu secs=%.3f rate=%.0f", c.events, c.bytes, took,
-	       took > 0 ? c.events / took : 0.0);
+	if (!getrusage(RUSAGE_SELF, &ru))
+		cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+		      ru.ru_stime.tv_usec / 1e6;
+	printf("consume events=%llu bytes=%llu secs=%.3f rate=%.0f cpu=%.3f", c.events, c.bytes,
+	       took, took > 0 ? c.events / took : 0.0, cpu);
 	for (int t = 1; t < MOAT_EV_MAX; t++)
 		printf(" %s=%llu", names[t], c.by_type[t]);
 	printf(" other=%llu\n", c.by_type[MOAT_EV_MAX]);

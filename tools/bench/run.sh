@@ -16,13 +16,18 @@
 #                 100,000 learned addresses, DNS answer cost, false denials over
 #                 resolve->connect loops, interactive approval round trip
 #                 (tools/bench/domains.sh all; its own knobs are in its header)
+#   trace-cost    `moat trace --json` against `consume` (the minimal reader), per load
+#                 (connect, exec, dns, all): the reader's CPU per event (user+sys over
+#                 events delivered), kernel drops, and the generators' rates under each
+#                 reader (slowdown); docs/performance.md section 11
 #   outputs       the alert dispatcher (build/bench/outputs): emit cost and the loop's worst
 #                 stall with file + webhook + exec outputs, flat out and paced; no kernel,
 #                 no Docker (docs/performance.md §10)
-#   all           the six above (default)
+#   all           the six above and trace-cost (default)
 #   --markdown    also print the table rows for docs/performance.md
 #
 # Knobs (environment): BENCH_SECS (10, seconds per throughput run), BENCH_ROUNDS (7),
+# BENCH_TC_ROUNDS (3, trace-cost rounds per load),
 # BENCH_CONNECTS (60000: their events fit the 8 MiB ring with no consumer), BENCH_PORT
 # (9591, TCP listener on the gateway), MOAT_BENCH_PIN_DIR (/sys/fs/bpf/moat-bench).
 #
@@ -57,6 +62,7 @@ stats_saved=
 md_throughput=()
 md_cost=()
 md_prog=()
+md_tc=()
 summary=()
 
 
@@ -337,32 +343,137 @@ bench_prog_cost() {
 	detach
 }
 
+
+# ---- trace cost -----------------------------------------------------------------------
+
+# trace_cost_run LOAD CONSUMER: one run; prints a line and appends "generator-ops/s
+# reader-cpu-s delivered dropped" to $TMP/tc-LOAD-CONSUMER.
+trace_cost_run() {
+	local load=$1 consumer=$2 kinds b a cpid out=$TMP/tc.out line ops="" k gpids=() gsum=0
+	local delivered drops cpu lostline=""
+	case $load in
+	all) kinds="connect exec dns" ;;
+	idle) kinds="" ;;
+	*) kinds=$load ;;
+	esac
+	read -r -a b <<<"$(stats)"
+	case $consumer in
+	consume) "$CONSUME" $((SECS + 2)) "$PIN" >"$out" & ;;
+	trace) "$MOAT" trace --json --duration $((SECS + 2)) 2>"$TMP/tc.err" | wc -l >"$out" & ;;
+	esac
+	cpid=$!
+	pids+=("$cpid")
+	sleep 1
+	for k in $kinds; do
+		gen "$k" >"$TMP/tcgen-$k.out" &
+		gpids+=($!)
+	done
+	[ -n "$kinds" ] || sleep "$SECS"
+	[ "${#gpids[@]}" -eq 0 ] || wait "${gpids[@]}" || log "warning: a generator failed (load $load)"
+	wait "$cpid" || log "warning: consumer $consumer exited non-zero"
+	read -r -a a <<<"$(stats)"
+	for k in $kinds; do
+		line=$(cat "$TMP/tcgen-$k.out")
+		[ -n "$line" ] || die "generator $k printed nothing"
+		ops+="${ops:+, }$k $(kv rate "$line")/s"
+		gsum=$(awk -v x="$gsum" -v y="$(kv rate "$line")" 'BEGIN { printf "%.0f", x + y }')
+	done
+	drops=$((a[1] - b[1]))
+	if [ "$consumer" = consume ]; then
+		delivered=$(kv events "$(cat "$out")")
+		cpu=$(kv cpu "$(cat "$out")")
+	else
+		# trace's exit summary: "trace: N events in S s, CPU C s (X us/event) ...; lost L ..."
+		line=$(grep -a 'trace: [0-9]* events in' "$TMP/tc.err" | tail -n 1)
+		[ -n "$line" ] || die "moat trace printed no summary: $(cat "$TMP/tc.err")"
+		delivered=$(sed -E 's/.*trace: ([0-9]+) events in.*/\1/' <<<"$line")
+		cpu=$(sed -E 's/.*CPU ([0-9.]+) s.*/\1/' <<<"$line")
+		lostline=$(sed -E 's/.*; (lost .*)/\1/' <<<"$line")
+		[ "$(tr -d ' ' <"$out")" -ge "$delivered" ] ||
+			log "warning: trace says $delivered events but wc counted $(cat "$out") lines"
+	fi
+	printf '  %-7s %-8s %9s events  CPU %7ss  %7s dropped  gen: %s%s\n' "$load" "$consumer" \
+		"$delivered" "$cpu" "$drops" "${ops:-none}" "${lostline:+  (trace: $lostline)}"
+	echo "$gsum $cpu $delivered $drops" >>"$TMP/tc-$load-$consumer"
+	[ "$drops" -eq 0 ] || summary+=("DROPS: $drops events lost with load=$load consumer=$consumer (trace-cost)")
+}
+
+# col N FILE: column N of FILE, one value a line.
+col() { awk -v n="$1" '{ print $n }' "$2"; }
+
+bench_trace_cost() {
+	local load r c t rounds=${BENCH_TC_ROUNDS:-3} ic it gc gt cpu_c cpu_t per_c per_t mc mt slow
+	local drops_t worst=0 drops_all=0 slows=""
+	echo "== trace-cost: ${SECS}s per run, $rounds rounds per load alternating the readers," \
+		"generators at full speed, moat attached (monitor mode); CPU = the reader's user+sys"
+	rm -f "$TMP"/tc-*
+	attach
+	for load in idle connect exec dns all; do
+		for ((r = 1; r <= rounds; r++)); do
+			if [ $((r % 2)) -eq 1 ]; then
+				trace_cost_run "$load" consume
+				trace_cost_run "$load" trace
+			else
+				trace_cost_run "$load" trace
+				trace_cost_run "$load" consume
+			fi
+		done
+	done
+	detach
+	ic=$(col 2 "$TMP/tc-idle-consume" | median)
+	it=$(col 2 "$TMP/tc-idle-trace" | median)
+	printf '  %-7s %12s %12s %14s %14s %14s %14s %8s %9s\n' LOAD "GEN consume" "GEN trace" \
+		"us/ev consume" "us/ev trace" "above idle c" "above idle t" DROPS SLOWDOWN
+	md_tc+=("| idle (${SECS}+2 s) | - | - | $ic s | $it s | - | - | - | - |")
+	for load in connect exec dns all; do
+		c=$TMP/tc-$load-consume
+		t=$TMP/tc-$load-trace
+		gc=$(col 1 "$c" | median)
+		gt=$(col 1 "$t" | median)
+		# Per run: CPU / delivered, and (CPU - idle) / delivered; medians over the rounds.
+		per_c=$(awk '{ if ($3 > 0) printf "%.2f\n", $2 * 1e6 / $3 }' "$c" | median)
+		per_t=$(awk '{ if ($3 > 0) printf "%.2f\n", $2 * 1e6 / $3 }' "$t" | median)
+		mc=$(awk -v i="$ic" '{ if ($3 > 0) printf "%.2f\n", ($2 - i) * 1e6 / $3 }' "$c" | median)
+		mt=$(awk -v i="$it" '{ if ($3 > 0) printf "%.2f\n", ($2 - i) * 1e6 / $3 }' "$t" | median)
+		drops_t=$(col 4 "$t" | awk '{ s += $1 } END { print s + 0 }')
+		slow=$(awk -v c="$gc" -v t="$gt" 'BEGIN { if (c > 0) printf "%.1f%%", 100 * (c - t) / c; else print "-" }')
+		printf '  %-7s %12s %12s %14s %14s %14s %14s %8s %9s\n' "$load" "$gc" "$gt" "$per_c" \
+			"$per_t" "$mc" "$mt" "$drops_t" "$slow"
+		md_tc+=("| $load | $gc | $gt | $per_c | $per_t | $mc | $mt | $drops_t | $slow |")
+		worst=$(awk -v x="$worst" -v y="$per_t" 'BEGIN { print (y + 0 > x + 0) ? y : x }')
+		drops_all=$((drops_all + drops_t))
+		slows+="${slows:+, }$load $slow"
+	done
+	summary+=("trace-cost, moat trace --json: worst $worst us CPU/event (target <= 2: $(awk -v x="$worst" 'BEGIN { print (x <= 2) ? "held" : "MISSED" }')); drops $drops_all (target 0: $([ "$drops_all" -eq 0 ] && echo held || echo MISSED)); generator slowdown vs consume (medians): $slows (target <= 10%)")
+}
+
 # ---- main ---------------------------------------------------------------------------
 
 names=()
 for arg in "$@"; do
 	case $arg in
 	--markdown) MARKDOWN=1 ;;
-	throughput | connect-cost | prog-cost | daemon | domains | outputs) names+=("$arg") ;;
-	all) names+=(throughput connect-cost prog-cost daemon domains outputs) ;;
+	throughput | connect-cost | prog-cost | trace-cost | daemon | domains | outputs) names+=("$arg") ;;
+	all) names+=(throughput connect-cost prog-cost trace-cost daemon domains outputs) ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0
 		;;
-	*) die "unknown benchmark '$arg' (throughput, connect-cost, prog-cost, daemon, domains, outputs, all)" ;;
+	*) die "unknown benchmark '$arg' (throughput, connect-cost, prog-cost, trace-cost, daemon, domains, outputs, all)" ;;
 	esac
 done
-[ "${#names[@]}" -gt 0 ] || names=(throughput connect-cost prog-cost daemon domains outputs)
+[ "${#names[@]}" -gt 0 ] || names=(throughput connect-cost prog-cost trace-cost daemon domains outputs)
 
 # daemon and domains have their own scripts, pin dirs and cleanup.
 case " ${names[*]} " in
-*" throughput "* | *" connect-cost "* | *" prog-cost "*) setup ;;
+*" throughput "* | *" connect-cost "* | *" prog-cost "* | *" trace-cost "*) setup ;;
 esac
 for n in "${names[@]}"; do
 	case $n in
 	throughput) bench_throughput ;;
 	connect-cost) bench_connect_cost ;;
 	prog-cost) bench_prog_cost ;;
+	trace-cost) bench_trace_cost ;;
 	daemon)
 		# Its own script, pin dir and cleanup; it prints its own summary.
 		"$ROOT/tools/bench/daemon.sh" all || summary+=("daemon: tools/bench/daemon.sh failed")
@@ -397,6 +508,12 @@ if [ "$MARKDOWN" -eq 1 ]; then
 		echo "| mode | median s per $CONNECTS connects | connects/s | range s | ratio |"
 		echo "|---|---:|---:|---|---:|"
 		printf '%s\n' "${md_cost[@]}"
+	fi
+	if [ "${#md_tc[@]}" -gt 0 ]; then
+		echo
+		echo "| load | generators, ops/s under consume | under trace | µs CPU/event consume | trace | µs/event above idle, consume | trace | trace drops | generator slowdown |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+		printf '%s\n' "${md_tc[@]}"
 	fi
 	if [ "${#md_prog[@]}" -gt 0 ]; then
 		echo
