@@ -22,11 +22,11 @@
 #include "fs.h"
 #include "log.h"
 
-#define MEM_BATCHES   4		   /* closed batches waiting in memory for the sender */
+#define MEM_BATCHES    4 /* closed batches waiting in memory for the sender */
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
-#define ANSWER_MAX    1024	   /* the server's answer kept for an error message */
-#define IDLE_NS	      (5 * 1000000) /* the exporter's thread sleeps this long on an empty ring */
+#define ANSWER_MAX     1024	     /* the server's answer kept for an error message */
+#define IDLE_NS	       (5 * 1000000) /* the exporter's thread sleeps this long on an empty ring */
 
 enum { REC_PAD = 0, REC_EVENT, REC_ALERT };
 
@@ -46,7 +46,7 @@ struct rec {
 struct exporter {
 	struct export_config conf;
 	char host[64], boot_id[40];
-	char *insert_url[2]; /* events, alerts: the INSERT ... FORMAT JSONEachRow URLs */
+	char *insert_url[2];	       /* events, alerts: the INSERT ... FORMAT JSONEachRow URLs */
 	char safe_url[EXPORT_URL_LEN]; /* the URL without credentials, for messages */
 	/* The ring: single producer (the loop), single consumer (the exporter's thread). */
 	uint8_t *ring;
@@ -305,7 +305,8 @@ static json_object *event_row(struct exporter *x, const struct rec *r, const cha
 		put_ref(row, "domain", ev, "qname");
 	put_text(row, "qtype", ev, "qtype");
 	put_text(row, "rcode", ev, "rcode");
-	if (json_object_object_get_ex(ev, "answers", &v) && json_object_is_type(v, json_type_array)) {
+	if (json_object_object_get_ex(ev, "answers", &v) &&
+	    json_object_is_type(v, json_type_array)) {
 		json_object *a = json_object_new_array();
 
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
@@ -353,7 +354,8 @@ static json_object *alert_row(struct exporter *x, const struct rec *r, const cha
 
 /* ---- batches --------------------------------------------------------------------------- */
 
-static void set_state(struct exporter *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_state(struct exporter *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* The state line: a problem is logged when new or a minute after it was last logged, the
  * recovery once. Takes the lock. */
@@ -496,7 +498,8 @@ static void *batcher_run(void *arg)
 		int64_t now;
 
 		while (buf && head != tail) {
-			const struct rec *r = (const struct rec *)(x->ring + (head & (x->ring_size - 1)));
+			const struct rec *r =
+			    (const struct rec *)(x->ring + (head & (x->ring_size - 1)));
 
 			if (r->kind != REC_PAD && r->len <= 65536 + 4096) {
 				memcpy(buf, r, r->len);
@@ -512,8 +515,7 @@ static void *batcher_run(void *arg)
 			     now - x->open[c]->opened_ns >= (int64_t)x->conf.batch_ms * 1000000))
 				batch_close(x, c);
 		atomic_store(&x->flush_req, 0);
-		if (atomic_load(&x->stopping) &&
-		    atomic_load(&x->r_head) == atomic_load(&x->r_tail))
+		if (atomic_load(&x->stopping) && atomic_load(&x->r_head) == atomic_load(&x->r_tail))
 			break;
 		if (head == atomic_load_explicit(&x->r_tail, memory_order_acquire)) {
 			struct timespec ts = {0, IDLE_NS};
@@ -568,7 +570,8 @@ static int post(struct exporter *x, const char *url, const char *body, size_t le
 	curl_easy_setopt(x->curl, CURLOPT_ERRORBUFFER, err);
 	rc = curl_easy_perform(x->curl);
 	if (rc != CURLE_OK) {
-		snprintf(why, why_len, "cannot reach the server: %s%s%s (is ClickHouse running there? "
+		snprintf(why, why_len,
+			 "cannot reach the server: %s%s%s (is ClickHouse running there? "
 			 "batches wait in the spool meanwhile)",
 			 curl_easy_strerror(rc), err[0] ? ": " : "", err);
 		return -EIO;
@@ -592,8 +595,8 @@ static char *query_url(struct exporter *x, const char *q, const char *extra)
 {
 	char *enc = curl_easy_escape(x->curl, q, 0), *url = NULL;
 
-	if (enc && asprintf(&url, "%s%squery=%s%s", x->conf.url, strchr(x->conf.url, '?') ? "&" : "?",
-			    enc, extra) < 0)
+	if (enc && asprintf(&url, "%s%squery=%s%s", x->conf.url,
+			    strchr(x->conf.url, '?') ? "&" : "?", enc, extra) < 0)
 		url = NULL;
 	curl_free(enc);
 	return url;
@@ -618,7 +621,9 @@ static int server_hello(struct exporter *x)
 		set_state(x, "%s", why);
 		return err;
 	}
-	x->server_major = atoi(ans.text) > 0 ? atoi(ans.text) : 1;
+	x->server_major = (int)strtol(ans.text, NULL, 10);
+	if (x->server_major <= 0)
+		x->server_major = 1;
 	/* insert_deduplication_token (22.2+) makes a retried batch's block hash its own;
 	 * 18.16 refuses unknown settings, so it is sent only to servers that have it. */
 	snprintf(extra, sizeof(extra), "&input_format_skip_unknown_fields=1%s",
@@ -633,7 +638,7 @@ static int server_hello(struct exporter *x)
 		if (!x->insert_url[t])
 			return -ENOMEM;
 	}
-	log_info("export: ClickHouse %.*s at %s; events to %s.%s, alerts to %s.%s", 
+	log_info("export: ClickHouse %.*s at %s; events to %s.%s, alerts to %s.%s",
 		 (int)strcspn(ans.text, "\n"), ans.text, x->safe_url, x->conf.database,
 		 x->conf.events_table, x->conf.database, x->conf.alerts_table);
 	return 0;
@@ -663,8 +668,9 @@ static int send_batch(struct exporter *x, struct export_batch *b)
 	if (err) {
 		atomic_fetch_add(&x->failed_inserts, 1);
 		if (strstr(why, "HTTP "))
-			set_state(x, "ClickHouse refused the INSERT into %s.%s: %s (are the tables "
-				     "created? moat export schema prints them)",
+			set_state(x,
+				  "ClickHouse refused the INSERT into %s.%s: %s (are the tables "
+				  "created? moat export schema prints them)",
 				  x->conf.database, t ? x->conf.alerts_table : x->conf.events_table,
 				  why);
 		else {
@@ -906,7 +912,8 @@ struct exporter *export_open(const struct export_config *conf, const char *state
 	if (conf->spool_dir[0])
 		snprintf(dir, sizeof(dir), "%s", conf->spool_dir);
 	else
-		snprintf(dir, sizeof(dir), "%s/export", state_dir && state_dir[0] ? state_dir : ".");
+		snprintf(dir, sizeof(dir), "%s/export",
+			 state_dir && state_dir[0] ? state_dir : ".");
 	x->spool = export_spool_open(dir, (uint64_t)conf->spool_max_mib << 20);
 	if (!x->spool) {
 		err = errno;
@@ -961,8 +968,10 @@ json_object *export_status(struct exporter *x)
 	json_object_object_add(j, "host", json_object_new_string(x->host));
 	json_object_object_add(j, "boot_id", json_object_new_string(x->boot_id));
 	json_object_object_add(j, "state", json_object_new_string(state[0] ? state : "ok"));
-	json_object_object_add(j, "events_handed", json_object_new_uint64(atomic_load(&x->handed[0])));
-	json_object_object_add(j, "alerts_handed", json_object_new_uint64(atomic_load(&x->handed[1])));
+	json_object_object_add(j, "events_handed",
+			       json_object_new_uint64(atomic_load(&x->handed[0])));
+	json_object_object_add(j, "alerts_handed",
+			       json_object_new_uint64(atomic_load(&x->handed[1])));
 	json_object_object_add(j, "rows_sent", json_object_new_uint64(atomic_load(&x->rows_sent)));
 	json_object_object_add(j, "batches_sent",
 			       json_object_new_uint64(atomic_load(&x->batches_sent)));
@@ -977,7 +986,8 @@ json_object *export_status(struct exporter *x)
 			       json_object_new_uint64(atomic_load(&x->dropped_queue_alerts)));
 	ds = type_counts(NULL, st.dropped);
 	json_object_object_add(j, "dropped_spool", ds);
-	json_object_object_add(j, "dropped_spool_alerts", json_object_new_uint64(st.dropped_alerts));
+	json_object_object_add(j, "dropped_spool_alerts",
+			       json_object_new_uint64(st.dropped_alerts));
 	for (unsigned t = 1; t < MOAT_EV_MAX; t++)
 		total += atomic_load(&x->dropped_queue[t]) + st.dropped[t];
 	total += atomic_load(&x->dropped_queue_alerts) + st.dropped_alerts;

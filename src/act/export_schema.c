@@ -7,52 +7,50 @@
 #include "export_int.h"
 
 /* The columns, in the rows' own names (export.c makes the rows). */
-static const char events_cols[] =
-    "    host String,\n"
-    "    boot_id String,\n"
-    "    seq UInt64,\n"
-    "    time DateTime,\n"
-    "    time_ns UInt64,\n"
-    "    type String,\n"
-    "    container_id String,\n"
-    "    container_name String,\n"
-    "    image String,\n"
-    "    cgroup_id UInt64,\n"
-    "    pid UInt32,\n"
-    "    ppid UInt32,\n"
-    "    uid UInt32,\n"
-    "    comm String,\n"
-    "    filename String,\n"
-    "    argv Array(String),\n"
-    "    daddr String,\n"
-    "    dport UInt16,\n"
-    "    protocol String,\n"
-    "    verdict String,\n"
-    "    rule_id UInt32,\n"
-    "    domain String,\n"
-    "    qtype String,\n"
-    "    rcode String,\n"
-    "    answers Array(String),\n"
-    "    exit_code Int32,\n"
-    "    event String\n";
+static const char events_cols[] = "    host String,\n"
+				  "    boot_id String,\n"
+				  "    seq UInt64,\n"
+				  "    time DateTime,\n"
+				  "    time_ns UInt64,\n"
+				  "    type String,\n"
+				  "    container_id String,\n"
+				  "    container_name String,\n"
+				  "    image String,\n"
+				  "    cgroup_id UInt64,\n"
+				  "    pid UInt32,\n"
+				  "    ppid UInt32,\n"
+				  "    uid UInt32,\n"
+				  "    comm String,\n"
+				  "    filename String,\n"
+				  "    argv Array(String),\n"
+				  "    daddr String,\n"
+				  "    dport UInt16,\n"
+				  "    protocol String,\n"
+				  "    verdict String,\n"
+				  "    rule_id UInt32,\n"
+				  "    domain String,\n"
+				  "    qtype String,\n"
+				  "    rcode String,\n"
+				  "    answers Array(String),\n"
+				  "    exit_code Int32,\n"
+				  "    event String\n";
 
-static const char alerts_cols[] =
-    "    host String,\n"
-    "    boot_id String,\n"
-    "    seq UInt64,\n"
-    "    time DateTime,\n"
-    "    time_ns UInt64,\n"
-    "    severity String,\n"
-    "    rule String,\n"
-    "    source String,\n"
-    "    message String,\n"
-    "    trace_id String,\n"
-    "    container_id String,\n"
-    "    container_name String,\n"
-    "    image String,\n"
-    "    domain String,\n"
-    "    daddr String,\n"
-    "    alert String\n";
+static const char alerts_cols[] = "    host String,\n"
+				  "    boot_id String,\n"
+				  "    seq UInt64,\n"
+				  "    time DateTime,\n"
+				  "    time_ns UInt64,\n"
+				  "    severity String,\n"
+				  "    rule String,\n"
+				  "    source String,\n"
+				  "    message String,\n"
+				  "    trace_id String,\n"
+				  "    container_id String,\n"
+				  "    container_name String,\n"
+				  "    image String,\n"
+				  "    domain String,\n"
+				  "    daddr String,\n"
+				  "    alert String\n";
 
 /* One table: local (MergeTree family) or, with a cluster, local ON CLUSTER + Distributed. */
 static void table(FILE *out, const char *db, const char *name, const char *cols,
@@ -84,8 +82,9 @@ void export_schema_print(FILE *out, const struct export_config *conf, const char
 		     "row per key\n-- when parts merge; query with FINAL (or OPTIMIZE ... FINAL) "
 		     "for exact counts before that.\n");
 	if (cluster && strlen(cluster))
-		fprintf(out, "-- Sharded by host over cluster %s (remote_servers in the server "
-			     "configuration, macros {shard} and {replica}).\n",
+		fprintf(out,
+			"-- Sharded by host over cluster %s (remote_servers in the server "
+			"configuration, macros {shard} and {replica}).\n",
 			cluster);
 	fprintf(out, "\n");
 	table(out, conf->database, conf->events_table, events_cols, cluster);

@@ -32,7 +32,7 @@ struct spool_entry {
 struct export_spool {
 	char dir[PATH_MAX];
 	uint64_t max_bytes;
-	pthread_mutex_t lock; /* the batcher writes, the sender reads and removes */
+	pthread_mutex_t lock;  /* the batcher writes, the sender reads and removes */
 	struct spool_entry *e; /* sorted by id */
 	size_t n, cap;
 	struct export_spool_stats st;
@@ -134,7 +134,8 @@ static char *header_make(const struct export_batch *b)
 	json_object_object_add(h, "rows", json_object_new_int64(b->rows));
 	json_object_object_add(h, "bytes", json_object_new_int64((int64_t)b->len));
 	json_object_object_add(
-	    h, "crc32", json_object_new_int64((int64_t)crc32(0, (const Bytef *)b->buf, (uInt)b->len)));
+	    h, "crc32",
+	    json_object_new_int64((int64_t)crc32(0, (const Bytef *)b->buf, (uInt)b->len)));
 	for (unsigned i = 0; i < MOAT_EV_MAX; i++)
 		if (b->types[i])
 			json_object_object_add(t, event_type_name(i),
@@ -264,9 +265,10 @@ struct export_spool *export_spool_open(const char *dir, uint64_t max_bytes)
 	err = fs_mkdir_p(dir, 0700);
 	if (err || !(dp = opendir(dir))) {
 		err = err ? err : -errno;
-		log_error("export: cannot use the spool directory %s: %s (set export.spool_dir to a "
-			  "writable directory)",
-			  dir, strerror(-err));
+		log_error(
+		    "export: cannot use the spool directory %s: %s (set export.spool_dir to a "
+		    "writable directory)",
+		    dir, strerror(-err));
 		export_spool_close(s);
 		errno = -err;
 		return NULL;
@@ -441,9 +443,10 @@ int export_spool_oldest(struct export_spool *s, struct export_batch **out)
 			why = header_check(data, e.cls, nl + 1, len - (size_t)(nl + 1 - data), &e);
 		}
 		if (why) {
-			log_warn("export spool: %s: %s; skipped and deleted (its rows are lost; the "
-				 "other batches go on)",
-				 path, why);
+			log_warn(
+			    "export spool: %s: %s; skipped and deleted (its rows are lost; the "
+			    "other batches go on)",
+			    path, why);
 			free(data);
 			pthread_mutex_lock(&s->lock);
 			s->st.corrupt++;

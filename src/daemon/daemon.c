@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
+#include "export.h"
 #include "access.h"
 #include "actions.h"
 #include "alertlog.h"
@@ -139,6 +140,10 @@ static int daemon_load(struct daemon *d)
 		log_error("cannot start the alert outputs: %s", strerror(errno));
 		return -1;
 	}
+	/* The exporter's threads stay ordinary too. A spool it cannot use is said and moat
+	 * runs on without the export. */
+	if (d->cfg.exp.url[0] && !(d->exporter = export_open(&d->cfg.exp, d->cfg.state_dir)))
+		log_error("export to ClickHouse disabled: %s", strerror(errno));
 	d->registry = registry_new(d->cfg.registry_max, d->cfg.registry_retention_s);
 	if (!d->registry)
 		return -1;
@@ -420,6 +425,7 @@ void daemon_free(struct daemon *d)
 	dedup_free(d->dedup);
 	lossy_free(d->lossy);
 	outputs_close(d->outputs);
+	export_close(d->exporter);
 	loader_close(&d->loader);
 	if (d->inofd >= 0)
 		close(d->inofd);

@@ -157,13 +157,12 @@ static void get_types(struct ep *p, json_object *o, const char *key, uint32_t *o
 	*out = list[0] ? mask : 0;
 }
 
-int config_export_parse(json_object *x, const char *path, const char *text,
-			struct export_config *e)
+int config_export_parse(json_object *x, const char *path, const char *text, struct export_config *e)
 {
 	static const char *const known[] = {
-	    "url",	  "database",	"events_table", "alerts_table", "types",
-	    "low_value_types", "alerts", "host_id",	"batch_rows",	"batch_kib",
-	    "batch_ms",	  "timeout_ms", "queue_kib",	"spool_dir",	"spool_max_mib"};
+	    "url",	 "database",  "events_table", "alerts_table", "types",	  "low_value_types",
+	    "alerts",	 "host_id",   "batch_rows",   "batch_kib",    "batch_ms", "timeout_ms",
+	    "queue_kib", "spool_dir", "spool_max_mib"};
 	struct ep p = {.path = path, .text = text};
 	json_object *v;
 
@@ -234,7 +233,8 @@ int config_export_parse(json_object *x, const char *path, const char *text,
 		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 
 		if (!s || strlen(s) >= sizeof(e->spool_dir) || (*s && *s != '/'))
-			err_at(&p, "spool_dir", "must be an absolute path (\"\" = <state_dir>/export)");
+			err_at(&p, "spool_dir",
+			       "must be an absolute path (\"\" = <state_dir>/export)");
 		else
 			snprintf(e->spool_dir, sizeof(e->spool_dir), "%s", s);
 	}

@@ -17,22 +17,22 @@
 #define EXPORT_DEFAULT_LOW_VALUE "sendmsg,dns_query,dns_answer,exit"
 
 struct export_config {
-	char url[EXPORT_URL_LEN];   /* ClickHouse's HTTP interface, "http(s)://host:8123/"; ""
-				       = no export. May hold user:password@ (never logged) */
-	char database[64];	    /* default "default" */
-	char events_table[64];	    /* default "moat_events" */
-	char alerts_table[64];	    /* default "moat_alerts" */
-	uint32_t types;		    /* event types exported, 1 << MOAT_EV_* */
-	uint32_t low_value;	    /* event types evicted first from a full spool */
-	int alerts;		    /* export alerts (default true) */
-	char host_id[64];	    /* "" = /etc/machine-id, else the host name */
-	uint32_t batch_rows;	    /* a batch is sent at this many rows (default 10000) */
-	uint32_t batch_kib;	    /* ... or this many KiB of JSON (default 4096) */
-	uint32_t batch_ms;	    /* ... or when its oldest row is this old (default 1000) */
-	uint32_t timeout_ms;	    /* one INSERT (default 10000) */
-	uint32_t queue_kib;	    /* the ring between the event loop and the exporter (8192) */
-	char spool_dir[4096];	    /* "" = <state_dir>/export */
-	uint32_t spool_max_mib;	    /* the spool's size cap (default 256) */
+	char url[EXPORT_URL_LEN]; /* ClickHouse's HTTP interface, "http(s)://host:8123/"; ""
+				     = no export. May hold user:password@ (never logged) */
+	char database[64];	  /* default "default" */
+	char events_table[64];	  /* default "moat_events" */
+	char alerts_table[64];	  /* default "moat_alerts" */
+	uint32_t types;		  /* event types exported, 1 << MOAT_EV_* */
+	uint32_t low_value;	  /* event types evicted first from a full spool */
+	int alerts;		  /* export alerts (default true) */
+	char host_id[64];	  /* "" = /etc/machine-id, else the host name */
+	uint32_t batch_rows;	  /* a batch is sent at this many rows (default 10000) */
+	uint32_t batch_kib;	  /* ... or this many KiB of JSON (default 4096) */
+	uint32_t batch_ms;	  /* ... or when its oldest row is this old (default 1000) */
+	uint32_t timeout_ms;	  /* one INSERT (default 10000) */
+	uint32_t queue_kib;	  /* the ring between the event loop and the exporter (8192) */
+	char spool_dir[4096];	  /* "" = <state_dir>/export */
+	uint32_t spool_max_mib;	  /* the spool's size cap (default 256) */
 };
 
 void export_config_defaults(struct export_config *e);
