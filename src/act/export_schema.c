@@ -61,13 +61,15 @@ static void table(FILE *out, const char *db, const char *name, const char *cols,
 	fprintf(out, "CREATE TABLE IF NOT EXISTS %s.%s%s", db, name, suffix);
 	if (cluster)
 		fprintf(out, " ON CLUSTER %s", cluster);
-	fprintf(out,
-		"\n(\n%s)\nENGINE = %s\nPARTITION BY toYYYYMM(time)\n"
-		"ORDER BY (host, boot_id, seq);\n\n",
-		cols,
-		cluster ? "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/moat/"
-			  "{database}_{table}', '{replica}')"
-			: "ReplacingMergeTree");
+	if (cluster)
+		fprintf(out,
+			"\n(\n%s)\nENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/"
+			"{shard}/%s.%s_local', '{replica}')",
+			cols, db, name);
+	else
+		fprintf(out, "\n(\n%s)\nENGINE = ReplacingMergeTree", cols);
+	fprintf(out, "\nPARTITION BY toYYYYMM(time)\n"
+		     "ORDER BY (host, boot_id, seq);\n\n");
 	if (cluster)
 		fprintf(out,
 			"CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s AS %s.%s_local\n"
