@@ -18,6 +18,9 @@ test_pkgs+=(python3 libnotify-bin dbus-daemon dbus-bin python3-dbus python3-gi s
 # The Prometheus test (tests/integration/test_prometheus.sh, tests/unit/web/test_metrics.c):
 # the real prometheus scraping /metrics, and its promtool checking the format.
 test_pkgs+=(prometheus)
+# The ClickHouse export (tests/unit/act/test_export.c, tools/bench/fleet.sh): a real
+# clickhouse-server (Debian's 18.16) started by the tests on 127.0.0.1, and its client.
+test_pkgs+=(clickhouse-server clickhouse-client)
 
 die() {
 	echo "deps.sh: $*" >&2
