@@ -18,6 +18,10 @@ test_pkgs+=(python3 libnotify-bin dbus-daemon dbus-bin python3-dbus python3-gi s
 # The Prometheus test (tests/integration/test_prometheus.sh, tests/unit/web/test_metrics.c):
 # the real prometheus scraping /metrics, and its promtool checking the format.
 test_pkgs+=(prometheus)
+# The dashboard's browser test (tests/browser): Debian's Chromium, driven by playwright-core
+# from npm; Debian's node and npm only when no npm is installed (NodeSource's nodejs has it).
+test_pkgs+=(chromium)
+command -v npm >/dev/null || test_pkgs+=(nodejs npm)
 # The ClickHouse export (tests/unit/act/test_export.c, tools/bench/fleet.sh): a real
 # clickhouse-server (Debian's 18.16) started by the tests on 127.0.0.1, and its client.
 test_pkgs+=(clickhouse-server clickhouse-client)
