@@ -60,7 +60,8 @@ struct exporter {
 	struct format_json_cache fc;
 	struct container_info *ci; /* scratch for format_event_json_line */
 	uint64_t last_id;
-	_Atomic int flush_req; /* close the open batches now (export_flush) */
+	_Atomic uint64_t flush_req, flush_done; /* close the open batches now (export_flush): the
+						    request's number, the last one done */
 	_Atomic int rows_open;
 	/* Between the two threads (lock). */
 	pthread_mutex_t lock;
@@ -494,6 +495,7 @@ static void *batcher_run(void *arg)
 	sigaddset(&s, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &s, NULL);
 	for (;;) {
+		uint64_t flush = atomic_load(&x->flush_req);
 		uint64_t head = atomic_load_explicit(&x->r_head, memory_order_relaxed);
 		uint64_t tail = atomic_load_explicit(&x->r_tail, memory_order_acquire);
 		int64_t now;
@@ -512,10 +514,10 @@ static void *batcher_run(void *arg)
 		now = clock_mono_ns();
 		for (int c = 0; c < EXPORT_CLS_NR; c++)
 			if (x->open[c] &&
-			    (atomic_load(&x->flush_req) || atomic_load(&x->stopping) ||
+			    (flush != atomic_load(&x->flush_done) || atomic_load(&x->stopping) ||
 			     now - x->open[c]->opened_ns >= (int64_t)x->conf.batch_ms * 1000000))
 				batch_close(x, c);
-		atomic_store(&x->flush_req, 0);
+		atomic_store(&x->flush_done, flush);
 		if (atomic_load(&x->stopping) && atomic_load(&x->r_head) == atomic_load(&x->r_tail))
 			break;
 		if (head == atomic_load_explicit(&x->r_tail, memory_order_acquire)) {
@@ -999,19 +1001,27 @@ json_object *export_status(struct exporter *x)
 int export_flush(struct exporter *x, int timeout_ms)
 {
 	int64_t end = clock_mono_ns() + (int64_t)timeout_ms * 1000000;
+	uint64_t want = atomic_fetch_add(&x->flush_req, 1) + 1;
 
 	for (;;) {
 		struct export_spool_stats st;
 		int busy;
 
-		atomic_store(&x->flush_req, 1);
-		export_spool_stats(x->spool, &st);
-		pthread_mutex_lock(&x->lock);
-		busy = x->mq || x->sending || x->spool_writers;
-		pthread_mutex_unlock(&x->lock);
-		if (!busy && !st.files && atomic_load(&x->r_head) == atomic_load(&x->r_tail) &&
-		    !atomic_load(&x->rows_open) && !atomic_load(&x->flush_req))
-			return 0;
+		/* The batcher has taken everything handed over before the request (it drains the
+		 * ring before closing its batches): then wait for the sender. */
+		if (atomic_load(&x->flush_done) >= want) {
+			if (atomic_load(&x->r_head) != atomic_load(&x->r_tail) ||
+			    atomic_load(&x->rows_open)) {
+				want = atomic_fetch_add(&x->flush_req, 1) + 1;
+			} else {
+				export_spool_stats(x->spool, &st);
+				pthread_mutex_lock(&x->lock);
+				busy = x->mq || x->sending || x->spool_writers;
+				pthread_mutex_unlock(&x->lock);
+				if (!busy && !st.files)
+					return 0;
+			}
+		}
 		if (clock_mono_ns() > end)
 			return -ETIMEDOUT;
 		usleep(5000);

@@ -155,25 +155,32 @@ static void test_exactly_once(void)
 	if (!x)
 		return;
 	feed(x, 3000, 1000);
+	for (int i = 0; i < 10; i++) { /* direct connections: no name explains them */
+		struct moat_net_event ne;
+
+		ev_connect(&ne, 50000 + (uint32_t)i, 0);
+		export_event(x, &ne.hdr, sizeof(ne), &ct, NULL, clock_boot_to_unix_offset());
+	}
 	for (int i = 0; i < 10; i++) {
 		ot_alert(&a, ALERT_CRITICAL, "suspicious-exec",
 			 "Suspicious process detected: /bin/sh");
+		snprintf(a.container_id, sizeof(a.container_id), "%s", ct.id);
 		export_alert(x, &a);
 		alert_release(&a);
 	}
 	err = export_flush(x, 30000);
 	CHECK(err == 0, "the exporter delivers everything", "flush %d, state %s", err, ex_state(x));
-	CHECK(ex_stat(x, "rows_sent") == 3010, "3010 rows sent", "%lld", ex_stat(x, "rows_sent"));
+	CHECK(ex_stat(x, "rows_sent") == 3020, "3020 rows sent", "%lld", ex_stat(x, "rows_sent"));
 	CHECK(!strcmp(ex_state(x), "ok"), "the state is ok", "%s", ex_state(x));
 	export_close(x);
 	optimize();
-	CHECK(rows("moat_events", NULL) == 3000 && uniq_keys("moat_events") == 3000,
+	CHECK(rows("moat_events", NULL) == 3010 && uniq_keys("moat_events") == 3010,
 	      "each event arrives exactly once (count and keys)", "%lld rows, %lld keys",
 	      rows("moat_events", NULL), uniq_keys("moat_events"));
 	CHECK(rows("moat_alerts", NULL) == 10 && uniq_keys("moat_alerts") == 10,
 	      "each alert arrives exactly once", "%lld", rows("moat_alerts", NULL));
 	CHECK(rows("moat_events", "type = 'exec'") == 1000 &&
-		  rows("moat_events", "type = 'connect'") == 1000 &&
+		  rows("moat_events", "type = 'connect'") == 1010 &&
 		  rows("moat_events", "type = 'dns_answer'") == 1000,
 	      "rows per type as sent", "exec %lld", rows("moat_events", "type = 'exec'"));
 	s = ch_query(port,
@@ -206,6 +213,49 @@ static void test_exactly_once(void)
 	CHECK(s && !strcmp(s, "CRITICAL\tsuspicious-exec\tweb\n"), "an alert row has its columns",
 	      "%s", s ? s : "(none)");
 	free(s);
+}
+
+/* The queries of docs/fleet.md ("## Ten queries": every sql block), each run on the rows
+ * exported so far: each must answer, and with at least one row. */
+static void test_doc_queries(void)
+{
+	char path[PATH_MAX + 32], *doc, *p, *q;
+	int n = 0, bad = 0;
+
+	snprintf(path, sizeof(path), "%s/docs/fleet.md", ot_srcdir());
+	doc = ot_read(path);
+	p = doc ? strstr(doc, "\n## Ten queries") : NULL;
+	CHECK(p != NULL, "docs/fleet.md has its queries", "no \"## Ten queries\" in %s", path);
+	if (!p) {
+		free(doc);
+		return;
+	}
+	q = strstr(p + 1, "\n## ");
+	if (q)
+		*q = 0;
+	while ((p = strstr(p, "```sql\n"))) {
+		char *end = strstr(p + 7, "```"), *sql, *ans;
+		long code;
+
+		if (!end)
+			break;
+		*end = 0;
+		if (asprintf(&sql, "%s FORMAT TabSeparated", p + 7) < 0)
+			break;
+		ans = ch_query_code(port, sql, &code);
+		n++;
+		if (code != 200 || !ans || !*ans) {
+			bad++;
+			printf("# query %d answered HTTP %ld, %zu bytes: %s\n# %s\n", n, code,
+			       ans ? strlen(ans) : 0, ans ? ans : "", p + 7);
+		}
+		free(ans);
+		free(sql);
+		p = end + 3;
+	}
+	free(doc);
+	CHECK(n == 10 && !bad, "the ten queries of docs/fleet.md answer on this server, with rows",
+	      "%d queries, %d failed or empty", n, bad);
 }
 
 /* A batch sent twice (moat stopped after the INSERT, before deleting the spool file) is
@@ -501,6 +551,7 @@ int main(void)
 	if (port > 0) {
 		test_schema();
 		test_exactly_once();
+		test_doc_queries();
 		test_retry_no_duplicate();
 		test_restart();
 		test_bad_urls();
