@@ -84,13 +84,6 @@ static int name_parse(const char *name, uint64_t *id, int *cls)
 	return *cls < 0 ? -EINVAL : 0;
 }
 
-static int entry_cmp(const void *a, const void *b)
-{
-	const struct spool_entry *x = a, *y = b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
 static int entry_add(struct export_spool *s, const struct spool_entry *e)
 {
 	size_t i;
@@ -302,7 +295,6 @@ struct export_spool *export_spool_open(const char *dir, uint64_t max_bytes)
 		}
 	}
 	closedir(dp);
-	qsort(s->e, s->n, sizeof(*s->e), entry_cmp);
 	if (s->n)
 		log_info("export spool %s: %" PRIu64 " batches (%" PRIu64
 			 " bytes) from an earlier run, sent first",
