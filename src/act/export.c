@@ -572,6 +572,13 @@ static int post(struct exporter *x, const char *url, const char *body, size_t le
 	curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, ans);
 	curl_easy_setopt(x->curl, CURLOPT_ERRORBUFFER, err);
 	rc = curl_easy_perform(x->curl);
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		snprintf(why, why_len,
+			 "the server did not answer within export.timeout_ms (%u ms): slow or "
+			 "overloaded? (batches wait in the spool meanwhile)",
+			 x->conf.timeout_ms);
+		return -EIO;
+	}
 	if (rc != CURLE_OK) {
 		snprintf(why, why_len,
 			 "cannot reach the server: %s%s%s (is ClickHouse running there? "
@@ -620,10 +627,15 @@ static int server_hello(struct exporter *x)
 		return -ENOMEM;
 	err = post(x, url, "", 0, &ans, why, sizeof(why));
 	free(url);
-	if (err) {
+	if (err && !strncmp(why, "HTTP ", 5))
+		set_state(x,
+			  "the server does not answer SELECT version() like ClickHouse: %s (is the "
+			  "URL ClickHouse's HTTP interface, port 8123? a wrong password?)",
+			  why);
+	else if (err)
 		set_state(x, "%s", why);
+	if (err)
 		return err;
-	}
 	x->server_major = (int)strtol(ans.text, NULL, 10);
 	if (x->server_major <= 0)
 		x->server_major = 1;

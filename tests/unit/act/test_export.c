@@ -423,6 +423,82 @@ static void test_bad_urls(void)
 	      ch_num(port, "SELECT count() FROM default.moat_events"));
 }
 
+/* A server that answers 500, then one that does not answer in time (Python's http.server,
+ * tests/helpers/webhook_receiver.py): clear states, nothing lost; then it answers 200 and gets
+ * every row, as JSON lines. */
+static void test_500_and_slow(void)
+{
+	struct export_config c;
+	struct exporter *x;
+	char rdir[PATH_MAX], sp[PATH_MAX], ctl[PATH_MAX + 16], logf[PATH_MAX + 16], st[512];
+	char *log;
+	int rport = 0, lines = 0, bad = 0;
+	pid_t rp;
+
+	spool_path(rdir, sizeof(rdir), "receiver");
+	mkdir(rdir, 0700);
+	snprintf(ctl, sizeof(ctl), "%s/control", rdir);
+	snprintf(logf, sizeof(logf), "%s/log", rdir);
+	ot_write(ctl, "500\n");
+	rp = ot_receiver_start(rdir, 0, &rport);
+	CHECK(rp > 0, "a plain HTTP server starts", "python3 http.server in %s", rdir);
+	if (rp <= 0)
+		return;
+	spool_path(sp, sizeof(sp), "spool-500");
+	conf_for(&c, rport, sp);
+	c.timeout_ms = 500;
+	x = export_open(&c, scratch);
+	feed(x, 30, 1);
+	for (int i = 0; i < 300 && !strstr(ex_state(x), "HTTP 500"); i++)
+		ot_sleep_ms(10);
+	snprintf(st, sizeof(st), "%s", ex_state(x));
+	CHECK(strstr(st, "HTTP 500") && strstr(st, "ClickHouse's HTTP interface"),
+	      "HTTP 500: the state quotes the status and says what to check", "%s", st);
+	ot_write(ctl, "hold\n");
+	for (int i = 0; i < 500 && !strstr(ex_state(x), "did not answer"); i++)
+		ot_sleep_ms(10);
+	snprintf(st, sizeof(st), "%s", ex_state(x));
+	CHECK(strstr(st, "did not answer within export.timeout_ms (500 ms)"),
+	      "a server that hangs: the state says it did not answer in time", "%s", st);
+	feed(x, 30, 100);
+	CHECK(ex_stat(x, "events_handed") == 60, "events are taken all the while", "%lld",
+	      ex_stat(x, "events_handed"));
+	ot_write(ctl, "200\n");
+	CHECK(export_flush(x, 30000) == 0, "once it answers 200 everything is delivered", "%s",
+	      ex_state(x));
+	export_close(x);
+	ot_receiver_stop(rp);
+	log = ot_read(logf);
+	for (char *p = log; p && *p;) { /* each request: its body's rows must be JSON objects */
+		char *nl = strchr(p, '\n');
+		json_object *req, *body;
+
+		if (nl)
+			*nl = 0;
+		req = json_tokener_parse(p);
+		if (req && json_object_object_get_ex(req, "status", &body) &&
+		    json_object_get_int(body) == 200 &&
+		    json_object_object_get_ex(req, "body", &body)) {
+			char *rows = strdup(json_object_get_string(body)), *save = NULL;
+
+			for (char *r = strtok_r(rows, "\n", &save); r;
+			     r = strtok_r(NULL, "\n", &save)) {
+				json_object *o = json_tokener_parse(r);
+
+				lines++;
+				bad += !o || !json_object_is_type(o, json_type_object);
+				json_object_put(o);
+			}
+			free(rows);
+		}
+		json_object_put(req);
+		p = nl ? nl + 1 : NULL;
+	}
+	free(log);
+	CHECK(lines == 60 && !bad, "the server got the 60 rows, each a JSON object on its line",
+	      "%d rows, %d not JSON objects", lines, bad);
+}
+
 static void test_full_spool(void)
 {
 	struct export_config c;
@@ -555,6 +631,7 @@ int main(void)
 		test_retry_no_duplicate();
 		test_restart();
 		test_bad_urls();
+		test_500_and_slow();
 		test_full_spool();
 		test_corrupt_spool();
 	}
