@@ -60,7 +60,10 @@ XML
     <quotas><default></default></quotas>
 </yandex>
 XML
-	"$server" --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 &
+	# Not the caller's other descriptors: a server left running must not hold, say, the
+	# integration tests' flock.
+	"$server" --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 </dev/null \
+		3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	echo $! >"$dir/pid"
 	for _ in $(seq 1 300); do
 		if curl -sf "http://127.0.0.1:$hp/ping" >/dev/null 2>&1; then
