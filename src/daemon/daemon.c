@@ -300,6 +300,7 @@ void daemon_reload(struct daemon *d)
 		if (config_load(&next, d->config_path) == 0) {
 			config_env_apply(&next); /* the environment still wins over the file */
 			next.outputs = d->cfg.outputs; /* outputs are set up at start only */
+			next.exp = d->cfg.exp;	       /* and so is the export */
 			/* Paths that are wired at start stay as they are. */
 			snprintf(next.pin_dir, sizeof(next.pin_dir), "%s", d->cfg.pin_dir);
 			snprintf(next.control_socket, sizeof(next.control_socket), "%s",
