@@ -29,6 +29,8 @@
 #define IDLE_NS	       (5 * 1000000) /* the exporter's thread sleeps this long on an empty ring */
 
 enum { REC_PAD = 0, REC_EVENT, REC_ALERT };
+#define REC_BODY_MAX 60000 /* the longest body a record carries (an alert's JSON) */
+#define REC_MAX	     (REC_BODY_MAX + 4096)
 
 /* One record in the ring: this header, then the container id, name, image and the domain
  * (not NUL-terminated), then the body (the raw event, or the alert's JSON). */
@@ -193,9 +195,14 @@ void export_alert(struct exporter *x, const struct alert *a)
 		atomic_fetch_add(&x->dropped_queue_alerts, 1);
 		return;
 	}
+	lens[0] = strlen(js);
+	if (lens[0] > REC_BODY_MAX) { /* never from moat's own alerts: their fields are capped */
+		json_object_put(o);
+		atomic_fetch_add(&x->dropped_queue_alerts, 1);
+		return;
+	}
 	hd.seq = atomic_fetch_add_explicit(&x->seq, 1, memory_order_relaxed);
 	parts[0] = js;
-	lens[0] = strlen(js);
 	hd.body_len = (uint32_t)lens[0];
 	if (ring_push(x, &hd, parts, lens, 1))
 		atomic_fetch_add(&x->dropped_queue_alerts, 1);
@@ -488,7 +495,7 @@ static void take_record(struct exporter *x, const struct rec *r, const uint8_t *
 static void *batcher_run(void *arg)
 {
 	struct exporter *x = arg;
-	uint8_t *buf = malloc(65536 + 4096);
+	uint8_t *buf = malloc(REC_MAX);
 	sigset_t s;
 
 	sigemptyset(&s);
@@ -504,7 +511,7 @@ static void *batcher_run(void *arg)
 			const struct rec *r =
 			    (const struct rec *)(x->ring + (head & (x->ring_size - 1)));
 
-			if (r->kind != REC_PAD && r->len <= 65536 + 4096) {
+			if (r->kind != REC_PAD && r->len <= REC_MAX) {
 				memcpy(buf, r, r->len);
 				take_record(x, (const struct rec *)buf, buf);
 			}
@@ -788,6 +795,8 @@ static void *sender_run(void *arg)
 				pthread_mutex_lock(&x->lock);
 				x->sending = 0;
 				pthread_mutex_unlock(&x->lock);
+				if (err != -ENOENT) /* out of memory: try again later */
+					next_try = clock_mono_ns() + (int64_t)backoff * 1000000;
 				continue;
 			}
 			from_spool = 1;
