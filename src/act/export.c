@@ -491,7 +491,9 @@ static void take_record(struct exporter *x, const struct rec *r, const uint8_t *
 	json_object_put(row);
 }
 
-/* The exporter's thread: drain the ring into batches; close a batch at its bounds. */
+/* The exporter's thread: drain the ring into batches; close a batch at its bounds. It polls
+ * the ring (a 5 ms nap when empty) instead of being woken: a wakeup written by the loop would
+ * cost it a syscall per event, the nap costs this thread 200 wakeups a second. */
 static void *batcher_run(void *arg)
 {
 	struct exporter *x = arg;
