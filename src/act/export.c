@@ -405,7 +405,6 @@ static void batch_close(struct exporter *x, int cls)
 	if (!b || !b->rows)
 		return;
 	x->open[cls] = NULL;
-	atomic_fetch_sub(&x->rows_open, (int)b->rows);
 	b->id = (uint64_t)now > x->last_id ? (uint64_t)now : x->last_id + 1;
 	x->last_id = b->id;
 	pthread_mutex_lock(&x->lock);
@@ -416,12 +415,15 @@ static void batch_close(struct exporter *x, int cls)
 			x->mq = b;
 		x->mq_last = b;
 		x->mq_n++;
+		atomic_fetch_sub(&x->rows_open,
+				 (int)b->rows); /* in mq before it leaves rows_open */
 		pthread_cond_signal(&x->cond);
 		pthread_mutex_unlock(&x->lock);
 		return;
 	}
 	x->spooling = 1;
 	x->spool_writers++;
+	atomic_fetch_sub(&x->rows_open, (int)b->rows); /* spool_writers covers it now */
 	pthread_mutex_unlock(&x->lock);
 	export_spool_write(x->spool, b);
 	export_batch_free(b);
@@ -1055,9 +1057,11 @@ int export_flush(struct exporter *x, int timeout_ms)
 			    atomic_load(&x->rows_open)) {
 				want = atomic_fetch_add(&x->flush_req, 1) + 1;
 			} else {
-				export_spool_stats(x->spool, &st);
+				/* Under the lock: a batch being spooled is counted in spool_writers
+				 * until it is in the spool's files. */
 				pthread_mutex_lock(&x->lock);
 				busy = x->mq || x->sending || x->spool_writers;
+				export_spool_stats(x->spool, &st);
 				pthread_mutex_unlock(&x->lock);
 				if (!busy && !st.files)
 					return 0;
