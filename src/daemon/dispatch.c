@@ -9,6 +9,7 @@
 #include "dispatch.h"
 #include "event.h"
 #include "export.h"
+#include "learnrec.h"
 #include "log.h"
 #include "registry.h"
 #include "settings.h"
@@ -125,7 +126,8 @@ static int on_dns(struct daemon *d, const struct moat_dns_event *q, struct alert
 	enum dnsmatch_verdict v = dnsmatch_classify(q, &d->dns);
 
 	if (v == DNSMATCH_QUERY)
-		return 0;
+		return learnrec_dns(d, q, inventory_lookup(&d->inv, q->hdr.cgroup_id), alerts,
+				    MAX_ALERTS);
 	c = inventory_lookup(&d->inv, q->hdr.cgroup_id);
 	switch (v) {
 	case DNSMATCH_FORGED: return detect_event(&d->dx, &q->hdr, c, alerts, MAX_ALERTS);
@@ -143,7 +145,7 @@ static int on_dns(struct daemon *d, const struct moat_dns_event *q, struct alert
 	}
 	if (c && settings_want_egress(d, c) && !d->cfg.report_only)
 		access_dns(d, q, c);
-	return 0;
+	return learnrec_dns(d, q, c, alerts, MAX_ALERTS);
 }
 
 /* Hand event h to the exporter with its container and, for a connect or send, the name
@@ -186,6 +188,7 @@ int dispatch_kernel_event(void *ctx, void *data, size_t len)
 		    settings_want_egress(d, c) && !d->cfg.report_only)
 			access_net(d, (const struct moat_net_event *)h, c);
 		n = detect_event(&d->dx, h, c, alerts, MAX_ALERTS);
+		n += learnrec_event(d, h, c, alerts + n, MAX_ALERTS - n);
 		if (h->type == MOAT_EV_EXEC && d->copycheck &&
 		    detect_exec_wants_copy_check(&d->dx, (const struct moat_exec_event *)h, c))
 			submit_copycheck(d, (const struct moat_exec_event *)h, c);
