@@ -157,6 +157,13 @@ BENCH_BINS += $(BUILD)/bench/domain_fill
 $(BUILD)/bench/domain_fill: tools/bench/domain_fill.c include/moat/*.h | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 
+# One simulated host of the ClickHouse fleet benchmark (tools/bench/fleet.sh): an event mix
+# through the real exporter: build/bench/fleet URL HOST_ID EVENTS RATE SPOOL_DIR.
+BENCH_BINS += $(BUILD)/bench/fleet
+
+$(BUILD)/bench/fleet: tools/bench/fleet.c $(LIB_OBJS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
 # Log pattern scanner cost per line, no Docker needed: build/bench/logscan [LINES] [USER_PATTERNS].
 BENCH_BINS += $(BUILD)/bench/logscan
 

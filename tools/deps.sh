@@ -22,6 +22,9 @@ test_pkgs+=(prometheus)
 # from npm; Debian's node and npm only when no npm is installed (NodeSource's nodejs has it).
 test_pkgs+=(chromium)
 command -v npm >/dev/null || test_pkgs+=(nodejs npm)
+# The ClickHouse export (tests/unit/act/test_export.c, tools/bench/fleet.sh): a real
+# clickhouse-server (Debian's 18.16) started by the tests on 127.0.0.1, and its client.
+test_pkgs+=(clickhouse-server clickhouse-client)
 
 die() {
 	echo "deps.sh: $*" >&2

@@ -127,7 +127,7 @@ void execout_loop(struct output *o, exec_prepare_fn prepare);
 
 /* Variables of moat's environment that carry secrets and never reach a child: a webhook's
  * token and URL (which may hold credentials). */
-#define EXEC_SECRET_VARS "MOAT_WEBHOOK_TOKEN", "MOAT_WEBHOOK_URL", "MOAT_OUTPUTS"
+#define EXEC_SECRET_VARS "MOAT_WEBHOOK_TOKEN", "MOAT_WEBHOOK_URL", "MOAT_OUTPUTS", "MOAT_EXPORT_URL"
 
 /* The environment of a child: moat's, less the given names (NULL-terminated), plus extra
  * "NAME=value" strings (NULL-terminated). 0 or -ENOSPC. */

@@ -288,6 +288,43 @@ static void status_outputs(json_object *st)
 	}
 }
 
+/* The ClickHouse export of moat run's status: one line, then what it gave up per type
+ * (docs/fleet.md). */
+static void status_export(json_object *st)
+{
+	static const char *const keys[] = {"rows_sent",	  "batches_sent", "failed_inserts",
+					   "spool_files", "spool_bytes",  "corrupt_batches",
+					   "dropped"};
+	json_object *x, *v;
+
+	if (!json_object_object_get_ex(st, "export", &x) || !x)
+		return;
+	printf("export to %s as %s: %s",
+	       json_object_object_get_ex(x, "url", &v) ? json_object_get_string(v) : "?",
+	       json_object_object_get_ex(x, "host", &v) ? json_object_get_string(v) : "?",
+	       json_object_object_get_ex(x, "state", &v) ? json_object_get_string(v) : "?");
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		if (json_object_object_get_ex(x, keys[k], &v))
+			printf(", %s %lld", keys[k], (long long)json_object_get_int64(v));
+	printf("\n");
+	for (int w = 0; w < 2; w++) {
+		const char *where = w ? "spool" : "queue";
+		char k[32];
+		json_object *d;
+
+		snprintf(k, sizeof(k), "dropped_%s", where);
+		if (json_object_object_get_ex(x, k, &d) && d) {
+			json_object_object_foreach(d, type, n) if (json_object_get_int64(n))
+			    printf("export dropped (%s full): %s %lld\n", where, type,
+				   (long long)json_object_get_int64(n));
+		}
+		snprintf(k, sizeof(k), "dropped_%s_alerts", where);
+		if (json_object_object_get_ex(x, k, &v) && json_object_get_int64(v))
+			printf("export dropped (%s full): alerts %lld\n", where,
+			       (long long)json_object_get_int64(v));
+	}
+}
+
 /* When moat run answers on its control socket, print its view first. */
 /* The string member key of o, or "-". */
 static const char *member(json_object *o, const char *key)
@@ -356,6 +393,7 @@ static void status_daemon(void)
 		   ? (unsigned long long)json_object_get_uint64(v)
 		   : 0ULL);
 	status_outputs(st);
+	status_export(st);
 	printf("%-24s %-12s %-9s %-6s %s\n", "CONTAINER", "STATE", "KILLEXEC", "PAUSED", "IMAGE");
 	if (json_object_object_get_ex(st, "containers", &cs))
 		for (size_t i = 0; i < json_object_array_length(cs); i++) {

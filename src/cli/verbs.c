@@ -31,6 +31,8 @@ const struct verb cli_verbs[] = {
     {"trace",
      "[--json] [--container C] [--type LIST] [--cgroup PATH]... [--count N] [--duration SEC]",
      "stream kernel events (docs/events.md)", cmd_trace},
+    {"export", "schema [--config F] [--cluster NAME]",
+     "print the ClickHouse export tables (fleet.md)", cmd_export},
     {"attach", "[--cgroup PATH]...", "load, attach and pin; stays after exit", cmd_attach},
     {"status", "", "attached programs, counters, modes and rules", cmd_status},
     {"clear", "", "detach everything and remove the pins", cmd_clear},

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "export.h"
 #include "access.h"
 #include "actions.h"
 #include "copycheck.h"
@@ -124,6 +125,8 @@ json_object *ctlcmds_status(struct daemon *d)
 	json_object_object_add(al, "CRITICAL", json_object_new_uint64(d->n_alerts[2]));
 	json_object_object_add(s, "alerts", al);
 	json_object_object_add(s, "outputs", outputs_status(d->outputs));
+	if (d->exporter)
+		json_object_object_add(s, "export", export_status(d->exporter));
 	json_object_object_add(s, "actions_ok", json_object_new_uint64(d->n_actions_ok));
 	json_object_object_add(s, "actions_failed", json_object_new_uint64(d->n_actions_failed));
 	json_object_object_add(s, "registry_names",

@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 
+#include "export.h"
 #include "access.h"
 #include "actions.h"
 #include "alertlog.h"
@@ -140,6 +141,10 @@ static int daemon_load(struct daemon *d)
 		log_error("cannot start the alert outputs: %s", strerror(errno));
 		return -1;
 	}
+	/* The exporter's threads stay ordinary too. A spool it cannot use is said and moat
+	 * runs on without the export. */
+	if (d->cfg.exp.url[0] && !(d->exporter = export_open(&d->cfg.exp, d->cfg.state_dir)))
+		log_error("export to ClickHouse disabled: %s", strerror(errno));
 	d->registry = registry_new(d->cfg.registry_max, d->cfg.registry_retention_s);
 	if (!d->registry)
 		return -1;
@@ -298,6 +303,7 @@ void daemon_reload(struct daemon *d)
 		if (config_load(&next, d->config_path) == 0) {
 			config_env_apply(&next); /* the environment still wins over the file */
 			next.outputs = d->cfg.outputs; /* outputs are set up at start only */
+			next.exp = d->cfg.exp;	       /* and so is the export */
 			/* Paths that are wired at start stay as they are. */
 			snprintf(next.pin_dir, sizeof(next.pin_dir), "%s", d->cfg.pin_dir);
 			snprintf(next.control_socket, sizeof(next.control_socket), "%s",
@@ -425,6 +431,7 @@ void daemon_free(struct daemon *d)
 	dedup_free(d->dedup);
 	lossy_free(d->lossy);
 	outputs_close(d->outputs);
+	export_close(d->exporter);
 	loader_close(&d->loader);
 	if (d->inofd >= 0)
 		close(d->inofd);

@@ -28,6 +28,7 @@ struct actions;
 struct copycheck;
 struct registry;
 struct outputs;
+struct exporter;
 struct access;
 struct logwatch;
 struct healthwatch;
@@ -55,6 +56,7 @@ struct daemon {
 	struct copycheck *copycheck; /* renamed-copy checks, off the event loop */
 	struct registry *registry;
 	struct outputs *outputs;    /* where alerts go (act/output.h) */
+	struct exporter *exporter;  /* events and alerts to ClickHouse (act/export.h), or NULL */
 	struct access *access;	    /* egress decisions: log and statistics */
 	struct logwatch *logs;	    /* the log pattern scanner (logwatch.c) */
 	struct healthwatch *health; /* the health checker (healthwatch.c) */

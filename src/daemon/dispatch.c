@@ -8,6 +8,7 @@
 #include "daemon_int.h"
 #include "dispatch.h"
 #include "event.h"
+#include "export.h"
 #include "learnrec.h"
 #include "log.h"
 #include "registry.h"
@@ -147,6 +148,21 @@ static int on_dns(struct daemon *d, const struct moat_dns_event *q, struct alert
 	return learnrec_dns(d, q, c, alerts, MAX_ALERTS);
 }
 
+/* Hand event h to the exporter with its container and, for a connect or send, the name
+ * that explains its address. */
+static void to_export(struct daemon *d, const struct moat_event_hdr *h, size_t len)
+{
+	const struct container_info *c = inventory_lookup(&d->inv, h->cgroup_id);
+	const char *name = NULL;
+
+	if (c && d->registry && (h->type == MOAT_EV_CONNECT || h->type == MOAT_EV_SENDMSG)) {
+		const struct moat_net_event *n = (const struct moat_net_event *)h;
+
+		name = registry_explains(d->registry, c->id, n->family, n->daddr, clock_unix_s());
+	}
+	export_event(d->exporter, h, len, c, name, d->dx.offset_ns);
+}
+
 int dispatch_kernel_event(void *ctx, void *data, size_t len)
 {
 	struct daemon *d = ctx;
@@ -162,6 +178,8 @@ int dispatch_kernel_event(void *ctx, void *data, size_t len)
 		return 0;
 	}
 	d->n_events++;
+	if (export_wants(d->exporter, h->type))
+		to_export(d, h, len);
 	if (h->type == MOAT_EV_DNS_QUERY || h->type == MOAT_EV_DNS_ANSWER) {
 		n = on_dns(d, (const struct moat_dns_event *)h, alerts);
 	} else {

@@ -33,6 +33,8 @@ const struct run_option run_options[] = {
     {"notify", 'N', NULL, "desktop notification of CRITICAL alerts (a toast under WSL2)", 0},
     {"syslog", 'Y', NULL, "each alert to the journal (built with sd-journal) or syslog", 0},
     {"http", 'H', "ADDR:PORT", "the dashboard's address (default 127.0.0.1:9876), or off", 0},
+    {"clickhouse", 'C', "URL",
+     "ship events and alerts to ClickHouse's HTTP interface (docs/fleet.md)", 0},
 };
 const size_t n_run_options = sizeof(run_options) / sizeof(run_options[0]);
 
@@ -111,6 +113,14 @@ static int apply(struct config *cfg, int val, const char *arg)
 			return -1;
 		}
 		snprintf(cfg->http.listen, sizeof(cfg->http.listen), "%s", arg);
+		break;
+	case 'C':
+		if (export_url_check(arg)) {
+			log_error("--clickhouse: must be ClickHouse's HTTP interface, "
+				  "http://HOST:8123/ or https://... (no spaces)");
+			return -1;
+		}
+		snprintf(cfg->exp.url, sizeof(cfg->exp.url), "%s", arg);
 		break;
 	case 'g':
 		if (cfg->n_cgroups < CONFIG_MAX_CGROUPS)

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "export.h"
 #include "actions.h"
 #include "daemon_int.h"
 #include "live.h"
@@ -49,6 +50,8 @@ void respond_emit(struct daemon *d, struct alert *a)
 			d->n_alerts_other[a->severity]++;
 	}
 	outputs_emit(d->outputs, a);
+	if (d->exporter)
+		export_alert(d->exporter, a);
 	/* The dashboard's feed: the alert log line's JSON. */
 	if (d->live)
 		live_publish(d->live, "alert", alert_to_json(a));

@@ -55,6 +55,7 @@ void config_defaults(struct config *c)
 	c->event_rate = 25000;
 	logs_config_defaults(&c->logs);
 	http_config_defaults(&c->http);
+	export_config_defaults(&c->exp);
 	health_config_defaults(&c->health);
 	config_resources_defaults(&c->resources);
 	config_learn_defaults(&c->learn);
@@ -325,6 +326,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "resources",
 	    "outputs",
 	    "http",
+	    "export",
 	    "learn",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
@@ -485,6 +487,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 		p->errors += config_outputs_parse(p->path, p->text, v, &c->outputs);
 	if (json_object_object_get_ex(root, "http", &v))
 		p->errors += config_http_parse(v, p->path, p->text, &c->http);
+	if (json_object_object_get_ex(root, "export", &v))
+		p->errors += config_export_parse(v, p->path, p->text, &c->exp);
 	if (json_object_object_get_ex(root, "registry", &sub) &&
 	    get_section(p, sub, "registry", "{\"max_entries\": N, \"retention_seconds\": N}") ==
 		0) {

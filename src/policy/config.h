@@ -11,6 +11,7 @@
 #include "config_resources.h"
 #include "config_learn.h"
 #include "config_outputs.h"
+#include "config_export.h"
 #include "config_http.h"
 
 #define CONFIG_DEFAULT_PATH   "/etc/moat/moat.json"
@@ -90,6 +91,7 @@ struct config {
 	struct resource_config resources; /* resource stats and their rules (config_resources.h) */
 	struct outputs_conf outputs;	  /* "outputs": where alerts go (config_outputs.c) */
 	struct http_config http;	  /* "http": the dashboard's server (config_http.c) */
+	struct export_config exp;	  /* "export": events and alerts to ClickHouse */
 	struct learn_config learn;	  /* "learn": baselines and deviations (config_learn.h) */
 };
 

@@ -88,6 +88,21 @@ const struct config_env_key config_env_keys[] = {
     {"http.token_file", 's'},
     {"http.per_container_metrics", 'v'},
     {"http.max_clients", 'v'},
+    {"export.url", 's'},
+    {"export.database", 's'},
+    {"export.events_table", 's'},
+    {"export.alerts_table", 's'},
+    {"export.types", 'l'},
+    {"export.low_value_types", 'l'},
+    {"export.alerts", 'v'},
+    {"export.host_id", 's'},
+    {"export.batch_rows", 'v'},
+    {"export.batch_kib", 'v'},
+    {"export.batch_ms", 'v'},
+    {"export.timeout_ms", 'v'},
+    {"export.queue_kib", 'v'},
+    {"export.spool_dir", 's'},
+    {"export.spool_max_mib", 'v'},
 };
 const size_t n_config_env_keys = sizeof(config_env_keys) / sizeof(config_env_keys[0]);
 

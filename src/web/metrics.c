@@ -186,6 +186,27 @@ static void e_container(FILE *out, const struct metric *m, const struct metric_s
 	}
 }
 
+/* The exporter's rows given up (status export.dropped_queue / dropped_spool and their
+ * alerts counts), labelled type and where: queue (the ring was full) or spool (the spool was
+ * full). */
+static void e_export_dropped(FILE *out, const struct metric *m, const struct metric_src *s)
+{
+	json_object *x = member(s->status, "export");
+	static const char *const where[] = {"queue", "spool"};
+
+	if (!x)
+		return;
+	for (int w = 0; w < 2; w++) {
+		char k[32];
+
+		snprintf(k, sizeof(k), "dropped_%s", where[w]);
+		json_object_object_foreach(member(x, k), type, v)
+		    sample(out, m, "type", type, "where", where[w], u64(v));
+		snprintf(k, sizeof(k), "dropped_%s_alerts", where[w]);
+		sample(out, m, "type", "alert", "where", where[w], u64(member(x, k)));
+	}
+}
+
 #define WEB(f)	offsetof(struct web_stats, f)
 #define LIVE(f) offsetof(struct live_stats, f)
 
@@ -261,6 +282,23 @@ const struct metric metrics[] = {
     {"moat_websocket_cut_off_total", "counter", "",
      "WebSocket clients closed for being too slow or too far behind", e_web, NULL, WEB(ws_cut_off),
      0},
+    {"moat_export_rows_sent_total", "counter", "", "rows (events and alerts) ClickHouse took",
+     e_status, "export.rows_sent", 0, 0},
+    {"moat_export_batches_sent_total", "counter", "", "INSERTs ClickHouse took", e_status,
+     "export.batches_sent", 0, 0},
+    {"moat_export_failed_inserts_total", "counter", "",
+     "INSERTs that failed (server away, slow or refusing); their batches are retried", e_status,
+     "export.failed_inserts", 0, 0},
+    {"moat_export_spool_bytes", "gauge", "", "bytes of batches waiting in the export spool",
+     e_status, "export.spool_bytes", 0, 0},
+    {"moat_export_spool_batches", "gauge", "", "batches waiting in the export spool", e_status,
+     "export.spool_files", 0, 0},
+    {"moat_export_corrupt_batches_total", "counter", "",
+     "spool files refused on reading back (bad header, length or checksum) and deleted", e_status,
+     "export.corrupt_batches", 0, 0},
+    {"moat_export_dropped_total", "counter", "type,where",
+     "rows the export gave up, per event type (or alert) and where: queue (full) or spool (full)",
+     e_export_dropped, NULL, 0, 0},
     {"moat_container_memory_bytes", "gauge", "container,id",
      "a container's memory use (per_container_metrics only)", e_container, "memory_bytes", 0, 1},
     {"moat_container_cpu_seconds_total", "counter", "container,id",

@@ -25,13 +25,12 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Wno-unus
 	-Iinclude -I$(BUILD) $(addprefix -I,$(SRC_DIRS:/=)) \
 	$(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 
-FUZZ_MODULES := policy/config policy/config_http policy/config_learn enrich/baseline enrich/baseline_file policy/config_logs policy/config_resources policy/config_outputs policy/policy policy/rulesfile policy/lists \
+FUZZ_MODULES := policy/config policy/config_http policy/config_export decode/event policy/config_learn enrich/baseline enrich/baseline_file policy/config_logs policy/config_resources policy/config_outputs policy/policy policy/rulesfile policy/lists \
 	enrich/registry enrich/registry_arena enrich/registry_table enrich/registry_edit \
 	enrich/registry_query enrich/registry_file \
 	docker/docker docker/docker_inspect docker/container docker/dockerwatch docker/dockerlogs \
 	detect/detect_logs lib/textesc \
-	act/alertlog act/alertlog_line act/alertlog_query \
-	decode/event decode/format decode/jsonw \
+	act/alertlog act/alertlog_line act/alertlog_query act/export_spool decode/format decode/jsonw \
 	detect/alert kernel/cgroup lib/log lib/severity lib/cidr lib/clock lib/fs lib/pimutex kernel/netrules \
 	kernel/netrules_maps kernel/netrules_domain kernel/netrules_txn
 FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))

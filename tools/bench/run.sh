@@ -23,7 +23,10 @@
 #   outputs       the alert dispatcher (build/bench/outputs): emit cost and the loop's worst
 #                 stall with file + webhook + exec outputs, flat out and paced; no kernel,
 #                 no Docker (docs/performance.md §10)
-#   all           the six above and trace-cost (default)
+#   fleet         the ClickHouse export (tools/bench/fleet.sh): 50 simulated hosts through the
+#                 real exporter into one clickhouse-server; rows/s, exporter CPU per 1,000
+#                 rows, the latency of docs/fleet.md's queries (docs/performance.md)
+#   all           every one above (default)
 #   --markdown    also print the table rows for docs/performance.md
 #
 # Knobs (environment): BENCH_SECS (10, seconds per throughput run), BENCH_ROUNDS (7),
@@ -453,16 +456,16 @@ names=()
 for arg in "$@"; do
 	case $arg in
 	--markdown) MARKDOWN=1 ;;
-	throughput | connect-cost | prog-cost | trace-cost | daemon | domains | outputs) names+=("$arg") ;;
-	all) names+=(throughput connect-cost prog-cost trace-cost daemon domains outputs) ;;
+	throughput | connect-cost | prog-cost | trace-cost | daemon | domains | outputs | fleet) names+=("$arg") ;;
+	all) names+=(throughput connect-cost prog-cost trace-cost daemon domains outputs fleet) ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0
 		;;
-	*) die "unknown benchmark '$arg' (throughput, connect-cost, prog-cost, trace-cost, daemon, domains, outputs, all)" ;;
+	*) die "unknown benchmark '$arg' (throughput, connect-cost, prog-cost, trace-cost, daemon, domains, outputs, fleet, all)" ;;
 	esac
 done
-[ "${#names[@]}" -gt 0 ] || names=(throughput connect-cost prog-cost trace-cost daemon domains outputs)
+[ "${#names[@]}" -gt 0 ] || names=(throughput connect-cost prog-cost trace-cost daemon domains outputs fleet)
 
 # daemon and domains have their own scripts, pin dirs and cleanup.
 case " ${names[*]} " in
@@ -490,6 +493,11 @@ for n in "${names[@]}"; do
 				summary+=("outputs: build/bench/outputs $a failed")
 			summary+=("outputs $a: $(grep '^emit' "$TMP/outputs.out" | sed 's/^emit (the event loop.s share): //')")
 		done
+		;;
+	fleet)
+		# No kernel, no Docker: 50 simulated hosts into one private clickhouse-server.
+		"$ROOT/tools/bench/fleet.sh" | tee "$TMP/fleet.out" || summary+=("fleet: tools/bench/fleet.sh failed")
+		summary+=("fleet: $(grep -m1 'rows ingested' "$TMP/fleet.out" | sed 's/^ *//')")
 		;;
 	esac
 done

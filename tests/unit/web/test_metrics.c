@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
+#include "export.h"
 #include "web_rig.h"
 #include "actions.h"
 #include "metrics.h"
@@ -152,6 +153,11 @@ static void test_render(void)
 		  strstr(text, "\nmoat_containers 0\n") &&
 		  strstr(text, "\nmoat_prompts_pending 0\n"),
 	      "egress decisions per verdict, containers, prompt queue", "%s", text);
+	CHECK(strstr(text, "\nmoat_export_rows_sent_total 0\n") &&
+		  strstr(text, "\nmoat_export_spool_batches 0\n") &&
+		  strstr(text, "\nmoat_export_dropped_total{type=\"exec\",where=\"queue\"} 0\n") &&
+		  strstr(text, "\nmoat_export_dropped_total{type=\"alert\",where=\"spool\"} 0\n"),
+	      "the ClickHouse export's counters, rows given up per type and where", "%s", text);
 	CHECK(!strstr(text, "moat_container_memory_bytes"),
 	      "no per-container series unless per_container_metrics is on", "%s", text);
 	st = promtool(text, out, sizeof(out));
@@ -204,6 +210,8 @@ static void test_escape(void)
 
 int main(void)
 {
+	struct export_config xc;
+
 	test_docs();
 	test_escape();
 	rig_init(&R);
@@ -217,11 +225,18 @@ int main(void)
 	R.d->n_alert_rules = 2;
 	R.d->n_actions_by[ACTION_PAUSE][1] = 2;
 	R.d->n_actions_by[ACTION_UNPAUSE][0] = 1;
+	export_config_defaults(&xc);
+	snprintf(xc.url, sizeof(xc.url), "http://127.0.0.1:1/");
+	snprintf(xc.spool_dir, sizeof(xc.spool_dir), "/tmp/moat-test-metrics-spool-%d",
+		 (int)getpid());
+	R.d->exporter = export_open(&xc, NULL);
 	R.stats.requests = 7;
 	R.stats.ws_clients = 2;
 	rig_start(&R);
 	test_render();
 	test_down();
 	rig_stop(&R);
+	export_close(R.d->exporter);
+	rmdir(xc.spool_dir);
 	return TEST_EXIT();
 }
