@@ -287,10 +287,14 @@ static json_object *event_row(struct exporter *x, const struct rec *r, const cha
 		snprintf(ci->name, sizeof(ci->name), "%.*s", r->name_len, name);
 		snprintf(ci->image, sizeof(ci->image), "%.*s", r->image_len, image);
 	}
+	/* The event's text from the fast writer (decode/jsonw), its members for the columns
+	 * from the reference object (format_event_json: the same document). */
 	line = format_event_json_line(&x->fc, h, ci, r->offset_ns);
-	ev = h->type < MOAT_EV_MAX ? x->fc.by_type[h->type] : NULL;
-	if (!line || !ev || !(row = json_object_new_object()))
+	ev = line ? format_event_json(h, ci, r->offset_ns) : NULL;
+	if (!line || !ev || !(row = json_object_new_object())) {
+		json_object_put(ev);
 		return NULL;
+	}
 	put_common(x, row, r->seq, r->offset_ns + (int64_t)h->ts_ns);
 	put(row, "type", json_object_new_string(event_type_name(h->type)));
 	put(row, "container_id", json_object_new_string_len(id, r->id_len));
@@ -329,6 +333,7 @@ static json_object *event_row(struct exporter *x, const struct rec *r, const cha
 	}
 	put_ref(row, "exit_code", ev, "exit_code");
 	put(row, "event", json_object_new_string(line));
+	json_object_put(ev);
 	return row;
 }
 
