@@ -235,8 +235,7 @@ int main(void)
 	rig_start(&R);
 	test_render();
 	test_down();
-	rig_stop(&R);
-	export_close(R.d->exporter);
+	rig_stop(&R); /* daemon_free closes the exporter too */
 	rmdir(xc.spool_dir);
 	return TEST_EXIT();
 }
