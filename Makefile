@@ -9,7 +9,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 BUILD := build
-LIBS_PC := libbpf libelf zlib json-c libcurl libmnl
+LIBS_PC := libbpf libelf zlib json-c libcurl libmnl libzstd
 # The syslog output writes to the journal with sd-journal when libsystemd is there
 # (docs/outputs.md); without it, syslog only.
 ifeq ($(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo yes),yes)
@@ -22,7 +22,7 @@ CFLAGS ?= -O2 -g
 SRC_DIRS := $(sort $(dir $(wildcard src/*/*.c src/*/*.h)))
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I$(BUILD) \
 	$(CFLAGS_SD) $(addprefix -I,$(SRC_DIRS:/=)) $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
-LDLIBS += -pthread $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl -lmnl)
+LDLIBS += -pthread $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl -lmnl -lzstd)
 # The dashboard's server (src/web/server.c); civetweb ships no pkg-config file.
 LDLIBS += -lcivetweb
 
