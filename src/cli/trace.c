@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "capture.h"
 #include "commands.h"
 #include "cgroup.h"
 #include "clock.h"
@@ -41,6 +42,8 @@ struct trace_ctx {
 	int64_t offset_ns;
 	struct inventory inv;
 	struct format_json_cache jc; /* one reused json-c object per event type */
+	struct capture_writer *rec;  /* --record: every event printed (or, --quiet, not) */
+	int quiet, rec_failed;
 };
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -70,7 +73,11 @@ static int on_event(void *ctx, void *data, size_t len)
 					    strncmp(c->id, t->container, strlen(t->container)))
 			return 0;
 	}
-	if (t->json) {
+	if (t->rec && capture_write_event(t->rec, data, len, c) && !t->rec_failed++)
+		log_error("writing the capture failed; it stops here (disk full?)");
+	if (t->quiet)
+		;
+	else if (t->json) {
 		const char *line = format_event_json_line(&t->jc, h, c, t->offset_ns);
 
 		if (line) {
@@ -106,6 +113,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: moat trace [--json] [--container NAME|ID] [--type exec,connect,dns,...]\n"
 		"                  [--cgroup PATH]... [--count N] [--duration SEC]\n"
+		"                  [--record FILE [--record-size N] [--record-time D] [--quiet]]\n"
 		"Types: connect sendmsg exec exit dns_query dns_answer dns\n");
 }
 
@@ -115,6 +123,10 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 	    {"json", no_argument, NULL, 'j'},	     {"container", required_argument, NULL, 'c'},
 	    {"type", required_argument, NULL, 't'},  {"cgroup", required_argument, NULL, 'g'},
 	    {"count", required_argument, NULL, 'n'}, {"duration", required_argument, NULL, 'd'},
+	    {"record", required_argument, NULL, 'w'},
+	    {"record-size", required_argument, NULL, 'S'},
+	    {"record-time", required_argument, NULL, 'T'},
+	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},	     {0},
 	};
 	static char given[CGROUP_MAX_PARENTS][4096], cgroups[CGROUP_MAX_PARENTS][4096];
@@ -127,8 +139,9 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 	long duration = 0;
 	uint64_t drops = 0;
 	int64_t start;
+	struct capture_opts rec = {0};
 
-	while ((opt = getopt_long(argc, argv, "jc:t:g:n:d:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jc:t:g:n:d:qh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j': t.json = 1; break;
 		case 'c': t.container = optarg; break;
@@ -145,6 +158,17 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 			break;
 		case 'n': t.max_events = strtol(optarg, NULL, 10); break;
 		case 'd': duration = strtol(optarg, NULL, 10); break;
+		case 'w': rec.path = optarg; break;
+		case 'q': t.quiet = 1; break;
+		case 'S':
+		case 'T':
+			if (opt == 'S' ? capture_parse_size(optarg, &rec.max_bytes)
+				       : capture_parse_duration(optarg, &rec.max_ns)) {
+				log_error("--record-%s: '%s' is not a %s", opt == 'S' ? "size" : "time",
+					  optarg, opt == 'S' ? "size (100M, 1G)" : "duration (30m, 1h)");
+				return 2;
+			}
+			break;
 		default: usage(); return opt == 'h' ? 0 : 2;
 		}
 	}
@@ -179,6 +203,11 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 	}
 
 	t.offset_ns = clock_boot_to_unix_offset();
+	rec.boot_to_unix_ns = t.offset_ns;
+	if (rec.path && !(t.rec = capture_writer_open(&rec))) {
+		err = 1;
+		goto cleanup;
+	}
 	inventory_open(&t.inv, cg_mount);
 	if (t.container) {
 		const struct container_info *c = inventory_find(&t.inv, t.container);
@@ -221,10 +250,14 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 			break;
 		}
 		report_drops(use_pin, &drops, 0);
+		if (t.rec && capture_writer_tick(t.rec, clock_mono_ns()) && !t.rec_failed++)
+			log_error("writing the capture failed; it stops here (disk full?)");
 		if (duration && clock_mono_ns() - start >= duration * CLOCK_NS_PER_SEC)
 			break;
 	}
 cleanup:
+	if (t.rec && capture_writer_close(t.rec) && !t.rec_failed++)
+		log_error("writing the end of the capture failed (disk full?)");
 	ring_buffer__free(rb);
 	if (events_fd >= 0)
 		close(events_fd);

@@ -55,6 +55,47 @@ int capture_part_name(const char *path, unsigned n, char *buf, size_t len)
 	return k < 0 || (size_t)k >= len ? -ENAMETOOLONG : 0;
 }
 
+static int parse_scaled(const char *s, const char *units, const uint64_t *mult, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	const char *u;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || v == 0 || end == s)
+		return -EINVAL;
+	if (*end) {
+		if (end[1] || !(u = strchr(units, *end)))
+			return -EINVAL;
+		if (v > UINT64_MAX / mult[u - units])
+			return -EINVAL;
+		v *= mult[u - units];
+	}
+	*out = v;
+	return 0;
+}
+
+int capture_parse_size(const char *s, uint64_t *out)
+{
+	static const uint64_t m[] = {1024, 1024, 1ULL << 20, 1ULL << 20, 1ULL << 30, 1ULL << 30};
+
+	return parse_scaled(s, "kKmMgG", m, out);
+}
+
+int capture_parse_duration(const char *s, int64_t *out_ns)
+{
+	static const uint64_t m[] = {1, 60, 3600, 86400};
+	uint64_t v;
+
+	if (parse_scaled(s, "smhd", m, &v) || v > INT64_MAX / CLOCK_NS_PER_SEC)
+		return -EINVAL;
+	*out_ns = (int64_t)v * CLOCK_NS_PER_SEC;
+	return 0;
+}
+
 /* The first line of file path into buf, trimmed ("" when unreadable). */
 static void read_line(const char *path, char *buf, size_t len)
 {

@@ -71,6 +71,12 @@ struct capture_stats {
 };
 void capture_writer_stats(const struct capture_writer *w, struct capture_stats *st);
 
+/* --record-size and --record-time: "100M" (bytes; K, M, G: powers of 1024), "1h" (s, m, h, d;
+ * a bare number is seconds). Return 0, or -EINVAL for anything else (zero, negative, junk,
+ * overflow). */
+int capture_parse_size(const char *s, uint64_t *out);
+int capture_parse_duration(const char *s, int64_t *out_ns);
+
 /* The name of rotated part n of path: n = 0 is path itself, then "path.1", "path.2", ... */
 int capture_part_name(const char *path, unsigned n, char *buf, size_t len);
 
