@@ -12,6 +12,10 @@
 
 #include "test.h"
 #include "capture.h"
+#include "chain.h"
+#include "config.h"
+#include "format.h"
+#include "registry.h"
 #include "clock.h"
 #include "event.h"
 #include "version.h"
@@ -84,6 +88,12 @@ static void make_events(void)
 }
 
 static struct container_info web, db;
+static const struct container_info *cur_container;
+
+static const struct container_info *cur_lookup(void *ud, uint64_t cgid)
+{
+	return cur_container;
+}
 
 static void make_containers(void)
 {
@@ -479,6 +489,67 @@ static void test_parse_units(void)
 	      "--record-time refuses unknown units", "accepted");
 }
 
+/* The capture committed under tests/data/ (made by tests/integration/test_capture.sh on a real
+ * container with format version 1): every later moat must read it, print the lines the live
+ * trace printed then (compared as JSON documents, so a change of the writer's spacing or
+ * escaping does not matter, a change of a value does), and raise the shell alert from it. */
+static void test_committed(void)
+{
+	struct capture_reader *r = capture_open("tests/data/capture-v1.mcap");
+	FILE *f = fopen("tests/data/capture-v1.jsonl", "re");
+	struct capture_record rec;
+	char line[16384];
+	int n = 0, same = 0, shells = 0;
+	struct config cfg;
+	struct detect_ctx dx = {.cfg = &cfg};
+	struct dnsmatch_stats st = {0};
+
+	CHECK(r && f, "committed capture v1 and its live trace are there", "errno %d", errno);
+	if (!r || !f)
+		goto out;
+	config_defaults(&cfg);
+	dx.registry = registry_new(0, 0);
+	dx.offset_ns = capture_get_header(r)->boot_to_unix_ns;
+	CHECK(capture_get_header(r)->version == 1, "committed capture: format version 1",
+	      "version %u", capture_get_header(r)->version);
+	while (capture_next(r, &rec) > 0) {
+		const struct moat_event_hdr *h;
+		json_object *want = NULL, *got = NULL;
+		struct alert al[4];
+		struct chain_out o;
+		int na;
+
+		if (rec.kind != CAPTURE_REC_EVENT)
+			continue;
+		h = event_decode(rec.data, rec.len);
+		n++;
+		if (!h || !fgets(line, sizeof(line), f))
+			continue;
+		want = json_tokener_parse(line);
+		got = format_event_json(h, rec.container, capture_get_header(r)->boot_to_unix_ns);
+		same += want && got && json_object_equal(want, got);
+		json_object_put(want);
+		json_object_put(got);
+		cur_container = rec.container;
+		na = chain_event(&dx, &st, cur_lookup, NULL, h, 0, al, 4, &o);
+		for (int i = 0; i < na; i++) {
+			shells += !strcmp(al[i].rule, "suspicious-exec");
+			alert_release(&al[i]);
+		}
+	}
+	CHECK(n > 5 && same == n, "committed capture: every event prints as the live trace did",
+	      "%d of %d the same", same, n);
+	CHECK(capture_errors(r) == 0, "committed capture: no damaged stretch", "%llu",
+	      (unsigned long long)capture_errors(r));
+	CHECK(shells >= 1, "committed capture: the detections raise the shell alert from it",
+	      "%d suspicious-exec alerts", shells);
+	registry_free(dx.registry);
+out:
+	if (f)
+		fclose(f);
+	capture_close(r);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "/tmp/moat-test-capture-%d", (int)getpid());
@@ -491,6 +562,7 @@ int main(void)
 	test_hostile();
 	test_bad_container();
 	test_parse_units();
+	test_committed();
 	container_info_clear(&web);
 	container_info_clear(&db);
 	{
