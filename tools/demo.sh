@@ -3,6 +3,11 @@
 # test environment up (tools/testenv.sh up) and build/moat built; make demo
 # does both first. Everything stays on this machine: the container talks
 # only to the docker0 gateway and the test DNS server there.
+#
+# It ends with moat run's dashboard: the URL (token included, read from web.token next to
+# the control socket), kept up until Enter is pressed (on a terminal) or for
+# MOAT_DEMO_KEEP seconds (default 0 without a terminal). MOAT_DEMO_HTTP sets the dashboard's
+# address (default 127.0.0.1:9876). Open the URL early to watch the events arrive live.
 set -u
 cd "$(dirname "$0")/.."
 MOAT=build/moat
@@ -66,10 +71,13 @@ docker exec "$NAME" netprobe connect "$GW" 18080 && echo "connected (unexpected!
 
 say "moat run: the monitor. A shell appears in the container -> CRITICAL alert -> paused"
 RUNDIR=$(mktemp -d)
+HTTP=${MOAT_DEMO_HTTP:-127.0.0.1:9876}
 "$MOAT" -q run --state-dir "$RUNDIR" --alerts-file "$RUNDIR/alerts.jsonl" \
-	--control-socket "$RUNDIR/moat.sock" &
+	--control-socket "$RUNDIR/moat.sock" --http "$HTTP" &
 run_pid=$!
-for _ in $(seq 100); do [ -S "$RUNDIR/moat.sock" ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ -S "$RUNDIR/moat.sock" ] && [ -s "$RUNDIR/web.token" ] && break; sleep 0.1; done
+URL="http://$HTTP/?token=$(tr -d '[:space:]' <"$RUNDIR/web.token" 2>/dev/null)"
+echo "dashboard (open it to watch live): $URL"
 sleep 0.5
 echo "\$ docker exec $NAME sh -c id"
 docker exec "$NAME" sh -c id
@@ -82,6 +90,17 @@ echo "\$ moat status"
 MOAT_CONTROL_SOCKET="$RUNDIR/moat.sock" "$MOAT" status | head -n 8
 echo "\$ moat alerts --file $RUNDIR/alerts.jsonl --severity CRITICAL"
 "$MOAT" alerts --file "$RUNDIR/alerts.jsonl" --severity CRITICAL
+
+say "The dashboard: the same alerts, the container, its stats, live"
+echo "$URL"
+echo "(the token is in $RUNDIR/web.token; the page keeps it in a cookie)"
+if [ -t 0 ] && [ -z "${MOAT_DEMO_KEEP:-}" ]; then
+	echo "moat run stays up for the page; try \`docker exec $NAME sh -c id\` and watch it arrive."
+	read -r -p "Press Enter to stop moat run and finish the demo. " _
+elif [ "${MOAT_DEMO_KEEP:-0}" -gt 0 ]; then
+	echo "moat run stays up for ${MOAT_DEMO_KEEP} s (MOAT_DEMO_KEEP)."
+	sleep "$MOAT_DEMO_KEEP"
+fi
 kill "$run_pid"
 wait "$run_pid" 2>/dev/null
 run_pid=

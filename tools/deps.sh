@@ -18,6 +18,10 @@ test_pkgs+=(python3 libnotify-bin dbus-daemon dbus-bin python3-dbus python3-gi s
 # The Prometheus test (tests/integration/test_prometheus.sh, tests/unit/web/test_metrics.c):
 # the real prometheus scraping /metrics, and its promtool checking the format.
 test_pkgs+=(prometheus)
+# The dashboard's browser test (tests/browser): Debian's Chromium, driven by playwright-core
+# from npm; Debian's node and npm only when no npm is installed (NodeSource's nodejs has it).
+test_pkgs+=(chromium)
+command -v npm >/dev/null || test_pkgs+=(nodejs npm)
 
 die() {
 	echo "deps.sh: $*" >&2

@@ -107,6 +107,17 @@ json_object *ctlcmds_status(struct daemon *d)
 	if (d->logs) /* the log scanner: logwatch.c */
 		json_object_object_add(s, "logs", logwatch_status(d));
 	json_object_object_add(s, "kernel_drops", json_object_new_uint64(drops));
+	if (d->rb) { /* the events ring buffer's fill level (moat_ring_buffer_* metrics) */
+		uint64_t used, size;
+
+		if (loader_ring_fill(loader_events_fd(&d->loader), &used, &size) == 0) {
+			json_object *rb = json_object_new_object();
+
+			json_object_object_add(rb, "size", json_object_new_uint64(size));
+			json_object_object_add(rb, "used", json_object_new_uint64(used));
+			json_object_object_add(s, "ring_buffer", rb);
+		}
+	}
 	json_object_object_add(al, "INFO", json_object_new_uint64(d->n_alerts[0]));
 	json_object_object_add(al, "WARNING", json_object_new_uint64(d->n_alerts[1]));
 	json_object_object_add(al, "CRITICAL", json_object_new_uint64(d->n_alerts[2]));

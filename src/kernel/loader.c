@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -321,6 +322,38 @@ int loader_socket_tp(struct loader *l, int on)
 int loader_events_fd(const struct loader *l)
 {
 	return bpf_map__fd(l->net->maps.events);
+}
+
+int loader_ring_fill(int ring_fd, uint64_t *used, uint64_t *size)
+{
+	struct bpf_map_info info = {0};
+	__u32 len = sizeof(info);
+	long page = sysconf(_SC_PAGESIZE);
+	volatile const uint64_t *cons, *prod;
+	void *c, *p;
+
+	if (bpf_obj_get_info_by_fd(ring_fd, &info, &len))
+		return -errno;
+	if (info.type != BPF_MAP_TYPE_RINGBUF)
+		return -EINVAL;
+	/* Page 0: the consumer position; page 1: the producer position. */
+	c = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, ring_fd, 0);
+	if (c == MAP_FAILED)
+		return -errno;
+	p = mmap(NULL, (size_t)page, PROT_READ, MAP_SHARED, ring_fd, page);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+
+		munmap(c, (size_t)page);
+		return err;
+	}
+	cons = c;
+	prod = p;
+	*used = __atomic_load_n(prod, __ATOMIC_ACQUIRE) - __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+	*size = info.max_entries;
+	munmap(p, (size_t)page);
+	munmap(c, (size_t)page);
+	return 0;
 }
 
 int loader_veth_out_fd(const struct loader *l)

@@ -50,6 +50,12 @@ int loader_socket_tp(struct loader *l, int on);
 /* The fd of the shared events ring buffer (owned by the loader). */
 int loader_events_fd(const struct loader *l);
 
+/* How full a BPF ring buffer is: *size its data area in bytes, *used the bytes written by
+ * the kernel and not yet consumed (producer minus consumer position, read from the map's
+ * read-only mmap'd position pages: libbpf 1.1 has no ring__avail_data_size). Returns 0 or
+ * -errno. */
+int loader_ring_fill(int ring_fd, uint64_t *used, uint64_t *size);
+
 /* The veth guard's programs (bpf/veth.bpf.c), for vethguard_attach: frames out of and into
  * a container. */
 int loader_veth_out_fd(const struct loader *l);

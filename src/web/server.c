@@ -187,10 +187,12 @@ static int send_answer(struct web *w, struct mg_connection *conn, int status, co
 	mg_response_header_add(conn, "X-Frame-Options", "DENY", -1);
 	mg_response_header_add(conn, "Referrer-Policy", "no-referrer", -1);
 	if (ctype && !strncmp(ctype, "text/html", 9))
-		mg_response_header_add(conn, "Content-Security-Policy",
-				       "default-src 'self'; img-src 'self' data:; "
-				       "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-				       -1);
+		mg_response_header_add(
+		    conn, "Content-Security-Policy",
+		    "default-src 'none'; script-src 'self'; style-src 'self'; "
+		    "connect-src 'self'; img-src 'self' data:; "
+		    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+		    -1);
 	for (; extra && extra[0]; extra += 2)
 		mg_response_header_add(conn, extra[0], extra[1], -1);
 	mg_response_header_send(conn);

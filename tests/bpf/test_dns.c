@@ -25,6 +25,7 @@
 #include "moat/events.h"
 #include "moat/maps.h"
 #include "dns.skel.h"
+#include "loader.h"
 #include "test.h"
 
 #define ETH_HLEN   14
@@ -252,8 +253,11 @@ static void tcp(struct frame *f, const __u8 *src, const __u8 *dst, unsigned spor
 
 /* ---- running ---- */
 
+static uint64_t ring_bytes_read; /* record headers and data read: test_ring_fill */
+
 static int on_event(void *ctx, void *data, size_t size)
 {
+	ring_bytes_read += 8 + ((size + 7) & ~(size_t)7);
 	/* Records end after their last used slot; the rest of the copy stays zero. */
 	if (n_events < MAX_EVENTS && size <= sizeof(struct moat_dns_event)) {
 		memset(&events[n_events], 0, sizeof(struct moat_dns_event));
@@ -271,6 +275,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int hold_events; /* leave the events in the ring buffer (test_ring_fill) */
+
 /* Run one frame through egress (or ingress) and collect its events.
  * Returns the program's return value, or -1 when the run itself failed. */
 static int run(int ingress, const struct frame *f)
@@ -285,7 +291,8 @@ static int run(int ingress, const struct frame *f)
 	n_events = 0;
 	memset(events, 0, sizeof(events));
 	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
-	ring_buffer__consume(rb);
+	if (!hold_events)
+		ring_buffer__consume(rb);
 	if (err) {
 		fprintf(stderr, "test_run: %s\n", strerror(-err));
 		return -1;
@@ -441,6 +448,41 @@ static int addr_is(const struct moat_dns_addr *a, int family, unsigned ttl, cons
 }
 
 /* ---- the cases ---- */
+
+/* loader_ring_fill (moat_ring_buffer_* metrics): the size, then what the program wrote and
+ * nobody read, then nothing once read. */
+static void test_ring_fill(void)
+{
+	int fd = bpf_map__fd(skel->maps.events), err;
+	uint64_t used = 1, size = 0, held = 0;
+	static struct frame f;
+	struct msg m;
+
+	err = loader_ring_fill(fd, &used, &size);
+	CHECK(err == 0 && used == 0 && size == bpf_map__max_entries(skel->maps.events),
+	      "ring fill: an empty ring buffer, its size", "err %d used %llu size %llu", err,
+	      (unsigned long long)used, (unsigned long long)size);
+	put_hdr(&m, 0x4321, RD, 1, 0);
+	put_question(&m, "fill.example", T_A);
+	udp(&f, 0, ip4_client, ip4_server, 40000, 53, m.b, m.len);
+	hold_events = 1;
+	run(0, &f);
+	run(0, &f);
+	hold_events = 0;
+	err = loader_ring_fill(fd, &held, &size);
+	ring_bytes_read = 0;
+	ring_buffer__consume(rb);
+	/* Each record: an 8-byte header and the event, rounded up to 8 bytes. */
+	CHECK(err == 0 && n_events == 2 && held > 0 && held == ring_bytes_read,
+	      "ring fill: two unread DNS events are what reading them takes",
+	      "err %d used %llu read %llu", err, (unsigned long long)held,
+	      (unsigned long long)ring_bytes_read);
+	err = loader_ring_fill(fd, &used, &size);
+	CHECK(err == 0 && used == 0, "ring fill: nothing once read", "err %d used %llu", err,
+	      (unsigned long long)used);
+	CHECK_EQ_INT(loader_ring_fill(bpf_map__fd(skel->maps.cgroup_cfg), &used, &size), -EINVAL,
+		     "ring fill: not a ring buffer is -EINVAL");
+}
 
 static void test_query_a(void)
 {
@@ -1600,6 +1642,7 @@ int main(void)
 		goto cleanup;
 	want_cgroup_id = own_cgroup_id();
 
+	test_ring_fill();
 	test_query_a();
 	test_answer_a();
 	test_compression();

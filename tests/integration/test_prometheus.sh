@@ -69,6 +69,10 @@ t_check "PromQL moat_alerts_total{rule=\"suspicious-exec\",severity=\"CRITICAL\"
 	wait_for -t 15 at_least 'moat_alerts_total{rule="suspicious-exec",severity="CRITICAL"}' 1
 t_check "PromQL sum(moat_events_total) covers every program" wait_for -t 5 at_least 'count(moat_events_total)' 14
 t_check "PromQL moat_containers counts the test container" wait_for -t 10 at_least 'moat_containers' 1
+t_check "PromQL moat_ring_buffer_bytes is the events ring buffer's size (64 KiB at least)" \
+	wait_for -t 10 at_least 'moat_ring_buffer_bytes' 65536
+t_check "PromQL moat_ring_buffer_used_bytes is there and within the size" \
+	wait_for -t 10 at_least 'moat_ring_buffer_bytes - moat_ring_buffer_used_bytes' 0
 
 # A wrong token is refused: a second job with a bad credential is down.
 t_check "moat's /metrics refuses a wrong token (401)" bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer wrong' http://127.0.0.1:$PORT/metrics)\" = 401 ]"
