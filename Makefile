@@ -157,6 +157,13 @@ BENCH_BINS += $(BUILD)/bench/domain_fill
 $(BUILD)/bench/domain_fill: tools/bench/domain_fill.c include/moat/*.h | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LDLIBS) -o $@
 
+# A synthetic capture of N events and the capture writer's cost (tools/bench/replay.sh):
+# build/bench/capture_gen FILE [N].
+BENCH_BINS += $(BUILD)/bench/capture_gen
+
+$(BUILD)/bench/capture_gen: tools/bench/capture_gen.c $(LIB_OBJS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
 # Log pattern scanner cost per line, no Docker needed: build/bench/logscan [LINES] [USER_PATTERNS].
 BENCH_BINS += $(BUILD)/bench/logscan
 

@@ -67,7 +67,7 @@ static void detect_one(struct replay *p, const struct moat_event_hdr *h)
 		if (j) {
 			/* The alert log's line (alertlog.c). */
 			fputs(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN |
-									JSON_C_TO_STRING_NOSLASHESCAPE),
+								    JSON_C_TO_STRING_NOSLASHESCAPE),
 			      stdout);
 			fputc('\n', stdout);
 			json_object_put(j);
@@ -96,10 +96,10 @@ static int replay_file(struct replay *p, const char *path)
 		h = event_decode(rec.data, rec.len);
 		if (!h) {
 			if (p->malformed++ % 1000 == 0)
-				log_warn("capture %s: offset %llu: a record of %zu bytes is not a valid "
-					 "event (%s); skipped",
-					 path, (unsigned long long)rec.offset, rec.len,
-					 strerror(errno));
+				log_warn(
+				    "capture %s: offset %llu: a record of %zu bytes is not a valid "
+				    "event (%s); skipped",
+				    path, (unsigned long long)rec.offset, rec.len, strerror(errno));
 			continue;
 		}
 		if (!wanted(p, h, rec.container))
@@ -109,8 +109,8 @@ static int replay_file(struct replay *p, const char *path)
 			p->cur = rec.container;
 			detect_one(p, h);
 		} else if (p->json) {
-			const char *line = format_event_json_line(&p->jc, h, rec.container,
-								  p->offset_ns);
+			const char *line =
+			    format_event_json_line(&p->jc, h, rec.container, p->offset_ns);
 
 			if (line) {
 				fputs(line, stdout);
@@ -158,18 +158,22 @@ static int detect_setup(struct replay *p, const char *config_path)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: moat replay FILE... [--json] [--container C] [--type LIST]\n"
-			"       moat replay FILE... --detect [--config F] [--container C] [--type "
-			"LIST]\n"
-			"Types: connect sendmsg exec exit dns_query dns_answer dns socket packet oom\n");
+	fprintf(stderr,
+		"usage: moat replay FILE... [--json] [--container C] [--type LIST]\n"
+		"       moat replay FILE... --detect [--config F] [--container C] [--type "
+		"LIST]\n"
+		"Types: connect sendmsg exec exit dns_query dns_answer dns socket packet oom\n");
 }
 
 int cmd_replay(int argc, char **argv, const char *pin_dir)
 {
 	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},	    {"container", required_argument, NULL, 'c'},
-	    {"type", required_argument, NULL, 't'}, {"detect", no_argument, NULL, 'D'},
-	    {"config", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"container", required_argument, NULL, 'c'},
+	    {"type", required_argument, NULL, 't'},
+	    {"detect", no_argument, NULL, 'D'},
+	    {"config", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	struct replay p = {0};

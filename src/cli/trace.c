@@ -120,15 +120,20 @@ static void usage(void)
 int cmd_trace(int argc, char **argv, const char *pin_dir)
 {
 	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},	     {"container", required_argument, NULL, 'c'},
-	    {"type", required_argument, NULL, 't'},  {"cgroup", required_argument, NULL, 'g'},
-	    {"count", required_argument, NULL, 'n'}, {"duration", required_argument, NULL, 'd'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"container", required_argument, NULL, 'c'},
+	    {"type", required_argument, NULL, 't'},
+	    {"cgroup", required_argument, NULL, 'g'},
+	    {"count", required_argument, NULL, 'n'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"quiet", no_argument, NULL, 'q'},
 	    {"record", required_argument, NULL, 'w'},
 	    {"record-size", required_argument, NULL, 'S'},
 	    {"record-time", required_argument, NULL, 'T'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},	     {0},
+	    {0},
 	};
+
 	static char given[CGROUP_MAX_PARENTS][4096], cgroups[CGROUP_MAX_PARENTS][4096];
 	struct trace_ctx t = {0};
 	struct loader l = {0};
@@ -164,8 +169,9 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 		case 'T':
 			if (opt == 'S' ? capture_parse_size(optarg, &rec.max_bytes)
 				       : capture_parse_duration(optarg, &rec.max_ns)) {
-				log_error("--record-%s: '%s' is not a %s", opt == 'S' ? "size" : "time",
-					  optarg, opt == 'S' ? "size (100M, 1G)" : "duration (30m, 1h)");
+				log_error("--record-%s: '%s' is not a %s",
+					  opt == 'S' ? "size" : "time", optarg,
+					  opt == 'S' ? "size (100M, 1G)" : "duration (30m, 1h)");
 				return 2;
 			}
 			break;

@@ -29,7 +29,7 @@ const struct verb cli_verbs[] = {
      "[--record FILE] [--record-size N] [--record-time D] [--quiet]",
      "stream kernel events (docs/events.md)", cmd_trace},
     {"replay", "FILE... [--json] [--container C] [--type LIST] [--detect] [--config F]",
-     "print a capture like trace, or detect on it offline", cmd_replay},
+     "print a capture like trace, or detect offline", cmd_replay},
     {"attach", "[--cgroup PATH]...", "load, attach and pin; stays after exit", cmd_attach},
     {"status", "", "attached programs, counters, modes and rules", cmd_status},
     {"clear", "", "detach everything and remove the pins", cmd_clear},

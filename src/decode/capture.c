@@ -392,7 +392,8 @@ int capture_write_event(struct capture_writer *w, const void *data, size_t len,
 	int err;
 
 	if (len >= offsetof(struct moat_event_hdr, cgroup_id) + 8)
-		memcpy(&cgid, (const uint8_t *)data + offsetof(struct moat_event_hdr, cgroup_id), 8);
+		memcpy(&cgid, (const uint8_t *)data + offsetof(struct moat_event_hdr, cgroup_id),
+		       8);
 	if (cgid) {
 		struct w_slot *s = ct_slot(w, cgid);
 		uint64_t sig = c ? container_sig(c) : 0;
@@ -482,8 +483,8 @@ char *capture_container_json(const struct container_info *c, size_t *len)
 	put_s(o, "health", c->health);
 	json_object_object_add(o, "exit_code", json_object_new_int(c->exit_code));
 	json_object_object_add(o, "started_at", json_object_new_int64(c->started_at));
-	json_object_object_add(o, "labels", c->labels ? json_object_get(c->labels)
-						      : json_object_new_object());
+	json_object_object_add(o, "labels",
+			       c->labels ? json_object_get(c->labels) : json_object_new_object());
 	json_object_object_add(o, "image_labels",
 			       c->image_labels ? json_object_get(c->image_labels) : NULL);
 	a = json_object_new_array();
@@ -609,8 +610,8 @@ int capture_container_parse(const char *js, size_t len, struct container_info *c
 	c->argv = container_argv_dup(argv, n);
 	c->argc = n;
 	if ((v = get_t(o, "nets", json_type_array)))
-		for (size_t i = 0; i < json_object_array_length(v) && c->n_nets < DOCKER_MAX_NETWORKS;
-		     i++) {
+		for (size_t i = 0;
+		     i < json_object_array_length(v) && c->n_nets < DOCKER_MAX_NETWORKS; i++) {
 			json_object *e = json_object_array_get_idx(v, i);
 			struct container_net *cn = &c->nets[c->n_nets];
 
@@ -625,7 +626,8 @@ int capture_container_parse(const char *js, size_t len, struct container_info *c
 			c->n_nets++;
 		}
 	if ((v = get_t(o, "dns", json_type_array)))
-		for (size_t i = 0; i < json_object_array_length(v) && c->n_dns < DOCKER_MAX_DNS; i++) {
+		for (size_t i = 0; i < json_object_array_length(v) && c->n_dns < DOCKER_MAX_DNS;
+		     i++) {
 			json_object *e = json_object_array_get_idx(v, i);
 
 			if (json_object_is_type(e, json_type_string))
@@ -643,7 +645,7 @@ int capture_container_parse(const char *js, size_t len, struct container_info *c
 /* ===================================== reading ===================================== */
 
 struct r_slot {
-	uint64_t cgid; /* 0: free */
+	uint64_t cgid;		  /* 0: free */
 	struct container_info *c; /* NULL: the cgroup has no container (now) */
 };
 
@@ -692,9 +694,10 @@ static int read_header(struct capture_reader *r)
 	memcpy(&v, fixed + 8, 2);
 	memcpy(&jlen, fixed + 12, 4);
 	if (v == 0 || v > CAPTURE_VERSION) {
-		log_error("capture %s: offset 8: format version %u; this moat reads versions 1 to %u "
-			  "(written by a newer moat? upgrade moat to read it)",
-			  r->name, v, CAPTURE_VERSION);
+		log_error(
+		    "capture %s: offset 8: format version %u; this moat reads versions 1 to %u "
+		    "(written by a newer moat? upgrade moat to read it)",
+		    r->name, v, CAPTURE_VERSION);
 		return v ? -ENOTSUP : -EINVAL;
 	}
 	if (jlen == 0 || jlen > CAPTURE_MAX_HEADER) {
@@ -737,9 +740,10 @@ static int read_header(struct capture_reader *r)
 		get_s(o, "byte_order", bo, sizeof(bo));
 		json_object_put(o);
 		if (bo[0] && strcmp(bo, "little")) {
-			log_error("capture %s: offset 16: written on a %s-endian host; this moat reads "
-				  "little-endian captures only",
-				  r->name, bo);
+			log_error(
+			    "capture %s: offset 16: written on a %s-endian host; this moat reads "
+			    "little-endian captures only",
+			    r->name, bo);
 			return -ENOTSUP;
 		}
 	}
@@ -824,8 +828,8 @@ static const struct container_info *ct_lookup(struct capture_reader *r, uint64_t
 }
 
 /* A container record: the cgroup's container from now on. */
-static void apply_container(struct capture_reader *r, const uint8_t *p, size_t len,
-			    uint64_t off, struct capture_record *rec)
+static void apply_container(struct capture_reader *r, const uint8_t *p, size_t len, uint64_t off,
+			    struct capture_record *rec)
 {
 	struct container_info *c = NULL;
 	struct r_slot *s;
@@ -856,9 +860,10 @@ static void apply_container(struct capture_reader *r, const uint8_t *p, size_t l
 	if (!s->cgid) {
 		if (r->ct_n >= CAPTURE_MAX_CONTAINERS) {
 			if (!r->ct_full_warned++)
-				log_warn("capture %s: offset %llu: more than %d containers; the events "
-					 "of the rest show no container",
-					 r->name, (unsigned long long)off, CAPTURE_MAX_CONTAINERS);
+				log_warn(
+				    "capture %s: offset %llu: more than %d containers; the events "
+				    "of the rest show no container",
+				    r->name, (unsigned long long)off, CAPTURE_MAX_CONTAINERS);
 			if (c) {
 				container_info_clear(c);
 				free(c);
@@ -899,16 +904,17 @@ static int fill(struct capture_reader *r)
 			if (r->in_len == keep) {
 				r->eof = 1;
 				if (r->in_frame && !r->skipping)
-					rerr(r, r->frame_off, "the last frame is cut short (truncated "
-							      "file, or a capture still being written)",
+					rerr(r, r->frame_off,
+					     "the last frame is cut short (truncated "
+					     "file, or a capture still being written)",
 					     NULL);
 				r->in_frame = 0;
 				return 0;
 			}
 		}
 		if (r->skipping) {
-			uint8_t *m = memmem(r->in + r->in_pos, r->in_len - r->in_pos,
-					    ZSTD_MAGIC_BYTES, 4);
+			uint8_t *m =
+			    memmem(r->in + r->in_pos, r->in_len - r->in_pos, ZSTD_MAGIC_BYTES, 4);
 
 			if (!m) {
 				r->in_pos = r->in_len;
@@ -968,10 +974,11 @@ int capture_next(struct capture_reader *r, struct capture_record *rec)
 			if (len > CAPTURE_MAX_RECORD) {
 				char what[96];
 
-				snprintf(what, sizeof(what),
-					 "record %llu bytes into the frame claims %u bytes (limit %u)",
-					 (unsigned long long)(r->out_base + r->out_pos), len,
-					 CAPTURE_MAX_RECORD);
+				snprintf(
+				    what, sizeof(what),
+				    "record %llu bytes into the frame claims %u bytes (limit %u)",
+				    (unsigned long long)(r->out_base + r->out_pos), len,
+				    CAPTURE_MAX_RECORD);
 				rerr(r, off, what, NULL);
 				r->out_len = r->out_pos = 0;
 				if (r->in_frame) {
@@ -990,10 +997,11 @@ int capture_next(struct capture_reader *r, struct capture_record *rec)
 				rec->offset = off;
 				if (kind == CAPTURE_REC_EVENT) {
 					if (len >= offsetof(struct moat_event_hdr, cgroup_id) + 8)
-						memcpy(&rec->cgroup_id,
-						       p + REC_HDR +
-							   offsetof(struct moat_event_hdr, cgroup_id),
-						       8);
+						memcpy(
+						    &rec->cgroup_id,
+						    p + REC_HDR +
+							offsetof(struct moat_event_hdr, cgroup_id),
+						    8);
 					rec->container = ct_lookup(r, rec->cgroup_id);
 					return 1;
 				}
@@ -1008,7 +1016,8 @@ int capture_next(struct capture_reader *r, struct capture_record *rec)
 		if (r->frame_done && avail) {
 			char what[96];
 
-			snprintf(what, sizeof(what), "a record %llu bytes into the frame is cut by its end",
+			snprintf(what, sizeof(what),
+				 "a record %llu bytes into the frame is cut by its end",
 				 (unsigned long long)(r->out_base + r->out_pos));
 			rerr(r, r->frame_off, what, NULL);
 			r->out_pos = r->out_len = 0;

@@ -19,12 +19,12 @@
 
 #include "container.h"
 
-#define CAPTURE_MAGIC	       "MOATCAP\0" /* 8 bytes at offset 0 */
-#define CAPTURE_VERSION	       1	   /* the format version this moat writes and reads */
-#define CAPTURE_MAX_HEADER     65536	   /* bytes of header JSON a reader accepts */
-#define CAPTURE_MAX_RECORD     65536	   /* payload bytes of one record a reader accepts */
-#define CAPTURE_MAX_CONTAINERS 4096	   /* cgroups with a container a reader keeps */
-#define CAPTURE_WINDOW_LOG_MAX 23	   /* zstd window a reader accepts: 8 MiB */
+#define CAPTURE_MAGIC	       "MOATCAP\0"  /* 8 bytes at offset 0 */
+#define CAPTURE_VERSION	       1	    /* the format version this moat writes and reads */
+#define CAPTURE_MAX_HEADER     65536	    /* bytes of header JSON a reader accepts */
+#define CAPTURE_MAX_RECORD     65536	    /* payload bytes of one record a reader accepts */
+#define CAPTURE_MAX_CONTAINERS 4096	    /* cgroups with a container a reader keeps */
+#define CAPTURE_WINDOW_LOG_MAX 23	    /* zstd window a reader accepts: 8 MiB */
 #define CAPTURE_FRAME_NS       1000000000LL /* a frame ends at least this often */
 #define CAPTURE_FRAME_BYTES    (4u << 20)   /* ... or after this many record bytes */
 
@@ -37,12 +37,12 @@ enum capture_kind {
 /* --- writing ------------------------------------------------------------------------- */
 
 struct capture_opts {
-	const char *path;	  /* the first file; rotation adds .1, .2, ... */
-	uint64_t max_bytes;	  /* rotate when a file reaches this size (0: never) */
-	int64_t max_ns;		  /* rotate when a file is this old (0: never) */
-	const char *host_id;	  /* NULL: /etc/machine-id */
-	int64_t boot_to_unix_ns;  /* the offset the events' times are printed with */
-	int level;		  /* zstd level; 0: 1 (cheap) */
+	const char *path;	 /* the first file; rotation adds .1, .2, ... */
+	uint64_t max_bytes;	 /* rotate when a file reaches this size (0: never) */
+	int64_t max_ns;		 /* rotate when a file is this old (0: never) */
+	const char *host_id;	 /* NULL: /etc/machine-id */
+	int64_t boot_to_unix_ns; /* the offset the events' times are printed with */
+	int level;		 /* zstd level; 0: 1 (cheap) */
 };
 
 struct capture_writer;
@@ -97,12 +97,12 @@ struct capture_header {
 /* One record. data stays valid until the next capture_next; container is the reader's copy
  * of the container of the event's cgroup (NULL: none), valid until the next call too. */
 struct capture_record {
-	unsigned kind;		/* enum capture_kind */
-	const void *data;	/* CAPTURE_REC_EVENT: the ring buffer record, 8-byte aligned */
+	unsigned kind;	  /* enum capture_kind */
+	const void *data; /* CAPTURE_REC_EVENT: the ring buffer record, 8-byte aligned */
 	size_t len;
-	uint64_t cgroup_id;	/* CAPTURE_REC_CONTAINER: the cgroup it is for */
+	uint64_t cgroup_id; /* CAPTURE_REC_CONTAINER: the cgroup it is for */
 	const struct container_info *container;
-	uint64_t offset;	/* file offset of the frame it came from */
+	uint64_t offset; /* file offset of the frame it came from */
 };
 
 struct capture_reader;

@@ -12,9 +12,9 @@
 
 /* What chain_event did with the event. */
 struct chain_out {
-	enum dnsmatch_verdict dns; /* DNSMATCH_NOT_DNS for other events */
+	enum dnsmatch_verdict dns;	/* DNSMATCH_NOT_DNS for other events */
 	const struct container_info *c; /* its container (looked up), NULL when none or a query */
-	int recorded; /* a verified answer went into x->registry */
+	int recorded;			/* a verified answer went into x->registry */
 };
 
 /* The container of a cgroup, for the caller's inventory (moat run: inventory_lookup; replay:

@@ -136,8 +136,10 @@ static void path_of(char *buf, size_t len, const char *name)
 /* Write the events n times over into path, ending a frame after each round. */
 static int write_capture(const char *path, int rounds, uint64_t max_bytes)
 {
-	struct capture_opts o = {.path = path, .host_id = "host-under-test",
-				 .boot_to_unix_ns = 1700000000000000000LL, .max_bytes = max_bytes};
+	struct capture_opts o = {.path = path,
+				 .host_id = "host-under-test",
+				 .boot_to_unix_ns = 1700000000000000000LL,
+				 .max_bytes = max_bytes};
 	struct capture_writer *w = capture_writer_open(&o);
 	int64_t t = clock_mono_ns();
 
@@ -145,7 +147,8 @@ static int write_capture(const char *path, int rounds, uint64_t max_bytes)
 		return -errno;
 	for (int r = 0; r < rounds; r++) {
 		for (int i = 0; i < NEV; i++)
-			if (capture_write_event(w, &evs[i], evlen[i], owner(evs[i].net.hdr.cgroup_id)))
+			if (capture_write_event(w, &evs[i], evlen[i],
+						owner(evs[i].net.hdr.cgroup_id)))
 				return -EIO;
 		t += 2 * CAPTURE_FRAME_NS;
 		capture_writer_tick(w, t); /* the frame ends: a second has passed */
@@ -204,8 +207,8 @@ static void test_round_trip(void)
 		return;
 	h = capture_get_header(r);
 	CHECK(h->version == CAPTURE_VERSION && !strcmp(h->host_id, "host-under-test") &&
-		  h->boot_to_unix_ns == 1700000000000000000LL && !strcmp(h->moat_version, MOAT_VERSION) &&
-		  h->kernel[0] && h->part == 0,
+		  h->boot_to_unix_ns == 1700000000000000000LL &&
+		  !strcmp(h->moat_version, MOAT_VERSION) && h->kernel[0] && h->part == 0,
 	      "header: version, host id, clock offset, moat version, kernel, part",
 	      "v%u host '%s' off %lld moat '%s' kernel '%s' part %u", h->version, h->host_id,
 	      (long long)h->boot_to_unix_ns, h->moat_version, h->kernel, h->part);
@@ -217,13 +220,15 @@ static void test_round_trip(void)
 			const struct container_info *c = rec.container;
 
 			checked_web = 1;
-			CHECK(c->pid == 4242 && c->argc == 3 && !strcmp(c->argv[2], "daemon off;") &&
+			CHECK(c->pid == 4242 && c->argc == 3 &&
+				  !strcmp(c->argv[2], "daemon off;") &&
 				  !strcmp(container_label(c, "moat.policy"), "strict") &&
 				  container_label_from(c, "team", 0) == NULL &&
 				  !strcmp(c->health_cmd, "wget -q http://localhost/") &&
 				  c->n_nets == 1 && !strcmp(c->nets[0].ipv4, "172.17.0.2") &&
 				  c->n_dns == 1 && !strcmp(c->image, "nginx:latest"),
-			      "container record: pid, argv, labels (image's told apart), healthcheck, "
+			      "container record: pid, argv, labels (image's told apart), "
+			      "healthcheck, "
 			      "networks, DNS, image",
 			      "pid %d argc %d", c->pid, c->argc);
 		}
@@ -258,12 +263,13 @@ static void test_container_change(void)
 	r = capture_open(p);
 	while (r && capture_next(r, &rec) > 0)
 		if (rec.kind == CAPTURE_REC_EVENT && n < 4)
-			snprintf(states[n++], 16, "%s", rec.container ? rec.container->state : "none");
+			snprintf(states[n++], 16, "%s",
+				 rec.container ? rec.container->state : "none");
 	capture_close(r);
 	CHECK(n == 4 && !strcmp(states[0], "running") && !strcmp(states[1], "running") &&
 		  !strcmp(states[2], "paused") && !strcmp(states[3], "none"),
-	      "reader: each event with the container as it was then",
-	      "%d: %s %s %s %s", n, states[0], states[1], states[2], states[3]);
+	      "reader: each event with the container as it was then", "%d: %s %s %s %s", n,
+	      states[0], states[1], states[2], states[3]);
 }
 
 static void test_rotation(void)
@@ -408,7 +414,8 @@ static void test_hostile(void)
 		memcpy(mod, buf, hl);
 		memcpy(mod + hl + fl, buf + hl, len - hl);
 		spit(q, mod, len + fl);
-		CHECK(read_capture(q, &n, &bad, &errs) == 0 && n == 3 * NEV && bad == 0 && errs == 1,
+		CHECK(read_capture(q, &n, &bad, &errs) == 0 && n == 3 * NEV && bad == 0 &&
+			  errs == 1,
 		      "record length past the limit: reported, the next frames read",
 		      "%d events, %d wrong, %llu errors", n, bad, (unsigned long long)errs);
 	}
@@ -420,7 +427,8 @@ static void test_hostile(void)
 		memcpy(mod, buf, hl);
 		memcpy(mod + hl + fl, buf + hl, len - hl);
 		spit(q, mod, len + fl);
-		CHECK(read_capture(q, &n, &bad, &errs) == 0 && n == 3 * NEV && bad == 0 && errs == 1,
+		CHECK(read_capture(q, &n, &bad, &errs) == 0 && n == 3 * NEV && bad == 0 &&
+			  errs == 1,
 		      "record cut by its frame's end: reported, the next frames read",
 		      "%d events, %d wrong, %llu errors", n, bad, (unsigned long long)errs);
 	}
@@ -442,7 +450,8 @@ static void test_hostile(void)
 		ZSTD_freeCCtx(cz);
 		memcpy(mod + hl + ob.pos, buf + hl, len - hl);
 		spit(q, mod, len + ob.pos);
-		CHECK(read_capture(q, &n, &bad, &errs) == 0 && n == 3 * NEV && bad == 0 && errs >= 1,
+		CHECK(read_capture(q, &n, &bad, &errs) == 0 && n == 3 * NEV && bad == 0 &&
+			  errs >= 1,
 		      "decompression bomb (1 GiB window): refused, the next frames read",
 		      "%d events, %d wrong, %llu errors", n, bad, (unsigned long long)errs);
 	}
@@ -465,8 +474,8 @@ static void test_bad_container(void)
 	CHECK(capture_container_parse(js, strlen(js), &c) == 0 &&
 		  container_label(&c, "a") == NULL && !strcmp(container_label(&c, "b"), "s") &&
 		  c.argc == 1 && c.n_nets == 1,
-	      "container JSON of the wrong types: only the well-typed parts kept", "argc %d nets %d",
-	      c.argc, c.n_nets);
+	      "container JSON of the wrong types: only the well-typed parts kept",
+	      "argc %d nets %d", c.argc, c.n_nets);
 	container_info_clear(&c);
 }
 
@@ -566,8 +575,8 @@ int main(void)
 	container_info_clear(&web);
 	container_info_clear(&db);
 	{
-		const char *names[] = {"rt.cap", "change.cap", "rot.cap", "rot.cap.1", "rot.cap.2",
-				       "good.cap", "bad.cap"};
+		const char *names[] = {"rt.cap",    "change.cap", "rot.cap", "rot.cap.1",
+				       "rot.cap.2", "good.cap",	  "bad.cap"};
 
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 			char p[160];
