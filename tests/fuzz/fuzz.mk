@@ -25,13 +25,13 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Wno-unus
 	-Iinclude -I$(BUILD) $(addprefix -I,$(SRC_DIRS:/=)) \
 	$(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 
-FUZZ_MODULES := decode/capture decode/event decode/format policy/config policy/config_logs policy/config_resources policy/config_outputs policy/policy policy/rulesfile policy/lists \
+FUZZ_MODULES := decode/capture decode/event decode/format policy/config policy/config_http policy/config_logs policy/config_resources policy/config_outputs policy/policy policy/rulesfile policy/lists \
 	enrich/registry enrich/registry_arena enrich/registry_table enrich/registry_edit \
 	enrich/registry_query enrich/registry_file \
 	docker/docker docker/docker_inspect docker/container docker/dockerwatch docker/dockerlogs \
 	detect/detect_logs lib/textesc \
 	act/alertlog act/alertlog_line act/alertlog_query \
-	detect/alert kernel/cgroup lib/log lib/severity lib/cidr lib/clock lib/fs kernel/netrules \
+	detect/alert kernel/cgroup lib/log lib/severity lib/cidr lib/clock lib/fs lib/pimutex kernel/netrules \
 	kernel/netrules_maps kernel/netrules_domain kernel/netrules_txn
 FUZZ_OBJS := $(patsubst %,$(FUZZ_DIR)/obj/%.o,$(FUZZ_MODULES))
 FUZZ_LIB := $(FUZZ_DIR)/libmoat-fuzz.a
