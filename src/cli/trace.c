@@ -178,6 +178,10 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 		default: usage(); return opt == 'h' ? 0 : 2;
 		}
 	}
+	if (t.quiet && !rec.path) {
+		log_error("--quiet prints nothing: it needs --record FILE");
+		return 2;
+	}
 	if (preflight(cg_mount, sizeof(cg_mount)))
 		return 1;
 
