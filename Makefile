@@ -22,7 +22,7 @@ CFLAGS ?= -O2 -g
 SRC_DIRS := $(sort $(dir $(wildcard src/*/*.c src/*/*.h)))
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I$(BUILD) \
 	$(CFLAGS_SD) $(addprefix -I,$(SRC_DIRS:/=)) $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
-LDLIBS += -pthread $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl -lmnl -lzstd)
+LDLIBS += -pthread -lm $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl -lmnl -lzstd)
 # The dashboard's server (src/web/server.c); civetweb ships no pkg-config file.
 LDLIBS += -lcivetweb
 
@@ -190,6 +190,13 @@ $(BUILD)/bench/pktcount: tools/bench/pktcount.c | $(BUILD)/bench
 BENCH_BINS += $(BUILD)/bench/outputs
 
 $(BUILD)/bench/outputs: tools/bench/outputs.c $(LIB_OBJS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# Learn mode's detections on realistic names and a long benign run (tools/bench/learn_bench.c):
+# build/bench/learn_bench tunnel | fp [HOURS] [LEARN_MIN].
+BENCH_BINS += $(BUILD)/bench/learn_bench
+
+$(BUILD)/bench/learn_bench: tools/bench/learn_bench.c $(LIB_OBJS) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
 # Live stream clients for the dashboard benchmark and test: build/bench/wsclient.

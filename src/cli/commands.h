@@ -45,6 +45,8 @@ int cmd_rules(int argc, char **argv, const char *pin_dir); /* rulescli.c */
 int cmd_trace(int argc, char **argv, const char *pin_dir);  /* trace.c */
 int cmd_replay(int argc, char **argv, const char *pin_dir); /* replay.c */
 
+int cmd_learn(int argc, char **argv, const char *pin_dir); /* learn.c */
+
 int cmd_attach(int argc, char **argv, const char *pin_dir); /* admin.c */
 int cmd_status(int argc, char **argv, const char *pin_dir);
 int cmd_clear(int argc, char **argv, const char *pin_dir);

@@ -24,6 +24,10 @@ const struct verb cli_verbs[] = {
      cmd_stats},
     {"prompt", "[--list [--json]] [--decide ID CHOICE]", "answer interactive egress requests",
      cmd_prompt},
+    {"learn",
+     "start|stop|status|show|diff|policy [IMAGE|--all] [--json] [--wildcards N] [--rules F] "
+     "[--policies F] [--stable-seconds N] [--state-dir DIR]",
+     "per-image baselines and the policies they make", cmd_learn},
     {"trace",
      "[--json] [--container C] [--type LIST] [--cgroup PATH]... [--count N] [--duration SEC] "
      "[--record FILE] [--record-size N] [--record-time D] [--quiet]",

@@ -20,6 +20,7 @@
  *   {"cmd":"policies"}                        -> {"ok":true,"policies":[...]}
  *   {"cmd":"counters"}                        -> {"ok":true,"programs":[...],"alerts":[...],...}
  *   {"cmd":"egress"}                          -> {"ok":true,"egress":{"domains":[...],...}}
+ *   {"cmd":"learn","op":"start","image":"alpine:3.19"} -> {"ok":true} (op: start|stop|status|show)
  *
  * The client side is lib/ctlclient.h (control_call). The server side never blocks moat run's event
  * loop: the listening socket and every client are non-blocking and in the loop's epoll; a request

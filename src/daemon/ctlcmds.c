@@ -7,6 +7,7 @@
 #include "copycheck.h"
 #include "ctlcmds.h"
 #include "daemon_int.h"
+#include "learnrec.h"
 #include "logwatch.h"
 #include "netrules.h"
 #include "output.h"
@@ -294,7 +295,6 @@ static json_object *strings_json(const void *base, size_t stride, int n)
 /* The container-guard policies in force (at most POLICY_MAX). */
 static json_object *cmd_policies(struct daemon *d, json_object *req, int slot)
 {
-	static const char *const egress_names[] = {"monitor", "enforce", "interactive"};
 	static const struct {
 		int bit;
 		const char *name;
@@ -322,10 +322,12 @@ static json_object *cmd_policies(struct daemon *d, json_object *req, int slot)
 				       strings_json(p->images, sizeof(p->images[0]), p->n_images));
 		json_object_object_add(o, "labels",
 				       strings_json(p->labels, sizeof(p->labels[0]), p->n_labels));
-		json_object_object_add(o, "egress",
-				       p->egress >= 0 && p->egress <= 2
-					   ? json_object_new_string(egress_names[p->egress])
-					   : NULL);
+		json_object_object_add(
+		    o, "egress",
+		    p->egress >= 0 ? json_object_new_string(policy_egress_name(p->egress)) : NULL);
+		json_object_object_add(
+		    o, "exec_allow",
+		    strings_json(p->exec_allow, sizeof(p->exec_allow[0]), p->n_exec_allow));
 		json_object_object_add(o, "egress_rules", json_object_new_string(p->egress_rules));
 		for (size_t k = 0; k < sizeof(acts) / sizeof(acts[0]); k++)
 			if (p->actions & acts[k].bit)
@@ -417,6 +419,12 @@ static json_object *cmd_egress(struct daemon *d, json_object *req, int slot)
 	return a;
 }
 
+/* Learn mode: {"op": "start|stop|status|show", "image": I} (learnrec.h). */
+static json_object *cmd_learn(struct daemon *d, json_object *req, int slot)
+{
+	return learnrec_command(d, req);
+}
+
 const struct control_cmd control_cmds[] = {
     {"status", "", "moat run's state: containers, counters, files", cmd_status},
     {"stats", "", "egress statistics (moat stats): decisions, rules, and the status", cmd_stats},
@@ -439,6 +447,10 @@ const struct control_cmd control_cmds[] = {
      cmd_counters},
     {"egress", "", "egress decisions per domain and container, and the last 50 (bounded)",
      cmd_egress},
+    {"learn", "op image",
+     "learn mode: start or stop learning an image (\"*\": all), its status, its baseline "
+     "(moat learn)",
+     cmd_learn},
 };
 const size_t n_control_cmds = sizeof(control_cmds) / sizeof(control_cmds[0]);
 

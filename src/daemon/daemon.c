@@ -45,6 +45,7 @@
 #include "options.h"
 #include "output.h"
 #include "preflight.h"
+#include "learnrec.h"
 #include "registry.h"
 #include "resmon.h"
 #include "rulesets.h"
@@ -147,6 +148,8 @@ static int daemon_load(struct daemon *d)
 		log_warn("DNS registry %s: %s; starting empty", rpath, strerror(-err));
 	else if (!d->cfg.skip_sync)
 		log_info("DNS registry: %zu names from %s", registry_count(d->registry), rpath);
+	if (learnrec_open(d))
+		return -1;
 	d->dedup = dedup_new(d->cfg.dedup_s);
 	d->lossy = lossy_new(d->cfg.registry_retention_s);
 	d->policies->trust_image_labels = d->cfg.trust_image_labels;
@@ -312,6 +315,7 @@ void daemon_reload(struct daemon *d)
 	rulesets_load_list(d, d->cfg.blacklist, &d->blacklist, 1);
 	rulesets_load_list(d, d->cfg.whitelist, &d->whitelist, 0);
 	rulesets_load_egress(d);
+	learnrec_reconfig(d);
 	rulesets_load_policies(d);
 	settings_apply_all(d);
 }
@@ -409,6 +413,7 @@ void daemon_free(struct daemon *d)
 	ring_buffer__free(d->rb);
 	inventory_close(&d->inv);
 	registry_free(d->registry);
+	learnrec_close(d);
 	lists_free(&d->blacklist);
 	lists_free(&d->whitelist);
 	rules_free(&d->egress);

@@ -35,6 +35,7 @@ struct resources;
 struct resdetect;
 struct live;
 struct web;
+struct learnrec;
 
 #define DAEMON_ALERT_RULES  64 /* rule ids counted one by one (there are fewer) */
 #define DAEMON_ACTION_KINDS 8
@@ -87,6 +88,8 @@ struct daemon {
 	 * off) and the server, which runs on its own threads. */
 	struct live *live;
 	struct web *web;
+	/* Learn mode (learnrec.c): the baseline store, the deviation detections' state. */
+	struct learnrec *learn;
 	/* Housekeeping (tick.c). */
 	pid_t saver; /* child writing the registry, 0 when none */
 	int registry_dirty;

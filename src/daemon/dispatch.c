@@ -9,6 +9,7 @@
 #include "daemon_int.h"
 #include "dispatch.h"
 #include "event.h"
+#include "learnrec.h"
 #include "log.h"
 #include "registry.h"
 #include "settings.h"
@@ -122,23 +123,28 @@ static const struct container_info *lookup(void *ud, uint64_t cgid)
 	return inventory_lookup(&((struct daemon *)ud)->inv, cgid);
 }
 
-/* What only a live daemon does with a DNS event the chain sorted (chain.h): prompts for held
- * answers, the access log for verified ones. */
-static void on_dns(struct daemon *d, const struct moat_dns_event *q, const struct chain_out *o)
+/* What only a live daemon does with a DNS event the chain sorted (chain.h): learn mode for
+ * queries and verified answers, prompts for held answers, the access log for verified ones.
+ * Returns how many alerts it added into alerts (at most max). */
+static int on_dns(struct daemon *d, const struct moat_dns_event *q, const struct chain_out *o,
+		  struct alert *alerts, int max)
 {
 	switch (o->dns) {
+	case DNSMATCH_QUERY:
+		return learnrec_dns(d, q, inventory_lookup(&d->inv, q->hdr.cgroup_id), alerts, max);
 	case DNSMATCH_UNSOLICITED:
 		log_debug("DNS answer for %.255s (id %u) matches no query of its socket; "
 			  "not recorded",
 			  q->qname, q->id);
-		return;
-	case DNSMATCH_HELD: prompts_ask(d, q, o->c); return;
+		return 0;
+	case DNSMATCH_HELD: prompts_ask(d, q, o->c); return 0;
 	case DNSMATCH_VERIFIED: break;
-	default: return;
+	default: return 0; /* forged: the chain ran the detections */
 	}
 	d->registry_dirty |= o->recorded;
 	if (o->c && settings_want_egress(d, o->c) && !d->cfg.report_only)
 		access_dns(d, q, o->c);
+	return learnrec_dns(d, q, o->c, alerts, max);
 }
 
 int dispatch_kernel_event(void *ctx, void *data, size_t len)
@@ -160,11 +166,12 @@ int dispatch_kernel_event(void *ctx, void *data, size_t len)
 	n = chain_event(&d->dx, &d->dns, lookup, d, h, clock_unix_s(), alerts, MAX_ALERTS, &o);
 	c = o.c;
 	if (o.dns != DNSMATCH_NOT_DNS) {
-		on_dns(d, (const struct moat_dns_event *)h, &o);
+		n += on_dns(d, (const struct moat_dns_event *)h, &o, alerts + n, MAX_ALERTS - n);
 	} else {
 		if (c && (h->type == MOAT_EV_CONNECT || h->type == MOAT_EV_SENDMSG) &&
 		    settings_want_egress(d, c) && !d->cfg.report_only)
 			access_net(d, (const struct moat_net_event *)h, c);
+		n += learnrec_event(d, h, c, alerts + n, MAX_ALERTS - n);
 		if (h->type == MOAT_EV_EXEC && d->copycheck &&
 		    detect_exec_wants_copy_check(&d->dx, (const struct moat_exec_event *)h, c))
 			submit_copycheck(d, (const struct moat_exec_event *)h, c);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "daemon_int.h"
+#include "learnrec.h"
 #include "log.h"
 #include "netrules.h"
 #include "rulesets.h"
@@ -126,6 +127,7 @@ void rulesets_load_policies(struct daemon *d)
 	memset(d->policy_rules, 0, sizeof(d->policy_rules));
 	err = policy_load(d->policies, d->cfg.policies);
 	d->policies->trust_image_labels = d->cfg.trust_image_labels;
+	learnrec_apply_switches(d);
 	settings_policy_set_ids(d->policies, d->policy_set);
 	if (err == -ENOENT)
 		log_debug("%s: no policies file; the built-in default applies", d->cfg.policies);

@@ -38,7 +38,17 @@ int settings_want_egress(const struct daemon *d, const struct container_info *c)
 
 	if (r && r->egress >= 0)
 		return r->egress;
+	if (p && p->egress == POLICY_EGRESS_LEARN)
+		return 0; /* learn records, and enforces nothing */
 	return p && p->egress >= 0 ? p->egress : d->cfg.egress;
+}
+
+int settings_want_learn(const struct daemon *d, const struct container_info *c)
+{
+	const struct container_rule *r = config_container(&d->cfg, c->name);
+	const struct policy *p = policy_match(d->policies, c);
+
+	return !(r && r->egress >= 0) && p && p->egress == POLICY_EGRESS_LEARN;
 }
 
 int settings_restricted(void *ud, const struct container_info *c)
@@ -301,12 +311,13 @@ static void guard_veths(struct daemon *d, const struct container_info *c, int en
 /* Write the kill-exec names of one list for cgroup cgid, less the
  * container's allowed names. Globs cannot be matched in the kernel. */
 static void kill_names(struct daemon *d, uint64_t cgid, const struct name_list *l,
-		       const struct container_rule *r)
+		       const struct container_rule *r, const struct policy *p)
 {
 	for (int i = 0; i < l->n; i++) {
 		const char *n = l->names[i];
 
-		if (strpbrk(n, "*?[") || (r && name_list_has(&r->exec_allow, n)))
+		if (strpbrk(n, "*?[") || (r && name_list_has(&r->exec_allow, n)) ||
+		    policy_exec_allowed(p, n))
 			continue;
 		netrules_exec_deny_put(d->pin_dir, cgid, n, 1);
 	}
@@ -346,9 +357,11 @@ void settings_apply_container(struct daemon *d, const struct container_info *c)
 	if (cfg.kill_exec) {
 		const struct container_rule *r = config_container(&d->cfg, c->name);
 
-		kill_names(d, c->cgroup_id, &d->cfg.shells, r);
-		kill_names(d, c->cgroup_id, &d->cfg.runtimes, r);
-		kill_names(d, c->cgroup_id, &d->cfg.net_tools, r);
+		const struct policy *p = policy_match(d->policies, c);
+
+		kill_names(d, c->cgroup_id, &d->cfg.shells, r, p);
+		kill_names(d, c->cgroup_id, &d->cfg.runtimes, r, p);
+		kill_names(d, c->cgroup_id, &d->cfg.net_tools, r, p);
 	}
 	guard_veths(d, c, cfg.mode == MOAT_MODE_ENFORCE);
 }
@@ -376,9 +389,9 @@ static void apply_defaults(struct daemon *d)
 	if (err)
 		log_error("cannot write moat's kernel settings: %s", strerror(-err));
 	if (st.unknown.kill_exec) {
-		kill_names(d, MOAT_CGROUP_UNKNOWN, &d->cfg.shells, NULL);
-		kill_names(d, MOAT_CGROUP_UNKNOWN, &d->cfg.runtimes, NULL);
-		kill_names(d, MOAT_CGROUP_UNKNOWN, &d->cfg.net_tools, NULL);
+		kill_names(d, MOAT_CGROUP_UNKNOWN, &d->cfg.shells, NULL, NULL);
+		kill_names(d, MOAT_CGROUP_UNKNOWN, &d->cfg.runtimes, NULL, NULL);
+		kill_names(d, MOAT_CGROUP_UNKNOWN, &d->cfg.net_tools, NULL, NULL);
 	}
 }
 

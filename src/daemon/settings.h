@@ -22,6 +22,9 @@ struct container_info;
 int settings_want_kill(const struct daemon *d, const struct container_info *c);
 int settings_want_pause(const struct daemon *d, const struct container_info *c);
 int settings_want_egress(const struct daemon *d, const struct container_info *c);
+/* Is container c's policy in learn mode (egress "learn", and no containers entry of the
+ * configuration deciding its egress)? */
+int settings_want_learn(const struct daemon *d, const struct container_info *c);
 
 /* detect_ctx.restricted: is c's egress enforced (domain rules or default deny)? */
 int settings_restricted(void *d, const struct container_info *c);

@@ -8,6 +8,7 @@
 
 #include "daemon_int.h"
 #include "fs.h"
+#include "learnrec.h"
 #include "log.h"
 #include "netrules.h"
 #include "registry.h"
@@ -116,6 +117,7 @@ void tick_run(struct daemon *d)
 	if (d->registry && registry_prune(d->registry, clock_unix_s()))
 		d->registry_dirty = 1;
 	prompts_tick(d);
+	learnrec_tick(d);
 	if (d->ticks % 5 == 0)
 		check_suppressed(d);
 	if (++d->ticks % 10 == 0) {

@@ -57,6 +57,7 @@ void config_defaults(struct config *c)
 	http_config_defaults(&c->http);
 	health_config_defaults(&c->health);
 	config_resources_defaults(&c->resources);
+	config_learn_defaults(&c->learn);
 	set_names(&c->shells, default_shells, sizeof(default_shells) / sizeof(default_shells[0]));
 	set_names(&c->runtimes, default_runtimes,
 		  sizeof(default_runtimes) / sizeof(default_runtimes[0]));
@@ -324,6 +325,7 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	    "resources",
 	    "outputs",
 	    "http",
+	    "learn",
 	};
 	static const char *const known_registry[] = {"max_entries", "retention_seconds"};
 	static const char *const known_lists[] = {"blacklist", "whitelist"};
@@ -546,6 +548,8 @@ static void parse_root(struct cfg_parse *p, json_object *root, struct config *c)
 	}
 	if (json_object_object_get_ex(root, "resources", &v))
 		config_resources_parse(v, &c->resources, resources_error, p);
+	if (json_object_object_get_ex(root, "learn", &v))
+		config_learn_parse(v, &c->learn, resources_error, p);
 	if (json_object_object_get_ex(root, "containers", &v)) {
 		if (!json_object_is_type(v, json_type_array) ||
 		    json_object_array_length(v) > CONFIG_MAX_CONTAINERS) {

@@ -9,6 +9,7 @@
 
 #include "config_logs.h"
 #include "config_resources.h"
+#include "config_learn.h"
 #include "config_outputs.h"
 #include "config_http.h"
 
@@ -89,6 +90,7 @@ struct config {
 	struct resource_config resources; /* resource stats and their rules (config_resources.h) */
 	struct outputs_conf outputs;	  /* "outputs": where alerts go (config_outputs.c) */
 	struct http_config http;	  /* "http": the dashboard's server (config_http.c) */
+	struct learn_config learn;	  /* "learn": baselines and deviations (config_learn.h) */
 };
 
 enum spoof_guard { SPOOF_GUARD_ENFORCED = 0, SPOOF_GUARD_ALL = 1, SPOOF_GUARD_OFF = 2 };

@@ -129,9 +129,20 @@ static const char *parse_one(json_object *o, struct policy *p)
 		p->egress = !strcmp(e, "monitor")	? 0
 			    : !strcmp(e, "enforce")	? 1
 			    : !strcmp(e, "interactive") ? 2
+			    : !strcmp(e, "learn")	? POLICY_EGRESS_LEARN
 							: -2;
 		if (p->egress == -2)
-			return "\"egress\" must be monitor, enforce or interactive";
+			return "\"egress\" must be monitor, enforce, interactive or learn";
+	}
+	if (json_object_object_get_ex(o, "exec_allow", &v)) {
+		if (get_globs(v, p->exec_allow[0], sizeof(p->exec_allow[0]), POLICY_MAX_EXEC,
+			      &p->n_exec_allow))
+			return "\"exec_allow\" must be an array of at most 128 executable names "
+			       "(base names of at most 63 bytes)";
+		for (int i = 0; i < p->n_exec_allow; i++)
+			if (!p->exec_allow[i][0] || strchr(p->exec_allow[i], '/'))
+				return "\"exec_allow\" holds base names (\"python3\"), not paths "
+				       "or empty names";
 	}
 	if (json_object_object_get_ex(o, "egress_rules", &v) &&
 	    (get_text(v, p->egress_rules, sizeof(p->egress_rules)) || p->egress_rules[0] != '/'))
@@ -280,6 +291,21 @@ int policy_load_buf(struct policy_set *ps, const char *name, const char *buf, si
 	err = load_text(ps, name, text);
 	free(text);
 	return err;
+}
+
+int policy_exec_allowed(const struct policy *p, const char *name)
+{
+	for (int i = 0; p && name && i < p->n_exec_allow; i++)
+		if (!strcmp(p->exec_allow[i], name))
+			return 1;
+	return 0;
+}
+
+const char *policy_egress_name(int egress)
+{
+	static const char *const names[] = {"monitor", "enforce", "interactive", "learn"};
+
+	return egress >= 0 && egress <= POLICY_EGRESS_LEARN ? names[egress] : "";
 }
 
 static int any_glob(const char *globs, size_t width, int n, const char *s)

@@ -13,6 +13,17 @@
 #define POLICY_MAX	 64
 #define POLICY_MAX_GLOBS 8
 #define POLICY_MAX_BYTES (4u << 20) /* a larger policies file is refused (-EFBIG) */
+#define POLICY_MAX_EXEC	 128	    /* names in a policy's exec_allow */
+#define POLICY_EXEC_LEN	 64	    /* bytes of one, NUL included */
+
+/* struct policy.egress */
+enum policy_egress {
+	POLICY_EGRESS_UNSET = -1, /* the configuration decides */
+	POLICY_EGRESS_MONITOR = 0,
+	POLICY_EGRESS_ENFORCE = 1,
+	POLICY_EGRESS_INTERACTIVE = 2,
+	POLICY_EGRESS_LEARN = 3, /* record the baseline of its images; enforce nothing (learn.md) */
+};
 
 enum policy_action_bits {
 	POLICY_ACT_PAUSE = 1,
@@ -34,11 +45,15 @@ struct policy {
 	int n_images;
 	char labels[POLICY_MAX_GLOBS][256]; /* "key=value" or "key" (present) */
 	int n_labels;
-	int egress;		/* -1 unset (config decides), 0 monitor, 1 enforce, 2 interactive */
+	int egress;		/* enum policy_egress */
 	char egress_rules[512]; /* this policy's own rule set (a rules file); "" = the global one */
 	int actions;		/* enum policy_action_bits */
 	char networks[8][64]; /* network_disconnect: these; none = every network of the container */
 	int n_networks;
+	/* Executable base names this policy's containers may run: kill_exec spares them (the
+	 * names kill-exec would kill are the configuration's exec lists, less these). */
+	char exec_allow[POLICY_MAX_EXEC][POLICY_EXEC_LEN];
+	int n_exec_allow;
 	struct logs_policy logs;	      /* "logs" and "health" (config_logs.h) */
 	struct resource_thresholds resources; /* its resource-rule thresholds; -1: the config's */
 };
@@ -63,6 +78,12 @@ int policy_load(struct policy_set *ps, const char *path);
  * the first NUL byte, as in a file), named `name` in messages and in
  * ps->path. The same contract otherwise. */
 int policy_load_buf(struct policy_set *ps, const char *name, const char *buf, size_t len);
+
+/* Is name (a base name) in p's exec_allow? */
+int policy_exec_allowed(const struct policy *p, const char *name);
+
+/* The name of an egress value ("monitor", "enforce", "interactive", "learn"; "" unset). */
+const char *policy_egress_name(int egress);
 
 /* The first enabled policy, in priority order, matching container c, or
  * NULL. */

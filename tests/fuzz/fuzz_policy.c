@@ -55,12 +55,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!p->id[0] || (i && ps->p[i - 1].priority > p->priority) ||
 		    p->severity_threshold < ALERT_INFO || p->severity_threshold > ALERT_CRITICAL ||
-		    p->egress < -1 || p->egress > 2 || (p->actions & ~15) || p->n_names < 0 ||
+		    p->egress < -1 || p->egress > POLICY_EGRESS_LEARN || (p->actions & ~15) ||
+		    p->n_names < 0 || p->n_exec_allow < 0 || p->n_exec_allow > POLICY_MAX_EXEC ||
 		    p->n_names > POLICY_MAX_GLOBS || p->n_images < 0 ||
 		    p->n_images > POLICY_MAX_GLOBS || p->n_labels < 0 ||
 		    p->n_labels > POLICY_MAX_GLOBS || p->n_networks < 0 || p->n_networks > 8 ||
 		    (p->egress_rules[0] && p->egress_rules[0] != '/'))
 			fuzz_fail("check failed");
+		for (int k = 0; k < p->n_exec_allow; k++)
+			if (!p->exec_allow[k][0] || strchr(p->exec_allow[k], '/'))
+				fuzz_fail("an empty name or a path in exec_allow was accepted");
 		for (int k = 0; k < i; k++)
 			if (!strcmp(ps->p[k].id, p->id))
 				fuzz_fail("duplicate ids were accepted");

@@ -6,7 +6,7 @@ fuzz_options() {
 	local dict=tests/fuzz/json.dict max_len=16384
 	case $1 in
 	fuzz_lists) dict=tests/fuzz/lists.dict ;;
-	fuzz_registry)
+	fuzz_registry | fuzz_baseline)
 		# Each input is loaded, saved and loaded twice: 4 KiB (a dozen entries) keeps a
 		# run under a millisecond; grown to 16 KiB, runs fell to ~650 a second.
 		max_len=4096

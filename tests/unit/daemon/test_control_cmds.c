@@ -185,7 +185,7 @@ static void test_served(void)
 	CHECK(a && !is_ok(a) &&
 		  !strcmp(str(a, "error"), "unknown cmd; use status, stats, pending, decide, "
 					   "reload, registry, pause, resume, resources, rules, "
-					   "policies, counters or egress"),
+					   "policies, counters, egress or learn"),
 	      "an unknown command is answered with every served one", "%s",
 	      json_object_to_json_string(a));
 	CHECK(a && json_object_object_get_ex(a, "commands", &v) &&

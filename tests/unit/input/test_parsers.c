@@ -2,7 +2,7 @@
  * classes the fuzz harnesses (tests/fuzz) found or guard against, each
  * refused with a message naming the file and line (or the field), never a
  * crash, and the in-memory variants the harnesses use (config_load_buf,
- * policy_load_buf, rules_load_buf, rules_import_buf, registry_load_buf,
+ * policy_load_buf, rules_load_buf, rules_import_buf, registry_load_buf, baseline_load_buf,
  * dockerwatch_parse_line, alertlog_query_buf) behaving as the file
  * functions do. */
 #include <errno.h>
@@ -17,6 +17,7 @@
 #include "dockerwatch.h"
 #include "log.h"
 #include "policy.h"
+#include "baseline.h"
 #include "registry.h"
 #include "rulesfile.h"
 
@@ -110,7 +111,7 @@ static void test_policy(void)
 	static const struct {
 		const char *policy, *why, *name;
 	} bad[] = {
-	    {"\"egress\": null", "\"egress\" must be monitor, enforce or interactive",
+	    {"\"egress\": null", "\"egress\" must be monitor, enforce, interactive or learn",
 	     "policy: \"egress\": null is refused with a message, not a crash"},
 	    {"\"egress\": 5", "\"egress\" must be monitor",
 	     "policy: \"egress\" of another type is refused"},
@@ -506,6 +507,36 @@ static void test_alertlog(void)
 	}
 }
 
+/* ---- learn mode's baseline store ---- */
+
+static void test_baseline(void)
+{
+	struct baseline *b = baseline_new(NULL);
+	int rc, skipped = 0;
+	const char *img = "{\"moat_baseline\":1}\n"
+			  "{\"image\":\"a:1\",\"first_seen\":1,\"last_seen\":2,\"last_new\":2,"
+			  "\"learn_since\":0,\"learning\":false,\"containers\":1,\"refused\":0,"
+			  "\"items\":[{\"kind\":\"exec\",\"key\":\"/x\",\"first_seen\":-5,"
+			  "\"last_seen\":2,\"count\":1}]}\n"
+			  "{\"image\":\"b:1\",\"first_seen\":1,\"last_seen\":2,\"last_new\":2,"
+			  "\"learn_since\":0,\"learning\":\"yes\",\"containers\":1,\"refused\":0,"
+			  "\"items\":[]}\n";
+
+	CAPTURED(rc, baseline_load_buf(b, "baseline.json", TEXT(img), &skipped));
+	CHECK(rc == 0 && skipped == 2 &&
+		  strstr(logbuf, "baseline.json:2: image a:1: item 1 skipped: field \"first_seen\" "
+				 "must be a time") &&
+		  strstr(logbuf, "baseline.json:3: image skipped: field \"learning\" must be true "
+				 "or false"),
+	      "baseline: a negative time and a wrong type are named by line, item and field",
+	      "rc %d skipped %d, log: %s", rc, skipped, logbuf);
+	CAPTURED(rc, baseline_load_buf(b, "baseline.json", TEXT("{\"moat_baseline\":2}\n"), NULL));
+	CHECK(rc == -EINVAL && strstr(logbuf, "baseline.json:1: not a moat baseline file"),
+	      "baseline: another version is refused whole, with the file named", "rc %d log %s", rc,
+	      logbuf);
+	baseline_free(b);
+}
+
 int main(void)
 {
 	log_level = LOG_DEBUG;
@@ -513,6 +544,7 @@ int main(void)
 	test_policy();
 	test_rules();
 	test_registry();
+	test_baseline();
 	test_docker();
 	test_alertlog();
 	return TEST_EXIT();
