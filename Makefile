@@ -9,7 +9,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 
 BUILD := build
-LIBS_PC := libbpf libelf zlib json-c libcurl libmnl
+LIBS_PC := libbpf libelf zlib json-c libcurl libmnl libzstd
 # The syslog output writes to the journal with sd-journal when libsystemd is there
 # (docs/outputs.md); without it, syslog only.
 ifeq ($(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo yes),yes)
@@ -22,7 +22,7 @@ CFLAGS ?= -O2 -g
 SRC_DIRS := $(sort $(dir $(wildcard src/*/*.c src/*/*.h)))
 CFLAGS += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -I$(BUILD) \
 	$(CFLAGS_SD) $(addprefix -I,$(SRC_DIRS:/=)) $(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
-LDLIBS += -pthread -lm $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl -lmnl)
+LDLIBS += -pthread -lm $(shell $(PKG_CONFIG) --libs $(LIBS_PC) 2>/dev/null || echo -lbpf -lelf -lz -ljson-c -lcurl -lmnl -lzstd)
 # The dashboard's server (src/web/server.c); civetweb ships no pkg-config file.
 LDLIBS += -lcivetweb
 
@@ -162,6 +162,13 @@ $(BUILD)/bench/domain_fill: tools/bench/domain_fill.c include/moat/*.h | $(BUILD
 BENCH_BINS += $(BUILD)/bench/fleet
 
 $(BUILD)/bench/fleet: tools/bench/fleet.c $(LIB_OBJS) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# A synthetic capture of N events and the capture writer's cost (tools/bench/replay.sh):
+# build/bench/capture_gen FILE [N].
+BENCH_BINS += $(BUILD)/bench/capture_gen
+
+$(BUILD)/bench/capture_gen: tools/bench/capture_gen.c $(LIB_OBJS) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDLIBS) -o $@
 
 # Log pattern scanner cost per line, no Docker needed: build/bench/logscan [LINES] [USER_PATTERNS].

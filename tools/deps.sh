@@ -8,7 +8,7 @@ set -euo pipefail
 
 # Build: BPF objects, skeletons, the daemon and its libraries, `make lint`.
 build_pkgs=(libbpf-dev libelf-dev zlib1g-dev libcurl4-openssl-dev libjson-c-dev libmnl-dev
-	clang llvm bpftool pkg-config make gcc clang-format libsystemd-dev libcivetweb-dev libssl-dev)
+	clang llvm bpftool pkg-config make gcc clang-format libsystemd-dev libcivetweb-dev libssl-dev libzstd-dev)
 # Test environment (tools/testenv.sh) and integration tests (socat: UDP listener;
 # jq: checking moat's JSON events).
 test_pkgs=(docker.io containerd runc busybox-static dnsmasq iproute2 curl util-linux socat jq musl-tools libclang-rt-14-dev)

@@ -42,7 +42,8 @@ int cmd_prompt(int argc, char **argv, const char *pin_dir);
 
 int cmd_rules(int argc, char **argv, const char *pin_dir); /* rulescli.c */
 
-int cmd_trace(int argc, char **argv, const char *pin_dir); /* trace.c */
+int cmd_trace(int argc, char **argv, const char *pin_dir);  /* trace.c */
+int cmd_replay(int argc, char **argv, const char *pin_dir); /* replay.c */
 
 int cmd_export(int argc, char **argv, const char *pin_dir); /* export.c */
 int cmd_learn(int argc, char **argv, const char *pin_dir);  /* learn.c */

@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "capture.h"
 #include "commands.h"
 #include "cgroup.h"
 #include "clock.h"
@@ -62,6 +63,8 @@ struct trace_ctx {
 	uint64_t lost_base[MOAT_PROG_NR]; /* each program's drop counter when trace started */
 	uint64_t lost_seen[MOAT_PROG_NR]; /* ... at the last report */
 	int have_stats;
+	struct capture_writer *rec; /* --record: every event printed (or, --quiet, not) */
+	int quiet, rec_failed;
 };
 
 /* Write out's text to stdout (all of it, or until an error) and empty it. */
@@ -113,7 +116,11 @@ static int on_event(void *ctx, void *data, size_t len)
 					    strncmp(c->id, t->container, strlen(t->container)))
 			return 0;
 	}
-	if (t->json) {
+	if (t->rec && capture_write_event(t->rec, data, len, c) && !t->rec_failed++)
+		log_error("writing the capture failed; it stops here (disk full?)");
+	if (t->quiet) {
+		; /* --record --quiet: recorded, not printed */
+	} else if (t->json) {
 		if (format_event_jsonw(&t->jc, &t->out, h, c, t->offset_ns)) {
 			log_error("cannot format a %s event: out of memory",
 				  event_type_name(h->type));
@@ -284,17 +291,27 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: moat trace [--json] [--container NAME|ID] [--type exec,connect,dns,...]\n"
 		"                  [--cgroup PATH]... [--count N] [--duration SEC]\n"
+		"                  [--record FILE [--record-size N] [--record-time D] [--quiet]]\n"
 		"Types: connect sendmsg exec exit dns_query dns_answer dns\n");
 }
 
 int cmd_trace(int argc, char **argv, const char *pin_dir)
 {
 	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},	     {"container", required_argument, NULL, 'c'},
-	    {"type", required_argument, NULL, 't'},  {"cgroup", required_argument, NULL, 'g'},
-	    {"count", required_argument, NULL, 'n'}, {"duration", required_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},	     {0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"container", required_argument, NULL, 'c'},
+	    {"type", required_argument, NULL, 't'},
+	    {"cgroup", required_argument, NULL, 'g'},
+	    {"count", required_argument, NULL, 'n'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"record", required_argument, NULL, 'w'},
+	    {"record-size", required_argument, NULL, 'S'},
+	    {"record-time", required_argument, NULL, 'T'},
+	    {0},
 	};
+
 	static char given[CGROUP_MAX_PARENTS][4096], cgroups[CGROUP_MAX_PARENTS][4096];
 	struct trace_ctx t = {0};
 	struct loader l = {0};
@@ -304,8 +321,9 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 	int n_given = 0, opt, err, events_fd = -1, ephemeral = 0;
 	long duration = 0;
 	int64_t start, stats_at;
+	struct capture_opts rec = {0};
 
-	while ((opt = getopt_long(argc, argv, "jc:t:g:n:d:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jc:t:g:n:d:qh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j': t.json = 1; break;
 		case 'c': t.container = optarg; break;
@@ -322,8 +340,24 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 			break;
 		case 'n': t.max_events = strtol(optarg, NULL, 10); break;
 		case 'd': duration = strtol(optarg, NULL, 10); break;
+		case 'w': rec.path = optarg; break;
+		case 'q': t.quiet = 1; break;
+		case 'S':
+		case 'T':
+			if (opt == 'S' ? capture_parse_size(optarg, &rec.max_bytes)
+				       : capture_parse_duration(optarg, &rec.max_ns)) {
+				log_error("--record-%s: '%s' is not a %s",
+					  opt == 'S' ? "size" : "time", optarg,
+					  opt == 'S' ? "size (100M, 1G)" : "duration (30m, 1h)");
+				return 2;
+			}
+			break;
 		default: usage(); return opt == 'h' ? 0 : 2;
 		}
+	}
+	if (t.quiet && !rec.path) {
+		log_error("--quiet prints nothing: it needs --record FILE");
+		return 2;
 	}
 	if (preflight(cg_mount, sizeof(cg_mount)))
 		return 1;
@@ -356,6 +390,11 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 	}
 
 	t.offset_ns = clock_boot_to_unix_offset();
+	rec.boot_to_unix_ns = t.offset_ns;
+	if (rec.path && !(t.rec = capture_writer_open(&rec))) {
+		err = 1;
+		goto cleanup;
+	}
 	inventory_open(&t.inv, cg_mount);
 	if (t.container) {
 		const struct container_info *c = inventory_find(&t.inv, t.container);
@@ -409,6 +448,8 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 			report_drops(&t, use_pin);
 			stats_at = now;
 		}
+		if (t.rec && capture_writer_tick(t.rec, now) && !t.rec_failed++)
+			log_error("writing the capture failed; it stops here (disk full?)");
 		if (duration && now - start >= duration * CLOCK_NS_PER_SEC)
 			break;
 		if (batch > 0 && batch < TRACE_SMALL_BATCH && !exiting) {
@@ -428,6 +469,8 @@ int cmd_trace(int argc, char **argv, const char *pin_dir)
 	report_drops(&t, use_pin);
 	print_summary(&t, start);
 cleanup:
+	if (t.rec && capture_writer_close(t.rec) && !t.rec_failed++)
+		log_error("writing the end of the capture failed (disk full?)");
 	ring_buffer__free(rb);
 	if (events_fd >= 0)
 		close(events_fd);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "access.h"
+#include "chain.h"
 #include "copycheck.h"
 #include "daemon_int.h"
 #include "dispatch.h"
@@ -118,34 +119,33 @@ static void submit_copycheck(struct daemon *d, const struct moat_exec_event *e,
 	}
 }
 
-/* A DNS event: only what the kernel verified counts (dnsmatch.h). Returns how many alerts
- * it raised into alerts (a forged answer goes to the detections). */
-static int on_dns(struct daemon *d, const struct moat_dns_event *q, struct alert *alerts)
+static const struct container_info *lookup(void *ud, uint64_t cgid)
 {
-	const struct container_info *c;
-	enum dnsmatch_verdict v = dnsmatch_classify(q, &d->dns);
+	return inventory_lookup(&((struct daemon *)ud)->inv, cgid);
+}
 
-	if (v == DNSMATCH_QUERY)
-		return learnrec_dns(d, q, inventory_lookup(&d->inv, q->hdr.cgroup_id), alerts,
-				    MAX_ALERTS);
-	c = inventory_lookup(&d->inv, q->hdr.cgroup_id);
-	switch (v) {
-	case DNSMATCH_FORGED: return detect_event(&d->dx, &q->hdr, c, alerts, MAX_ALERTS);
+/* What only a live daemon does with a DNS event the chain sorted (chain.h): learn mode for
+ * queries and verified answers, prompts for held answers, the access log for verified ones.
+ * Returns how many alerts it added into alerts (at most max). */
+static int on_dns(struct daemon *d, const struct moat_dns_event *q, const struct chain_out *o,
+		  struct alert *alerts, int max)
+{
+	switch (o->dns) {
+	case DNSMATCH_QUERY:
+		return learnrec_dns(d, q, inventory_lookup(&d->inv, q->hdr.cgroup_id), alerts, max);
 	case DNSMATCH_UNSOLICITED:
 		log_debug("DNS answer for %.255s (id %u) matches no query of its socket; "
 			  "not recorded",
 			  q->qname, q->id);
 		return 0;
-	case DNSMATCH_HELD: prompts_ask(d, q, c); return 0;
-	default: break;
+	case DNSMATCH_HELD: prompts_ask(d, q, o->c); return 0;
+	case DNSMATCH_VERIFIED: break;
+	default: return 0; /* forged: the chain ran the detections */
 	}
-	if (d->registry) {
-		registry_record_event(d->registry, q, c ? c->id : "", clock_unix_s());
-		d->registry_dirty = 1;
-	}
-	if (c && settings_want_egress(d, c) && !d->cfg.report_only)
-		access_dns(d, q, c);
-	return learnrec_dns(d, q, c, alerts, MAX_ALERTS);
+	d->registry_dirty |= o->recorded;
+	if (o->c && settings_want_egress(d, o->c) && !d->cfg.report_only)
+		access_dns(d, q, o->c);
+	return learnrec_dns(d, q, o->c, alerts, max);
 }
 
 /* Hand event h to the exporter with its container and, for a connect or send, the name
@@ -169,6 +169,7 @@ int dispatch_kernel_event(void *ctx, void *data, size_t len)
 	const struct moat_event_hdr *h = event_decode(data, len);
 	struct alert alerts[MAX_ALERTS];
 	const struct container_info *c;
+	struct chain_out o;
 	int n;
 
 	if (!h) {
@@ -180,14 +181,14 @@ int dispatch_kernel_event(void *ctx, void *data, size_t len)
 	d->n_events++;
 	if (export_wants(d->exporter, h->type))
 		to_export(d, h, len);
-	if (h->type == MOAT_EV_DNS_QUERY || h->type == MOAT_EV_DNS_ANSWER) {
-		n = on_dns(d, (const struct moat_dns_event *)h, alerts);
+	n = chain_event(&d->dx, &d->dns, lookup, d, h, clock_unix_s(), alerts, MAX_ALERTS, &o);
+	c = o.c;
+	if (o.dns != DNSMATCH_NOT_DNS) {
+		n += on_dns(d, (const struct moat_dns_event *)h, &o, alerts + n, MAX_ALERTS - n);
 	} else {
-		c = inventory_lookup(&d->inv, h->cgroup_id);
 		if (c && (h->type == MOAT_EV_CONNECT || h->type == MOAT_EV_SENDMSG) &&
 		    settings_want_egress(d, c) && !d->cfg.report_only)
 			access_net(d, (const struct moat_net_event *)h, c);
-		n = detect_event(&d->dx, h, c, alerts, MAX_ALERTS);
 		n += learnrec_event(d, h, c, alerts + n, MAX_ALERTS - n);
 		if (h->type == MOAT_EV_EXEC && d->copycheck &&
 		    detect_exec_wants_copy_check(&d->dx, (const struct moat_exec_event *)h, c))
