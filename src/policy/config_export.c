@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config_export.h"
+#include "config_section.h"
 #include "event.h"
 #include "log.h"
 
@@ -48,31 +49,6 @@ int export_url_check(const char *url)
 	return 0;
 }
 
-/* Line (1-based) of the first "key" (quoted) in text after the "export" key, 1 when absent. */
-static int key_line(const char *text, const char *key)
-{
-	char quoted[96];
-	const char *start = text ? strstr(text, "\"export\"") : NULL, *p;
-	int line = 1;
-
-	snprintf(quoted, sizeof(quoted), "\"%s\"", key);
-	p = start ? strstr(start, quoted) : NULL;
-	for (const char *q = text; p && q < p; q++)
-		line += *q == '\n';
-	return line;
-}
-
-struct ep {
-	const char *path, *text;
-	int errors;
-};
-
-static void err_at(struct ep *p, const char *key, const char *why)
-{
-	log_error("%s:%d: export: %s: %s", p->path, key_line(p->text, key), key, why);
-	p->errors++;
-}
-
 /* A ClickHouse identifier: letters, digits, '_', not starting with a digit. */
 static int ident_ok(const char *s)
 {
@@ -85,7 +61,7 @@ static int ident_ok(const char *s)
 	return 1;
 }
 
-static void get_ident(struct ep *p, json_object *o, const char *key, char *out, size_t n)
+static void get_ident(struct cfg_section *p, json_object *o, const char *key, char *out, size_t n)
 {
 	json_object *v;
 	const char *s;
@@ -94,31 +70,13 @@ static void get_ident(struct ep *p, json_object *o, const char *key, char *out, 
 		return;
 	s = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 	if (!s || strlen(s) >= n || !ident_ok(s))
-		err_at(p, key, "must be a name of letters, digits and '_' (up to 63)");
+		cfg_section_error(p, key, "must be a name of letters, digits and '_' (up to 63)");
 	else
 		snprintf(out, n, "%s", s);
 }
 
-static void get_uint(struct ep *p, json_object *o, const char *key, uint32_t lo, uint32_t hi,
-		     uint32_t *out)
-{
-	json_object *v;
-	int64_t n;
-	char why[96];
-
-	if (!json_object_object_get_ex(o, key, &v))
-		return;
-	n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
-	if (n < lo || n > hi) {
-		snprintf(why, sizeof(why), "must be a whole number from %u to %u", lo, hi);
-		err_at(p, key, why);
-		return;
-	}
-	*out = (uint32_t)n;
-}
-
 /* A list of event type names: a JSON array of strings, or one comma-separated string. */
-static void get_types(struct ep *p, json_object *o, const char *key, uint32_t *out)
+static void get_types(struct cfg_section *p, json_object *o, const char *key, uint32_t *out)
 {
 	json_object *v;
 	char list[512] = "", why[160];
@@ -136,14 +94,15 @@ static void get_types(struct ep *p, json_object *o, const char *key, uint32_t *o
 
 			if (!json_object_is_type(e, json_type_string) ||
 			    n + strlen(json_object_get_string(e)) + 2 >= sizeof(list)) {
-				err_at(p, key, "must be an array of event type names");
+				cfg_section_error(p, key, "must be an array of event type names");
 				return;
 			}
 			n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? "," : "",
 					      json_object_get_string(e));
 		}
 	} else {
-		err_at(p, key, "must be an array of event type names (or \"exec,connect\")");
+		cfg_section_error(p, key,
+				  "must be an array of event type names (or \"exec,connect\")");
 		return;
 	}
 	if (list[0] && event_type_mask(list, &mask, &bad)) {
@@ -151,7 +110,7 @@ static void get_types(struct ep *p, json_object *o, const char *key, uint32_t *o
 			 "unknown event type \"%.40s\" (known: connect, sendmsg, exec, exit, "
 			 "dns_query, dns_answer, dns, socket, packet, oom)",
 			 bad);
-		err_at(p, key, why);
+		cfg_section_error(p, key, why);
 		return;
 	}
 	*out = list[0] ? mask : 0;
@@ -163,13 +122,13 @@ int config_export_parse(json_object *x, const char *path, const char *text, stru
 	    "url",	 "database",  "events_table", "alerts_table", "types",	  "low_value_types",
 	    "alerts",	 "host_id",   "batch_rows",   "batch_kib",    "batch_ms", "timeout_ms",
 	    "queue_kib", "spool_dir", "spool_max_mib"};
-	struct ep p = {.path = path, .text = text};
+	struct cfg_section p = {.path = path, .text = text, .name = "export"};
 	json_object *v;
 
 	if (!json_object_is_type(x, json_type_object)) {
 		log_error("%s:%d: export: must be an object like {\"url\": "
 			  "\"http://127.0.0.1:8123/\"}",
-			  path, key_line(text, "export"));
+			  path, cfg_section_line(&p, "export"));
 		return 1;
 	}
 	json_object_object_foreach(x, k, val)
@@ -180,19 +139,21 @@ int config_export_parse(json_object *x, const char *path, const char *text, stru
 		for (i = 0; i < sizeof(known) / sizeof(known[0]) && strcmp(k, known[i]); i++)
 			;
 		if (i == sizeof(known) / sizeof(known[0]))
-			err_at(&p, k,
-			       "unknown key (known: url, database, events_table, alerts_table, "
-			       "types, low_value_types, alerts, host_id, batch_rows, batch_kib, "
-			       "batch_ms, timeout_ms, queue_kib, spool_dir, spool_max_mib)");
+			cfg_section_error(
+			    &p, k,
+			    "unknown key (known: url, database, events_table, alerts_table, "
+			    "types, low_value_types, alerts, host_id, batch_rows, batch_kib, "
+			    "batch_ms, timeout_ms, queue_kib, spool_dir, spool_max_mib)");
 	}
 	if (json_object_object_get_ex(x, "url", &v)) {
 		const char *s =
 		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 
 		if (!s || (*s && export_url_check(s)))
-			err_at(&p, "url",
-			       "must be ClickHouse's HTTP interface, \"http://HOST:8123/\" or "
-			       "https://... (\"\" = no export)");
+			cfg_section_error(
+			    &p, "url",
+			    "must be ClickHouse's HTTP interface, \"http://HOST:8123/\" or "
+			    "https://... (\"\" = no export)");
 		else
 			snprintf(e->url, sizeof(e->url), "%s", s);
 	}
@@ -203,7 +164,7 @@ int config_export_parse(json_object *x, const char *path, const char *text, stru
 	get_types(&p, x, "low_value_types", &e->low_value);
 	if (json_object_object_get_ex(x, "alerts", &v)) {
 		if (!json_object_is_type(v, json_type_boolean))
-			err_at(&p, "alerts", "must be true or false");
+			cfg_section_error(&p, "alerts", "must be true or false");
 		else
 			e->alerts = json_object_get_boolean(v);
 	}
@@ -216,25 +177,26 @@ int config_export_parse(json_object *x, const char *path, const char *text, stru
 			ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
 			     (*q >= '0' && *q <= '9') || *q == '-' || *q == '_' || *q == '.';
 		if (!ok)
-			err_at(&p, "host_id",
-			       "must be up to 63 letters, digits, '-', '_' or '.' (\"\" = "
-			       "/etc/machine-id)");
+			cfg_section_error(
+			    &p, "host_id",
+			    "must be up to 63 letters, digits, '-', '_' or '.' (\"\" = "
+			    "/etc/machine-id)");
 		else
 			snprintf(e->host_id, sizeof(e->host_id), "%s", s);
 	}
-	get_uint(&p, x, "batch_rows", 1, 1000000, &e->batch_rows);
-	get_uint(&p, x, "batch_kib", 1, 65536, &e->batch_kib);
-	get_uint(&p, x, "batch_ms", 10, 600000, &e->batch_ms);
-	get_uint(&p, x, "timeout_ms", 100, 600000, &e->timeout_ms);
-	get_uint(&p, x, "queue_kib", 256, 1048576, &e->queue_kib);
-	get_uint(&p, x, "spool_max_mib", 1, 1048576, &e->spool_max_mib);
+	cfg_section_uint(&p, x, "batch_rows", 1, 1000000, &e->batch_rows);
+	cfg_section_uint(&p, x, "batch_kib", 1, 65536, &e->batch_kib);
+	cfg_section_uint(&p, x, "batch_ms", 10, 600000, &e->batch_ms);
+	cfg_section_uint(&p, x, "timeout_ms", 100, 600000, &e->timeout_ms);
+	cfg_section_uint(&p, x, "queue_kib", 256, 1048576, &e->queue_kib);
+	cfg_section_uint(&p, x, "spool_max_mib", 1, 1048576, &e->spool_max_mib);
 	if (json_object_object_get_ex(x, "spool_dir", &v)) {
 		const char *s =
 		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 
 		if (!s || strlen(s) >= sizeof(e->spool_dir) || (*s && *s != '/'))
-			err_at(&p, "spool_dir",
-			       "must be an absolute path (\"\" = <state_dir>/export)");
+			cfg_section_error(&p, "spool_dir",
+					  "must be an absolute path (\"\" = <state_dir>/export)");
 		else
 			snprintf(e->spool_dir, sizeof(e->spool_dir), "%s", s);
 	}

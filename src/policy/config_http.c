@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config_http.h"
+#include "config_section.h"
 #include "log.h"
 
 void http_config_defaults(struct http_config *h)
@@ -41,54 +42,16 @@ int http_listen_parse(const char *s, char *addr, int addr_len, int *port)
 	return 0;
 }
 
-/* Line (1-based) of the first "key" (quoted) in text after the "http" key, 1 when absent. */
-static int key_line(const char *text, const char *key)
-{
-	char quoted[96];
-	const char *start = text ? strstr(text, "\"http\"") : NULL, *p;
-	int line = 1;
-
-	snprintf(quoted, sizeof(quoted), "\"%s\"", key);
-	p = start ? strstr(start, quoted) : NULL;
-	for (const char *q = text; p && q < p; q++)
-		line += *q == '\n';
-	return line;
-}
-
-struct hp {
-	const char *path, *text;
-	int errors;
-};
-
-static void err_at(struct hp *p, const char *key, const char *why)
-{
-	log_error("%s:%d: http: %s: %s", p->path, key_line(p->text, key), key, why);
-	p->errors++;
-}
-
-/* A string key that fits n bytes. */
-static void get_str(struct hp *p, json_object *o, const char *key, char *out, size_t n)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v))
-		return;
-	if (!json_object_is_type(v, json_type_string) || strlen(json_object_get_string(v)) >= n)
-		err_at(p, key, "must be a string (a path)");
-	else
-		snprintf(out, n, "%s", json_object_get_string(v));
-}
-
 int config_http_parse(json_object *http, const char *path, const char *text, struct http_config *h)
 {
 	static const char *const known[] = {
 	    "listen", "tls_cert", "tls_key", "token_file", "per_container_metrics", "max_clients"};
-	struct hp p = {.path = path, .text = text};
+	struct cfg_section p = {.path = path, .text = text, .name = "http"};
 	json_object *v;
 
 	if (!json_object_is_type(http, json_type_object)) {
 		log_error("%s:%d: http: must be an object like {\"listen\": \"127.0.0.1:9876\"}",
-			  path, key_line(text, "http"));
+			  path, cfg_section_line(&p, "http"));
 		return 1;
 	}
 	json_object_object_foreach(http, k, val)
@@ -99,26 +62,28 @@ int config_http_parse(json_object *http, const char *path, const char *text, str
 		for (i = 0; i < sizeof(known) / sizeof(known[0]) && strcmp(k, known[i]); i++)
 			;
 		if (i == sizeof(known) / sizeof(known[0]))
-			err_at(&p, k,
-			       "unknown key (known: listen, tls_cert, tls_key, token_file, "
-			       "per_container_metrics, max_clients)");
+			cfg_section_error(
+			    &p, k,
+			    "unknown key (known: listen, tls_cert, tls_key, token_file, "
+			    "per_container_metrics, max_clients)");
 	}
 	if (json_object_object_get_ex(http, "listen", &v)) {
 		const char *s =
 		    json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
 
 		if (!s || strlen(s) >= sizeof(h->listen) || http_listen_parse(s, NULL, 0, NULL) < 0)
-			err_at(&p, "listen",
-			       "must be \"IPv4ADDR:PORT\" (e.g. \"127.0.0.1:9876\") or \"off\"");
+			cfg_section_error(
+			    &p, "listen",
+			    "must be \"IPv4ADDR:PORT\" (e.g. \"127.0.0.1:9876\") or \"off\"");
 		else
 			snprintf(h->listen, sizeof(h->listen), "%s", s);
 	}
-	get_str(&p, http, "tls_cert", h->tls_cert, sizeof(h->tls_cert));
-	get_str(&p, http, "tls_key", h->tls_key, sizeof(h->tls_key));
-	get_str(&p, http, "token_file", h->token_file, sizeof(h->token_file));
+	cfg_section_str(&p, http, "tls_cert", h->tls_cert, sizeof(h->tls_cert), "a path");
+	cfg_section_str(&p, http, "tls_key", h->tls_key, sizeof(h->tls_key), "a path");
+	cfg_section_str(&p, http, "token_file", h->token_file, sizeof(h->token_file), "a path");
 	if (json_object_object_get_ex(http, "per_container_metrics", &v)) {
 		if (!json_object_is_type(v, json_type_boolean))
-			err_at(&p, "per_container_metrics", "must be true or false");
+			cfg_section_error(&p, "per_container_metrics", "must be true or false");
 		else
 			h->per_container_metrics = json_object_get_boolean(v);
 	}
@@ -126,11 +91,12 @@ int config_http_parse(json_object *http, const char *path, const char *text, str
 		int64_t n = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -1;
 
 		if (n < 1 || n > HTTP_MAX_CLIENTS)
-			err_at(&p, "max_clients", "must be a whole number from 1 to 1024");
+			cfg_section_error(&p, "max_clients",
+					  "must be a whole number from 1 to 1024");
 		else
 			h->max_clients = (uint32_t)n;
 	}
 	if (h->tls_key[0] && !h->tls_cert[0])
-		err_at(&p, "tls_key", "needs tls_cert (the certificate) too");
+		cfg_section_error(&p, "tls_key", "needs tls_cert (the certificate) too");
 	return p.errors;
 }

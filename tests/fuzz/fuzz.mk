@@ -25,7 +25,7 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -std=gnu11 -Wall -Wextra -Wno-unus
 	-Iinclude -I$(BUILD) $(addprefix -I,$(SRC_DIRS:/=)) \
 	$(shell $(PKG_CONFIG) --cflags $(LIBS_PC) 2>/dev/null)
 
-FUZZ_MODULES := policy/config policy/config_http policy/config_export decode/event policy/config_learn enrich/baseline enrich/baseline_file policy/config_logs policy/config_resources policy/config_outputs policy/policy policy/rulesfile policy/lists decode/capture \
+FUZZ_MODULES := policy/config policy/config_section policy/config_http policy/config_export decode/event policy/config_learn enrich/baseline enrich/baseline_file policy/config_logs policy/config_resources policy/config_outputs policy/policy policy/rulesfile policy/lists decode/capture \
 	enrich/registry enrich/registry_arena enrich/registry_table enrich/registry_edit \
 	enrich/registry_query enrich/registry_file \
 	docker/docker docker/docker_inspect docker/container docker/dockerwatch docker/dockerlogs \
