@@ -25,10 +25,10 @@
 #define MOAT_MAX_DOMAIN_RULES 65536	   /* domain_rules entries */
 #define MOAT_MAX_LEARNED      262144	   /* learned_v4/v6 entries (LRU) */
 #define MOAT_LEARN_MIN_NS                                                                          \
-	(10ULL * 1000000000ULL) /* an answer opens its addresses at least this long */
-#define MOAT_MAX_EXEC_DENY 4096 /* exec_deny entries */
+	(10ULL * 1000000000ULL)	  /* an answer opens its addresses at least this long */
+#define MOAT_MAX_EXEC_DENY  4096  /* exec_deny entries */
 #define MOAT_MAX_EXEC_ALLOW 16384 /* exec_allow entries */
-#define MOAT_EXEC_NAME_LEN 32	/* executable base names in exec_deny, incl. NUL */
+#define MOAT_EXEC_NAME_LEN  32	  /* executable base names in exec_deny, incl. NUL */
 
 /* Egress mode of a cgroup (cgroup_cfg.mode). A cgroup with no entry is in
  * MOAT_MODE_MONITOR. */
@@ -48,16 +48,16 @@ enum moat_action {
  * child cgroup of its own), else moat_settings.unknown (a container moat run has not set up
  * yet). */
 struct moat_cgroup_cfg {
-	__u8 mode;	     /* enum moat_mode */
-	__u8 default_action; /* enum moat_action for destinations no rule matches */
-	__u8 kill_exec;	     /* 1: the exec hook SIGKILLs names found in exec_deny, fileless
-				executables and denied programs run through the dynamic loader */
-	__u8 domains;	     /* 1: DNS answers decide (domain rules, learned_v4/v6);
-				2: the same, and an answer for a name with no rule is held
-				back while moat asks (interactive) */
-	__u32 policy;	     /* domain rule set (domain_rules key), 0 = the global set */
-	__u32 learn_limit;   /* addresses this cgroup may hold in learned_v4 + learned_v6 at
-				once (its fair share); 0 = MOAT_LEARN_LIMIT_DEFAULT */
+	__u8 mode;	      /* enum moat_mode */
+	__u8 default_action;  /* enum moat_action for destinations no rule matches */
+	__u8 kill_exec;	      /* 1: the exec hook SIGKILLs names found in exec_deny, fileless
+				 executables and denied programs run through the dynamic loader */
+	__u8 domains;	      /* 1: DNS answers decide (domain rules, learned_v4/v6);
+				 2: the same, and an answer for a name with no rule is held
+				 back while moat asks (interactive) */
+	__u32 policy;	      /* domain rule set (domain_rules key), 0 = the global set */
+	__u32 learn_limit;    /* addresses this cgroup may hold in learned_v4 + learned_v6 at
+				 once (its fair share); 0 = MOAT_LEARN_LIMIT_DEFAULT */
 	__u8 exec_allow_only; /* 1 (with kill_exec): exec allow-only: every non-empty name the
 				 exec hook checks must be in exec_allow (this cgroup's or the
 				 global ones), else SIGKILL (MOAT_RULE_EXEC_NOT_ALLOWED); fileless

@@ -371,8 +371,8 @@ static int allow_keep(const char *name, void *ctx)
 {
 	const struct allow_ctx *a = ctx;
 
-	if (a->p && name_cut_in(name, (const char(*)[POLICY_EXEC_LEN])a->p->exec_allow,
-				a->p->n_exec_allow))
+	if (a->p &&
+	    name_cut_in(name, (const char(*)[POLICY_EXEC_LEN])a->p->exec_allow, a->p->n_exec_allow))
 		return 1;
 	return a->r && name_list_has(&a->r->exec_allow, name);
 }
@@ -397,23 +397,25 @@ static void allow_names(struct daemon *d, const struct container_info *c, int on
 		const char *nm = a.p->exec_allow[i];
 
 		if (strpbrk(nm, "*?[")) {
-			log_warn("container %s: policy %s: exec_allow entry \"%s\" is a glob, "
-				 "which the kernel cannot match: under exec allow-only nothing runs "
-				 "by it (list the names)",
-				 c->name, a.p->id, nm);
+			log_warn(
+			    "container %s: policy %s: exec_allow entry \"%s\" is a glob, "
+			    "which the kernel cannot match: under exec allow-only nothing runs "
+			    "by it (list the names)",
+			    c->name, a.p->id, nm);
 			continue;
 		}
 		err = netrules_exec_allow_put(d->pin_dir, c->cgroup_id, nm, 1);
 		if (err)
-			log_warn("container %s: cannot allow \"%s\" in the kernel: %s", c->name,
-				 nm, strerror(-err));
+			log_warn("container %s: cannot allow \"%s\" in the kernel: %s", c->name, nm,
+				 strerror(-err));
 		else
 			n++;
 	}
 	for (int i = 0; a.r && i < a.r->exec_allow.n; i++) {
 		const char *nm = a.r->exec_allow.names[i];
 
-		if (!strpbrk(nm, "*?[") && !netrules_exec_allow_put(d->pin_dir, c->cgroup_id, nm, 1))
+		if (!strpbrk(nm, "*?[") &&
+		    !netrules_exec_allow_put(d->pin_dir, c->cgroup_id, nm, 1))
 			n++;
 	}
 	netrules_exec_allow_sweep(d->pin_dir, c->cgroup_id, allow_keep, &a);
