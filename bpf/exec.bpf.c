@@ -147,32 +147,44 @@ static __always_inline unsigned long exec__loader_prog(struct exec__scratch *s, 
 	return 0;
 }
 
-/* Is s->key.name denied for cgroup cgid (or globally)? Returns the rule or NULL. */
-static __always_inline struct moat_exec_rule *exec__denied(struct exec__scratch *s, __u64 cgid)
+/* The verdict on s->key.name for cgroup cgid: 0 (runs), or the rule that kills it. Deny
+ * list (allow_only 0): the exec_deny rule of the cgroup's or the global entry (rule id 0 is
+ * reported as 1). Allow-only: MOAT_RULE_EXEC_NOT_ALLOWED unless the name is in exec_allow
+ * for the cgroup or globally. An empty name (an unreadable or empty string) is not judged. */
+static __always_inline __u32 exec__judge(struct exec__scratch *s, __u64 cgid, int allow_only)
 {
 	struct moat_exec_rule *r;
 
 	if (!s->key.name[0])
-		return NULL;
+		return 0;
 	s->key.cgroup_id = cgid;
+	if (allow_only) {
+		if (bpf_map_lookup_elem(&exec_allow, &s->key))
+			return 0;
+		s->key.cgroup_id = 0;
+		return bpf_map_lookup_elem(&exec_allow, &s->key) ? 0 : MOAT_RULE_EXEC_NOT_ALLOWED;
+	}
 	r = bpf_map_lookup_elem(&exec_deny, &s->key);
-	if (r)
-		return r;
-	s->key.cgroup_id = 0;
-	return bpf_map_lookup_elem(&exec_deny, &s->key);
+	if (!r) {
+		s->key.cgroup_id = 0;
+		r = bpf_map_lookup_elem(&exec_deny, &s->key);
+	}
+	if (!r)
+		return 0;
+	return r->rule_id ? r->rule_id : 1;
 }
 
 /* The name checks of kill-exec, in order: the base name of the path passed to execve, of
  * the #! interpreter, of argv[0] (busybox runs applets by argv[0]; a leading '-' is
  * dropped), of argv[1] when argv[0] names busybox, of the file actually executed (after
  * symlinks), and, when that file is the dynamic loader, of the program it is asked to run.
- * Returns the exec_deny rule or NULL. *loader is set when the file is the loader. */
-static __always_inline struct moat_exec_rule *exec__names(struct task_struct *task,
-							  struct linux_binprm *bprm,
-							  struct exec__scratch *s, __u64 key_cg,
-							  int *loader)
+ * Returns the rule of the first name exec__judge kills, or 0. *loader is set when the file
+ * is the loader. */
+static __always_inline __u32 exec__names(struct task_struct *task, struct linux_binprm *bprm,
+					 struct exec__scratch *s, __u64 key_cg, int allow_only,
+					 int *loader)
 {
-	struct moat_exec_rule *r = NULL;
+	__u32 r = 0;
 	const char *interp;
 	unsigned long arg0 = BPF_CORE_READ(task, mm, arg_start);
 	unsigned long end = BPF_CORE_READ(task, mm, arg_end);
@@ -181,23 +193,23 @@ static __always_inline struct moat_exec_rule *exec__names(struct task_struct *ta
 	if (bpf_probe_read_kernel_str(s->path, sizeof(s->path), BPF_CORE_READ(bprm, filename)) >
 	    0) {
 		exec__basename(s);
-		r = exec__denied(s, key_cg);
+		r = exec__judge(s, key_cg, allow_only);
 	}
 	interp = BPF_CORE_READ(bprm, interp);
 	if (!r && interp && bpf_probe_read_kernel_str(s->path, sizeof(s->path), interp) > 0) {
 		exec__basename(s);
-		r = exec__denied(s, key_cg);
+		r = exec__judge(s, key_cg, allow_only);
 	}
 	n = bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)arg0);
 	if (!r && n > 0) {
 		exec__basename(s);
-		r = exec__denied(s, key_cg);
+		r = exec__judge(s, key_cg, allow_only);
 		/* "busybox sh ...": the applet is argv[1]. */
 		if (!r && exec__is_busybox(s->key.name) &&
 		    bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)(arg0 + n)) >
 			0) {
 			exec__basename(s);
-			r = exec__denied(s, key_cg);
+			r = exec__judge(s, key_cg, allow_only);
 		}
 	}
 	if (bpf_probe_read_kernel_str(s->path, MOAT_EXEC_NAME_LEN,
@@ -205,7 +217,7 @@ static __always_inline struct moat_exec_rule *exec__names(struct task_struct *ta
 		exec__basename(s);
 		*loader = exec__is_loader(s->key.name);
 		if (!r)
-			r = exec__denied(s, key_cg);
+			r = exec__judge(s, key_cg, allow_only);
 	}
 	if (!r && *loader && n > 0) {
 		unsigned long prog = exec__loader_prog(s, arg0 + n, end);
@@ -213,7 +225,7 @@ static __always_inline struct moat_exec_rule *exec__names(struct task_struct *ta
 		if (prog &&
 		    bpf_probe_read_user_str(s->path, sizeof(s->path), (const void *)prog) > 0) {
 			exec__basename(s);
-			r = exec__denied(s, key_cg);
+			r = exec__judge(s, key_cg, allow_only);
 		}
 	}
 	return r;
@@ -227,14 +239,14 @@ static __always_inline int exec__fileless(struct linux_binprm *bprm)
 }
 
 /* The kill-exec policy: for a cgroup with kill_exec set, SIGKILL the new
- * program when one of its names (exec__names) is in exec_deny, or when it is fileless. The
+ * program when one of its names (exec__names) is in exec_deny (or, with exec_allow_only, when
+ * one of them is not in exec_allow), or when it is fileless. The
  * signal is pending before the new image runs its first instruction in userspace. Fills
  * *flags (MOAT_EXEC_F_FILELESS, _LOADER); returns the rule id, or 0. */
 static __always_inline __u32 exec__kill(struct task_struct *task, struct linux_binprm *bprm,
 					__u8 *flags)
 {
 	struct decide__cg cg;
-	struct moat_exec_rule *r;
 	struct exec__scratch *s;
 	__u32 zero = 0, rule;
 	int loader = 0;
@@ -256,14 +268,13 @@ static __always_inline __u32 exec__kill(struct task_struct *task, struct linux_b
 		}
 		return 0;
 	}
-	r = exec__names(task, bprm, s, cg.known ? cg.id : MOAT_CGROUP_UNKNOWN, &loader);
+	rule = exec__names(task, bprm, s, cg.known ? cg.id : MOAT_CGROUP_UNKNOWN,
+			   cg.cfg.exec_allow_only, &loader);
 	if (loader)
 		*flags |= MOAT_EXEC_F_LOADER;
-	if (r)
-		rule = r->rule_id ? r->rule_id : 1;
-	else if (*flags & MOAT_EXEC_F_FILELESS)
+	if (!rule && (*flags & MOAT_EXEC_F_FILELESS))
 		rule = MOAT_RULE_FILELESS_EXEC;
-	else
+	if (!rule)
 		return 0;
 	bpf_send_signal(9 /* SIGKILL */);
 	stats__inc(MOAT_PROG_EXEC, MOAT_STAT_DENIED);

@@ -156,6 +156,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } exec_deny SEC(".maps");
 
+/* Executable names a cgroup with exec_allow_only may run (the same keys as exec_deny); every
+ * other name is killed there. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MOAT_MAX_EXEC_ALLOW);
+	__type(key, struct moat_exec_key);
+	__type(value, struct moat_exec_rule);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} exec_allow SEC(".maps");
+
 /* Which rule generation is live (moat_rules_gen; see include/moat/maps.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -25,9 +25,10 @@
 #define MOAT_MAX_DOMAIN_RULES 65536	   /* domain_rules entries */
 #define MOAT_MAX_LEARNED      262144	   /* learned_v4/v6 entries (LRU) */
 #define MOAT_LEARN_MIN_NS                                                                          \
-	(10ULL * 1000000000ULL) /* an answer opens its addresses at least this long */
-#define MOAT_MAX_EXEC_DENY 4096 /* exec_deny entries */
-#define MOAT_EXEC_NAME_LEN 32	/* executable base names in exec_deny, incl. NUL */
+	(10ULL * 1000000000ULL)	  /* an answer opens its addresses at least this long */
+#define MOAT_MAX_EXEC_DENY  4096  /* exec_deny entries */
+#define MOAT_MAX_EXEC_ALLOW 16384 /* exec_allow entries */
+#define MOAT_EXEC_NAME_LEN  32	  /* executable base names in exec_deny, incl. NUL */
 
 /* Egress mode of a cgroup (cgroup_cfg.mode). A cgroup with no entry is in
  * MOAT_MODE_MONITOR. */
@@ -47,17 +48,21 @@ enum moat_action {
  * child cgroup of its own), else moat_settings.unknown (a container moat run has not set up
  * yet). */
 struct moat_cgroup_cfg {
-	__u8 mode;	     /* enum moat_mode */
-	__u8 default_action; /* enum moat_action for destinations no rule matches */
-	__u8 kill_exec;	     /* 1: the exec hook SIGKILLs names found in exec_deny, fileless
-				executables and denied programs run through the dynamic loader */
-	__u8 domains;	     /* 1: DNS answers decide (domain rules, learned_v4/v6);
-				2: the same, and an answer for a name with no rule is held
-				back while moat asks (interactive) */
-	__u32 policy;	     /* domain rule set (domain_rules key), 0 = the global set */
-	__u32 learn_limit;   /* addresses this cgroup may hold in learned_v4 + learned_v6 at
-				once (its fair share); 0 = MOAT_LEARN_LIMIT_DEFAULT */
-	__u32 pad0;
+	__u8 mode;	      /* enum moat_mode */
+	__u8 default_action;  /* enum moat_action for destinations no rule matches */
+	__u8 kill_exec;	      /* 1: the exec hook SIGKILLs names found in exec_deny, fileless
+				 executables and denied programs run through the dynamic loader */
+	__u8 domains;	      /* 1: DNS answers decide (domain rules, learned_v4/v6);
+				 2: the same, and an answer for a name with no rule is held
+				 back while moat asks (interactive) */
+	__u32 policy;	      /* domain rule set (domain_rules key), 0 = the global set */
+	__u32 learn_limit;    /* addresses this cgroup may hold in learned_v4 + learned_v6 at
+				 once (its fair share); 0 = MOAT_LEARN_LIMIT_DEFAULT */
+	__u8 exec_allow_only; /* 1 (with kill_exec): exec allow-only: every non-empty name the
+				 exec hook checks must be in exec_allow (this cgroup's or the
+				 global ones), else SIGKILL (MOAT_RULE_EXEC_NOT_ALLOWED); fileless
+				 executables are always killed; exec_deny is not consulted */
+	__u8 pad0[3];
 };
 _Static_assert(sizeof(struct moat_cgroup_cfg) == 16, "moat_cgroup_cfg ABI");
 
@@ -222,6 +227,8 @@ struct moat_exec_key {
 };
 _Static_assert(sizeof(struct moat_exec_key) == 40, "moat_exec_key ABI");
 
+/* exec_allow has the same key (a base name for one cgroup, or cgroup_id 0 for all) and value:
+ * the names a cgroup with exec_allow_only may run. The value's rule_id is informational. */
 struct moat_exec_rule {
 	__u32 rule_id; /* reported by userspace; chosen by whoever wrote the entry */
 	__u32 pad0;
@@ -322,5 +329,7 @@ enum moat_stat_id {
 #define MOAT_RULE_DNS_RESPONSE	 6000004u /* a DNS response leaving a restricted cgroup */
 #define MOAT_RULE_SPOOF		 6000005u /* a frame whose source is not the container's */
 #define MOAT_RULE_NOT_IP	 6000006u /* a frame that is not ARP, IPv4 or IPv6 */
+#define MOAT_RULE_EXEC_NOT_ALLOWED                                                                 \
+	6000007u /* kill-exec, allow-only: a name the program runs under is not in exec_allow */
 
 #endif /* MOAT_MAPS_H */

@@ -167,6 +167,41 @@ static void record(struct daemon *d, struct lr_slot *s, int kind, const char *ke
 		log_debug("learn: new %s %.200s", baseline_kind_name(kind), key);
 }
 
+/* The base name of the NUL-terminated p, without one leading '-' (as the exec hook cuts it). */
+static const char *exec_base(const char *p)
+{
+	const char *b = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
+
+	return *b == '-' ? b + 1 : b;
+}
+
+/* Record as exec items keyed by their bare name (no '/') the other names the kernel checks
+ * for program e under exec allow-only (bpf/exec.bpf.c, exec__names), when they are not the
+ * base name of its path or interpreter: the file actually run (after symlinks: "dash" for
+ * /bin/sh, "busybox" for an applet), argv[0] and, when argv[0] is busybox, argv[1]. moat
+ * learn policy makes base names of them all, so the learned programs run under it. */
+static void record_names(struct daemon *d, struct lr_slot *s, const struct moat_exec_event *e,
+			 const char *key, const char *interp, const char *parent, int64_t now)
+{
+	char names[3][MOAT_PATH_LEN + 1] = {{0}};
+	size_t len = e->args_len < MOAT_ARGS_LEN ? e->args_len : MOAT_ARGS_LEN, a0;
+
+	snprintf(names[0], sizeof(names[0]), "%.*s", (int)sizeof(e->exe), e->exe);
+	if (len) {
+		a0 = strnlen(e->args, len);
+		snprintf(names[1], sizeof(names[1]), "%.*s", (int)a0, e->args);
+		if (!strncmp(exec_base(names[1]), "busybox", 7) && a0 + 1 < len)
+			snprintf(names[2], sizeof(names[2]), "%.*s",
+				 (int)strnlen(e->args + a0 + 1, len - a0 - 1), e->args + a0 + 1);
+	}
+	for (int i = 0; i < 3; i++) {
+		const char *b = exec_base(names[i]);
+
+		if (*b && strcmp(b, exec_base(key)) && (!interp[0] || strcmp(b, exec_base(interp))))
+			record(d, s, BL_EXEC, b, NULL, parent, now);
+	}
+}
+
 int learnrec_event(struct daemon *d, const struct moat_event_hdr *h, const struct container_info *c,
 		   struct alert *out, int max)
 {
@@ -215,8 +250,10 @@ int learnrec_event(struct daemon *d, const struct moat_event_hdr *h, const struc
 		snprintf(key, sizeof(key), "%.*s", MOAT_PATH_LEN, e->filename);
 		snprintf(interp, sizeof(interp), "%.*s", MOAT_PATH_LEN, e->interp);
 		baseline_note_container(l->b, s->im, c->id, c->image_id, now);
-		if (key[0])
+		if (key[0]) {
 			record(d, s, BL_EXEC, key, interp, pid_name(l, e->ppid), now);
+			record_names(d, s, e, key, interp, pid_name(l, e->ppid), now);
+		}
 		return 0;
 	} else if (h->type == MOAT_EV_SOCKET) {
 		const struct moat_socket_event *so = (const struct moat_socket_event *)h;

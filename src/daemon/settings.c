@@ -339,7 +339,89 @@ void settings_container_cfg(const struct daemon *d, const struct container_info 
 	    .domains = (uint8_t)(d->cfg.report_only ? 0 : settings_want_egress(d, c)),
 	    .learn_limit = d->learn_share,
 	};
+	cfg->exec_allow_only = (uint8_t)(cfg->kill_exec && settings_exec_allow_only(d, c));
 	settings_egress_set((struct daemon *)d, c, &id_base, &cfg->policy, NULL);
+}
+
+int settings_exec_allow_only(const struct daemon *d, const struct container_info *c)
+{
+	const struct policy *p = policy_match(d->policies, c);
+
+	return p && p->n_exec_allow > 0;
+}
+
+/* Is name one of the allow-only names of container c (policy p, container rule r)? */
+struct allow_ctx {
+	const struct container_rule *r;
+	const struct policy *p;
+};
+
+static int name_cut_in(const char *name, const char (*list)[POLICY_EXEC_LEN], int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!strncmp(list[i], name, MOAT_EXEC_NAME_LEN - 1) &&
+		    strlen(name) == (strlen(list[i]) < MOAT_EXEC_NAME_LEN - 1
+					 ? strlen(list[i])
+					 : MOAT_EXEC_NAME_LEN - 1))
+			return 1;
+	return 0;
+}
+
+static int allow_keep(const char *name, void *ctx)
+{
+	const struct allow_ctx *a = ctx;
+
+	if (a->p &&
+	    name_cut_in(name, (const char(*)[POLICY_EXEC_LEN])a->p->exec_allow, a->p->n_exec_allow))
+		return 1;
+	return a->r && name_list_has(&a->r->exec_allow, name);
+}
+
+/* Exec allow-only (docs/configuration.md, policies): write the names container c may run
+ * into exec_allow for its cgroup (its policy's exec_allow and its configuration entry's
+ * exec_allow; globs cannot be matched in the kernel and are skipped with a warning), then
+ * remove the names it had and no longer has. With on 0, remove them all. Names are written
+ * before the cgroup's flag is set and removed after it is cleared (the caller's order), so
+ * no allowed program is killed while the list changes. */
+static void allow_names(struct daemon *d, const struct container_info *c, int on)
+{
+	struct allow_ctx a = {.r = config_container(&d->cfg, c->name),
+			      .p = policy_match(d->policies, c)};
+	int n = 0, err;
+
+	if (!on) {
+		netrules_exec_allow_sweep(d->pin_dir, c->cgroup_id, NULL, NULL);
+		return;
+	}
+	for (int i = 0; i < a.p->n_exec_allow; i++) {
+		const char *nm = a.p->exec_allow[i];
+
+		if (strpbrk(nm, "*?[")) {
+			log_warn(
+			    "container %s: policy %s: exec_allow entry \"%s\" is a glob, "
+			    "which the kernel cannot match: under exec allow-only nothing runs "
+			    "by it (list the names)",
+			    c->name, a.p->id, nm);
+			continue;
+		}
+		err = netrules_exec_allow_put(d->pin_dir, c->cgroup_id, nm, 1);
+		if (err)
+			log_warn("container %s: cannot allow \"%s\" in the kernel: %s", c->name, nm,
+				 strerror(-err));
+		else
+			n++;
+	}
+	for (int i = 0; a.r && i < a.r->exec_allow.n; i++) {
+		const char *nm = a.r->exec_allow.names[i];
+
+		if (!strpbrk(nm, "*?[") &&
+		    !netrules_exec_allow_put(d->pin_dir, c->cgroup_id, nm, 1))
+			n++;
+	}
+	netrules_exec_allow_sweep(d->pin_dir, c->cgroup_id, allow_keep, &a);
+	log_info("container %s: exec allow-only (policy %s): %d name(s) may run, every other "
+		 "program is killed",
+		 c->name, a.p->id, n);
 }
 
 void settings_apply_container(struct daemon *d, const struct container_info *c)
@@ -351,9 +433,13 @@ void settings_apply_container(struct daemon *d, const struct container_info *c)
 	if (!c->cgroup_id)
 		return;
 	resolvers_of(d, c);
+	if (cfg.exec_allow_only)
+		allow_names(d, c, 1);
 	err = netrules_set_cfg(d->pin_dir, c->cgroup_id, &cfg);
 	if (err)
 		log_warn("container %s: cannot set its kernel mode: %s", c->name, strerror(-err));
+	if (!cfg.exec_allow_only)
+		allow_names(d, c, 0);
 	if (cfg.kill_exec) {
 		const struct container_rule *r = config_container(&d->cfg, c->name);
 

@@ -20,6 +20,10 @@ struct container_info;
 /* The effective settings of container c: kill execs in the kernel, pause on CRITICAL (c may
  * be NULL: the global setting), egress mode (0 monitor, 1 enforce, 2 interactive). */
 int settings_want_kill(const struct daemon *d, const struct container_info *c);
+
+/* Does container c's policy name the programs it may run (a non-empty exec_allow)? With
+ * kill-exec on, its cgroup is in exec allow-only: every other program is killed. */
+int settings_exec_allow_only(const struct daemon *d, const struct container_info *c);
 int settings_want_pause(const struct daemon *d, const struct container_info *c);
 int settings_want_egress(const struct daemon *d, const struct container_info *c);
 /* Is container c's policy in learn mode (egress "learn", and no containers entry of the

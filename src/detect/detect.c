@@ -398,8 +398,9 @@ static json_object *exec_process_json(const struct moat_exec_event *e, const cha
 
 static const char *const exec_what[] = {"", "Shell", "Scripting runtime", "Network tool"};
 
-/* suspicious-exec (a listed name, not the container's own) and fileless-exec (a program
- * with no file name: memfd, O_TMPFILE, deleted), up to max alerts. */
+/* suspicious-exec (a listed name, not the container's own), fileless-exec (a program
+ * with no file name: memfd, O_TMPFILE, deleted) and exec-not-allowed (the kernel killed a
+ * program off the container's exec allowlist), up to max alerts. */
 static int detect_exec(const struct detect_ctx *x, const struct moat_exec_event *e,
 		       const struct container_info *c, struct alert *out, int max)
 {
@@ -420,6 +421,16 @@ static int detect_exec(const struct detect_ctx *x, const struct moat_exec_event 
 			 "on no disk)%s%.64s%s",
 			 fn, cls ? "; it runs as " : "", cls ? name : "",
 			 e->flags & MOAT_EXEC_F_KILLED ? "; killed in the kernel" : "");
+		out[n].process = exec_process_json(e, name);
+		n++;
+	}
+	if ((e->flags & MOAT_EXEC_F_KILLED) && e->kill_rule == MOAT_RULE_EXEC_NOT_ALLOWED &&
+	    n < max) {
+		alert_init(&out[n], x, &e->hdr, c, ALERT_CRITICAL, "exec-not-allowed", "process");
+		snprintf(out[n].message, sizeof(out[n].message),
+			 "Program not on the container's exec allowlist: %.400s; killed in the "
+			 "kernel",
+			 fn);
 		out[n].process = exec_process_json(e, name);
 		n++;
 	}

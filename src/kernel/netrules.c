@@ -3,6 +3,7 @@
  * at a time (`moat rule`); the rule sets moat run replaces whole are netrules_txn.c's. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -186,16 +187,16 @@ static int exec_key(uint64_t cgid, const char *name, struct moat_exec_key *k)
 	return 0;
 }
 
-/* Update (val != NULL) or delete (val == NULL) name in exec_deny. */
-static int exec_deny_write(const char *pin_dir, uint64_t cgid, const char *name,
-			   const struct moat_exec_rule *val)
+/* Update (val != NULL) or delete (val == NULL) name in exec_deny or exec_allow (m). */
+static int exec_name_write(const char *pin_dir, enum netrules_map m, uint64_t cgid,
+			   const char *name, const struct moat_exec_rule *val)
 {
 	struct moat_exec_key k;
 	int fd, err = exec_key(cgid, name, &k);
 
 	if (err)
 		return err;
-	fd = netrules_map_fd(pin_dir, NR_EXEC_DENY);
+	fd = netrules_map_fd(pin_dir, m);
 	if (fd < 0)
 		return fd;
 	if (val ? bpf_map_update_elem(fd, &k, val, BPF_ANY) : bpf_map_delete_elem(fd, &k))
@@ -207,12 +208,69 @@ int netrules_exec_deny_put(const char *pin_dir, uint64_t cgid, const char *name,
 {
 	struct moat_exec_rule r = {.rule_id = rule_id};
 
-	return exec_deny_write(pin_dir, cgid, name, &r);
+	return exec_name_write(pin_dir, NR_EXEC_DENY, cgid, name, &r);
 }
 
 int netrules_exec_deny_del(const char *pin_dir, uint64_t cgid, const char *name)
 {
-	return exec_deny_write(pin_dir, cgid, name, NULL);
+	return exec_name_write(pin_dir, NR_EXEC_DENY, cgid, name, NULL);
+}
+
+int netrules_exec_allow_put(const char *pin_dir, uint64_t cgid, const char *name, uint32_t rule_id)
+{
+	struct moat_exec_rule r = {.rule_id = rule_id};
+	char cut[MOAT_EXEC_NAME_LEN];
+
+	/* The kernel compares base names cut at MOAT_EXEC_NAME_LEN - 1 bytes. */
+	snprintf(cut, sizeof(cut), "%s", name);
+	return exec_name_write(pin_dir, NR_EXEC_ALLOW, cgid, cut, &r);
+}
+
+int netrules_exec_allow_del(const char *pin_dir, uint64_t cgid, const char *name)
+{
+	char cut[MOAT_EXEC_NAME_LEN];
+
+	snprintf(cut, sizeof(cut), "%s", name);
+	return exec_name_write(pin_dir, NR_EXEC_ALLOW, cgid, cut, NULL);
+}
+
+static int exec_key_of(const void *key, void *ctx)
+{
+	return ((const struct moat_exec_key *)key)->cgroup_id == *(const uint64_t *)ctx;
+}
+
+/* Remove the entries of cgroup cgid from exec map m that keep (when not NULL) does not keep.
+ * Returns how many were removed, or -errno. */
+static int exec_sweep(const char *pin_dir, enum netrules_map m, uint64_t cgid,
+		      int (*keep)(const char *name, void *ctx), void *ctx)
+{
+	uint8_t *keys = NULL;
+	int fd = netrules_map_fd(pin_dir, m), n, gone = 0;
+
+	if (fd < 0)
+		return fd;
+	n = netrules_collect_keys(fd, sizeof(struct moat_exec_key), exec_key_of, &cgid, &keys);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		const struct moat_exec_key *k =
+		    (const struct moat_exec_key *)(keys + (size_t)i * sizeof(*k));
+		char name[MOAT_EXEC_NAME_LEN];
+
+		snprintf(name, sizeof(name), "%.*s", (int)sizeof(k->name), k->name);
+		if (keep && keep(name, ctx))
+			continue;
+		if (bpf_map_delete_elem(fd, k) == 0)
+			gone++;
+	}
+	free(keys);
+	return gone;
+}
+
+int netrules_exec_allow_sweep(const char *pin_dir, uint64_t cgid,
+			      int (*keep)(const char *name, void *ctx), void *ctx)
+{
+	return exec_sweep(pin_dir, NR_EXEC_ALLOW, cgid, keep, ctx);
 }
 
 const char *netrules_prog_name(int p)
@@ -435,6 +493,8 @@ int netrules_forget_cgroup(const char *pin_dir, uint64_t cgid)
 		}
 		free(keys);
 	}
+	exec_sweep(pin_dir, NR_EXEC_ALLOW, cgid, NULL, NULL);
+	exec_sweep(pin_dir, NR_EXEC_DENY, cgid, NULL, NULL);
 	return netrules_resolver_clear(pin_dir, cgid);
 }
 

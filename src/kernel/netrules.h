@@ -50,6 +50,17 @@ int netrules_domain_del(const char *pin_dir, uint32_t policy, const char *patter
 int netrules_exec_deny_put(const char *pin_dir, uint64_t cgid, const char *name, uint32_t rule_id);
 int netrules_exec_deny_del(const char *pin_dir, uint64_t cgid, const char *name);
 
+/* Add (or replace) / remove a name a cgroup with exec_allow_only may run (exec_allow; cgid 0:
+ * every such cgroup). A name longer than MOAT_EXEC_NAME_LEN - 1 bytes is cut there, as the
+ * kernel cuts the names it checks. 0, -EINVAL (empty, or a path) or -errno. */
+int netrules_exec_allow_put(const char *pin_dir, uint64_t cgid, const char *name, uint32_t rule_id);
+int netrules_exec_allow_del(const char *pin_dir, uint64_t cgid, const char *name);
+
+/* Remove the exec_allow names of cgroup cgid that keep (when not NULL) does not keep (it
+ * gets the name, NUL-terminated). Returns how many were removed, or -errno. */
+int netrules_exec_allow_sweep(const char *pin_dir, uint64_t cgid,
+			      int (*keep)(const char *name, void *ctx), void *ctx);
+
 /* Keep-callbacks for the sweeps: return 1 to keep the entry. */
 typedef int (*netrules_keep_fn)(const struct cidr *c, uint32_t rule_id, void *ctx);
 typedef int (*netrules_domain_keep_fn)(const char *name, int wildcard, void *ctx);
@@ -141,7 +152,8 @@ int netrules_learned_sweep(const char *pin_dir, uint64_t now_ns, uint64_t grace_
 /* Describe the container behind host-side veth ifindex to the veth guard. 0 or -errno. */
 int netrules_veth_put(const char *pin_dir, uint32_t ifindex, const struct moat_veth *v);
 
-/* A container is gone: remove its cgroup's settings, counters, resolvers and veth entries.
+/* A container is gone: remove its cgroup's settings, counters, resolvers, veth entries and
+ * exec_allow / exec_deny names.
  * 0 or -errno. */
 int netrules_forget_cgroup(const char *pin_dir, uint64_t cgid);
 

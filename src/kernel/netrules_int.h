@@ -25,6 +25,7 @@ enum netrules_map {
 	NR_LEARNED_V4,
 	NR_LEARNED_V6,
 	NR_VETH_CFG,
+	NR_EXEC_ALLOW,
 	NR_MAPS,
 };
 

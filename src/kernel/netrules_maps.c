@@ -29,7 +29,7 @@ static const char *const map_names[NR_MAPS] = {
     [NR_EXEC_DENY] = "exec_deny",	[NR_STATS] = "stats",
     [NR_SETTINGS] = "settings",		[NR_RESOLVERS] = "resolvers",
     [NR_LEARNED_V4] = "learned_v4",	[NR_LEARNED_V6] = "learned_v6",
-    [NR_VETH_CFG] = "veth_cfg",
+    [NR_VETH_CFG] = "veth_cfg",		[NR_EXEC_ALLOW] = "exec_allow",
 };
 
 /* The open maps of one pin directory. */

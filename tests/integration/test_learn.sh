@@ -4,7 +4,8 @@
 # the test DNS zone, a few programs), moat learn status/show, moat learn stop, moat learn
 # policy -> the policies file, enforced in the kernel: the workload runs again with zero
 # denials; a new name is denied and alerted (new-domain), a new program is killed and
-# alerted (new-exec); a direct connection to a new address is refused and alerted.
+# alerted (new-exec), also one on no exec list (exec allow-only: exec-not-allowed); a direct
+# connection to a new address is refused and alerted.
 . "$(dirname "$0")/lib.sh"
 
 MOATBIN=$MOAT_ROOT/build/moat
@@ -137,6 +138,18 @@ t_check "a shell, then a connection to a new address: refused" \
 	test "$(docker exec moat-test-lw2 sh -c "/netprobe connect $S3 8080" 2>/dev/null)" = EPERM
 t_check "and alerted CRITICAL as exec-then-egress" \
 	wait_for -t 5 some ".rule==\"exec-then-egress\" and .severity==\"CRITICAL\" and .container.name==\"moat-test-lw2\" and (.message|test(\"$S3:8080/tcp\"))" "$ALERTS"
+# A program on none of the configuration's exec lists: killed too (exec allow-only).
+docker cp "$PROBE" moat-test-lw1:/newtool >/dev/null
+docker exec moat-test-lw1 /newtool connect "$S1" 8080 >/dev/null 2>&1
+rc=$?
+t_check "a new binary on no exec list (/newtool) is killed in the kernel (exit 137)" test "$rc" = 137
+t_check "alerted as exec-not-allowed, CRITICAL" \
+	wait_for -t 5 some '.rule=="exec-not-allowed" and .severity=="CRITICAL" and .container.name=="moat-test-lw1" and .process.filename=="/newtool"' "$ALERTS"
+t_check "and as new-exec, killed" \
+	wait_for -t 5 some '.rule=="new-exec" and .container.name=="moat-test-lw1" and (.message|test("/newtool")) and (.message|test("killed"))' "$ALERTS"
+t_check "a busybox applet the baseline never ran (uname) is killed" \
+	sh -c "docker exec moat-test-lw1 uname >/dev/null 2>&1; test \$? = 137"
+t_check "the learned programs still run" docker exec moat-test-lw2 /workload.sh
 docker_run_test lw4 -- sleep 600
 docker cp "$PROBE" moat-test-lw4:/netprobe >/dev/null
 t_check "no shell, a direct connection to a new address: refused" \

@@ -55,6 +55,31 @@ static void test_cfg(void)
 	      cfg.policy);
 	CHECK(settings_restricted(d, &agent) && !settings_restricted(d, &web),
 	      "restricted: the enforced container only", "restricted");
+	CHECK(!cfg.exec_allow_only, "kill_exec without exec_allow: the deny lists (not allow-only)",
+	      "allow-only %u", cfg.exec_allow_only);
+	path = test_tmpfile("{\"policies\": [{\"id\": \"agents\", \"target\": {\"names\": "
+			    "[\"agent-*\"]}, \"exec_allow\": [\"app\"], \"actions\": "
+			    "[\"kill_exec\"]}, {\"id\": \"web\", \"target\": {\"names\": "
+			    "[\"web\"]}, \"exec_allow\": [\"app\"], \"actions\": [\"alert\"]}]}\n");
+	CHECK_EQ_INT(policy_load(d->policies, path), 0, "a policies file with exec_allow");
+	unlink(path);
+	settings_container_cfg(d, &agent, &cfg);
+	CHECK(cfg.kill_exec && cfg.exec_allow_only,
+	      "exec_allow and kill_exec: exec allow-only in the kernel", "kill %u allow-only %u",
+	      cfg.kill_exec, cfg.exec_allow_only);
+	settings_container_cfg(d, &web, &cfg);
+	CHECK(!cfg.kill_exec && !cfg.exec_allow_only,
+	      "exec_allow without kill_exec: nothing is killed", "kill %u allow-only %u",
+	      cfg.kill_exec, cfg.exec_allow_only);
+	CHECK_EQ_INT(
+	    policy_load(
+		d->policies,
+		test_tmpfile("{\"policies\": [{\"id\": \"agents\", "
+			     "\"priority\": 1, \"target\": {\"names\": [\"agent-*\"]}, \"egress\": "
+			     "\"enforce\", \"egress_rules\": \"/tmp/agents.json\", \"actions\": "
+			     "[\"pause\", \"kill_exec\"]}]}\n")),
+	    0, "the first policies file again");
+	settings_policy_set_ids(d->policies, d->policy_set);
 	path = test_tmpfile("{\"containers\": [{\"match\": \"agent-*\", \"egress\": \"monitor\", "
 			    "\"kill_exec\": false, \"pause\": false}]}\n");
 	CHECK_EQ_INT(config_load(&d->cfg, path), 0, "a config with a container entry");
