@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "capture.h"
 #include "clock.h"
 #include "event.h"
 #include "export.h"
@@ -52,8 +53,46 @@ static void hdr(struct moat_event_hdr *h, unsigned type, size_t size, uint32_t p
 	snprintf(h->comm, sizeof(h->comm), "%s", pid % 3 ? "python3" : "curl");
 }
 
+/* Export the next event of capture *rd (reopened at its end) as host's: its container
+ * renamed "HOST/NAME" so that the hosts' containers stay apart, the capture's own clock. */
+static int replay_one(struct exporter *x, struct capture_reader **rd, const char *path,
+		      const char *host)
+{
+	static struct container_info c;
+	struct capture_record rec;
+
+	for (int tries = 0; tries < 2; tries++) {
+		int n;
+
+		while ((n = capture_next(*rd, &rec)) == 1) {
+			const struct moat_event_hdr *h;
+
+			if (rec.kind != CAPTURE_REC_EVENT || !(h = event_decode(rec.data, rec.len)))
+				continue;
+			if (rec.container) {
+				c = *rec.container;
+				/* "HOST/NAME", cut to fit */
+				if (snprintf(c.name, sizeof(c.name), "%.40s/%.80s", host,
+					     rec.container->name) < 0)
+					c.name[0] = 0;
+			}
+			export_event(x, h, rec.len, rec.container ? &c : NULL, NULL,
+				     capture_get_header(*rd)->boot_to_unix_ns);
+			return 0;
+		}
+		if (n < 0)
+			return -1;
+		capture_close(*rd);
+		if (!(*rd = capture_open(path)))
+			return -1;
+	}
+	fprintf(stderr, "fleet: %s holds no event\n", path);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
+	struct capture_reader *rd = NULL;
 	static union {
 		struct moat_exec_event exec;
 		struct moat_net_event net;
@@ -69,8 +108,8 @@ int main(int argc, char **argv)
 	int64_t t0, off = clock_boot_to_unix_offset();
 	json_object *st;
 
-	if (argc != 6) {
-		fprintf(stderr, "usage: fleet URL HOST_ID EVENTS RATE SPOOL_DIR\n");
+	if (argc != 6 && argc != 7) {
+		fprintf(stderr, "usage: fleet URL HOST_ID EVENTS RATE SPOOL_DIR [CAPTURE]\n");
 		return 2;
 	}
 	log_level = LOG_WARN;
@@ -92,6 +131,8 @@ int main(int argc, char **argv)
 	x = export_open(&c, argv[5]);
 	if (!x)
 		return 1;
+	if (argc == 7 && !(rd = capture_open(argv[6])))
+		return 1;
 	t0 = clock_mono_ns();
 	for (long long i = 0; i < events; i++) {
 		uint32_t r = rnd() % 100, pid = 100 + rnd() % 4000;
@@ -99,7 +140,10 @@ int main(int argc, char **argv)
 		const char *dom = domains[rnd() % 8];
 
 		memset(&ev, 0, sizeof(ev));
-		if (r < 45) { /* DNS: answers and queries */
+		if (rd) { /* a real capture, replayed in a loop as this host's */
+			if (replay_one(x, &rd, argv[6], argv[2]))
+				return 1;
+		} else if (r < 45) { /* DNS: answers and queries */
 			unsigned t = r < 30 ? MOAT_EV_DNS_ANSWER : MOAT_EV_DNS_QUERY;
 
 			hdr(&ev.dns.hdr, t, sizeof(ev.dns), pid);
@@ -189,6 +233,7 @@ int main(int argc, char **argv)
 	printf("%s\n", json_object_to_json_string_ext(st, JSON_C_TO_STRING_PLAIN));
 	json_object_put(st);
 	export_close(x);
+	capture_close(rd);
 	free(ct);
 	return 0;
 }

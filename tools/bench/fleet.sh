@@ -7,7 +7,9 @@
 #
 # Usage: tools/bench/fleet.sh            (no root, no Docker: needs clickhouse-server)
 # Knobs: FLEET_HOSTS (50), FLEET_EVENTS (events per host and phase, 30000), FLEET_RATES
-# (events/s per host, one phase each: "1000 4000"), FLEET_QUERY_RUNS (5).
+# (events/s per host, one phase each: "1000 4000"), FLEET_QUERY_RUNS (5), FLEET_CAPTURE (a
+# capture file, moat trace --record: each host replays its real events in a loop, containers
+# renamed HOST/NAME, instead of the generated mix).
 # Prints per phase: rows ingested per second (rows ClickHouse took over the phase's wall time,
 # from the first event to the last host's flush), rows per host, rows dropped, the exporter's
 # CPU per 1,000 events (its two threads' CPU time over the events handed to it) and
@@ -20,6 +22,8 @@ CHSH=$ROOT/tests/helpers/clickhouse.sh
 HOSTS=${FLEET_HOSTS:-50}
 EVENTS=${FLEET_EVENTS:-30000}
 RATES=${FLEET_RATES:-1000 4000}
+CAPTURE=${FLEET_CAPTURE:-} # a capture (moat trace --record): every host replays it in a loop
+[ -z "$CAPTURE" ] || CAPTURE=$(realpath "$CAPTURE")
 RUNS=${FLEET_QUERY_RUNS:-5}
 TMP=$(mktemp -d /tmp/moat-fleet.XXXXXX)
 pids=()
@@ -40,7 +44,7 @@ chpid=$(cat "$TMP/ch/pid")
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
-echo "# fleet: $HOSTS hosts, $EVENTS events each per phase, clickhouse-server $(q 'SELECT version()'), $(nproc) CPUs (shared with other work)"
+echo "# fleet: $HOSTS hosts, $EVENTS events each per phase (${CAPTURE:-generated events}), clickhouse-server $(q 'SELECT version()'), $(nproc) CPUs (shared with other work)"
 phase=0
 for rate in $RATES; do
 	phase=$((phase + 1))
@@ -50,7 +54,7 @@ for rate in $RATES; do
 	c0=$(cpu_ticks "$chpid")
 	pids=()
 	for h in $(seq 1 "$HOSTS"); do
-		"$FLEET" "$URL" "host-$h" "$EVENTS" "$rate" "$TMP/spool-$phase-$h" \
+		"$FLEET" "$URL" "host-$h" "$EVENTS" "$rate" "$TMP/spool-$phase-$h" ${CAPTURE:+"$CAPTURE"} \
 			>"$TMP/host-$phase-$h.json" 2>"$TMP/host-$phase-$h.err" &
 		pids+=($!)
 	done
