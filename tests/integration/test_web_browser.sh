@@ -83,7 +83,10 @@ touch "$T_TMP/before-shots"
 export MOAT_WEB_URL="http://127.0.0.1:$port" MOAT_WEB_TOKEN=$token MOAT_SHOT_DIR=$SHOT_DIR
 export MOAT_T_PAUSED=moat-test-web MOAT_T_PROMPTED=moat-test-ix MOAT_T_DOMAIN=$DOMAIN
 # The shell's argv carries markup: the page must show it as text.
-export MOAT_T_SHELL="docker exec moat-test-web sh -c 'true \"<img src=x onerror=window.__pwned=1>\"'"
+# In the background, bounded: moat pauses the container on this very shell, and a docker exec
+# whose process is frozen before it exits waits until the container is resumed (later, by the
+# page's Resume button).
+export MOAT_T_SHELL="(timeout 60 docker exec moat-test-web sh -c 'true \"<img src=x onerror=window.__pwned=1>\"' >/dev/null 2>&1 &)"
 export MOAT_T_STATE="docker inspect -f '{{.State.Status}}' moat-test-web"
 export MOAT_T_LOOKUP="docker exec moat-test-ix touch /tmp/go"
 export MOAT_T_LOOKUP_RC="docker exec moat-test-ix cat /tmp/lookup.rc 2>/dev/null || true"
