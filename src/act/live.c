@@ -81,18 +81,6 @@ static void drop_oldest(struct live *l)
 }
 
 /* "2026-11-26T19:00:00.123Z" of now into buf (at least 64 bytes: room for any year). */
-static void time_now(char *buf, size_t n)
-{
-	int64_t ns = clock_unix_ns();
-	time_t s = (time_t)(ns / CLOCK_NS_PER_SEC);
-	struct tm tm;
-
-	gmtime_r(&s, &tm);
-	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(ns % CLOCK_NS_PER_SEC / 1000000));
-}
-
 /* The serialization of every message: compact, '/' not escaped. */
 #define LIVE_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -111,7 +99,7 @@ uint64_t live_publish_text(struct live *l, const char *type, const char *ds, siz
 		ds = "{}";
 		dlen = 2;
 	}
-	time_now(tbuf, sizeof(tbuf));
+	clock_format_utc_ms(clock_unix_ns(), tbuf, sizeof(tbuf));
 	/* The type is a static string of ours, no escaping needed; 20 digits hold any seq. */
 	hlen = strlen("{\"seq\":,\"time\":\"\",\"type\":\"\",\"data\":") + 20 + strlen(tbuf) +
 	       strlen(type);

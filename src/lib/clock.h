@@ -9,6 +9,7 @@
 #ifndef MOAT_CLOCK_H
 #define MOAT_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CLOCK_NS_PER_SEC 1000000000LL
@@ -22,6 +23,10 @@ int64_t clock_boot_ns(void);
 /* CLOCK_REALTIME now: Unix time in ns, and in whole seconds (like time(2)). */
 int64_t clock_unix_ns(void);
 int64_t clock_unix_s(void);
+
+/* Unix time t (ns) as RFC 3339 UTC with milliseconds, "2026-11-26T19:00:00.123Z", into buf
+ * (n bytes; 25 are enough). */
+void clock_format_utc_ms(int64_t t, char *buf, size_t n);
 
 /* Unix time minus boot time, in ns: add it to a boot-clock timestamp (a kernel event's)
  * to get its Unix time. The realtime reading is taken between two boot readings and set

@@ -551,17 +551,11 @@ static int ws_send_own(struct ws_client *c, const char *type, json_object *data)
 {
 	json_object *o = json_object_new_object();
 	char t[64];
-	int64_t ns = clock_unix_ns();
-	time_t s = (time_t)(ns / CLOCK_NS_PER_SEC);
-	struct tm tm;
 	size_t len;
 	const char *str;
 	int err;
 
-	gmtime_r(&s, &tm);
-	snprintf(t, sizeof(t), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(ns % CLOCK_NS_PER_SEC / 1000000));
+	clock_format_utc_ms(clock_unix_ns(), t, sizeof(t));
 	json_object_object_add(o, "seq", json_object_new_int64(0));
 	json_object_object_add(o, "time", json_object_new_string(t));
 	json_object_object_add(o, "type", json_object_new_string(type));
